@@ -1,0 +1,58 @@
+package io.reprise.engine.logic;
+
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionStatus;
+import org.agrona.DirectBuffer;
+
+/**
+ * Where the business logic puts what it decides: responses to clients and the events that the repeat process,
+ * saved-session storage and controllers act on. Called on the business-logic thread, in log order, with
+ * primitive arguments; an implementation must not block and must copy any buffer it keeps.
+ */
+public interface OutputSink
+{
+    /** The result of a client operator (save, cancel, outcome, redrive, configure). */
+    void onResponse(long clientId, long correlationId, int operatorTemplateId, ResultCode resultCode, long value);
+
+    /** A session was saved; the payload is valid only during the call. */
+    void onSessionSaved(int tenant, long sessionId, int destination, DirectBuffer payload, int offset, int length);
+
+    /** An attempt began: dispatch it to a worker of the destination once the entry is committed. */
+    void onRepeatStarted(int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs);
+
+    /** A session reached COMPLETED, CANCELLED or DEAD. */
+    void onSessionFinished(int tenant, long sessionId, int destination, SessionStatus status, int attempt, int errorCode);
+
+    /** A finished session's retention ended and it left the state; its id may be saved again. */
+    void onSessionPurged(int tenant, long sessionId);
+
+    /** A sink that drops everything. */
+    OutputSink NONE = new OutputSink()
+    {
+        public void onResponse(
+            final long clientId, final long correlationId, final int templateId, final ResultCode code, final long value)
+        {
+        }
+
+        public void onSessionSaved(
+            final int tenant, final long sessionId, final int destination, final DirectBuffer payload,
+            final int offset, final int length)
+        {
+        }
+
+        public void onRepeatStarted(
+            final int tenant, final long sessionId, final int destination, final int attempt, final long leaseMs)
+        {
+        }
+
+        public void onSessionFinished(
+            final int tenant, final long sessionId, final int destination, final SessionStatus status,
+            final int attempt, final int errorCode)
+        {
+        }
+
+        public void onSessionPurged(final int tenant, final long sessionId)
+        {
+        }
+    };
+}

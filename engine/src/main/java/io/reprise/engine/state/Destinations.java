@@ -1,0 +1,211 @@
+package io.reprise.engine.state;
+
+import static io.reprise.engine.state.SessionTable.NULL;
+
+/**
+ * Per-destination figures and queues, in arrays indexed by destination id.
+ * <p>
+ * A destination belongs to the tenant that first uses it (first save or configure) and keeps that owner.
+ * Each destination has a <em>ready</em> queue (due sessions waiting for a worker, in the order they became
+ * due) and a <em>dead</em> queue (dead letters, oldest first), both intrusive FIFOs through the records'
+ * queue links, so removal from the middle (cancel, single redrive) is O(1).
+ */
+public final class Destinations
+{
+    /** Owner value of a destination no tenant has used yet. */
+    public static final int NO_OWNER = 0;
+
+    private final SessionTable table;
+    private final int count;
+    private final int[] owner;
+    private final int[] inFlightLimit;
+    private final int[] pending;
+    private final int[] ready;
+    private final int[] inFlight;
+    private final int[] dead;
+    private final int[] retained;
+    private final int[] readyHead;
+    private final int[] readyTail;
+    private final int[] deadHead;
+    private final int[] deadTail;
+
+    public Destinations(final SessionTable table, final int count, final int defaultInFlightLimit)
+    {
+        this.table = table;
+        this.count = count;
+        owner = new int[count];
+        inFlightLimit = new int[count];
+        java.util.Arrays.fill(inFlightLimit, defaultInFlightLimit);
+        pending = new int[count];
+        ready = new int[count];
+        inFlight = new int[count];
+        dead = new int[count];
+        retained = new int[count];
+        readyHead = filled(count);
+        readyTail = filled(count);
+        deadHead = filled(count);
+        deadTail = filled(count);
+    }
+
+    private static int[] filled(final int count)
+    {
+        final int[] array = new int[count];
+        java.util.Arrays.fill(array, NULL);
+        return array;
+    }
+
+    public int count()
+    {
+        return count;
+    }
+
+    public boolean isValid(final int destination)
+    {
+        return destination >= 0 && destination < count;
+    }
+
+    public int owner(final int destination)
+    {
+        return owner[destination];
+    }
+
+    public void owner(final int destination, final int tenant)
+    {
+        owner[destination] = tenant;
+    }
+
+    public int inFlightLimit(final int destination)
+    {
+        return inFlightLimit[destination];
+    }
+
+    public void inFlightLimit(final int destination, final int limit)
+    {
+        inFlightLimit[destination] = limit;
+    }
+
+    /** Sessions waiting for their due time. */
+    public int pending(final int destination)
+    {
+        return pending[destination];
+    }
+
+    /** Sessions due and waiting for a worker. */
+    public int ready(final int destination)
+    {
+        return ready[destination];
+    }
+
+    public int inFlight(final int destination)
+    {
+        return inFlight[destination];
+    }
+
+    public int dead(final int destination)
+    {
+        return dead[destination];
+    }
+
+    /** Completed and cancelled sessions kept for duplicate detection until their retention ends. */
+    public int retained(final int destination)
+    {
+        return retained[destination];
+    }
+
+    public void addPending(final int destination, final int delta)
+    {
+        pending[destination] += delta;
+    }
+
+    public void addInFlight(final int destination, final int delta)
+    {
+        inFlight[destination] += delta;
+    }
+
+    public void addRetained(final int destination, final int delta)
+    {
+        retained[destination] += delta;
+    }
+
+    // ---------------------------------------------------------------------------------------------- queues
+
+    public int readyHead(final int destination)
+    {
+        return readyHead[destination];
+    }
+
+    public int deadHead(final int destination)
+    {
+        return deadHead[destination];
+    }
+
+    /** The next record in the ready or dead queue it is on. */
+    public int queueNext(final int record)
+    {
+        return table.queueNext(record);
+    }
+
+    public void appendReady(final int destination, final int record)
+    {
+        append(readyHead, readyTail, destination, record);
+        ready[destination]++;
+    }
+
+    public void removeReady(final int destination, final int record)
+    {
+        remove(readyHead, readyTail, destination, record);
+        ready[destination]--;
+    }
+
+    public void appendDead(final int destination, final int record)
+    {
+        append(deadHead, deadTail, destination, record);
+        dead[destination]++;
+    }
+
+    public void removeDead(final int destination, final int record)
+    {
+        remove(deadHead, deadTail, destination, record);
+        dead[destination]--;
+    }
+
+    private void append(final int[] heads, final int[] tails, final int destination, final int record)
+    {
+        final int tail = tails[destination];
+        table.queuePrev(record, tail);
+        table.queueNext(record, NULL);
+        if (tail == NULL)
+        {
+            heads[destination] = record;
+        }
+        else
+        {
+            table.queueNext(tail, record);
+        }
+        tails[destination] = record;
+    }
+
+    private void remove(final int[] heads, final int[] tails, final int destination, final int record)
+    {
+        final int prev = table.queuePrev(record);
+        final int next = table.queueNext(record);
+        if (prev == NULL)
+        {
+            heads[destination] = next;
+        }
+        else
+        {
+            table.queueNext(prev, next);
+        }
+        if (next == NULL)
+        {
+            tails[destination] = prev;
+        }
+        else
+        {
+            table.queuePrev(next, prev);
+        }
+        table.queuePrev(record, NULL);
+        table.queueNext(record, NULL);
+    }
+}

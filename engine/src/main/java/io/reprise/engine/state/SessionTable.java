@@ -1,0 +1,519 @@
+package io.reprise.engine.state;
+
+/**
+ * The session records and their index by {@code (tenant, sessionId)}.
+ * <p>
+ * Records are fixed-size structs laid out in pages of {@code long[]} (array of structs, one cache line and a
+ * half per record), so a session costs no object on the heap and the garbage collector has nothing to trace.
+ * A record is addressed by an {@code int} id that stays stable for the life of the session: the timer wheel and
+ * the per-destination lists link records by these ids. Freed ids are reused in LIFO order, which keeps the
+ * assignment deterministic for a given history.
+ * <p>
+ * The index is open addressing with linear probing over an {@code int[]} of {@code record + 1} (0 = empty),
+ * kept at most half full, with backward-shift deletion so no tombstones accumulate.
+ * <p>
+ * Record layout, 12 words (96 bytes): four long fields, then sixteen int fields packed two per word.
+ * <pre>
+ *  word 0  sessionId                  word 4  tenant | destination
+ *  word 1  timerAt                    word 5  status+bucket | attempt
+ *  word 2  deadline                   word 6  maxAttempts+jitter | backoffInitialMs
+ *  word 3  createdAt                  word 7  backoffMaxMs | multiplierPermille
+ *                                     word 8  leaseMs | payloadSize
+ *                                     word 9  payloadChecksum | lastErrorCode
+ *                                     word 10 timerPrev | timerNext
+ *                                     word 11 queuePrev | queueNext
+ * </pre>
+ * Not thread safe: owned by the business-logic thread.
+ */
+public final class SessionTable
+{
+    /** The null record id, used by all links. */
+    public static final int NULL = -1;
+
+    static final int WORDS_PER_RECORD = 12;
+    static final int PAGE_SHIFT = 16;
+    static final int RECORDS_PER_PAGE = 1 << PAGE_SHIFT;
+    static final int PAGE_MASK = RECORDS_PER_PAGE - 1;
+
+    private static final int W_SESSION_ID = 0;
+    private static final int W_TIMER_AT = 1;
+    private static final int W_DEADLINE = 2;
+    private static final int W_CREATED_AT = 3;
+
+    // int fields: index i lives in word (i >> 1), low half when even
+    private static final int I_TENANT = 8;
+    private static final int I_DESTINATION = 9;
+    private static final int I_STATUS_BUCKET = 10;
+    private static final int I_ATTEMPT = 11;
+    private static final int I_MAX_ATTEMPTS_JITTER = 12;
+    private static final int I_BACKOFF_INITIAL = 13;
+    private static final int I_BACKOFF_MAX = 14;
+    private static final int I_MULTIPLIER = 15;
+    private static final int I_LEASE = 16;
+    private static final int I_PAYLOAD_SIZE = 17;
+    private static final int I_PAYLOAD_CHECKSUM = 18;
+    private static final int I_LAST_ERROR = 19;
+    private static final int I_TIMER_PREV = 20;
+    private static final int I_TIMER_NEXT = 21;
+    private static final int I_QUEUE_PREV = 22;
+    private static final int I_QUEUE_NEXT = 23;
+
+    private static final int MIN_INDEX_LENGTH = 1024;
+
+    private final int maxRecords;
+    private long[][] pages = new long[16][];
+    private int highWater;
+    private int freeHead = NULL;
+    private int size;
+
+    private int[] index;
+    private int indexMask;
+
+    /**
+     * @param maxRecords      hard limit of live sessions; {@link #allocate} fails beyond it.
+     * @param expectedRecords sizes the index up front so it need not grow (and rehash) while serving.
+     */
+    public SessionTable(final int maxRecords, final int expectedRecords)
+    {
+        if (maxRecords < 1 || expectedRecords < 0)
+        {
+            throw new IllegalArgumentException("maxRecords=" + maxRecords + " expectedRecords=" + expectedRecords);
+        }
+        this.maxRecords = maxRecords;
+        final int length = indexLengthFor(Math.min(expectedRecords, maxRecords));
+        index = new int[length];
+        indexMask = length - 1;
+    }
+
+    public int size()
+    {
+        return size;
+    }
+
+    public int maxRecords()
+    {
+        return maxRecords;
+    }
+
+    /** Bytes held by pages and index, for footprint reports. */
+    public long footprintBytes()
+    {
+        long bytes = (long)index.length * Integer.BYTES + (long)pages.length * 8;
+        for (final long[] page : pages)
+        {
+            if (null != page)
+            {
+                bytes += (long)page.length * Long.BYTES;
+            }
+        }
+        return bytes;
+    }
+
+    /** Every id that is live has {@code 0 <= id < highWater()}; a live id has a non-zero tenant. */
+    public int highWater()
+    {
+        return highWater;
+    }
+
+    public boolean isLive(final int record)
+    {
+        return record >= 0 && record < highWater && tenant(record) != 0;
+    }
+
+    // ---------------------------------------------------------------------------------------------- index
+
+    /** @return the record of {@code (tenant, sessionId)} or {@link #NULL}. */
+    public int find(final int tenant, final long sessionId)
+    {
+        final int[] index = this.index;
+        final int mask = indexMask;
+        int slot = (int)hash(tenant, sessionId) & mask;
+        int entry;
+        while ((entry = index[slot]) != 0)
+        {
+            final int record = entry - 1;
+            if (sessionId(record) == sessionId && tenant(record) == tenant)
+            {
+                return record;
+            }
+            slot = (slot + 1) & mask;
+        }
+        return NULL;
+    }
+
+    /**
+     * Takes a free record for a key that is not present, zeroes it, sets its key and indexes it.
+     *
+     * @return the record, or {@link #NULL} when {@code maxRecords} are live.
+     */
+    public int allocate(final int tenant, final long sessionId)
+    {
+        if (tenant == 0)
+        {
+            throw new IllegalArgumentException("tenant 0 marks a free record");
+        }
+        if (size == maxRecords)
+        {
+            return NULL;
+        }
+
+        final int record;
+        if (freeHead != NULL)
+        {
+            record = freeHead;
+            freeHead = getInt(record, I_TIMER_NEXT);
+        }
+        else
+        {
+            record = highWater++;
+            final int page = record >>> PAGE_SHIFT;
+            if (page == pages.length)
+            {
+                pages = java.util.Arrays.copyOf(pages, pages.length * 2);
+            }
+            if (null == pages[page])
+            {
+                pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+            }
+        }
+
+        final long[] page = pages[record >>> PAGE_SHIFT];
+        final int base = (record & PAGE_MASK) * WORDS_PER_RECORD;
+        java.util.Arrays.fill(page, base, base + WORDS_PER_RECORD, 0L);
+        page[base + W_SESSION_ID] = sessionId;
+        setInt(record, I_TENANT, tenant);
+        setInt(record, I_TIMER_PREV, NULL);
+        setInt(record, I_TIMER_NEXT, NULL);
+        setInt(record, I_QUEUE_PREV, NULL);
+        setInt(record, I_QUEUE_NEXT, NULL);
+        size++;
+
+        if (size > (index.length >>> 1))
+        {
+            growIndex();
+        }
+        insertIntoIndex(record);
+        return record;
+    }
+
+    /** Removes the record from the index and returns it to the free list. Links must already be clear. */
+    public void free(final int record)
+    {
+        removeFromIndex(record);
+        setInt(record, I_TENANT, 0);
+        setInt(record, I_TIMER_NEXT, freeHead);
+        freeHead = record;
+        size--;
+    }
+
+    private void insertIntoIndex(final int record)
+    {
+        final int[] index = this.index;
+        final int mask = indexMask;
+        int slot = (int)hash(tenant(record), sessionId(record)) & mask;
+        while (index[slot] != 0)
+        {
+            slot = (slot + 1) & mask;
+        }
+        index[slot] = record + 1;
+    }
+
+    private void removeFromIndex(final int record)
+    {
+        final int[] index = this.index;
+        final int mask = indexMask;
+        int slot = (int)hash(tenant(record), sessionId(record)) & mask;
+        while (index[slot] != record + 1)
+        {
+            if (index[slot] == 0)
+            {
+                throw new IllegalStateException("record not indexed: " + record);
+            }
+            slot = (slot + 1) & mask;
+        }
+
+        // Backward-shift deletion: move later members of the probe run into the hole when their home allows.
+        int hole = slot;
+        int next = (hole + 1) & mask;
+        int entry;
+        while ((entry = index[next]) != 0)
+        {
+            final int home = (int)hash(tenant(entry - 1), sessionId(entry - 1)) & mask;
+            if (((next - home) & mask) >= ((next - hole) & mask))
+            {
+                index[hole] = entry;
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        index[hole] = 0;
+    }
+
+    private void growIndex()
+    {
+        final int[] old = index;
+        index = new int[old.length * 2];
+        indexMask = index.length - 1;
+        for (final int entry : old)
+        {
+            if (entry != 0)
+            {
+                insertIntoIndex(entry - 1);
+            }
+        }
+    }
+
+    private static int indexLengthFor(final int records)
+    {
+        final long wanted = Math.max(MIN_INDEX_LENGTH, 2L * records);
+        final long length = Long.highestOneBit(wanted - 1) << 1;
+        if (length > (1 << 30))
+        {
+            throw new IllegalArgumentException("too many records for one index: " + records);
+        }
+        return (int)length;
+    }
+
+    /** Fixed, seedless hash: every replica must place keys alike. */
+    static long hash(final int tenant, final long sessionId)
+    {
+        long h = sessionId * 0x9E3779B97F4A7C15L + tenant;
+        h ^= h >>> 33;
+        h *= 0xFF51AFD7ED558CCDL;
+        h ^= h >>> 33;
+        h *= 0xC4CEB9FE1A85EC53L;
+        h ^= h >>> 33;
+        return h;
+    }
+
+    // ---------------------------------------------------------------------------------------------- fields
+
+    public long sessionId(final int record)
+    {
+        return getLong(record, W_SESSION_ID);
+    }
+
+    public int tenant(final int record)
+    {
+        return getInt(record, I_TENANT);
+    }
+
+    public int destination(final int record)
+    {
+        return getInt(record, I_DESTINATION);
+    }
+
+    public void destination(final int record, final int destination)
+    {
+        setInt(record, I_DESTINATION, destination);
+    }
+
+    /** Status as the value of {@code io.reprise.schema.client.SessionStatus}. */
+    public int status(final int record)
+    {
+        return getInt(record, I_STATUS_BUCKET) & 0xFF;
+    }
+
+    public void status(final int record, final int status)
+    {
+        setInt(record, I_STATUS_BUCKET, (getInt(record, I_STATUS_BUCKET) & ~0xFF) | (status & 0xFF));
+    }
+
+    /** Timer wheel bucket + 1 while the record is on the wheel, 0 otherwise. */
+    int timerBucket(final int record)
+    {
+        return getInt(record, I_STATUS_BUCKET) >>> 8;
+    }
+
+    void timerBucket(final int record, final int bucketPlusOne)
+    {
+        setInt(record, I_STATUS_BUCKET, (getInt(record, I_STATUS_BUCKET) & 0xFF) | (bucketPlusOne << 8));
+    }
+
+    public int attempt(final int record)
+    {
+        return getInt(record, I_ATTEMPT);
+    }
+
+    public void attempt(final int record, final int attempt)
+    {
+        setInt(record, I_ATTEMPT, attempt);
+    }
+
+    public int maxAttempts(final int record)
+    {
+        return getInt(record, I_MAX_ATTEMPTS_JITTER) & 0xFFFF;
+    }
+
+    public int jitterPermille(final int record)
+    {
+        return getInt(record, I_MAX_ATTEMPTS_JITTER) >>> 16;
+    }
+
+    /** Both fit 16 bits: the business rules bound them. */
+    public void maxAttemptsAndJitter(final int record, final int maxAttempts, final int jitterPermille)
+    {
+        setInt(record, I_MAX_ATTEMPTS_JITTER, (maxAttempts & 0xFFFF) | (jitterPermille << 16));
+    }
+
+    public int backoffInitialMs(final int record)
+    {
+        return getInt(record, I_BACKOFF_INITIAL);
+    }
+
+    public int backoffMaxMs(final int record)
+    {
+        return getInt(record, I_BACKOFF_MAX);
+    }
+
+    public int multiplierPermille(final int record)
+    {
+        return getInt(record, I_MULTIPLIER);
+    }
+
+    public void backoff(final int record, final int initialMs, final int maxMs, final int multiplierPermille)
+    {
+        setInt(record, I_BACKOFF_INITIAL, initialMs);
+        setInt(record, I_BACKOFF_MAX, maxMs);
+        setInt(record, I_MULTIPLIER, multiplierPermille);
+    }
+
+    public int leaseMs(final int record)
+    {
+        return getInt(record, I_LEASE);
+    }
+
+    public void leaseMs(final int record, final int leaseMs)
+    {
+        setInt(record, I_LEASE, leaseMs);
+    }
+
+    public int payloadSize(final int record)
+    {
+        return getInt(record, I_PAYLOAD_SIZE);
+    }
+
+    public int payloadChecksum(final int record)
+    {
+        return getInt(record, I_PAYLOAD_CHECKSUM);
+    }
+
+    public void payload(final int record, final int size, final int checksum)
+    {
+        setInt(record, I_PAYLOAD_SIZE, size);
+        setInt(record, I_PAYLOAD_CHECKSUM, checksum);
+    }
+
+    public int lastErrorCode(final int record)
+    {
+        return getInt(record, I_LAST_ERROR);
+    }
+
+    public void lastErrorCode(final int record, final int errorCode)
+    {
+        setInt(record, I_LAST_ERROR, errorCode);
+    }
+
+    /** When the record's timer fires: due time, lease expiry, deadline or purge time, by status. */
+    public long timerAt(final int record)
+    {
+        return getLong(record, W_TIMER_AT);
+    }
+
+    public void timerAt(final int record, final long timeMs)
+    {
+        setLong(record, W_TIMER_AT, timeMs);
+    }
+
+    public long deadline(final int record)
+    {
+        return getLong(record, W_DEADLINE);
+    }
+
+    public void deadline(final int record, final long deadlineMs)
+    {
+        setLong(record, W_DEADLINE, deadlineMs);
+    }
+
+    public long createdAt(final int record)
+    {
+        return getLong(record, W_CREATED_AT);
+    }
+
+    public void createdAt(final int record, final long timeMs)
+    {
+        setLong(record, W_CREATED_AT, timeMs);
+    }
+
+    int timerPrev(final int record)
+    {
+        return getInt(record, I_TIMER_PREV);
+    }
+
+    int timerNext(final int record)
+    {
+        return getInt(record, I_TIMER_NEXT);
+    }
+
+    void timerLinks(final int record, final int prev, final int next)
+    {
+        setInt(record, I_TIMER_PREV, prev);
+        setInt(record, I_TIMER_NEXT, next);
+    }
+
+    void timerPrev(final int record, final int prev)
+    {
+        setInt(record, I_TIMER_PREV, prev);
+    }
+
+    void timerNext(final int record, final int next)
+    {
+        setInt(record, I_TIMER_NEXT, next);
+    }
+
+    int queuePrev(final int record)
+    {
+        return getInt(record, I_QUEUE_PREV);
+    }
+
+    int queueNext(final int record)
+    {
+        return getInt(record, I_QUEUE_NEXT);
+    }
+
+    void queuePrev(final int record, final int prev)
+    {
+        setInt(record, I_QUEUE_PREV, prev);
+    }
+
+    void queueNext(final int record, final int next)
+    {
+        setInt(record, I_QUEUE_NEXT, next);
+    }
+
+    // ---------------------------------------------------------------------------------------------- raw
+
+    private long getLong(final int record, final int word)
+    {
+        return pages[record >>> PAGE_SHIFT][(record & PAGE_MASK) * WORDS_PER_RECORD + word];
+    }
+
+    private void setLong(final int record, final int word, final long value)
+    {
+        pages[record >>> PAGE_SHIFT][(record & PAGE_MASK) * WORDS_PER_RECORD + word] = value;
+    }
+
+    private int getInt(final int record, final int intSlot)
+    {
+        final long word = pages[record >>> PAGE_SHIFT][(record & PAGE_MASK) * WORDS_PER_RECORD + (intSlot >> 1)];
+        return (int)(word >>> ((intSlot & 1) << 5));
+    }
+
+    private void setInt(final int record, final int intSlot, final int value)
+    {
+        final long[] page = pages[record >>> PAGE_SHIFT];
+        final int i = (record & PAGE_MASK) * WORDS_PER_RECORD + (intSlot >> 1);
+        final int shift = (intSlot & 1) << 5;
+        page[i] = (page[i] & ~(0xFFFF_FFFFL << shift)) | ((value & 0xFFFF_FFFFL) << shift);
+    }
+}
