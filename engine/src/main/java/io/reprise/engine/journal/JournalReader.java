@@ -1,0 +1,455 @@
+package io.reprise.engine.journal;
+
+import static io.reprise.engine.journal.JournalFormat.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+import io.reprise.engine.disk.Disk;
+import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.SimulatedDisk;
+import io.reprise.schema.log.LogEntryHeaderDecoder;
+import io.reprise.schema.log.MessageHeaderDecoder;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Reads the journal record by record across segments, checking everything: segment headers, continuity of
+ * segments and indexes, the checksum chain, and terms that never go back. At the first record that does not
+ * validate it stops and says precisely what and where, and whether it is a torn write (a crash while writing an
+ * unsynced tail: some sector of the record is still all zeros) or corruption of written data.
+ * <p>
+ * Used by start-up (scan and replay), by the snapshot agent and by the {@code reprise log} tools.
+ */
+public final class JournalReader implements AutoCloseable
+{
+    /** What {@link #next()} found. */
+    public enum Status
+    {
+        /** A valid record: see {@link #index()} and the other accessors. */
+        RECORD,
+        /** The clean end of the journal. */
+        END,
+        /** The tail was being written when the node stopped: everything from {@link #problemOffset()} is lost. */
+        TORN,
+        /** Written data does not validate: {@link #problem()} says what. */
+        CORRUPT
+    }
+
+    private static final int READ_BUFFER_BYTES = 4 * 1024 * 1024 + MAX_FRAME_LENGTH;
+
+    private final Disk disk;
+    private final Path directory;
+    private final List<Long> segments = new ArrayList<>();
+    private final ByteBuffer buffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private final UnsafeBuffer view = new UnsafeBuffer(buffer);
+    private final ByteBuffer seed = ByteBuffer.allocateDirect(4);
+    private final ByteBuffer header = ByteBuffer.allocateDirect(SEGMENT_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+    private final CRC32C crc = new CRC32C();
+    private final MessageHeaderDecoder messageHeader = new MessageHeaderDecoder();
+    private final LogEntryHeaderDecoder entryHeader = new LogEntryHeaderDecoder();
+
+    private int segmentOrdinal = -1;
+    private DiskFile file;
+    private long segmentLength;
+    private long bufferFileOffset;
+    private int bufferLimit;
+    private long position;
+    private long expectedIndex = -1;
+    private long lastTerm;
+    private int previousChecksum;
+    private boolean chainKnown;
+    private long skipBelowIndex;
+
+    private long index;
+    private long term;
+    private long timestampMs;
+    private int checksum;
+    private int operatorOffset;
+    private int operatorLength;
+    private long recordOffset;
+
+    private String problem;
+    private Path problemFile;
+    private long problemOffset;
+
+    public JournalReader(final Disk disk, final Path directory) throws IOException
+    {
+        this.disk = disk;
+        this.directory = directory;
+        for (final String name : disk.list(directory))
+        {
+            final long firstIndex = firstIndexOf(name);
+            if (firstIndex >= 0)
+            {
+                segments.add(firstIndex);
+            }
+        }
+    }
+
+    /** First indexes of the segment files, in order. */
+    public List<Long> segments()
+    {
+        return segments;
+    }
+
+    /**
+     * Starts reading at the segment that holds {@code fromIndex}; records before it are checked but skipped.
+     * Call before the first {@link #next()}.
+     */
+    public JournalReader from(final long fromIndex)
+    {
+        if (segmentOrdinal != -1)
+        {
+            throw new IllegalStateException("already reading");
+        }
+        skipBelowIndex = fromIndex;
+        int start = 0;
+        for (int i = 0; i < segments.size(); i++)
+        {
+            if (segments.get(i) <= fromIndex)
+            {
+                start = i;
+            }
+        }
+        segmentOrdinal = start - 1;
+        return this;
+    }
+
+    public Status next() throws IOException
+    {
+        while (true)
+        {
+            if (null == file)
+            {
+                final Status opened = openNextSegment();
+                if (opened != Status.RECORD)
+                {
+                    return opened;
+                }
+            }
+
+            if (position + RECORD_HEADER_LENGTH > segmentLength)
+            {
+                closeSegment();
+                continue;
+            }
+            ensure(position, RECORD_HEADER_LENGTH);
+            final int frameLength = view.getInt(offsetOf(position), ByteOrder.LITTLE_ENDIAN);
+            if (frameLength == 0)
+            {
+                if (segmentOrdinal + 1 < segments.size())
+                {
+                    closeSegment();
+                    continue;
+                }
+                return Status.END;
+            }
+            if (frameLength < RECORD_OVERHEAD || frameLength > MAX_FRAME_LENGTH ||
+                position + frameLength > segmentLength)
+            {
+                return fail(Status.CORRUPT, position, "implausible frame length " + frameLength);
+            }
+
+            ensure(position, frameLength);
+            final int at = offsetOf(position);
+            final int stored = view.getInt(at + 4, ByteOrder.LITTLE_ENDIAN);
+            final int computed = chainedChecksum(
+                crc, seed, previousChecksum, buffer, at + RECORD_HEADER_LENGTH, frameLength - RECORD_HEADER_LENGTH);
+            if (stored != computed)
+            {
+                final boolean torn = isLastSegment() && hasZeroSector(position, frameLength);
+                return fail(torn ? Status.TORN : Status.CORRUPT, position, torn ?
+                    "torn write: checksum mismatch and a sector of the record is unwritten" :
+                    "checksum mismatch in a fully written record (stored " + Integer.toHexString(stored) +
+                    ", computed " + Integer.toHexString(computed) + ")");
+            }
+
+            messageHeader.wrap(view, at + RECORD_HEADER_LENGTH);
+            if (messageHeader.templateId() != LogEntryHeaderDecoder.TEMPLATE_ID ||
+                messageHeader.schemaId() != LogEntryHeaderDecoder.SCHEMA_ID ||
+                messageHeader.blockLength() != LogEntryHeaderDecoder.BLOCK_LENGTH)
+            {
+                return fail(Status.CORRUPT, position, "record does not start with a LogEntryHeader");
+            }
+            entryHeader.wrap(view, at + RECORD_HEADER_LENGTH + MessageHeaderDecoder.ENCODED_LENGTH,
+                LogEntryHeaderDecoder.BLOCK_LENGTH, messageHeader.version());
+            final long recordIndex = entryHeader.index();
+            final long recordTerm = entryHeader.term();
+            if (chainKnown && expectedIndex >= 0 && recordIndex != expectedIndex)
+            {
+                return fail(Status.CORRUPT, position, "index " + recordIndex + " where " + expectedIndex + " belongs");
+            }
+            if (recordTerm < lastTerm)
+            {
+                return fail(Status.CORRUPT, position, "term goes back from " + lastTerm + " to " + recordTerm);
+            }
+
+            index = recordIndex;
+            term = recordTerm;
+            timestampMs = entryHeader.timestampMs();
+            checksum = stored;
+            operatorOffset = at + RECORD_OVERHEAD;
+            operatorLength = frameLength - RECORD_OVERHEAD;
+            recordOffset = position;
+            previousChecksum = stored;
+            chainKnown = true;
+            expectedIndex = recordIndex + 1;
+            lastTerm = recordTerm;
+            position += align(frameLength);
+            if (recordIndex >= skipBelowIndex)
+            {
+                return Status.RECORD;
+            }
+        }
+    }
+
+    private Status openNextSegment() throws IOException
+    {
+        segmentOrdinal++;
+        if (segmentOrdinal >= segments.size())
+        {
+            segmentOrdinal = segments.size();
+            return Status.END;
+        }
+        final long firstIndex = segments.get(segmentOrdinal);
+        file = disk.open(segmentPath(), false);
+        bufferLimit = 0;
+        position = 0;
+
+        header.clear();
+        readFully(file, header, 0);
+        header.flip();
+        final boolean blank = header.limit() < SEGMENT_HEADER_LENGTH || isZero(header, 0, header.limit());
+        if (blank && isLastSegment())
+        {
+            return fail(Status.TORN, 0, "segment created but its header was never written");
+        }
+        if (header.limit() < SEGMENT_HEADER_LENGTH ||
+            header.getLong(OFFSET_MAGIC) != MAGIC ||
+            header.getInt(OFFSET_HEADER_CHECKSUM) != headerChecksum(header, crc))
+        {
+            return fail(Status.CORRUPT, 0, "bad segment header");
+        }
+        if (header.getInt(OFFSET_FORMAT_VERSION) != FORMAT_VERSION ||
+            header.getInt(OFFSET_SCHEMA_ID) != MessageHeaderDecoder.SCHEMA_ID ||
+            header.getInt(OFFSET_SCHEMA_VERSION) > MessageHeaderDecoder.SCHEMA_VERSION)
+        {
+            return fail(Status.CORRUPT, 0, "unsupported segment format " + header.getInt(OFFSET_FORMAT_VERSION) +
+                " / schema " + header.getInt(OFFSET_SCHEMA_ID) + " v" + header.getInt(OFFSET_SCHEMA_VERSION));
+        }
+        if (header.getLong(OFFSET_FIRST_INDEX) != firstIndex)
+        {
+            return fail(Status.CORRUPT, 0, "header says first index " + header.getLong(OFFSET_FIRST_INDEX));
+        }
+        final int seedChecksum = header.getInt(OFFSET_SEED_CHECKSUM);
+        if (chainKnown)
+        {
+            if (firstIndex != expectedIndex)
+            {
+                return fail(Status.CORRUPT, 0, "missing records: expected index " + expectedIndex +
+                    " but the next segment starts at " + firstIndex);
+            }
+            if (seedChecksum != previousChecksum)
+            {
+                return fail(Status.CORRUPT, 0, "checksum chain broken between segments");
+            }
+        }
+        previousChecksum = seedChecksum;
+        chainKnown = true;
+        expectedIndex = firstIndex;
+        segmentLength = header.getLong(OFFSET_SEGMENT_LENGTH);
+        position = SEGMENT_HEADER_LENGTH;
+        return Status.RECORD;
+    }
+
+    private Status fail(final Status status, final long offset, final String description)
+    {
+        problem = description;
+        problemFile = segmentPath();
+        problemOffset = offset;
+        return status;
+    }
+
+    private boolean isLastSegment()
+    {
+        return segmentOrdinal == segments.size() - 1;
+    }
+
+    private Path segmentPath()
+    {
+        return directory.resolve(segmentName(segments.get(Math.min(segmentOrdinal, segments.size() - 1))));
+    }
+
+    private void closeSegment() throws IOException
+    {
+        if (null != file)
+        {
+            file.close();
+            file = null;
+        }
+    }
+
+    /** Makes {@code [fileOffset, fileOffset + length)} of the segment present in the buffer; unwritten reads as 0. */
+    private void ensure(final long fileOffset, final int length) throws IOException
+    {
+        if (fileOffset >= bufferFileOffset && fileOffset + length <= bufferFileOffset + bufferLimit)
+        {
+            return;
+        }
+        // Callers keep fileOffset + length inside the segment, and length < capacity, so wanted >= length.
+        final int wanted = (int)Math.min(buffer.capacity(), segmentLength - fileOffset);
+        buffer.clear().limit(wanted);
+        readFully(file, buffer, fileOffset);
+        for (int i = buffer.position(); i < wanted; i++)
+        {
+            buffer.put(i, (byte)0);
+        }
+        buffer.clear();
+        bufferFileOffset = fileOffset;
+        bufferLimit = wanted;
+    }
+
+    private static void readFully(final DiskFile file, final ByteBuffer destination, final long fileOffset)
+        throws IOException
+    {
+        long at = fileOffset;
+        while (destination.hasRemaining())
+        {
+            final int read = file.read(destination, at);
+            if (read <= 0)
+            {
+                break;
+            }
+            at += read;
+        }
+    }
+
+    private int offsetOf(final long fileOffset)
+    {
+        return (int)(fileOffset - bufferFileOffset);
+    }
+
+    private boolean hasZeroSector(final long recordOffset, final int frameLength) throws IOException
+    {
+        final int sector = SimulatedDisk.SECTOR_BYTES;
+        final long first = recordOffset / sector;
+        final long last = (recordOffset + frameLength - 1) / sector;
+        final ByteBuffer bytes = ByteBuffer.allocate(sector);
+        for (long s = first; s <= last; s++)
+        {
+            bytes.clear();
+            readFully(file, bytes, s * sector);
+            if (isZero(bytes, 0, bytes.position()))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isZero(final ByteBuffer bytes, final int from, final int to)
+    {
+        for (int i = from; i < to; i++)
+        {
+            if (bytes.get(i) != 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------------------------------ record
+
+    public long index()
+    {
+        return index;
+    }
+
+    public long term()
+    {
+        return term;
+    }
+
+    public long timestampMs()
+    {
+        return timestampMs;
+    }
+
+    /** Chained checksum of the current record. */
+    public int checksum()
+    {
+        return checksum;
+    }
+
+    /** The buffer holding the current record's operator, valid until the next call to {@link #next()}. */
+    public DirectBuffer buffer()
+    {
+        return view;
+    }
+
+    public int operatorOffset()
+    {
+        return operatorOffset;
+    }
+
+    public int operatorLength()
+    {
+        return operatorLength;
+    }
+
+    /** The segment of the current record (or of the problem). */
+    public Path file()
+    {
+        return segmentPath();
+    }
+
+    /** Offset in its segment of the current record. */
+    public long recordOffset()
+    {
+        return recordOffset;
+    }
+
+    /** Offset in the current segment just after the last valid record: where the next one goes. */
+    public long endOffset()
+    {
+        return position;
+    }
+
+    /** First index of the current segment. */
+    public long segmentFirstIndex()
+    {
+        return segments.get(Math.min(Math.max(segmentOrdinal, 0), segments.size() - 1));
+    }
+
+    public String problem()
+    {
+        return problem;
+    }
+
+    public Path problemFile()
+    {
+        return problemFile;
+    }
+
+    public long problemOffset()
+    {
+        return problemOffset;
+    }
+
+    public String describeProblem()
+    {
+        return problemFile + " at offset " + problemOffset + ": " + problem;
+    }
+
+    public void close() throws IOException
+    {
+        closeSegment();
+    }
+}

@@ -1,0 +1,364 @@
+package io.reprise.engine.journal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.SimulatedDisk;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+class JournalTest
+{
+    private static final Path DIR = Path.of("/data/journal");
+    private static final long SEGMENT = JournalFormat.SEGMENT_HEADER_LENGTH + 2L * JournalFormat.MAX_FRAME_LENGTH + 4096;
+    private static final int WRITE_BUFFER = JournalFormat.MAX_FRAME_LENGTH + 64 * 1024;
+
+    private final SimulatedDisk disk = new SimulatedDisk(42);
+    private final UnsafeBuffer operator = new UnsafeBuffer(new byte[JournalFormat.MAX_OPERATOR_LENGTH]);
+
+    private Journal open(final long emptyStartIndex) throws IOException
+    {
+        return Journal.open(disk, DIR, SEGMENT, WRITE_BUFFER, emptyStartIndex);
+    }
+
+    private void append(final Journal journal, final long index, final int length) throws IOException
+    {
+        for (int i = 0; i < length; i++)
+        {
+            operator.putByte(i, (byte)(index * 31 + i));
+        }
+        journal.append(index, 1 + index / 1000, 1000 + index, operator, 0, length);
+    }
+
+    private static int lengthOf(final long index)
+    {
+        return (int)(17 + (index * 7919) % 3000);
+    }
+
+    private List<Long> readAll() throws IOException
+    {
+        final List<Long> indexes = new ArrayList<>();
+        try (JournalReader reader = new JournalReader(disk, DIR))
+        {
+            JournalReader.Status status;
+            while ((status = reader.next()) == JournalReader.Status.RECORD)
+            {
+                indexes.add(reader.index());
+                assertEquals(lengthOf(reader.index()), reader.operatorLength());
+                for (int i = 0; i < reader.operatorLength(); i++)
+                {
+                    assertEquals((byte)(reader.index() * 31 + i), reader.buffer().getByte(reader.operatorOffset() + i));
+                }
+            }
+            assertEquals(JournalReader.Status.END, status, () -> reader.describeProblem());
+        }
+        return indexes;
+    }
+
+    @Test
+    void shouldReadBackEveryCommittedRecordAcrossSegmentsAfterReopen() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 5000; i++)
+            {
+                append(journal, i, lengthOf(i));
+                if (i % 37 == 0)
+                {
+                    journal.commit();
+                }
+            }
+            journal.commit();
+            assertEquals(5000, journal.durableIndex());
+            assertTrue(journal.segments().size() > 2, "rolled segments: " + journal.segments());
+        }
+        assertEquals(5000, readAll().size());
+        try (Journal journal = open(1))
+        {
+            assertEquals(5000, journal.lastIndex());
+            assertNull(journal.openReport().truncation);
+            append(journal, 5001, lengthOf(5001));
+            journal.commit();
+        }
+        assertEquals(5001, readAll().get(5000));
+    }
+
+    @Test
+    void shouldTruncateTornTailOnRestartAndKeepEverySyncedRecord() throws IOException
+    {
+        final long seed = Long.getLong("reprise.test.seed", System.nanoTime());
+        System.out.println("JournalTest torn-tail seed " + seed);
+        final Random random = new Random(seed);
+        int truncations = 0;
+        for (int round = 0; round < 30; round++)
+        {
+            final SimulatedDisk disk = new SimulatedDisk(random.nextLong());
+            disk.createDirectories(DIR);
+            long synced;
+            try (Journal journal = Journal.open(disk, DIR, SEGMENT, WRITE_BUFFER, 1))
+            {
+                final int total = 50 + random.nextInt(500);
+                for (long i = 1; i <= total; i++)
+                {
+                    final int length = lengthOf(i);
+                    for (int b = 0; b < length; b++)
+                    {
+                        operator.putByte(b, (byte)(i * 31 + b));
+                    }
+                    journal.append(i, 1, i, operator, 0, length);
+                    if (random.nextInt(20) == 0)
+                    {
+                        journal.commit();
+                    }
+                }
+                synced = journal.durableIndex();
+                // The rest reaches the page cache, then power fails during its sync: a random subset of its
+                // sectors survives.
+                for (int extra = 0; extra < 1 + random.nextInt(40); extra++)
+                {
+                    append(journal, journal.lastIndex() + 1, lengthOf(journal.lastIndex() + 1));
+                }
+                disk.interruptNextSync();
+                assertThrows(IOException.class, journal::commit);
+            }
+            disk.crash();
+            try (Journal journal = Journal.open(disk, DIR, SEGMENT, WRITE_BUFFER, 1))
+            {
+                assertTrue(journal.lastIndex() >= synced, "seed " + seed + " lost synced records: last " +
+                    journal.lastIndex() + " < synced " + synced);
+                if (null != journal.openReport().truncation)
+                {
+                    truncations++;
+                }
+                append(journal, journal.lastIndex() + 1, 5);
+                journal.commit();
+            }
+        }
+        assertTrue(truncations > 0, "seed " + seed + ": no crash produced a torn tail");
+    }
+
+    @Test
+    void shouldTruncateRecordWithUnwrittenSectorAndSayWhere() throws IOException
+    {
+        disk.createDirectories(DIR);
+        final long tornOffset;
+        try (Journal journal = open(1))
+        {
+            append(journal, 1, 100);
+            append(journal, 2, 2000);
+            journal.commit();
+            tornOffset = JournalFormat.SEGMENT_HEADER_LENGTH + JournalFormat.align(JournalFormat.RECORD_OVERHEAD + 100);
+        }
+        // The second record's last sector never reached the disk.
+        final long lastByte = tornOffset + JournalFormat.RECORD_OVERHEAD + 2000 - 1;
+        zero(segment(1), lastByte / 512 * 512, 512);
+        try (Journal journal = open(1))
+        {
+            assertEquals(1, journal.lastIndex());
+            assertNotNull(journal.openReport().truncation);
+            assertTrue(journal.openReport().truncation.contains("offset " + tornOffset),
+                journal.openReport().truncation);
+            append(journal, 2, 10);
+            journal.commit();
+        }
+        try (JournalReader reader = new JournalReader(disk, DIR))
+        {
+            assertEquals(JournalReader.Status.RECORD, reader.next());
+            assertEquals(JournalReader.Status.RECORD, reader.next());
+            assertEquals(10, reader.operatorLength());
+            assertEquals(JournalReader.Status.END, reader.next());
+        }
+    }
+
+    @Test
+    void shouldRefuseToStartOnBitFlipInLastRecord() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            append(journal, 1, 100);
+            append(journal, 2, 100);
+            journal.commit();
+        }
+        final long second = JournalFormat.SEGMENT_HEADER_LENGTH + JournalFormat.align(JournalFormat.RECORD_OVERHEAD + 100);
+        flipBit(segment(1), second + 60);
+        final JournalCorruptException ex = assertThrows(JournalCorruptException.class, () -> open(1));
+        assertTrue(ex.getMessage().contains(JournalFormat.segmentName(1)) &&
+            ex.getMessage().contains("offset " + second), ex.getMessage());
+    }
+
+    @Test
+    void shouldRefuseToStartOnBitFlipInOldRecord() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 100; i++)
+            {
+                append(journal, i, 50);
+            }
+            journal.commit();
+        }
+        flipBit(segment(1), JournalFormat.SEGMENT_HEADER_LENGTH + 45);
+        final JournalCorruptException ex = assertThrows(JournalCorruptException.class, () -> open(1));
+        assertTrue(ex.getMessage().contains("offset " + JournalFormat.SEGMENT_HEADER_LENGTH), ex.getMessage());
+    }
+
+    @Test
+    void shouldRefuseToStartWhenASegmentIsMissing() throws IOException
+    {
+        disk.createDirectories(DIR);
+        final List<Long> segments;
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 5000; i++)
+            {
+                append(journal, i, lengthOf(i));
+            }
+            journal.commit();
+            segments = new ArrayList<>(journal.segments());
+        }
+        assertTrue(segments.size() >= 3, segments.toString());
+        disk.delete(segment(segments.get(1)));
+        final JournalCorruptException ex = assertThrows(JournalCorruptException.class, () -> open(1));
+        assertTrue(ex.getMessage().contains("missing records"), ex.getMessage());
+    }
+
+    @Test
+    void shouldTruncateUncommittedSuffix() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 5000; i++)
+            {
+                append(journal, i, lengthOf(i));
+            }
+            journal.commit();
+            journal.truncateAfter(700);
+            assertEquals(700, journal.lastIndex());
+            append(journal, 701, lengthOf(701));
+            journal.commit();
+        }
+        final List<Long> indexes = readAll();
+        assertEquals(701, indexes.size());
+        assertEquals(701, indexes.get(700));
+    }
+
+    @Test
+    void shouldLoseNothingWhenSyncFailsAndRetrySucceeds() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            append(journal, 1, 100);
+            journal.commit();
+            append(journal, 2, 100);
+            append(journal, 3, 100);
+            disk.failSyncs(1);
+            assertThrows(IOException.class, journal::commit);
+            assertEquals(1, journal.durableIndex());
+            journal.commit();
+            assertEquals(3, journal.durableIndex());
+        }
+        disk.crash();
+        try (Journal journal = open(1))
+        {
+            assertEquals(3, journal.lastIndex());
+        }
+    }
+
+    @Test
+    void shouldRefuseWritesWhileDiskIsFullAndRecoverAfter() throws IOException
+    {
+        disk.createDirectories(DIR);
+        disk.capacityBytes(SEGMENT + 100);
+        try (Journal journal = open(1))
+        {
+            long index = 1;
+            IOException full = null;
+            while (full == null)
+            {
+                try
+                {
+                    append(journal, index, lengthOf(index));
+                    index++;
+                }
+                catch (final IOException ex)
+                {
+                    full = ex;
+                }
+            }
+            assertTrue(full.getMessage().contains("No space"), full.getMessage());
+            final long durable = journal.durableIndex();
+            disk.capacityBytes(Long.MAX_VALUE);
+            append(journal, index, lengthOf(index));
+            journal.commit();
+            assertEquals(index, journal.durableIndex());
+            assertTrue(durable < index);
+        }
+        disk.crash();
+        assertEquals(readAll().size(), readAll().get(readAll().size() - 1).intValue());
+    }
+
+    @Test
+    void shouldDeleteOnlySegmentsWhollyBeforeIndex() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 5000; i++)
+            {
+                append(journal, i, lengthOf(i));
+            }
+            journal.commit();
+            final List<Long> before = new ArrayList<>(journal.segments());
+            final int deleted = journal.deleteSegmentsBefore(before.get(2));
+            assertEquals(2, deleted);
+            assertEquals(before.get(2), journal.segments().get(0));
+            assertEquals(0, journal.deleteSegmentsBefore(Long.MAX_VALUE - 1) - (before.size() - 3));
+        }
+        try (Journal journal = Journal.open(disk, DIR, SEGMENT, WRITE_BUFFER, 4900))
+        {
+            assertEquals(5000, journal.lastIndex());
+        }
+    }
+
+    private Path segment(final long firstIndex)
+    {
+        return DIR.resolve(JournalFormat.segmentName(firstIndex));
+    }
+
+    private void zero(final Path file, final long offset, final int length) throws IOException
+    {
+        try (DiskFile f = disk.open(file, false))
+        {
+            f.write(ByteBuffer.allocate(length), offset);
+            f.sync();
+        }
+    }
+
+    private void flipBit(final Path file, final long offset) throws IOException
+    {
+        try (DiskFile f = disk.open(file, false))
+        {
+            final ByteBuffer one = ByteBuffer.allocate(1);
+            f.read(one, offset);
+            one.put(0, (byte)(one.get(0) ^ 0x10)).clear();
+            f.write(one, offset);
+            f.sync();
+        }
+    }
+}
