@@ -24,7 +24,7 @@ import java.util.Set;
  *       the page cache's to-do list: it stays readable but is not durable unless written again.</li>
  *   <li>{@link #capacityBytes(long)}: writes or extensions past it fail with "No space left on device".</li>
  * </ul>
- * Deterministic for a given seed and call sequence. Not thread safe.
+ * Deterministic for a given seed and call sequence. Thread safe through one lock: a node's threads may share it.
  */
 public final class SimulatedDisk implements Disk
 {
@@ -44,14 +44,14 @@ public final class SimulatedDisk implements Disk
         random = new Random(seed);
     }
 
-    public SimulatedDisk capacityBytes(final long capacityBytes)
+    public synchronized SimulatedDisk capacityBytes(final long capacityBytes)
     {
         this.capacityBytes = capacityBytes;
         return this;
     }
 
     /** The next {@code count} file or directory syncs fail. */
-    public SimulatedDisk failSyncs(final int count)
+    public synchronized SimulatedDisk failSyncs(final int count)
     {
         failingSyncs = count;
         return this;
@@ -61,13 +61,13 @@ public final class SimulatedDisk implements Disk
      * The next file sync throws and leaves its data dirty, as when power fails during it: call {@link #crash()}
      * next to get a torn tail.
      */
-    public SimulatedDisk interruptNextSync()
+    public synchronized SimulatedDisk interruptNextSync()
     {
         interruptNextSync = true;
         return this;
     }
 
-    public long usedBytes()
+    public synchronized long usedBytes()
     {
         long used = 0;
         for (final Node node : current.values())
@@ -81,7 +81,7 @@ public final class SimulatedDisk implements Disk
      * Loses power: every file keeps its durable content plus a random subset of the sectors written since its
      * last sync; the directory structure reverts to its last synced form. Open files become unusable.
      */
-    public void crash()
+    public synchronized void crash()
     {
         for (final Node node : new HashSet<>(current.values()))
         {
@@ -95,7 +95,7 @@ public final class SimulatedDisk implements Disk
         }
     }
 
-    public DiskFile open(final Path file, final boolean create) throws IOException
+    public synchronized DiskFile open(final Path file, final boolean create) throws IOException
     {
         Node node = current.get(file);
         if (null == node)
@@ -114,12 +114,12 @@ public final class SimulatedDisk implements Disk
         return new SimulatedFile(node, node.generation);
     }
 
-    public boolean exists(final Path path)
+    public synchronized boolean exists(final Path path)
     {
         return current.containsKey(path) || directories.contains(path);
     }
 
-    public List<String> list(final Path directory)
+    public synchronized List<String> list(final Path directory)
     {
         final List<String> names = new ArrayList<>();
         for (final Path path : current.keySet())
@@ -133,7 +133,7 @@ public final class SimulatedDisk implements Disk
         return names;
     }
 
-    public void createDirectories(final Path directory)
+    public synchronized void createDirectories(final Path directory)
     {
         for (Path p = directory; p != null; p = p.getParent())
         {
@@ -141,12 +141,12 @@ public final class SimulatedDisk implements Disk
         }
     }
 
-    public void delete(final Path file)
+    public synchronized void delete(final Path file)
     {
         current.remove(file);
     }
 
-    public void rename(final Path source, final Path target) throws IOException
+    public synchronized void rename(final Path source, final Path target) throws IOException
     {
         final Node node = current.remove(source);
         if (null == node)
@@ -156,7 +156,7 @@ public final class SimulatedDisk implements Disk
         current.put(target, node);
     }
 
-    public void syncDirectory(final Path directory) throws IOException
+    public synchronized void syncDirectory(final Path directory) throws IOException
     {
         failIfSyncFails();
         durable.keySet().removeIf((path) -> directory.equals(path.getParent()));
@@ -249,80 +249,95 @@ public final class SimulatedDisk implements Disk
 
         public int read(final ByteBuffer destination, final long position) throws IOException
         {
-            checkOpen();
-            if (position >= node.length)
+            synchronized (SimulatedDisk.this)
             {
-                return -1;
+                checkOpen();
+                if (position >= node.length)
+                {
+                    return -1;
+                }
+                final int count = (int)Math.min(destination.remaining(), node.length - position);
+                destination.put(node.data, (int)position, count);
+                return count;
             }
-            final int count = (int)Math.min(destination.remaining(), node.length - position);
-            destination.put(node.data, (int)position, count);
-            return count;
         }
 
         public void write(final ByteBuffer source, final long position) throws IOException
         {
-            checkOpen();
-            final int count = source.remaining();
-            final long end = position + count;
-            reserve(end - node.length);
-            node.ensureCapacity(end);
-            source.get(node.data, (int)position, count);
-            if (end > node.length)
+            synchronized (SimulatedDisk.this)
             {
-                node.length = end;
-            }
-            for (long sector = position / SECTOR_BYTES; sector * SECTOR_BYTES < end; sector++)
-            {
-                node.dirtySectors.add(sector);
+                checkOpen();
+                final int count = source.remaining();
+                final long end = position + count;
+                reserve(end - node.length);
+                node.ensureCapacity(end);
+                source.get(node.data, (int)position, count);
+                if (end > node.length)
+                {
+                    node.length = end;
+                }
+                for (long sector = position / SECTOR_BYTES; sector * SECTOR_BYTES < end; sector++)
+                {
+                    node.dirtySectors.add(sector);
+                }
             }
         }
 
         public void sync() throws IOException
         {
-            checkOpen();
-            if (interruptNextSync)
+            synchronized (SimulatedDisk.this)
             {
-                interruptNextSync = false;
-                throw new IOException("simulated power failure during sync");
-            }
-            if (failingSyncs > 0)
-            {
-                failingSyncs--;
-                node.dirtySectors.clear();
-                throw new IOException("simulated sync failure (EIO)");
-            }
-            // Only what is dirty now becomes durable: data dropped by an earlier failed sync stays volatile.
-            final byte[] synced = Arrays.copyOf(node.durableData, (int)node.length);
-            for (final long sector : node.dirtySectors)
-            {
-                final int from = (int)(sector * SECTOR_BYTES);
-                final int to = (int)Math.min(node.length, from + SECTOR_BYTES);
-                if (from < to)
+                checkOpen();
+                if (interruptNextSync)
                 {
-                    System.arraycopy(node.data, from, synced, from, to - from);
+                    interruptNextSync = false;
+                    throw new IOException("simulated power failure during sync");
                 }
+                if (failingSyncs > 0)
+                {
+                    failingSyncs--;
+                    node.dirtySectors.clear();
+                    throw new IOException("simulated sync failure (EIO)");
+                }
+                // Only what is dirty now becomes durable: data dropped by an earlier failed sync stays volatile.
+                final byte[] synced = Arrays.copyOf(node.durableData, (int)node.length);
+                for (final long sector : node.dirtySectors)
+                {
+                    final int from = (int)(sector * SECTOR_BYTES);
+                    final int to = (int)Math.min(node.length, from + SECTOR_BYTES);
+                    if (from < to)
+                    {
+                        System.arraycopy(node.data, from, synced, from, to - from);
+                    }
+                }
+                node.durableData = synced;
+                node.durableLength = node.length;
+                node.dirtySectors.clear();
             }
-            node.durableData = synced;
-            node.durableLength = node.length;
-            node.dirtySectors.clear();
         }
 
         public long length() throws IOException
         {
-            checkOpen();
-            return node.length;
+            synchronized (SimulatedDisk.this)
+            {
+                checkOpen();
+                return node.length;
+            }
         }
 
         public void setLength(final long length) throws IOException
         {
-            checkOpen();
-            reserve(length - node.length);
-            node.ensureCapacity(length);
-            if (length < node.length)
+            synchronized (SimulatedDisk.this)
             {
-                Arrays.fill(node.data, (int)length, (int)node.length, (byte)0);
+                checkOpen();
+                reserve(length - node.length);
+                node.ensureCapacity(length);
+                if (length < node.length)
+                {
+                    Arrays.fill(node.data, (int)length, (int)node.length, (byte)0);
+                }
+                node.length = length;
             }
-            node.length = length;
         }
 
         public void close()

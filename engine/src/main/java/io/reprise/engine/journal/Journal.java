@@ -58,7 +58,6 @@ public final class Journal implements AutoCloseable
     private final CRC32C crc = new CRC32C();
     private final MessageHeaderEncoder messageHeader = new MessageHeaderEncoder();
     private final LogEntryHeaderEncoder entryHeader = new LogEntryHeaderEncoder();
-    private final List<Long> segments = new ArrayList<>();
     private OpenReport openReport;
 
     private DiskFile segment;
@@ -115,10 +114,9 @@ public final class Journal implements AutoCloseable
         long records = 0;
         long tailSegment = -1;
         long tailOffset = SEGMENT_HEADER_LENGTH;
-        segments.clear();
         try (JournalReader reader = new JournalReader(disk, directory))
         {
-            segments.addAll(reader.segments());
+            final List<Long> segments = reader.segments();
             if (!segments.isEmpty() && segments.get(0) > emptyStartIndex)
             {
                 throw new JournalCorruptException("missing segment: entries from " + emptyStartIndex +
@@ -348,10 +346,6 @@ public final class Journal implements AutoCloseable
         }
         segment = file;
         segmentFirstIndex = firstIndex;
-        if (segments.isEmpty() || segments.get(segments.size() - 1) != firstIndex)
-        {
-            segments.add(firstIndex);
-        }
         syncedOffset = SEGMENT_HEADER_LENGTH;
         segmentPending = false;
     }
@@ -372,6 +366,7 @@ public final class Journal implements AutoCloseable
             segment.close();
             segment = null;
         }
+        final List<Long> segments = listSegments(disk, directory);
         for (int i = segments.size() - 1; i >= 0 && segments.get(i) > index + 1; i--)
         {
             disk.delete(directory.resolve(segmentName(segments.remove(i))));
@@ -416,17 +411,19 @@ public final class Journal implements AutoCloseable
     }
 
     /**
-     * Deletes the segments whose records all come before {@code index} (they are covered by a snapshot).
-     * The segment being written is never deleted.
+     * Deletes the segments whose records all come before {@code index} (they are covered by a snapshot); the
+     * last segment, the one being written, is never deleted. Safe to call from another thread than the writer's:
+     * it only touches files the writer is done with.
      *
      * @return how many segment files were deleted.
      */
-    public int deleteSegmentsBefore(final long index) throws IOException
+    public static int deleteSegmentsBefore(final Disk disk, final Path directory, final long index) throws IOException
     {
+        final List<Long> segments = listSegments(disk, directory);
         int deleted = 0;
-        while (segments.size() > 1 && segments.get(1) <= index)
+        for (int i = 0; i + 1 < segments.size() && segments.get(i + 1) <= index; i++)
         {
-            disk.delete(directory.resolve(segmentName(segments.remove(0))));
+            disk.delete(directory.resolve(segmentName(segments.get(i))));
             deleted++;
         }
         if (deleted > 0)
@@ -434,6 +431,21 @@ public final class Journal implements AutoCloseable
             disk.syncDirectory(directory);
         }
         return deleted;
+    }
+
+    /** First indexes of the segment files in {@code directory}, in order. */
+    public static List<Long> listSegments(final Disk disk, final Path directory) throws IOException
+    {
+        final List<Long> segments = new ArrayList<>();
+        for (final String name : disk.list(directory))
+        {
+            final long firstIndex = firstIndexOf(name);
+            if (firstIndex >= 0)
+            {
+                segments.add(firstIndex);
+            }
+        }
+        return segments;
     }
 
     public long lastIndex()
@@ -451,9 +463,9 @@ public final class Journal implements AutoCloseable
         return durableIndex;
     }
 
-    public List<Long> segments()
+    public List<Long> segments() throws IOException
     {
-        return segments;
+        return listSegments(disk, directory);
     }
 
     public Path directory()

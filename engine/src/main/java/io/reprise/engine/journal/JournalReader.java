@@ -211,16 +211,27 @@ public final class JournalReader implements AutoCloseable
 
     private Status openNextSegment() throws IOException
     {
-        segmentOrdinal++;
-        if (segmentOrdinal >= segments.size())
+        if (segmentOrdinal + 1 >= segments.size())
         {
-            segmentOrdinal = segments.size();
             return Status.END;
         }
+        segmentOrdinal++;
         final long firstIndex = segments.get(segmentOrdinal);
         file = disk.open(segmentPath(), false);
         bufferLimit = 0;
         position = 0;
+        final Status status = checkSegmentHeader(firstIndex);
+        if (status != Status.RECORD)
+        {
+            // Leave the reader where it was, so that a later refresh() and next() try this segment again.
+            closeSegment();
+            segmentOrdinal--;
+        }
+        return status;
+    }
+
+    private Status checkSegmentHeader(final long firstIndex) throws IOException
+    {
 
         header.clear();
         readFully(file, header, 0);
@@ -268,6 +279,24 @@ public final class JournalReader implements AutoCloseable
         return Status.RECORD;
     }
 
+    /**
+     * Forgets cached bytes and looks for segments created since: for a reader that follows a journal being
+     * written (the snapshot agent), called when it knows more durable records exist than it has read.
+     */
+    public void refresh() throws IOException
+    {
+        bufferLimit = 0;
+        final long last = segments.isEmpty() ? -1 : segments.get(segments.size() - 1);
+        for (final String name : disk.list(directory))
+        {
+            final long firstIndex = firstIndexOf(name);
+            if (firstIndex > last)
+            {
+                segments.add(firstIndex);
+            }
+        }
+    }
+
     private Status fail(final Status status, final long offset, final String description)
     {
         problem = description;
@@ -283,7 +312,11 @@ public final class JournalReader implements AutoCloseable
 
     private Path segmentPath()
     {
-        return directory.resolve(segmentName(segments.get(Math.min(segmentOrdinal, segments.size() - 1))));
+        if (segments.isEmpty())
+        {
+            return directory;
+        }
+        return directory.resolve(segmentName(segments.get(Math.max(0, Math.min(segmentOrdinal, segments.size() - 1)))));
     }
 
     private void closeSegment() throws IOException

@@ -2,10 +2,13 @@ package io.reprise.engine.logic;
 
 import static io.reprise.engine.state.SessionTable.NULL;
 
+import java.io.IOException;
 import java.nio.ByteOrder;
 
 import io.reprise.engine.state.Destinations;
 import io.reprise.engine.state.SessionTable;
+import io.reprise.engine.state.StateInput;
+import io.reprise.engine.state.StateOutput;
 import io.reprise.engine.state.TimerWheel;
 import io.reprise.engine.util.BufferChecksum;
 import io.reprise.schema.client.ResultCode;
@@ -679,6 +682,41 @@ public final class BusinessLogic
         final long sessionId = sessions.sessionId(record);
         sessions.free(record);
         sink.onSessionPurged(tenant, sessionId);
+    }
+
+    // ------------------------------------------------------------------------------------------ snapshots
+
+    /** Bumped whenever the image layout changes; a snapshot of another version is not loaded. */
+    public static final int STATE_FORMAT_VERSION = 1;
+
+    /** Writes the whole state, exactly, for a snapshot. */
+    public void writeState(final StateOutput out) throws IOException
+    {
+        out.putLong(systemTimeMs);
+        out.putLong(appliedIndex);
+        out.putLong(appliedTerm);
+        out.putLong(leaderTerm);
+        out.putInt(leaderMemberId);
+        sessions.writeTo(out);
+        timers.writeTo(out);
+        destinations.writeTo(out);
+    }
+
+    /** Restores a state written by {@link #writeState} into this freshly built instance. */
+    public void readState(final StateInput in) throws IOException
+    {
+        if (appliedIndex != 0)
+        {
+            throw new IllegalStateException("restore into a business logic that has applied entries");
+        }
+        systemTimeMs = in.getLong();
+        appliedIndex = in.getLong();
+        appliedTerm = in.getLong();
+        leaderTerm = in.getLong();
+        leaderMemberId = in.getInt();
+        sessions.readFrom(in);
+        timers.readFrom(in);
+        destinations.readFrom(in);
     }
 
     // ------------------------------------------------------------------------------------------ queries

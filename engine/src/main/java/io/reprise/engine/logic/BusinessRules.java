@@ -167,6 +167,22 @@ public final class BusinessRules
         }
     }
 
+    /** A digest of every rule: a snapshot taken under other rules must not be restored under these. */
+    public long digest()
+    {
+        final long[] values = {
+            maxSessions, maxDestinations, maxPayloadBytes, maxErrorTextBytes, terminalRetentionMs, deadRetentionMs,
+            defaultInFlightLimit, maxInFlightLimit, maxBeginRepeatsBatch, maxRedriveBatch, maxLeaseMs,
+            maxInitialDelayMs, maxTtlMs };
+        long h = 0x5EED;
+        for (final long value : values)
+        {
+            h = (h ^ value) * 0x9E3779B97F4A7C15L;
+            h ^= h >>> 29;
+        }
+        return h;
+    }
+
     public boolean isConcluded()
     {
         return concluded;

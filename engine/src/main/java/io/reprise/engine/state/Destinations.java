@@ -127,6 +127,34 @@ public final class Destinations
         retained[destination] += delta;
     }
 
+    public void writeTo(final StateOutput out) throws java.io.IOException
+    {
+        out.putInt(count);
+        for (final int[] array : arrays())
+        {
+            out.putInts(array, 0, count);
+        }
+    }
+
+    public void readFrom(final StateInput in) throws java.io.IOException
+    {
+        final int count = in.getInt();
+        if (count != this.count)
+        {
+            throw new java.io.IOException("image has " + count + " destinations, the rules say " + this.count);
+        }
+        for (final int[] array : arrays())
+        {
+            in.getInts(array, 0, count);
+        }
+    }
+
+    private int[][] arrays()
+    {
+        return new int[][] {
+            owner, inFlightLimit, pending, ready, inFlight, dead, retained, readyHead, readyTail, deadHead, deadTail };
+    }
+
     // ---------------------------------------------------------------------------------------------- queues
 
     public int readyHead(final int destination)

@@ -1,5 +1,7 @@
 package io.reprise.engine.state;
 
+import java.io.IOException;
+
 /**
  * The session records and their index by {@code (tenant, sessionId)}.
  * <p>
@@ -284,6 +286,56 @@ public final class SessionTable
         h *= 0xC4CEB9FE1A85EC53L;
         h ^= h >>> 33;
         return h;
+    }
+
+    // ---------------------------------------------------------------------------------------------- image
+
+    /** Writes the exact image: records (links included), free list and index, so a restore is bit-identical. */
+    public void writeTo(final StateOutput out) throws IOException
+    {
+        out.putInt(highWater);
+        out.putInt(size);
+        out.putInt(freeHead);
+        out.putInt(index.length);
+        for (int first = 0; first < highWater; first += RECORDS_PER_PAGE)
+        {
+            final int records = Math.min(RECORDS_PER_PAGE, highWater - first);
+            out.putLongs(pages[first >>> PAGE_SHIFT], 0, records * WORDS_PER_RECORD);
+        }
+        out.putInts(index, 0, index.length);
+    }
+
+    /** Replaces this (empty) table with the image {@link #writeTo} wrote. */
+    public void readFrom(final StateInput in) throws IOException
+    {
+        if (size != 0 || highWater != 0)
+        {
+            throw new IllegalStateException("restore into a table that is not empty");
+        }
+        final int highWater = in.getInt();
+        final int size = in.getInt();
+        final int freeHead = in.getInt();
+        final int indexLength = in.getInt();
+        if (highWater < 0 || size < 0 || size > highWater || size > maxRecords || freeHead < NULL ||
+            freeHead >= Math.max(highWater, 1) || indexLength < MIN_INDEX_LENGTH ||
+            Integer.bitCount(indexLength) != 1 || indexLength < 2 * size)
+        {
+            throw new IOException("implausible session table image: highWater=" + highWater + " size=" + size +
+                " freeHead=" + freeHead + " indexLength=" + indexLength);
+        }
+        final int pageCount = (highWater + RECORDS_PER_PAGE - 1) >>> PAGE_SHIFT;
+        pages = new long[Math.max(16, Integer.highestOneBit(Math.max(pageCount, 1)) * 2)][];
+        for (int first = 0, page = 0; first < highWater; first += RECORDS_PER_PAGE, page++)
+        {
+            pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+            in.getLongs(pages[page], 0, Math.min(RECORDS_PER_PAGE, highWater - first) * WORDS_PER_RECORD);
+        }
+        index = new int[indexLength];
+        indexMask = indexLength - 1;
+        in.getInts(index, 0, indexLength);
+        this.highWater = highWater;
+        this.size = size;
+        this.freeHead = freeHead;
     }
 
     // ---------------------------------------------------------------------------------------------- fields

@@ -235,6 +235,28 @@ public final class TimerWheel
         return (int)(timeMs >>> (level * SLOT_BITS)) & SLOT_MASK;
     }
 
+    public void writeTo(final StateOutput out) throws java.io.IOException
+    {
+        out.putLong(nowMs);
+        out.putInt(size);
+        out.putInts(heads, 0, heads.length);
+        out.putInts(tails, 0, tails.length);
+        out.putLongs(occupied, 0, occupied.length);
+    }
+
+    public void readFrom(final StateInput in) throws java.io.IOException
+    {
+        if (size != 0)
+        {
+            throw new IllegalStateException("restore into a wheel that is not empty");
+        }
+        nowMs = in.getLong();
+        size = in.getInt();
+        in.getInts(heads, 0, heads.length);
+        in.getInts(tails, 0, tails.length);
+        in.getLongs(occupied, 0, occupied.length);
+    }
+
     /**
      * Visits every scheduled record in a fixed order (level, slot, FIFO): what the state digest hashes, since
      * the order within a slot decides the order of firing.

@@ -325,10 +325,10 @@ class JournalTest
             }
             journal.commit();
             final List<Long> before = new ArrayList<>(journal.segments());
-            final int deleted = journal.deleteSegmentsBefore(before.get(2));
+            final int deleted = Journal.deleteSegmentsBefore(disk, DIR, before.get(2));
             assertEquals(2, deleted);
             assertEquals(before.get(2), journal.segments().get(0));
-            assertEquals(0, journal.deleteSegmentsBefore(Long.MAX_VALUE - 1) - (before.size() - 3));
+            assertEquals(0, Journal.deleteSegmentsBefore(disk, DIR, Long.MAX_VALUE - 1) - (before.size() - 3));
         }
         try (Journal journal = Journal.open(disk, DIR, SEGMENT, WRITE_BUFFER, 4900))
         {

@@ -1,0 +1,208 @@
+package io.reprise.engine.agents;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.LongSupplier;
+
+import io.reprise.engine.disk.Disk;
+import io.reprise.engine.journal.Journal;
+import io.reprise.engine.journal.JournalFormat;
+import io.reprise.engine.journal.JournalReader;
+import io.reprise.engine.logic.BusinessLogic;
+import io.reprise.engine.snapshot.SnapshotCatalog;
+import io.reprise.engine.snapshot.SnapshotFile;
+import io.reprise.engine.snapshot.SnapshotInfo;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.EpochClock;
+import org.agrona.concurrent.NanoClock;
+
+/**
+ * Takes snapshots and rotates the log (ARCHITECTURE §8, seed start-up step 4) without stalling the business
+ * logic: it keeps a shadow copy of the state, fed with durable journal records on its own thread, and
+ * serializes that. When a trigger fires (operators, time or log bytes since the last snapshot) it writes and
+ * syncs the snapshot file, appends it to the catalog, drops snapshots beyond the retained count (catalog entry
+ * first, file second), and deletes the journal segments the oldest retained snapshot covers.
+ */
+public final class SnapshotAgent implements Agent
+{
+    /** What a snapshot agent reports, for tests and counters. */
+    public interface Listener
+    {
+        void onSnapshot(SnapshotInfo info, long writeNs);
+
+        void onRotation(int segmentsDeleted, int snapshotsDeleted);
+    }
+
+    private static final int RECORDS_PER_DUTY_CYCLE = 65_536;
+
+    private final Disk disk;
+    private final Path journalDirectory;
+    private final SnapshotCatalog catalog;
+    private final BusinessLogic shadow;
+    private final LongSupplier durableIndex;
+    private final EpochClock clock;
+    private final NanoClock nanoClock;
+    private final long everyOperators;
+    private final long everyMs;
+    private final long everyLogBytes;
+    private final int retained;
+    private final Listener listener;
+    private JournalReader reader;
+    private long operatorsSince;
+    private long logBytesSince;
+    private long lastSnapshotMs;
+
+    public SnapshotAgent(
+        final Disk disk,
+        final Path journalDirectory,
+        final SnapshotCatalog catalog,
+        final BusinessLogic shadow,
+        final LongSupplier durableIndex,
+        final EpochClock clock,
+        final NanoClock nanoClock,
+        final long everyOperators,
+        final long everyMs,
+        final long everyLogBytes,
+        final int retained,
+        final Listener listener)
+    {
+        if (retained < 1 || everyOperators < 1 || everyMs < 1 || everyLogBytes < 1)
+        {
+            throw new IllegalArgumentException("snapshot triggers and retention must be >= 1");
+        }
+        this.disk = disk;
+        this.journalDirectory = journalDirectory;
+        this.catalog = catalog;
+        this.shadow = shadow;
+        this.durableIndex = durableIndex;
+        this.clock = clock;
+        this.nanoClock = nanoClock;
+        this.everyOperators = everyOperators;
+        this.everyMs = everyMs;
+        this.everyLogBytes = everyLogBytes;
+        this.retained = retained;
+        this.listener = listener;
+    }
+
+    public void onStart()
+    {
+        lastSnapshotMs = clock.time();
+        try
+        {
+            reader = new JournalReader(disk, journalDirectory).from(shadow.appliedIndex() + 1);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    public int doWork() throws IOException
+    {
+        final int applied = catchUp();
+        if (isDue())
+        {
+            snapshotNow();
+            return applied + 1;
+        }
+        return applied;
+    }
+
+    /** Applies durable journal records to the shadow, a bounded number per duty cycle. */
+    int catchUp() throws IOException
+    {
+        final long durable = durableIndex.getAsLong();
+        int applied = 0;
+        while (shadow.appliedIndex() < durable && applied < RECORDS_PER_DUTY_CYCLE &&
+            operatorsSince < everyOperators && logBytesSince < everyLogBytes)
+        {
+            JournalReader.Status status = reader.next();
+            if (status != JournalReader.Status.RECORD)
+            {
+                // Cached bytes or the segment list may predate what the journal has made durable since.
+                reader.refresh();
+                status = reader.next();
+                if (status != JournalReader.Status.RECORD)
+                {
+                    throw new IOException("durable journal record " + (shadow.appliedIndex() + 1) +
+                        " unreadable: " + status + " " + reader.describeProblem());
+                }
+            }
+            shadow.apply(reader.index(), reader.term(), reader.buffer(), reader.operatorOffset(),
+                reader.operatorLength());
+            operatorsSince++;
+            logBytesSince += JournalFormat.align(JournalFormat.RECORD_OVERHEAD + reader.operatorLength());
+            applied++;
+        }
+        return applied;
+    }
+
+    private boolean isDue()
+    {
+        if (operatorsSince == 0)
+        {
+            return false;
+        }
+        return operatorsSince >= everyOperators || logBytesSince >= everyLogBytes ||
+            clock.time() - lastSnapshotMs >= everyMs;
+    }
+
+    /** Writes a snapshot of the shadow as it is now, then applies retention and rotation. */
+    public SnapshotInfo snapshotNow() throws IOException
+    {
+        final long startNs = nanoClock.nanoTime();
+        final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), shadow, clock.time());
+        catalog.add(info);
+        final long writeNs = nanoClock.nanoTime() - startNs;
+        operatorsSince = 0;
+        logBytesSince = 0;
+        lastSnapshotMs = clock.time();
+        listener.onSnapshot(info, writeNs);
+
+        int snapshotsDeleted = 0;
+        List<SnapshotInfo> live = catalog.snapshots();
+        while (live.size() > retained)
+        {
+            final SnapshotInfo oldest = live.get(0);
+            catalog.remove(oldest);
+            disk.delete(catalog.directory().resolve(oldest.fileName()));
+            snapshotsDeleted++;
+            live = catalog.snapshots();
+        }
+        if (snapshotsDeleted > 0)
+        {
+            disk.syncDirectory(catalog.directory());
+        }
+        // Any retained snapshot must stay restorable: keep the journal from the oldest one on.
+        final int segmentsDeleted = Journal.deleteSegmentsBefore(disk, journalDirectory, live.get(0).index() + 1);
+        listener.onRotation(segmentsDeleted, snapshotsDeleted);
+        return info;
+    }
+
+    public BusinessLogic shadow()
+    {
+        return shadow;
+    }
+
+    public void onClose()
+    {
+        try
+        {
+            if (null != reader)
+            {
+                reader.close();
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    public String roleName()
+    {
+        return "snapshot-agent";
+    }
+}

@@ -1,0 +1,106 @@
+package io.reprise.engine.flow;
+
+import java.io.IOException;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.lmax.disruptor.EventHandler;
+import io.reprise.engine.journal.Journal;
+import org.agrona.concurrent.IdleStrategy;
+
+/**
+ * Journals each entry and syncs once per batch (group commit). The ring advances this handler's sequence only
+ * after the batch returns, so the business logic, gated on it, never sees an entry that is not durable.
+ * <p>
+ * When the disk fails (full, EIO) it keeps the batch, reports the failure (producers then refuse new work with
+ * STORAGE_UNAVAILABLE), and retries until the write and sync succeed: nothing acknowledged can be lost, and
+ * work resumes by itself when space returns.
+ */
+public final class JournalHandler implements EventHandler<OperationSlot>
+{
+    private final Journal journal;
+    private final IdleStrategy retryIdle;
+    private final AtomicLong durableIndex;
+    private volatile String failure;
+    private volatile boolean closing;
+    private long failures;
+
+    public JournalHandler(final Journal journal, final IdleStrategy retryIdle)
+    {
+        this.journal = journal;
+        this.retryIdle = retryIdle;
+        this.durableIndex = new AtomicLong(journal.durableIndex());
+    }
+
+    public void onEvent(final OperationSlot slot, final long sequence, final boolean endOfBatch)
+    {
+        while (true)
+        {
+            try
+            {
+                journal.append(slot.index, slot.term, slot.timestampMs, slot.buffer, 0, slot.length);
+                break;
+            }
+            catch (final IOException ex)
+            {
+                onFailure(ex);
+            }
+        }
+        if (endOfBatch)
+        {
+            commit();
+        }
+    }
+
+    private void commit()
+    {
+        while (true)
+        {
+            try
+            {
+                journal.commit();
+                break;
+            }
+            catch (final IOException ex)
+            {
+                onFailure(ex);
+            }
+        }
+        retryIdle.reset();
+        failure = null;
+        durableIndex.setRelease(journal.durableIndex());
+    }
+
+    private void onFailure(final IOException ex)
+    {
+        failure = ex.getMessage();
+        failures++;
+        if (closing)
+        {
+            throw new IllegalStateException("journal cannot write while closing: " + ex.getMessage(), ex);
+        }
+        retryIdle.idle();
+    }
+
+    /** The last index known durable; read by the snapshot agent. */
+    public long durableIndex()
+    {
+        return durableIndex.getAcquire();
+    }
+
+    /** Why the journal cannot write right now, or null when it can. */
+    public String failure()
+    {
+        return failure;
+    }
+
+    public long failures()
+    {
+        return failures;
+    }
+
+    /** From now on a failing disk stops the handler instead of being retried. */
+    public void closing()
+    {
+        closing = true;
+    }
+}

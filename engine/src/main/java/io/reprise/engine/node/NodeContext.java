@@ -1,0 +1,409 @@
+package io.reprise.engine.node;
+
+import java.nio.file.Path;
+
+import com.lmax.disruptor.BlockingWaitStrategy;
+import com.lmax.disruptor.BusySpinWaitStrategy;
+import com.lmax.disruptor.SleepingWaitStrategy;
+import com.lmax.disruptor.WaitStrategy;
+import com.lmax.disruptor.YieldingWaitStrategy;
+import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.disk.Disk;
+import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.snapshot.SnapshotInfo;
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.EpochClock;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import org.agrona.concurrent.SystemEpochClock;
+import org.agrona.concurrent.SystemNanoClock;
+
+/**
+ * Configuration of a node: documented defaults (docs/operations_flow.md, docs/snapshots.md) overridable by system
+ * properties {@code reprise.*} and by the fluent setters; {@link #conclude()} checks them once. Tests inject the
+ * disk, the clocks, the idle strategies and the listeners here.
+ */
+public final class NodeContext
+{
+    /** Receives each step of start-up and shutdown, in order. */
+    @FunctionalInterface
+    public interface LifecycleListener
+    {
+        void onStep(String step);
+    }
+
+    public static final String DATA_DIR_PROP_NAME = "reprise.data.dir";
+    public static final String DATA_DIR_DEFAULT = "reprise-data";
+    public static final String RING_SIZE_PROP_NAME = "reprise.ring.size";
+    public static final int RING_SIZE_DEFAULT = 8192;
+    public static final String MAX_BATCH_PROP_NAME = "reprise.ring.max.batch";
+    public static final int MAX_BATCH_DEFAULT = 4096;
+    public static final String WAIT_STRATEGY_PROP_NAME = "reprise.ring.wait.strategy";
+    /** sleeping (default: behaves on 2 cores), yielding, blocking, busy-spin (dedicated cores). */
+    public static final String WAIT_STRATEGY_DEFAULT = "sleeping";
+    public static final String SEGMENT_LENGTH_PROP_NAME = "reprise.journal.segment.length";
+    public static final long SEGMENT_LENGTH_DEFAULT = 64L * 1024 * 1024;
+    public static final String WRITE_BUFFER_PROP_NAME = "reprise.journal.write.buffer.bytes";
+    public static final int WRITE_BUFFER_DEFAULT = 4 * 1024 * 1024;
+    public static final String TIME_TICK_MS_PROP_NAME = "reprise.time.tick.ms";
+    public static final long TIME_TICK_MS_DEFAULT = 1;
+    public static final String SNAPSHOT_EVERY_OPERATORS_PROP_NAME = "reprise.snapshot.every.operators";
+    public static final long SNAPSHOT_EVERY_OPERATORS_DEFAULT = 10_000_000;
+    public static final String SNAPSHOT_EVERY_MS_PROP_NAME = "reprise.snapshot.every.ms";
+    public static final long SNAPSHOT_EVERY_MS_DEFAULT = 10 * 60 * 1000;
+    public static final String SNAPSHOT_EVERY_LOG_BYTES_PROP_NAME = "reprise.snapshot.every.log.bytes";
+    public static final long SNAPSHOT_EVERY_LOG_BYTES_DEFAULT = 1024L * 1024 * 1024;
+    public static final String SNAPSHOTS_RETAINED_PROP_NAME = "reprise.snapshots.retained";
+    public static final int SNAPSHOTS_RETAINED_DEFAULT = 2;
+
+    private Path dataDirectory = Path.of(System.getProperty(DATA_DIR_PROP_NAME, DATA_DIR_DEFAULT));
+    private int ringSize = Integer.getInteger(RING_SIZE_PROP_NAME, RING_SIZE_DEFAULT);
+    private int maxBatchSize = Integer.getInteger(MAX_BATCH_PROP_NAME, MAX_BATCH_DEFAULT);
+    private String waitStrategyName = System.getProperty(WAIT_STRATEGY_PROP_NAME, WAIT_STRATEGY_DEFAULT);
+    private long journalSegmentLength = Long.getLong(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
+    private int journalWriteBufferBytes = Integer.getInteger(WRITE_BUFFER_PROP_NAME, WRITE_BUFFER_DEFAULT);
+    private long timeTickMs = Long.getLong(TIME_TICK_MS_PROP_NAME, TIME_TICK_MS_DEFAULT);
+    private long snapshotEveryOperators =
+        Long.getLong(SNAPSHOT_EVERY_OPERATORS_PROP_NAME, SNAPSHOT_EVERY_OPERATORS_DEFAULT);
+    private long snapshotEveryMs = Long.getLong(SNAPSHOT_EVERY_MS_PROP_NAME, SNAPSHOT_EVERY_MS_DEFAULT);
+    private long snapshotEveryLogBytes = Long.getLong(SNAPSHOT_EVERY_LOG_BYTES_PROP_NAME,
+        SNAPSHOT_EVERY_LOG_BYTES_DEFAULT);
+    private int snapshotsRetained = Integer.getInteger(SNAPSHOTS_RETAINED_PROP_NAME, SNAPSHOTS_RETAINED_DEFAULT);
+
+    private BusinessRules rules;
+    private Disk disk;
+    private EpochClock epochClock;
+    private NanoClock nanoClock;
+    private WaitStrategy waitStrategy;
+    private IdleStrategy agentIdleStrategy;
+    private IdleStrategy journalRetryIdleStrategy;
+    private OutputSink outputObserver = OutputSink.NONE;
+    private LifecycleListener lifecycleListener = (step) -> { };
+    private SnapshotAgent.Listener snapshotListener;
+    private ErrorHandler errorHandler;
+    private boolean concluded;
+
+    /** Fills in defaults and checks every setting; called by {@link StandaloneNode#start}. */
+    public NodeContext conclude()
+    {
+        if (concluded)
+        {
+            return this;
+        }
+        if (Integer.bitCount(ringSize) != 1 || ringSize < 64)
+        {
+            throw new IllegalArgumentException("ring size must be a power of two >= 64: " + ringSize);
+        }
+        if (maxBatchSize < 1)
+        {
+            throw new IllegalArgumentException("max batch size must be >= 1: " + maxBatchSize);
+        }
+        if (null == rules)
+        {
+            rules = new BusinessRules();
+        }
+        if (!rules.isConcluded())
+        {
+            rules.conclude();
+        }
+        if (null == disk)
+        {
+            disk = new FileChannelDisk();
+        }
+        if (null == epochClock)
+        {
+            epochClock = SystemEpochClock.INSTANCE;
+        }
+        if (null == nanoClock)
+        {
+            nanoClock = SystemNanoClock.INSTANCE;
+        }
+        if (null == waitStrategy)
+        {
+            waitStrategy = waitStrategy(waitStrategyName);
+        }
+        if (null == agentIdleStrategy)
+        {
+            agentIdleStrategy = new BackoffIdleStrategy(10, 20, 1_000, 200_000);
+        }
+        if (null == journalRetryIdleStrategy)
+        {
+            journalRetryIdleStrategy = new SleepingMillisIdleStrategy(20);
+        }
+        if (null == errorHandler)
+        {
+            errorHandler = (ex) -> ex.printStackTrace(System.err);
+        }
+        if (null == snapshotListener)
+        {
+            snapshotListener = new SnapshotAgent.Listener()
+            {
+                public void onSnapshot(final SnapshotInfo info, final long writeNs)
+                {
+                    lifecycleListener.onStep("snapshot-taken " + info.fileName() + " in " + writeNs / 1_000_000 + " ms");
+                }
+
+                public void onRotation(final int segmentsDeleted, final int snapshotsDeleted)
+                {
+                    lifecycleListener.onStep("rotated segments-deleted=" + segmentsDeleted + " snapshots-deleted=" +
+                        snapshotsDeleted);
+                }
+            };
+        }
+        concluded = true;
+        return this;
+    }
+
+    static WaitStrategy waitStrategy(final String name)
+    {
+        switch (name)
+        {
+            case "sleeping":
+                return new SleepingWaitStrategy(200, 50_000);
+            case "yielding":
+                return new YieldingWaitStrategy();
+            case "blocking":
+                return new BlockingWaitStrategy();
+            case "busy-spin":
+                return new BusySpinWaitStrategy();
+            default:
+                throw new IllegalArgumentException("unknown wait strategy: " + name);
+        }
+    }
+
+    public Path dataDirectory()
+    {
+        return dataDirectory;
+    }
+
+    public NodeContext dataDirectory(final Path dataDirectory)
+    {
+        this.dataDirectory = dataDirectory;
+        return this;
+    }
+
+    public int ringSize()
+    {
+        return ringSize;
+    }
+
+    public NodeContext ringSize(final int ringSize)
+    {
+        this.ringSize = ringSize;
+        return this;
+    }
+
+    public int maxBatchSize()
+    {
+        return maxBatchSize;
+    }
+
+    public NodeContext maxBatchSize(final int maxBatchSize)
+    {
+        this.maxBatchSize = maxBatchSize;
+        return this;
+    }
+
+    public WaitStrategy waitStrategy()
+    {
+        return waitStrategy;
+    }
+
+    public NodeContext waitStrategy(final WaitStrategy waitStrategy)
+    {
+        this.waitStrategy = waitStrategy;
+        return this;
+    }
+
+    public long journalSegmentLength()
+    {
+        return journalSegmentLength;
+    }
+
+    public NodeContext journalSegmentLength(final long journalSegmentLength)
+    {
+        this.journalSegmentLength = journalSegmentLength;
+        return this;
+    }
+
+    public int journalWriteBufferBytes()
+    {
+        return journalWriteBufferBytes;
+    }
+
+    public NodeContext journalWriteBufferBytes(final int journalWriteBufferBytes)
+    {
+        this.journalWriteBufferBytes = journalWriteBufferBytes;
+        return this;
+    }
+
+    public long timeTickMs()
+    {
+        return timeTickMs;
+    }
+
+    public NodeContext timeTickMs(final long timeTickMs)
+    {
+        this.timeTickMs = timeTickMs;
+        return this;
+    }
+
+    public long snapshotEveryOperators()
+    {
+        return snapshotEveryOperators;
+    }
+
+    public NodeContext snapshotEveryOperators(final long snapshotEveryOperators)
+    {
+        this.snapshotEveryOperators = snapshotEveryOperators;
+        return this;
+    }
+
+    public long snapshotEveryMs()
+    {
+        return snapshotEveryMs;
+    }
+
+    public NodeContext snapshotEveryMs(final long snapshotEveryMs)
+    {
+        this.snapshotEveryMs = snapshotEveryMs;
+        return this;
+    }
+
+    public long snapshotEveryLogBytes()
+    {
+        return snapshotEveryLogBytes;
+    }
+
+    public NodeContext snapshotEveryLogBytes(final long snapshotEveryLogBytes)
+    {
+        this.snapshotEveryLogBytes = snapshotEveryLogBytes;
+        return this;
+    }
+
+    public int snapshotsRetained()
+    {
+        return snapshotsRetained;
+    }
+
+    public NodeContext snapshotsRetained(final int snapshotsRetained)
+    {
+        this.snapshotsRetained = snapshotsRetained;
+        return this;
+    }
+
+    public BusinessRules rules()
+    {
+        return rules;
+    }
+
+    public NodeContext rules(final BusinessRules rules)
+    {
+        this.rules = rules;
+        return this;
+    }
+
+    public Disk disk()
+    {
+        return disk;
+    }
+
+    public NodeContext disk(final Disk disk)
+    {
+        this.disk = disk;
+        return this;
+    }
+
+    public EpochClock epochClock()
+    {
+        return epochClock;
+    }
+
+    public NodeContext epochClock(final EpochClock epochClock)
+    {
+        this.epochClock = epochClock;
+        return this;
+    }
+
+    public NanoClock nanoClock()
+    {
+        return nanoClock;
+    }
+
+    public NodeContext nanoClock(final NanoClock nanoClock)
+    {
+        this.nanoClock = nanoClock;
+        return this;
+    }
+
+    public IdleStrategy agentIdleStrategy()
+    {
+        return agentIdleStrategy;
+    }
+
+    public NodeContext agentIdleStrategy(final IdleStrategy agentIdleStrategy)
+    {
+        this.agentIdleStrategy = agentIdleStrategy;
+        return this;
+    }
+
+    public IdleStrategy journalRetryIdleStrategy()
+    {
+        return journalRetryIdleStrategy;
+    }
+
+    public NodeContext journalRetryIdleStrategy(final IdleStrategy journalRetryIdleStrategy)
+    {
+        this.journalRetryIdleStrategy = journalRetryIdleStrategy;
+        return this;
+    }
+
+    public OutputSink outputObserver()
+    {
+        return outputObserver;
+    }
+
+    /** Sees every output of the business logic, on its thread, after in-process clients got theirs. */
+    public NodeContext outputObserver(final OutputSink outputObserver)
+    {
+        this.outputObserver = outputObserver;
+        return this;
+    }
+
+    public LifecycleListener lifecycleListener()
+    {
+        return lifecycleListener;
+    }
+
+    public NodeContext lifecycleListener(final LifecycleListener lifecycleListener)
+    {
+        this.lifecycleListener = lifecycleListener;
+        return this;
+    }
+
+    public SnapshotAgent.Listener snapshotListener()
+    {
+        return snapshotListener;
+    }
+
+    public NodeContext snapshotListener(final SnapshotAgent.Listener snapshotListener)
+    {
+        this.snapshotListener = snapshotListener;
+        return this;
+    }
+
+    public ErrorHandler errorHandler()
+    {
+        return errorHandler;
+    }
+
+    public NodeContext errorHandler(final ErrorHandler errorHandler)
+    {
+        this.errorHandler = errorHandler;
+        return this;
+    }
+}

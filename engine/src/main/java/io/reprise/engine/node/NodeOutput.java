@@ -1,0 +1,84 @@
+package io.reprise.engine.node;
+
+import io.reprise.engine.logic.BusinessLogic;
+import io.reprise.engine.logic.OutputSink;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionStatus;
+import org.agrona.DirectBuffer;
+
+/**
+ * The node's {@link OutputSink}: routes each response to the in-process client that sent the operator, and hands
+ * every output to the observer (the repeat process and saved-session storage attach here in later stages).
+ * Runs on the business-logic thread.
+ */
+final class NodeOutput implements OutputSink
+{
+    private static final int MAX_CLIENTS = 4096;
+
+    private final OutputSink observer;
+    private final InProcessClient.ResponseListener[] listeners = new InProcessClient.ResponseListener[MAX_CLIENTS];
+    private BusinessLogic logic;
+
+    NodeOutput(final OutputSink observer)
+    {
+        this.observer = observer;
+    }
+
+    void logic(final BusinessLogic logic)
+    {
+        this.logic = logic;
+    }
+
+    synchronized long register(final InProcessClient.ResponseListener listener)
+    {
+        for (int i = 1; i < MAX_CLIENTS; i++)
+        {
+            if (null == listeners[i])
+            {
+                listeners[i] = listener;
+                return i;
+            }
+        }
+        throw new IllegalStateException("too many in-process clients: " + MAX_CLIENTS);
+    }
+
+    public void onResponse(
+        final long clientId, final long correlationId, final int templateId, final ResultCode code, final long value)
+    {
+        if (clientId > 0 && clientId < MAX_CLIENTS)
+        {
+            final InProcessClient.ResponseListener listener = listeners[(int)clientId];
+            if (null != listener)
+            {
+                // apply() sets the applied index after the operator, so the one being applied is the next.
+                listener.onResponse(logic.appliedIndex() + 1, correlationId, templateId, code, value);
+            }
+        }
+        observer.onResponse(clientId, correlationId, templateId, code, value);
+    }
+
+    public void onSessionSaved(
+        final int tenant, final long sessionId, final int destination, final DirectBuffer payload, final int offset,
+        final int length)
+    {
+        observer.onSessionSaved(tenant, sessionId, destination, payload, offset, length);
+    }
+
+    public void onRepeatStarted(
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+    {
+        observer.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+    }
+
+    public void onSessionFinished(
+        final int tenant, final long sessionId, final int destination, final SessionStatus status, final int attempt,
+        final int errorCode)
+    {
+        observer.onSessionFinished(tenant, sessionId, destination, status, attempt, errorCode);
+    }
+
+    public void onSessionPurged(final int tenant, final long sessionId)
+    {
+        observer.onSessionPurged(tenant, sessionId);
+    }
+}

@@ -1,0 +1,409 @@
+package io.reprise.engine.node;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.lmax.disruptor.BatchEventProcessor;
+import com.lmax.disruptor.BatchEventProcessorBuilder;
+import com.lmax.disruptor.ExceptionHandler;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.SequenceBarrier;
+import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.agents.TimeProcess;
+import io.reprise.engine.disk.Disk;
+import io.reprise.engine.flow.BusinessLogicHandler;
+import io.reprise.engine.flow.JournalHandler;
+import io.reprise.engine.flow.OperationPublisher;
+import io.reprise.engine.flow.OperationSlot;
+import io.reprise.engine.flow.ReplicationHandler;
+import io.reprise.engine.journal.Journal;
+import io.reprise.engine.logic.BusinessLogic;
+import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.snapshot.SnapshotCatalog;
+import io.reprise.engine.snapshot.SnapshotFile;
+import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.schema.client.ResultCode;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.AgentRunner;
+
+/**
+ * A standalone node: the production runtime of one Reprise node without a cluster.
+ * <p>
+ * {@link #start} follows the seed's standalone start-up exactly (docs/lifecycle.md): (1) read the snapshot
+ * catalog, (2) restore the state from the newest valid snapshot, (3) replay the operation log to its end, (4)
+ * start the background processes: the time process, the storage merger, the repeat process and the snapshot
+ * agent. {@link #close} follows the seed's shutdown: close {@code done}, wait for every background process to
+ * finish, flush buffers and sync their files, exit. Each step is reported to the lifecycle listener.
+ * <p>
+ * The ring and its three stages (journal ‖ replication → business logic) run on threads of their own; each
+ * background agent runs on an {@link AgentRunner}.
+ */
+public final class StandaloneNode implements AutoCloseable
+{
+    private final NodeContext context;
+    private final Disk disk;
+    private final Path journalDirectory;
+    private final Path snapshotDirectory;
+    private final AtomicBoolean done = new AtomicBoolean();
+    private final AtomicReference<Throwable> fatal = new AtomicReference<>();
+    private final NodeOutput output;
+    private final List<AgentRunner> agentRunners = new ArrayList<>();
+    private final List<Thread> stageThreads = new ArrayList<>();
+    private final List<BatchEventProcessor<OperationSlot>> stages = new ArrayList<>();
+
+    private SnapshotCatalog catalog;
+    private Journal journal;
+    private BusinessLogic logic;
+    private RingBuffer<OperationSlot> ring;
+    private OperationPublisher publisher;
+    private JournalHandler journalHandler;
+    private BusinessLogicHandler logicHandler;
+    private SnapshotAgent snapshotAgent;
+    private TimeProcess timeProcess;
+    private long firstIndex;
+    private boolean closed;
+
+    private StandaloneNode(final NodeContext context)
+    {
+        this.context = context;
+        this.disk = context.disk();
+        this.journalDirectory = context.dataDirectory().resolve("journal");
+        this.snapshotDirectory = context.dataDirectory().resolve("snapshots");
+        this.output = new NodeOutput(context.outputObserver());
+    }
+
+    /** Starts a node on the context's data directory, creating and initialising it when empty. */
+    public static StandaloneNode start(final NodeContext context) throws IOException
+    {
+        context.conclude();
+        final StandaloneNode node = new StandaloneNode(context);
+        try
+        {
+            node.startUp();
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            node.abandon();
+            throw ex;
+        }
+        return node;
+    }
+
+    private void startUp() throws IOException
+    {
+        final NodeContext.LifecycleListener listener = context.lifecycleListener();
+        final boolean fresh = !disk.exists(journalDirectory) && !disk.exists(snapshotDirectory);
+        disk.createDirectories(context.dataDirectory());
+        listener.onStep(fresh ? "data-directory-initialised " + context.dataDirectory() :
+            "data-directory-found " + context.dataDirectory());
+
+        // 1. Read the log that holds the names of the snapshots.
+        catalog = SnapshotCatalog.open(disk, snapshotDirectory);
+        listener.onStep("catalog-read snapshots=" + catalog.snapshots().size() +
+            (catalog.truncation() == null ? "" : " " + catalog.truncation()));
+        deleteOrphanSnapshots();
+
+        // 2. Restore the state from the snapshot.
+        logic = Recovery.restoreSnapshot(disk, catalog, context.rules(), output, Recovery.Start.NEWEST_VALID,
+            listener::onStep);
+        output.logic(logic);
+        final long snapshotIndex = logic.appliedIndex();
+
+        // 3. Read the operation log to its end.
+        journal = Journal.open(disk, journalDirectory, context.journalSegmentLength(),
+            context.journalWriteBufferBytes(), snapshotIndex + 1);
+        listener.onStep("journal-opened records=" + journal.openReport().records + " last=" + journal.lastIndex() +
+            (journal.openReport().truncation == null ? "" : " " + journal.openReport().truncation));
+        Recovery.replay(disk, journalDirectory, logic, Long.MAX_VALUE, new Recovery.Listener()
+        {
+            public void onStep(final String step)
+            {
+                listener.onStep(step);
+            }
+
+            public void onReplayProgress(final long index, final long lastIndex)
+            {
+                listener.onStep("replay-progress index=" + index + " of " + journal.lastIndex());
+            }
+        });
+        if (logic.appliedIndex() != journal.lastIndex())
+        {
+            throw new IllegalStateException("replay ended at " + logic.appliedIndex() + ", journal at " +
+                journal.lastIndex());
+        }
+
+        startFlow();
+        listener.onStep("flow-started first-index=" + firstIndex);
+
+        // 4. Start the background processes.
+        timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(), logic.systemTimeMs());
+        startAgent(timeProcess);
+        listener.onStep("storage-merger-absent (saved-session storage not built yet)");
+        listener.onStep("repeat-process-absent (repeat process not built yet)");
+        final BusinessLogic shadow = Recovery.restoreSnapshot(disk, catalog, context.rules(), OutputSink.NONE,
+            Recovery.Start.NEWEST_VALID, (step) -> { });
+        snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, shadow, journalHandler::durableIndex,
+            context.epochClock(), context.nanoClock(), context.snapshotEveryOperators(), context.snapshotEveryMs(),
+            context.snapshotEveryLogBytes(), context.snapshotsRetained(), context.snapshotListener());
+        startAgent(snapshotAgent);
+        listener.onStep("started");
+    }
+
+    private void deleteOrphanSnapshots() throws IOException
+    {
+        for (final String name : disk.list(snapshotDirectory))
+        {
+            final boolean inCatalog = catalog.snapshots().stream().anyMatch((s) -> s.fileName().equals(name));
+            if (!inCatalog && !name.equals(SnapshotCatalog.FILE_NAME) &&
+                (name.endsWith(SnapshotFile.SUFFIX) || name.endsWith(".tmp")))
+            {
+                disk.delete(snapshotDirectory.resolve(name));
+                context.lifecycleListener().onStep("orphan-deleted " + name);
+            }
+        }
+        disk.syncDirectory(snapshotDirectory);
+    }
+
+    private void startFlow()
+    {
+        firstIndex = journal.lastIndex() + 1;
+        final long term = Math.max(1, journal.lastTerm());
+        ring = RingBuffer.createMultiProducer(OperationSlot::new, context.ringSize(), context.waitStrategy());
+        publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
+        journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy());
+        final ReplicationHandler replicationHandler = new ReplicationHandler();
+        logicHandler = new BusinessLogicHandler(logic);
+
+        final ExceptionHandler<OperationSlot> fatalHandler = new FatalStageError();
+        final SequenceBarrier published = ring.newBarrier();
+        final BatchEventProcessorBuilder builder = new BatchEventProcessorBuilder()
+            .setMaxBatchSize(context.maxBatchSize());
+        final BatchEventProcessor<OperationSlot> journalStage = builder.build(ring, published, journalHandler);
+        final BatchEventProcessor<OperationSlot> replicationStage =
+            builder.build(ring, published, replicationHandler);
+        // The business logic runs only what is committed: standalone, that is what the journal has synced.
+        final SequenceBarrier committed = ring.newBarrier(journalStage.getSequence(), replicationStage.getSequence());
+        final BatchEventProcessor<OperationSlot> logicStage = builder.build(ring, committed, logicHandler);
+        ring.addGatingSequences(logicStage.getSequence());
+
+        stages.add(journalStage);
+        stages.add(replicationStage);
+        stages.add(logicStage);
+        final String[] names = {"reprise-journal", "reprise-replication", "reprise-business-logic"};
+        for (int i = 0; i < stages.size(); i++)
+        {
+            stages.get(i).setExceptionHandler(fatalHandler);
+            final Thread thread = new Thread(stages.get(i), names[i]);
+            thread.setDaemon(true);
+            stageThreads.add(thread);
+            thread.start();
+        }
+    }
+
+    private void startAgent(final org.agrona.concurrent.Agent agent)
+    {
+        final AgentRunner runner = new AgentRunner(context.agentIdleStrategy(), (ex) ->
+        {
+            fatal.compareAndSet(null, ex);
+            context.errorHandler().onError(ex);
+        }, null, agent);
+        agentRunners.add(runner);
+        AgentRunner.startOnThread(runner);
+        context.lifecycleListener().onStep("agent-started " + agent.roleName());
+    }
+
+    /** Connects an in-process client of {@code tenant}; its results go to {@code listener}. */
+    public InProcessClient newClient(final int tenant, final InProcessClient.ResponseListener listener)
+    {
+        return new InProcessClient(this, output.register(listener), tenant);
+    }
+
+    ResultCode offer(final DirectBuffer operator, final int offset, final int length)
+    {
+        if (done.get() || null != fatal.get())
+        {
+            return ResultCode.SHUTTING_DOWN;
+        }
+        if (null != journalHandler.failure())
+        {
+            return ResultCode.STORAGE_UNAVAILABLE;
+        }
+        return publisher.tryPublish(operator, offset, length) ? ResultCode.OK : ResultCode.BACK_PRESSURE;
+    }
+
+    /** The last applied index. */
+    public long appliedIndex()
+    {
+        return logicHandler.appliedIndex();
+    }
+
+    public long durableIndex()
+    {
+        return journalHandler.durableIndex();
+    }
+
+    /** Why the journal cannot write now, or null. */
+    public String storageFailure()
+    {
+        return journalHandler.failure();
+    }
+
+    /** The failure that stopped a stage or an agent, or null. */
+    public Throwable fatalError()
+    {
+        return fatal.get();
+    }
+
+    /**
+     * The business logic. Its state belongs to the business-logic thread: read it only when the flow is idle
+     * (for example after {@link #awaitApplied}) or after {@link #close()}.
+     */
+    public BusinessLogic logic()
+    {
+        return logic;
+    }
+
+    public SnapshotAgent snapshotAgent()
+    {
+        return snapshotAgent;
+    }
+
+    /** Waits until everything published so far is applied; for tests and tools. */
+    public boolean awaitApplied(final long timeoutMs) throws InterruptedException
+    {
+        final long target = firstIndex + ring.getCursor();
+        final long deadlineNs = context.nanoClock().nanoTime() + timeoutMs * 1_000_000L;
+        while (logicHandler.appliedIndex() < target)
+        {
+            if (null != fatal.get() || context.nanoClock().nanoTime() > deadlineNs)
+            {
+                return false;
+            }
+            if (Thread.interrupted())
+            {
+                throw new InterruptedException();
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        }
+        return true;
+    }
+
+    /** The seed's shutdown: signal done, wait for the background processes, flush and sync, exit. */
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        final NodeContext.LifecycleListener listener = context.lifecycleListener();
+        done.set(true);
+        listener.onStep("done-signalled");
+
+        for (final AgentRunner runner : agentRunners)
+        {
+            final String name = runner.agent().roleName();
+            runner.close();
+            listener.onStep("agent-stopped " + name);
+        }
+
+        drainFlow();
+        try
+        {
+            journal.commit();
+            journal.close();
+            catalog.close();
+        }
+        catch (final IOException ex)
+        {
+            context.errorHandler().onError(ex);
+        }
+        listener.onStep("flushed-and-synced durable=" + journal.durableIndex());
+        listener.onStep("exited");
+    }
+
+    private void drainFlow()
+    {
+        if (null == ring)
+        {
+            return;
+        }
+        journalHandler.closing();
+        final long target = firstIndex + ring.getCursor();
+        while (logicHandler.appliedIndex() < target && null == fatal.get())
+        {
+            Thread.onSpinWait();
+        }
+        for (final BatchEventProcessor<OperationSlot> stage : stages)
+        {
+            stage.halt();
+        }
+        for (final Thread thread : stageThreads)
+        {
+            try
+            {
+                thread.join();
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Releases whatever a failed start opened. */
+    private void abandon()
+    {
+        closed = true;
+        done.set(true);
+        for (final AgentRunner runner : agentRunners)
+        {
+            runner.close();
+        }
+        for (final BatchEventProcessor<OperationSlot> stage : stages)
+        {
+            stage.halt();
+        }
+        try
+        {
+            if (null != journal)
+            {
+                journal.close();
+            }
+            if (null != catalog)
+            {
+                catalog.close();
+            }
+        }
+        catch (final IOException ex)
+        {
+            context.errorHandler().onError(ex);
+        }
+    }
+
+    /** A stage that throws has met a bug or a disk it cannot use: the node stops rather than go on wrong. */
+    private final class FatalStageError implements ExceptionHandler<OperationSlot>
+    {
+        public void handleEventException(final Throwable ex, final long sequence, final OperationSlot slot)
+        {
+            fatal.compareAndSet(null, ex);
+            context.errorHandler().onError(ex);
+            throw new IllegalStateException("stage failed at index " + (null == slot ? -1 : slot.index()), ex);
+        }
+
+        public void handleOnStartException(final Throwable ex)
+        {
+            fatal.compareAndSet(null, ex);
+            context.errorHandler().onError(ex);
+        }
+
+        public void handleOnShutdownException(final Throwable ex)
+        {
+            context.errorHandler().onError(ex);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+package io.reprise.engine.snapshot;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.zip.CRC32C;
+
+import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.state.StateOutput;
+
+/** Streams a state image into a file through a direct buffer, keeping a CRC32C of everything written. */
+final class FileStateOutput implements StateOutput
+{
+    private final DiskFile file;
+    private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+    private final CRC32C crc = new CRC32C();
+    private long filePosition;
+    private long bytesWritten;
+
+    FileStateOutput(final DiskFile file, final long filePosition)
+    {
+        this.file = file;
+        this.filePosition = filePosition;
+    }
+
+    public void putLong(final long value) throws IOException
+    {
+        room(Long.BYTES);
+        buffer.putLong(value);
+    }
+
+    public void putInt(final int value) throws IOException
+    {
+        room(Integer.BYTES);
+        buffer.putInt(value);
+    }
+
+    public void putLongs(final long[] values, final int offset, final int length) throws IOException
+    {
+        int done = 0;
+        while (done < length)
+        {
+            room(Long.BYTES);
+            final int count = Math.min(length - done, buffer.remaining() / Long.BYTES);
+            buffer.asLongBuffer().put(values, offset + done, count);
+            buffer.position(buffer.position() + count * Long.BYTES);
+            done += count;
+        }
+    }
+
+    public void putInts(final int[] values, final int offset, final int length) throws IOException
+    {
+        int done = 0;
+        while (done < length)
+        {
+            room(Integer.BYTES);
+            final int count = Math.min(length - done, buffer.remaining() / Integer.BYTES);
+            buffer.asIntBuffer().put(values, offset + done, count);
+            buffer.position(buffer.position() + count * Integer.BYTES);
+            done += count;
+        }
+    }
+
+    private void room(final int bytes) throws IOException
+    {
+        if (buffer.remaining() < bytes)
+        {
+            flush();
+        }
+    }
+
+    void flush() throws IOException
+    {
+        buffer.flip();
+        crc.update(buffer.duplicate());
+        final int length = buffer.remaining();
+        file.write(buffer, filePosition);
+        filePosition += length;
+        bytesWritten += length;
+        buffer.clear();
+    }
+
+    long bytesWritten()
+    {
+        return bytesWritten;
+    }
+
+    long filePosition()
+    {
+        return filePosition;
+    }
+
+    int checksum()
+    {
+        return (int)crc.getValue();
+    }
+}

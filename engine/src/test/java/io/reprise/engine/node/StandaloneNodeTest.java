@@ -1,0 +1,243 @@
+package io.reprise.engine.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+
+import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.SimulatedDisk;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.engine.snapshot.SnapshotCatalog;
+import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.schema.client.ResultCode;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StandaloneNodeTest
+{
+    private final List<String> steps = Collections.synchronizedList(new ArrayList<>());
+    private final ConcurrentHashMap<Long, ResultCode> results = new ConcurrentHashMap<>();
+    private final AtomicLong lastAckedIndex = new AtomicLong();
+    private final UnsafeBuffer payload = new UnsafeBuffer(new byte[128]);
+    private final SessionPolicy policy = new SessionPolicy().initialDelayMs(60_000);
+
+    private NodeContext context(final Path dir)
+    {
+        return new NodeContext()
+            .dataDirectory(dir)
+            .rules(new BusinessRules().maxSessions(100_000).expectedSessions(1024).maxDestinations(16))
+            .journalSegmentLength(4L * 1024 * 1024)
+            .journalWriteBufferBytes(2 * 1024 * 1024)
+            .ringSize(1024)
+            .timeTickMs(1_000_000) // one SetTime at first start, then none: the state stays still to be compared
+            .lifecycleListener(steps::add);
+    }
+
+    private InProcessClient client(final StandaloneNode node)
+    {
+        return node.newClient(1, (index, correlationId, templateId, code, value) ->
+        {
+            results.put(correlationId, code);
+            if (code == ResultCode.OK)
+            {
+                lastAckedIndex.accumulateAndGet(index, Math::max);
+            }
+        });
+    }
+
+    private void saveAll(final InProcessClient client, final long fromId, final int count)
+    {
+        for (long id = fromId; id < fromId + count; id++)
+        {
+            ResultCode code;
+            while ((code = client.save(id, 1, policy, payload, 0, payload.capacity())) == ResultCode.BACK_PRESSURE)
+            {
+                Thread.onSpinWait();
+            }
+            assertEquals(ResultCode.OK, code);
+        }
+    }
+
+    private static List<String> names(final List<String> steps)
+    {
+        return steps.stream().map((s) -> s.split(" ")[0]).collect(Collectors.toList());
+    }
+
+    @Test
+    void shouldStartAndShutDownInTheSeedsOrder(@TempDir final Path dir) throws Exception
+    {
+        try (StandaloneNode node = StandaloneNode.start(context(dir.resolve("node"))))
+        {
+            saveAll(client(node), 1, 10);
+            assertTrue(node.awaitApplied(10_000));
+        }
+        assertEquals(List.of(
+            "data-directory-initialised",
+            "catalog-read",          // 1. the log of snapshot names
+            "snapshot-none",         // 2. restore the state from the snapshot (none yet)
+            "journal-opened",        // 3. read the operation log to its end
+            "journal-replayed",
+            "flow-started",
+            "agent-started",         // 4. time process
+            "storage-merger-absent", //    storage merger (later issue)
+            "repeat-process-absent", //    repeat process (later issue)
+            "agent-started",         //    snapshot agent
+            "started",
+            "done-signalled",        // shutdown: close done
+            "agent-stopped",         // wait for the background processes
+            "agent-stopped",
+            "flushed-and-synced",    // flush and sync
+            "exited"), names(steps));
+        assertTrue(steps.get(6).endsWith("time-process") && steps.get(9).endsWith("snapshot-agent"), steps.toString());
+        assertTrue(steps.get(12).endsWith("time-process") && steps.get(13).endsWith("snapshot-agent"), steps.toString());
+    }
+
+    @Test
+    void shouldRestartFromSnapshotAndJournalWithTheSameState(@TempDir final Path dir) throws Exception
+    {
+        final long digest;
+        final long applied;
+        try (StandaloneNode node = StandaloneNode.start(context(dir).snapshotEveryOperators(300)))
+        {
+            saveAll(client(node), 1, 1000);
+            assertTrue(node.awaitApplied(10_000));
+            waitFor(() -> node.snapshotAgent().shadow().appliedIndex() >= node.appliedIndex());
+            node.close();
+            digest = node.logic().digest();
+            applied = node.logic().appliedIndex();
+            assertEquals(digest, node.snapshotAgent().shadow().digest(), "shadow state equals the live state");
+        }
+        assertTrue(steps.stream().anyMatch((s) -> s.startsWith("snapshot-taken")), steps.toString());
+        steps.clear();
+        try (StandaloneNode node = StandaloneNode.start(context(dir)))
+        {
+            assertEquals(applied, node.logic().appliedIndex());
+            assertEquals(digest, node.logic().digest());
+            assertTrue(steps.stream().anyMatch((s) -> s.startsWith("snapshot-restored")), steps.toString());
+            assertTrue(lastAckedIndex.get() <= applied);
+        }
+    }
+
+    @Test
+    void shouldFallBackToAnOlderSnapshotWhenTheNewestIsCorrupt(@TempDir final Path dir) throws Exception
+    {
+        final long digest;
+        try (StandaloneNode node = StandaloneNode.start(context(dir).snapshotEveryOperators(200)))
+        {
+            saveAll(client(node), 1, 1000);
+            assertTrue(node.awaitApplied(10_000));
+            waitFor(() -> node.snapshotAgent().shadow().appliedIndex() >= node.appliedIndex());
+            node.close();
+            digest = node.logic().digest();
+        }
+        final SnapshotInfo newest;
+        try (SnapshotCatalog catalog = SnapshotCatalog.open(new io.reprise.engine.disk.FileChannelDisk(),
+            dir.resolve("snapshots")))
+        {
+            assertEquals(2, catalog.snapshots().size(), "retained snapshots");
+            newest = catalog.snapshots().get(1);
+        }
+        final Path file = dir.resolve("snapshots").resolve(newest.fileName());
+        try (DiskFile f = new io.reprise.engine.disk.FileChannelDisk().open(file, false))
+        {
+            final ByteBuffer b = ByteBuffer.allocate(1);
+            f.read(b, 200);
+            b.put(0, (byte)(b.get(0) ^ 1)).clear();
+            f.write(b, 200);
+        }
+        steps.clear();
+        try (StandaloneNode node = StandaloneNode.start(context(dir)))
+        {
+            assertEquals(digest, node.logic().digest());
+            final String rejected = steps.stream().filter((s) -> s.startsWith("snapshot-rejected")).findFirst()
+                .orElseThrow(() -> new AssertionError(steps.toString()));
+            assertTrue(rejected.contains(newest.fileName()) && rejected.contains("checksum"), rejected);
+            assertTrue(steps.stream().anyMatch((s) -> s.startsWith("snapshot-restored")), steps.toString());
+        }
+    }
+
+    @Test
+    void shouldRefuseWritesWhileTheDiskIsFullAndLoseNothingAcknowledged() throws Exception
+    {
+        final SimulatedDisk disk = new SimulatedDisk(7);
+        final Path dir = Path.of("/sim/node");
+        final long ackedBeforeFull;
+        try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk)))
+        {
+            final InProcessClient client = client(node);
+            saveAll(client, 1, 100);
+            assertTrue(node.awaitApplied(10_000));
+            disk.capacityBytes(disk.usedBytes());
+            // Fill the segment until the journal needs a new one and cannot make it.
+            long id = 1000;
+            ResultCode code = ResultCode.OK;
+            while (code != ResultCode.STORAGE_UNAVAILABLE)
+            {
+                code = client.save(id++, 1, policy, payload, 0, payload.capacity());
+                if (code == ResultCode.BACK_PRESSURE)
+                {
+                    Thread.onSpinWait();
+                }
+            }
+            assertTrue(node.storageFailure().contains("No space"), node.storageFailure());
+            ackedBeforeFull = lastAckedIndex.get();
+            disk.capacityBytes(Long.MAX_VALUE);
+            waitFor(() -> node.storageFailure() == null);
+            saveAll(client, id, 1);
+            assertTrue(node.awaitApplied(10_000));
+            assertNull(node.fatalError());
+        }
+        disk.crash();
+        try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk)))
+        {
+            assertTrue(node.logic().appliedIndex() >= ackedBeforeFull);
+            assertTrue(node.logic().appliedIndex() >= lastAckedIndex.get());
+        }
+    }
+
+    @Test
+    void shouldRetryAFailedSyncAndLoseNothingAcknowledged() throws Exception
+    {
+        final SimulatedDisk disk = new SimulatedDisk(9);
+        final Path dir = Path.of("/sim/node");
+        try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk)))
+        {
+            final InProcessClient client = client(node);
+            saveAll(client, 1, 50);
+            assertTrue(node.awaitApplied(10_000));
+            disk.failSyncs(3);
+            saveAll(client, 100, 50);
+            assertTrue(node.awaitApplied(10_000));
+        }
+        final long acked = lastAckedIndex.get();
+        disk.crash();
+        try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk)))
+        {
+            assertTrue(node.logic().appliedIndex() >= acked, node.logic().appliedIndex() + " < " + acked);
+            assertEquals(100, node.logic().sessions().size());
+        }
+    }
+
+    private static void waitFor(final java.util.function.BooleanSupplier condition) throws InterruptedException
+    {
+        final long deadline = System.currentTimeMillis() + 20_000;
+        while (!condition.getAsBoolean())
+        {
+            assertTrue(System.currentTimeMillis() < deadline, "timed out");
+            Thread.sleep(1);
+        }
+    }
+
+}
