@@ -614,7 +614,7 @@ public final class InProcessDemo
     {
         final Destinations destinations = logic.destinations();
         out.println();
-        out.println("  destination  tenant  limit     saved  attempts  completed     dead  cancelled  pending" +
+        out.println("  destination  tenant  limit     saved  attempts  completed     dead  cancelled  unfinished" +
             "  attempts/session");
         for (int d = 0; d < PROFILES.length; d++)
         {
@@ -628,7 +628,7 @@ public final class InProcessDemo
                 }
             }
             final long engineOpen = destinations.pending(d) + destinations.ready(d) + destinations.inFlight(d);
-            out.printf("  %-11s %7d %6d %9d %9d %10d %8d %10d %8d %17.2f%n", p.name, p.tenant,
+            out.printf("  %-11s %7d %6d %9d %9d %10d %8d %10d %11d %17.2f%n", p.name, p.tenant,
                 destinations.inFlightLimit(d), savedPerDestination[d], attemptsPerDestination[d], ended[COMPLETED],
                 ended[DEAD], ended[CANCELLED], engineOpen,
                 savedPerDestination[d] == 0 ? 0.0 : (double)attemptsPerDestination[d] / savedPerDestination[d]);
