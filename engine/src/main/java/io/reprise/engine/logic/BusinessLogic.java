@@ -53,6 +53,8 @@ public final class BusinessLogic
     private static final int COMPLETED = SessionStatus.COMPLETED.value();
     private static final int CANCELLED = SessionStatus.CANCELLED.value();
     private static final int DEAD = SessionStatus.DEAD.value();
+    private static final Outcome[] OUTCOMES = Outcome.values();
+    private static final RedriveScope[] SCOPES = RedriveScope.values();
 
     private final BusinessRules rules;
     private final OutputSink sink;
@@ -109,13 +111,14 @@ public final class BusinessLogic
             throw new IllegalStateException("log order broken: entry (" + index + ", " + term +
                 ") after (" + appliedIndex + ", " + appliedTerm + ")");
         }
-        final ResultCode result = decodeAndApply(buffer, offset, length);
+        final ResultCode result = decodeAndApply(term, buffer, offset, length);
         appliedIndex = index;
         appliedTerm = term;
         return result;
     }
 
-    private ResultCode decodeAndApply(final DirectBuffer buffer, final int offset, final int length)
+    private ResultCode decodeAndApply(
+        final long entryTerm, final DirectBuffer buffer, final int offset, final int length)
     {
         if (length < MessageHeaderDecoder.ENCODED_LENGTH)
         {
@@ -222,7 +225,7 @@ public final class BusinessLogic
                     return ResultCode.MALFORMED_FRAME;
                 }
                 newLeaderTerm.wrap(buffer, body, blockLength, version);
-                return onNewLeaderTerm(newLeaderTerm.term(), newLeaderTerm.leaderMemberId());
+                return onNewLeaderTerm(newLeaderTerm.term(), entryTerm, newLeaderTerm.leaderMemberId());
             }
             default:
                 return ResultCode.UNKNOWN_TEMPLATE;
@@ -373,7 +376,7 @@ public final class BusinessLogic
     {
         final int tenant = report.tenant();
         final int attempt = report.attempt();
-        final Outcome outcome = report.outcome();
+        final Outcome outcome = outcomeOf(report.outcomeRaw());
         final long retryAfterMs = report.retryAfterMs();
         final int errorCode = report.errorCode();
         if (tenant <= 0 || attempt < 1 || outcome == Outcome.NULL_VAL || errorCode < 0 ||
@@ -415,7 +418,7 @@ public final class BusinessLogic
     private ResultCode onRedriveDead()
     {
         final int tenant = redrive.tenant();
-        final RedriveScope scope = redrive.scope();
+        final RedriveScope scope = scopeOf(redrive.scopeRaw());
         if (tenant <= 0 || scope == RedriveScope.NULL_VAL)
         {
             return ResultCode.INVALID_ARGUMENT;
@@ -519,9 +522,34 @@ public final class BusinessLogic
         return ResultCode.OK;
     }
 
-    private ResultCode onNewLeaderTerm(final long term, final int memberId)
+    /** The generated lookup throws on a value it does not know; a bad enum in a frame is bad input, not a bug. */
+    private static Outcome outcomeOf(final short value)
     {
-        if (memberId < 0)
+        for (final Outcome outcome : OUTCOMES)
+        {
+            if (outcome.value() == value && outcome != Outcome.NULL_VAL)
+            {
+                return outcome;
+            }
+        }
+        return Outcome.NULL_VAL;
+    }
+
+    private static RedriveScope scopeOf(final short value)
+    {
+        for (final RedriveScope scope : SCOPES)
+        {
+            if (scope.value() == value && scope != RedriveScope.NULL_VAL)
+            {
+                return scope;
+            }
+        }
+        return RedriveScope.NULL_VAL;
+    }
+
+    private ResultCode onNewLeaderTerm(final long term, final long entryTerm, final int memberId)
+    {
+        if (memberId < 0 || term != entryTerm)
         {
             return ResultCode.INVALID_ARGUMENT;
         }

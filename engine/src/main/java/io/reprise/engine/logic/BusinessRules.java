@@ -85,6 +85,9 @@ public final class BusinessRules
         }
     }
 
+    /** The index is one int[] kept at most half full, and an array holds at most 2^30 ints. */
+    private static final int MAX_SESSIONS_LIMIT = 1 << 29;
+
     private int maxSessions = Configuration.intProperty(
         Configuration.MAX_SESSIONS_PROP_NAME, Configuration.MAX_SESSIONS_DEFAULT);
     private int expectedSessions = Configuration.intProperty(
@@ -126,7 +129,7 @@ public final class BusinessRules
         {
             throw new IllegalStateException("already concluded");
         }
-        require(maxSessions >= 1, "maxSessions >= 1", maxSessions);
+        require(maxSessions >= 1 && maxSessions <= MAX_SESSIONS_LIMIT, "1 <= maxSessions <= 2^29", maxSessions);
         require(expectedSessions >= 0, "expectedSessions >= 0", expectedSessions);
         require(maxDestinations >= 1, "maxDestinations >= 1", maxDestinations);
         require(maxPayloadBytes >= 0 && maxPayloadBytes <= Configuration.MAX_PAYLOAD_BYTES_HARD_LIMIT,

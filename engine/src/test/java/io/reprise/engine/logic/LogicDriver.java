@@ -15,6 +15,7 @@ final class LogicDriver
     final OperatorEncoder encoder = new OperatorEncoder();
     final UnsafeBuffer buffer = new UnsafeBuffer(new byte[2 * 1024 * 1024]);
     long index;
+    long term = 1;
     long correlationId;
 
     LogicDriver(final BusinessRules rules)
@@ -38,7 +39,7 @@ final class LogicDriver
 
     ResultCode apply(final int length)
     {
-        return logic.apply(++index, 1, buffer, 0, length);
+        return logic.apply(++index, term, buffer, 0, length);
     }
 
     ResultCode save(final int tenant, final long sessionId, final int destination, final SessionPolicy policy,
@@ -92,8 +93,10 @@ final class LogicDriver
         return apply(encoder.setTime(buffer, 0, timeMs));
     }
 
+    /** A NewLeaderTerm entry is appended in the term it announces (or the current one, if that is later). */
     ResultCode newTerm(final long term, final int memberId)
     {
+        this.term = Math.max(this.term, term);
         return apply(encoder.newLeaderTerm(buffer, 0, term, memberId));
     }
 
