@@ -62,7 +62,9 @@ class StandaloneNodeTest
         for (long id = fromId; id < fromId + count; id++)
         {
             ResultCode code;
-            while ((code = client.save(id, 1, policy, payload, 0, payload.capacity())) == ResultCode.BACK_PRESSURE)
+            // Back-pressure and a failing disk both mean "not taken, offer it again later".
+            while ((code = client.save(id, 1, policy, payload, 0, payload.capacity())) == ResultCode.BACK_PRESSURE ||
+                code == ResultCode.STORAGE_UNAVAILABLE)
             {
                 Thread.onSpinWait();
             }
