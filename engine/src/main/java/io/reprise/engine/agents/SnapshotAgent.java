@@ -50,6 +50,7 @@ public final class SnapshotAgent implements Agent
     private final int retained;
     private final Listener listener;
     private JournalReader reader;
+    private volatile boolean requested;
     private long operatorsSince;
     private long logBytesSince;
     private long lastSnapshotMs;
@@ -139,8 +140,19 @@ public final class SnapshotAgent implements Agent
         return applied;
     }
 
+    /** Asks for a snapshot at the next duty cycle, whatever the triggers say (tools, benchmarks). */
+    public void requestSnapshot()
+    {
+        requested = true;
+    }
+
     private boolean isDue()
     {
+        if (requested && shadow.appliedIndex() > 0)
+        {
+            requested = false;
+            return true;
+        }
         if (operatorsSince == 0)
         {
             return false;
@@ -152,6 +164,11 @@ public final class SnapshotAgent implements Agent
     /** Writes a snapshot of the shadow as it is now, then applies retention and rotation. */
     public SnapshotInfo snapshotNow() throws IOException
     {
+        final List<SnapshotInfo> existing = catalog.snapshots();
+        if (!existing.isEmpty() && existing.get(existing.size() - 1).index() == shadow.appliedIndex())
+        {
+            return existing.get(existing.size() - 1);
+        }
         final long startNs = nanoClock.nanoTime();
         final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), shadow, clock.time());
         catalog.add(info);

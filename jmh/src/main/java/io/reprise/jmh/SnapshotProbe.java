@@ -1,0 +1,176 @@
+package io.reprise.jmh;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+
+import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.logic.BusinessLogic;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.engine.node.InProcessClient;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.engine.node.StandaloneNode;
+import io.reprise.engine.snapshot.SnapshotFile;
+import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.schema.client.ResultCode;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Snapshot cost at scale, on a real node: populates {@code sessions} live sessions, then offers saves at a fixed
+ * rate and records, with HdrHistogram, the offer-to-result latency and the longest gap between two operators
+ * applied by the business logic, first in a window without a snapshot (the baseline), then while the snapshot
+ * agent writes one. Also reports the snapshot's write time, size and load time.
+ * <pre>
+ * java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Xms8g -Xmx8g -cp jmh/target/benchmarks.jar \
+ *     io.reprise.jmh.SnapshotProbe [sessions=10000000] [ratePerSecond=50000]
+ * </pre>
+ */
+public final class SnapshotProbe
+{
+    private static final int LATENCY_SLOTS = 1 << 20;
+
+    private final long[] offeredAtNs = new long[LATENCY_SLOTS];
+    private static final long MAX_LATENCY_NS = 10_000_000_000L;
+
+    private final Recorder latency = new Recorder(MAX_LATENCY_NS, 3);
+    private final AtomicLong lastApplyNs = new AtomicLong();
+    private volatile long maxGapNs;
+    private volatile boolean snapshotDone;
+    private volatile long snapshotWriteNs;
+    private volatile SnapshotInfo snapshot;
+
+    public static void main(final String[] args) throws Exception
+    {
+        final int sessions = args.length > 0 ? Integer.parseInt(args[0]) : 10_000_000;
+        final int rate = args.length > 1 ? Integer.parseInt(args[1]) : 50_000;
+        new SnapshotProbe().run(sessions, rate);
+    }
+
+    private void run(final int sessions, final int rate) throws Exception
+    {
+        final Path directory = Files.createTempDirectory(
+            Path.of(System.getProperty("reprise.bench.dir", System.getProperty("java.io.tmpdir"))), "snapshot-probe");
+        final BusinessRules rules = new BusinessRules().maxSessions(sessions + 10_000_000)
+            .expectedSessions(sessions + 5_000_000);
+        final NodeContext context = new NodeContext()
+            .dataDirectory(directory)
+            .rules(rules)
+            .timeTickMs(1L << 40)
+            .snapshotEveryOperators(Long.MAX_VALUE)
+            .snapshotEveryMs(Long.MAX_VALUE)
+            .snapshotEveryLogBytes(Long.MAX_VALUE)
+            .snapshotListener(new SnapshotAgent.Listener()
+            {
+                public void onSnapshot(final SnapshotInfo info, final long writeNs)
+                {
+                    snapshot = info;
+                    snapshotWriteNs = writeNs;
+                }
+
+                public void onRotation(final int segmentsDeleted, final int snapshotsDeleted)
+                {
+                    snapshotDone = true;
+                }
+            });
+        final SessionPolicy policy = new SessionPolicy().initialDelayMs(24L * 3600 * 1000);
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[128]);
+        try (StandaloneNode node = StandaloneNode.start(context))
+        {
+            final InProcessClient client = node.newClient(1, (index, correlationId, templateId, code, value) ->
+            {
+                final long nowNs = System.nanoTime();
+                final long previous = lastApplyNs.getAndSet(nowNs);
+                if (previous != 0 && nowNs - previous > maxGapNs)
+                {
+                    maxGapNs = nowNs - previous;
+                }
+                final long offered = offeredAtNs[(int)(correlationId & (LATENCY_SLOTS - 1))];
+                if (offered != 0)
+                {
+                    latency.recordValue(Math.min(nowNs - offered, MAX_LATENCY_NS));
+                }
+            });
+            long id = 0;
+            final long populateStart = System.nanoTime();
+            while (id < sessions)
+            {
+                if (client.save(id + 1, (int)(id & 255), policy, payload, 0, 128) == ResultCode.OK)
+                {
+                    id++;
+                }
+            }
+            node.awaitApplied(600_000);
+            while (node.snapshotAgent().shadow().appliedIndex() < node.appliedIndex())
+            {
+                Thread.sleep(10);
+            }
+            System.out.printf("populated %,d sessions in %.1f s%n", sessions, (System.nanoTime() - populateStart) / 1e9);
+
+            id = steady(client, policy, payload, id, rate, 10_000_000_000L, "baseline (no snapshot)");
+            node.snapshotAgent().requestSnapshot();
+            final long snapshotStart = System.nanoTime();
+            id = steady(client, policy, payload, id, rate, -1, "during the snapshot");
+            System.out.printf("snapshot: %s, %,d bytes, written in %.2f s (agent thread), %.2f s until rotated%n",
+                snapshot.fileName(), snapshot.fileLength(), snapshotWriteNs / 1e9,
+                (System.nanoTime() - snapshotStart) / 1e9);
+
+            node.close();
+            final BusinessLogic restored = new BusinessLogic(rules, OutputSink.NONE);
+            final long loadStart = System.nanoTime();
+            SnapshotFile.load(context.disk(), directory.resolve("snapshots").resolve(snapshot.fileName()), restored);
+            System.out.printf("snapshot load: %.2f s for %,d sessions%n", (System.nanoTime() - loadStart) / 1e9,
+                restored.sessions().size());
+        }
+        finally
+        {
+            try (Stream<Path> files = Files.walk(directory))
+            {
+                files.sorted(Comparator.reverseOrder()).forEach((p) -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** Offers saves at {@code rate}/s for {@code durationNs}, or until the snapshot is done when negative. */
+    private long steady(
+        final InProcessClient client, final SessionPolicy policy, final UnsafeBuffer payload, final long firstId,
+        final int rate, final long durationNs, final String phase)
+    {
+        latency.getIntervalHistogram();
+        maxGapNs = 0;
+        lastApplyNs.set(0);
+        final long intervalNs = 1_000_000_000L / rate;
+        final long startNs = System.nanoTime();
+        long id = firstId;
+        long next = startNs;
+        while (durationNs < 0 ? !snapshotDone : System.nanoTime() - startNs < durationNs)
+        {
+            final long now = System.nanoTime();
+            if (now < next)
+            {
+                LockSupport.parkNanos(Math.min(next - now, 50_000));
+                continue;
+            }
+            offeredAtNs[(int)(client.nextCorrelationId() & (LATENCY_SLOTS - 1))] = System.nanoTime();
+            if (client.save(id + 1, (int)(id & 255), policy, payload, 0, 128) == ResultCode.OK)
+            {
+                id++;
+            }
+            next += intervalNs;
+        }
+        LockSupport.parkNanos(200_000_000);
+        final Histogram latency = this.latency.getIntervalHistogram();
+        System.out.printf("%s: %,d saves over %.1f s; offer-to-result latency us p50=%.1f p99=%.1f p99.9=%.1f " +
+            "max=%.1f; longest gap between applied operators %.2f ms%n", phase, latency.getTotalCount(),
+            (System.nanoTime() - startNs) / 1e9, latency.getValueAtPercentile(50) / 1e3,
+            latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
+            latency.getMaxValue() / 1e3, maxGapNs / 1e6);
+        return id;
+    }
+}
