@@ -370,7 +370,7 @@ public final class BusinessLogic
     {
         final int tenant = report.tenant();
         final int attempt = report.attempt();
-        final Outcome outcome = report.outcome();
+        final Outcome outcome = outcome(report.outcomeRaw());
         final long retryAfterMs = report.retryAfterMs();
         final int errorCode = report.errorCode();
         if (tenant <= 0 || attempt < 1 || outcome == Outcome.NULL_VAL || errorCode < 0 ||
@@ -412,7 +412,7 @@ public final class BusinessLogic
     private ResultCode onRedriveDead()
     {
         final int tenant = redrive.tenant();
-        final RedriveScope scope = redrive.scope();
+        final RedriveScope scope = scope(redrive.scopeRaw());
         if (tenant <= 0 || scope == RedriveScope.NULL_VAL)
         {
             return ResultCode.INVALID_ARGUMENT;
@@ -529,6 +529,23 @@ public final class BusinessLogic
         leaderTerm = term;
         leaderMemberId = memberId;
         return ResultCode.OK;
+    }
+
+    /**
+     * The decoded enum, or {@code NULL_VAL} for a value the schema does not define: the generated {@code get}
+     * throws on those, and bad input must be rejected with a result code, never stop the business logic.
+     */
+    private static Outcome outcome(final short raw)
+    {
+        return raw == Outcome.SUCCEEDED.value() ? Outcome.SUCCEEDED :
+            raw == Outcome.RETRY.value() ? Outcome.RETRY :
+            raw == Outcome.FAILED_PERMANENTLY.value() ? Outcome.FAILED_PERMANENTLY : Outcome.NULL_VAL;
+    }
+
+    private static RedriveScope scope(final short raw)
+    {
+        return raw == RedriveScope.SESSION.value() ? RedriveScope.SESSION :
+            raw == RedriveScope.DESTINATION.value() ? RedriveScope.DESTINATION : RedriveScope.NULL_VAL;
     }
 
     // ------------------------------------------------------------------------------------------ transitions
