@@ -53,8 +53,6 @@ public final class BusinessLogic
     private static final int COMPLETED = SessionStatus.COMPLETED.value();
     private static final int CANCELLED = SessionStatus.CANCELLED.value();
     private static final int DEAD = SessionStatus.DEAD.value();
-    private static final Outcome[] OUTCOMES = Outcome.values();
-    private static final RedriveScope[] SCOPES = RedriveScope.values();
 
     private final BusinessRules rules;
     private final OutputSink sink;
@@ -376,7 +374,7 @@ public final class BusinessLogic
     {
         final int tenant = report.tenant();
         final int attempt = report.attempt();
-        final Outcome outcome = outcomeOf(report.outcomeRaw());
+        final Outcome outcome = outcome(report.outcomeRaw());
         final long retryAfterMs = report.retryAfterMs();
         final int errorCode = report.errorCode();
         if (tenant <= 0 || attempt < 1 || outcome == Outcome.NULL_VAL || errorCode < 0 ||
@@ -418,7 +416,7 @@ public final class BusinessLogic
     private ResultCode onRedriveDead()
     {
         final int tenant = redrive.tenant();
-        final RedriveScope scope = scopeOf(redrive.scopeRaw());
+        final RedriveScope scope = scope(redrive.scopeRaw());
         if (tenant <= 0 || scope == RedriveScope.NULL_VAL)
         {
             return ResultCode.INVALID_ARGUMENT;
@@ -522,31 +520,6 @@ public final class BusinessLogic
         return ResultCode.OK;
     }
 
-    /** The generated lookup throws on a value it does not know; a bad enum in a frame is bad input, not a bug. */
-    private static Outcome outcomeOf(final short value)
-    {
-        for (final Outcome outcome : OUTCOMES)
-        {
-            if (outcome.value() == value && outcome != Outcome.NULL_VAL)
-            {
-                return outcome;
-            }
-        }
-        return Outcome.NULL_VAL;
-    }
-
-    private static RedriveScope scopeOf(final short value)
-    {
-        for (final RedriveScope scope : SCOPES)
-        {
-            if (scope.value() == value && scope != RedriveScope.NULL_VAL)
-            {
-                return scope;
-            }
-        }
-        return RedriveScope.NULL_VAL;
-    }
-
     private ResultCode onNewLeaderTerm(final long term, final long entryTerm, final int memberId)
     {
         if (memberId < 0 || term != entryTerm)
@@ -560,6 +533,23 @@ public final class BusinessLogic
         leaderTerm = term;
         leaderMemberId = memberId;
         return ResultCode.OK;
+    }
+
+    /**
+     * The decoded enum, or {@code NULL_VAL} for a value the schema does not define: the generated {@code get}
+     * throws on those, and bad input must be rejected with a result code, never stop the business logic.
+     */
+    private static Outcome outcome(final short raw)
+    {
+        return raw == Outcome.SUCCEEDED.value() ? Outcome.SUCCEEDED :
+            raw == Outcome.RETRY.value() ? Outcome.RETRY :
+            raw == Outcome.FAILED_PERMANENTLY.value() ? Outcome.FAILED_PERMANENTLY : Outcome.NULL_VAL;
+    }
+
+    private static RedriveScope scope(final short raw)
+    {
+        return raw == RedriveScope.SESSION.value() ? RedriveScope.SESSION :
+            raw == RedriveScope.DESTINATION.value() ? RedriveScope.DESTINATION : RedriveScope.NULL_VAL;
     }
 
     // ------------------------------------------------------------------------------------------ transitions

@@ -1,0 +1,284 @@
+package io.reprise.engine.state;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link TimerWheel} against a {@link TreeMap} keyed by {@code (time, insertion sequence)}: random schedules,
+ * cancels and advances, small and huge, with handlers that schedule again while the wheel fires.
+ */
+class TimerWheelTest
+{
+    private static final int RECORDS = 2_000;
+    private static final long MAX = TimerWheel.MAX_TIME_MS;
+
+    private record Key(long at, long seq) implements Comparable<Key>
+    {
+        public int compareTo(final Key other)
+        {
+            return at != other.at ? Long.compare(at, other.at) : Long.compare(seq, other.seq);
+        }
+    }
+
+    private final SessionTable table = new SessionTable(RECORDS, RECORDS);
+    private final int[] records = new int[RECORDS];
+
+    TimerWheelTest()
+    {
+        for (int i = 0; i < RECORDS; i++)
+        {
+            records[i] = table.allocate(1, i);
+        }
+    }
+
+    @Test
+    void shouldFireInTimeThenInsertionOrderLikeASortedMap()
+    {
+        final long seed = new SplittableRandom().nextLong();
+        System.out.println("TimerWheelTest.shouldFireInTimeThenInsertionOrderLikeASortedMap seed " + seed);
+        final SplittableRandom random = new SplittableRandom(seed);
+        long fired = 0;
+        for (int round = 0; round < 50; round++)
+        {
+            fired += runRound(random, seed, round);
+        }
+        assertTrue(fired > 50_000, "seed " + seed + ": only " + fired + " timers fired");
+    }
+
+    private long runRound(final SplittableRandom random, final long seed, final int round)
+    {
+        final String where = "seed " + seed + " round " + round;
+        final TimerWheel wheel = new TimerWheel(table);
+        final long start = random.nextInt(4) == 0 ? 0 : random.nextLong(MAX >>> 1);
+        wheel.resetTime(start);
+        final TreeMap<Key, Integer> model = new TreeMap<>();
+        final Map<Integer, Key> scheduled = new HashMap<>();
+        final long[] hotTimes = new long[4];
+        for (int i = 0; i < hotTimes.length; i++)
+        {
+            hotTimes[i] = start + delta(random, start);
+        }
+        final long[] seq = {0};
+        final long[] firedCount = {0};
+
+        for (int op = 0; op < 5_000; op++)
+        {
+            final long now = wheel.nowMs();
+            final int kind = random.nextInt(100);
+            if (kind < 50)
+            {
+                final int record = records[random.nextInt(RECORDS)];
+                if (scheduled.containsKey(record) || now >= MAX)
+                {
+                    continue;
+                }
+                long at = random.nextInt(5) == 0 ? hotTimes[random.nextInt(hotTimes.length)] : now + delta(random, now);
+                if (at <= now)
+                {
+                    at = now + 1;
+                }
+                wheel.schedule(record, at);
+                final Key key = new Key(at, seq[0]++);
+                model.put(key, record);
+                scheduled.put(record, key);
+            }
+            else if (kind < 65)
+            {
+                if (scheduled.isEmpty())
+                {
+                    continue;
+                }
+                final int record = pickScheduled(random, scheduled);
+                wheel.cancel(record);
+                model.remove(scheduled.remove(record));
+                assertFalse(wheel.isScheduled(record), where);
+                wheel.cancel(record);
+            }
+            else
+            {
+                final long target = random.nextInt(10) == 0 ? now : Math.min(MAX, now + jump(random, now));
+                final long firedBefore = firedCount[0];
+                final int count = wheel.advance(target, (record, nowMs) ->
+                {
+                    final Map.Entry<Key, Integer> expected = model.pollFirstEntry();
+                    assertTrue(expected != null && expected.getKey().at <= target, where + ": fired too many");
+                    assertEquals(expected.getKey().at, nowMs, where + ": time of the firing timer");
+                    assertEquals(expected.getValue().intValue(), record, where + ": order at " + nowMs);
+                    assertEquals(nowMs, wheel.nowMs(), where);
+                    assertEquals(nowMs, table.timerAt(record), where);
+                    assertFalse(wheel.isScheduled(record), where);
+                    scheduled.remove(record);
+                    firedCount[0]++;
+                    if (random.nextInt(3) == 0 && nowMs < MAX)
+                    {
+                        // schedule again from inside the handler, sometimes before the target
+                        final long at = Math.min(MAX, nowMs + 1 + (random.nextBoolean() ?
+                            random.nextInt(300) : delta(random, nowMs)));
+                        wheel.schedule(record, at);
+                        final Key key = new Key(at, seq[0]++);
+                        model.put(key, record);
+                        scheduled.put(record, key);
+                    }
+                });
+                assertTrue(model.isEmpty() || model.firstKey().at > target, where + ": a due timer did not fire");
+                assertEquals(target, wheel.nowMs(), where);
+                assertEquals(firedCount[0] - firedBefore, count, where + ": fired count");
+            }
+            assertEquals(model.size(), wheel.size(), where);
+            if (op % 500 == 0)
+            {
+                final Set<Integer> visited = new HashSet<>();
+                wheel.forEachInOrder((record) -> assertTrue(visited.add(record), where + ": visited twice"));
+                assertEquals(scheduled.keySet(), visited, where);
+                for (final Map.Entry<Integer, Key> entry : scheduled.entrySet())
+                {
+                    assertTrue(wheel.isScheduled(entry.getKey()), where);
+                    assertEquals(entry.getValue().at, table.timerAt(entry.getKey()), where);
+                }
+            }
+        }
+
+        // drain: everything fires, in order, at the end of time
+        wheel.advance(MAX, (record, nowMs) ->
+        {
+            final Map.Entry<Key, Integer> expected = model.pollFirstEntry();
+            assertEquals(expected.getKey().at, nowMs, where);
+            assertEquals(expected.getValue().intValue(), record, where);
+            scheduled.remove(record);
+            firedCount[0]++;
+        });
+        assertTrue(model.isEmpty(), where);
+        assertEquals(0, wheel.size(), where);
+        return firedCount[0];
+    }
+
+    /** A distance in time from every scale: ms, seconds, hours, years, and whatever is left to the end. */
+    private static long delta(final SplittableRandom random, final long now)
+    {
+        final long room = MAX - now;
+        if (room <= 1)
+        {
+            return 1;
+        }
+        final long d;
+        switch (random.nextInt(8))
+        {
+            case 0:
+                d = 1 + random.nextInt(3);
+                break;
+            case 1:
+                d = 1 + random.nextInt(256);
+                break;
+            case 2:
+                d = 1 + random.nextInt(65_536);
+                break;
+            case 3:
+                d = 1 + random.nextInt(1 << 24);
+                break;
+            case 4:
+                d = 1 + random.nextLong(1L << 32);
+                break;
+            case 5:
+                d = 1 + random.nextLong(1L << 40);
+                break;
+            case 6:
+                d = random.nextInt(50) == 0 ? room : 1 + random.nextLong(room);
+                break;
+            default:
+                // just across a boundary of some level
+                final int bits = 8 * (1 + random.nextInt(5));
+                final long next = ((now >>> bits) + 1) << bits;
+                d = next - now + random.nextInt(3) - 1;
+                break;
+        }
+        return Math.max(1, Math.min(room, d));
+    }
+
+    /** How far time advances: mostly short, sometimes years, rarely to anywhere before the end. */
+    private static long jump(final SplittableRandom random, final long now)
+    {
+        final int kind = random.nextInt(100);
+        if (kind < 90)
+        {
+            final long d = delta(random, now);
+            return Math.min(d, 1L << 24);
+        }
+        if (kind < 99)
+        {
+            return Math.min(MAX - now, 1 + random.nextLong(1L << (32 + random.nextInt(9))));
+        }
+        return delta(random, now);
+    }
+
+    private static int pickScheduled(final SplittableRandom random, final Map<Integer, Key> scheduled)
+    {
+        final List<Integer> keys = new ArrayList<>(scheduled.keySet());
+        keys.sort(null);
+        return keys.get(random.nextInt(keys.size()));
+    }
+
+    @Test
+    void shouldKeepInsertionOrderForEqualTimesAcrossCascades()
+    {
+        final TimerWheel wheel = new TimerWheel(table);
+        final List<Integer> fired = new ArrayList<>();
+        wheel.schedule(records[0], 300);          // placed one level up, from time 0
+        wheel.advance(255, (r, t) -> fired.add(r));
+        wheel.schedule(records[1], 300);          // still one level up, behind the first
+        wheel.advance(260, (r, t) -> fired.add(r)); // cascades both down
+        wheel.schedule(records[2], 300);          // straight onto level 0, behind both
+        wheel.schedule(records[3], 299);
+        wheel.schedule(records[4], 1L << 40);     // far up, same time as the next
+        wheel.advance((1L << 40) - 5, (r, t) -> fired.add(r));
+        wheel.schedule(records[5], 1L << 40);
+        wheel.advance(MAX, (r, t) -> fired.add(r));
+        assertEquals(List.of(records[3], records[0], records[1], records[2], records[4], records[5]), fired);
+    }
+
+    @Test
+    void shouldFireAcrossAHugeJumpInOrderAndLandOnTheTarget()
+    {
+        final TimerWheel wheel = new TimerWheel(table);
+        wheel.resetTime(1_700_000_000_000L);
+        final long[] times = {1_700_000_000_001L, 1_700_000_000_001L + (1L << 33), 1_700_086_400_000L,
+            1_700_000_000_256L, MAX};
+        for (int i = 0; i < times.length; i++)
+        {
+            wheel.schedule(records[i], times[i]);
+        }
+        final List<Long> fired = new ArrayList<>();
+        assertEquals(4, wheel.advance(MAX - 1, (r, t) -> fired.add(t)));
+        assertEquals(List.of(times[0], times[3], times[2], times[1]), fired);
+        assertEquals(MAX - 1, wheel.nowMs());
+        assertEquals(1, wheel.size());
+        assertEquals(1, wheel.advance(MAX, (r, t) -> fired.add(t)));
+        assertEquals(0, wheel.advance(MAX, (r, t) -> fired.add(t)));
+    }
+
+    @Test
+    void shouldRefuseTimersNotAfterNowOrBeyondTheEndAndTimeGoingBack()
+    {
+        final TimerWheel wheel = new TimerWheel(table);
+        wheel.advance(1_000, (r, t) -> { });
+        assertThrows(IllegalStateException.class, () -> wheel.schedule(records[0], 1_000));
+        assertThrows(IllegalStateException.class, () -> wheel.schedule(records[0], MAX + 1));
+        wheel.schedule(records[0], 1_001);
+        assertThrows(IllegalStateException.class, () -> wheel.schedule(records[0], 2_000));
+        assertThrows(IllegalStateException.class, () -> wheel.advance(999, (r, t) -> { }));
+        assertThrows(IllegalStateException.class, () -> wheel.resetTime(5));
+        assertEquals(1, wheel.size());
+    }
+}
