@@ -632,7 +632,8 @@ public final class BusinessLogic
     {
         sessions.lastErrorCode(record, errorCode);
         final int attempt = sessions.attempt(record);
-        if (attempt >= sessions.maxAttempts(record))
+        final int attemptsThisLife = attempt - sessions.lifeStartAttempt(record);
+        if (attemptsThisLife >= sessions.maxAttempts(record))
         {
             finish(record, DEAD, errorCode);
             return;
@@ -641,7 +642,7 @@ public final class BusinessLogic
             Math.min(retryAfterMs, sessions.backoffMaxMs(record)) :
             Backoff.delayMs(sessions.backoffInitialMs(record), sessions.backoffMaxMs(record),
                 sessions.multiplierPermille(record), sessions.jitterPermille(record),
-                sessions.sessionId(record), attempt);
+                sessions.sessionId(record), attemptsThisLife);
         final long dueMs = systemTimeMs + delayMs;
         final int destination = sessions.destination(record);
         if (dueMs >= sessions.deadline(record))
@@ -678,7 +679,10 @@ public final class BusinessLogic
             SessionStatus.get((short)status), sessions.attempt(record), errorCode);
     }
 
-    /** DEAD back to READY with attempts reset and a fresh life: createdAt is now, the ttl counts again. */
+    /**
+     * DEAD back to READY with a fresh life: its attempts count from here (the attempt number itself goes on, so a
+     * late report of an attempt from before the redrive stays stale), createdAt is now and the ttl counts again.
+     */
     private void redriveOne(final int record)
     {
         leaveStatus(record);
@@ -688,7 +692,7 @@ public final class BusinessLogic
             sessions.deadline(record, systemTimeMs + (deadlineMs - sessions.createdAt(record)));
         }
         sessions.createdAt(record, systemTimeMs);
-        sessions.attempt(record, 0);
+        sessions.lifeStartAttempt(record, sessions.attempt(record));
         sessions.lastErrorCode(record, 0);
         makeReady(record, sessions.destination(record));
     }

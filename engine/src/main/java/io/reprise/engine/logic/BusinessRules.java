@@ -61,7 +61,8 @@ public final class BusinessRules
         /** Attempts and jitter are kept in 16-bit fields. */
         public static final int MAX_ATTEMPTS = 0xFFFF;
         public static final int MIN_MULTIPLIER_PERMILLE = 1000;
-        public static final int MAX_MULTIPLIER_PERMILLE = 100_000;
+        /** Kept in 16 bits: x65.535 at most. */
+        public static final int MAX_MULTIPLIER_PERMILLE = 0xFFFF;
         public static final int MAX_JITTER_PERMILLE = 1000;
         /** System time may not pass this, so that any bounded duration added to it stays inside the wheel. */
         public static final long MAX_SYSTEM_TIME_MS = TimerWheel.MAX_TIME_MS >>> 1;

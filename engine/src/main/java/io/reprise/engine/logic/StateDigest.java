@@ -80,6 +80,7 @@ final class StateDigest
         h = mix(h ^ s.destination(r));
         h = mix(h ^ s.status(r));
         h = mix(h ^ s.attempt(r));
+        h = mix(h ^ s.lifeStartAttempt(r));
         h = mix(h ^ s.maxAttempts(r));
         h = mix(h ^ s.jitterPermille(r));
         h = mix(h ^ s.backoffInitialMs(r));

@@ -17,9 +17,9 @@ import java.io.IOException;
  * Record layout, 12 words (96 bytes): four long fields, then sixteen int fields packed two per word.
  * <pre>
  *  word 0  sessionId                  word 4  tenant | destination
- *  word 1  timerAt                    word 5  status+bucket | attempt
- *  word 2  deadline                   word 6  maxAttempts+jitter | backoffInitialMs
- *  word 3  createdAt                  word 7  backoffMaxMs | multiplierPermille
+ *  word 1  timerAt                    word 5  status+bucket+jitter | attempt
+ *  word 2  deadline                   word 6  maxAttempts+multiplier | backoffInitialMs
+ *  word 3  createdAt                  word 7  backoffMaxMs | lifeStartAttempt
  *                                     word 8  leaseMs | payloadSize
  *                                     word 9  payloadChecksum | lastErrorCode
  *                                     word 10 timerPrev | timerNext
@@ -45,12 +45,18 @@ public final class SessionTable
     // int fields: index i lives in word (i >> 1), low half when even
     private static final int I_TENANT = 8;
     private static final int I_DESTINATION = 9;
-    private static final int I_STATUS_BUCKET = 10;
+    /** status bits 0-7, timer bucket + 1 bits 8-19, jitterPermille bits 20-30. */
+    private static final int I_STATUS_BUCKET_JITTER = 10;
     private static final int I_ATTEMPT = 11;
-    private static final int I_MAX_ATTEMPTS_JITTER = 12;
+    /** maxAttempts bits 0-15, multiplierPermille bits 16-31. */
+    private static final int I_MAX_ATTEMPTS_MULTIPLIER = 12;
     private static final int I_BACKOFF_INITIAL = 13;
     private static final int I_BACKOFF_MAX = 14;
-    private static final int I_MULTIPLIER = 15;
+    private static final int I_LIFE_START_ATTEMPT = 15;
+    private static final int BUCKET_SHIFT = 8;
+    private static final int BUCKET_MASK = 0xFFF;
+    private static final int JITTER_SHIFT = 20;
+    private static final int JITTER_MASK = 0x7FF;
     private static final int I_LEASE = 16;
     private static final int I_PAYLOAD_SIZE = 17;
     private static final int I_PAYLOAD_CHECKSUM = 18;
@@ -363,25 +369,27 @@ public final class SessionTable
     /** Status as the value of {@code io.reprise.schema.client.SessionStatus}. */
     public int status(final int record)
     {
-        return getInt(record, I_STATUS_BUCKET) & 0xFF;
+        return getInt(record, I_STATUS_BUCKET_JITTER) & 0xFF;
     }
 
     public void status(final int record, final int status)
     {
-        setInt(record, I_STATUS_BUCKET, (getInt(record, I_STATUS_BUCKET) & ~0xFF) | (status & 0xFF));
+        setInt(record, I_STATUS_BUCKET_JITTER, (getInt(record, I_STATUS_BUCKET_JITTER) & ~0xFF) | (status & 0xFF));
     }
 
     /** Timer wheel bucket + 1 while the record is on the wheel, 0 otherwise. */
     int timerBucket(final int record)
     {
-        return getInt(record, I_STATUS_BUCKET) >>> 8;
+        return (getInt(record, I_STATUS_BUCKET_JITTER) >>> BUCKET_SHIFT) & BUCKET_MASK;
     }
 
     void timerBucket(final int record, final int bucketPlusOne)
     {
-        setInt(record, I_STATUS_BUCKET, (getInt(record, I_STATUS_BUCKET) & 0xFF) | (bucketPlusOne << 8));
+        final int value = getInt(record, I_STATUS_BUCKET_JITTER) & ~(BUCKET_MASK << BUCKET_SHIFT);
+        setInt(record, I_STATUS_BUCKET_JITTER, value | (bucketPlusOne << BUCKET_SHIFT));
     }
 
+    /** The attempt number: it counts every attempt the session ever started, across redrives. */
     public int attempt(final int record)
     {
         return getInt(record, I_ATTEMPT);
@@ -392,20 +400,34 @@ public final class SessionTable
         setInt(record, I_ATTEMPT, attempt);
     }
 
+    /** The attempt number when the session's current life began (0, or the attempt at its last redrive). */
+    public int lifeStartAttempt(final int record)
+    {
+        return getInt(record, I_LIFE_START_ATTEMPT);
+    }
+
+    public void lifeStartAttempt(final int record, final int attempt)
+    {
+        setInt(record, I_LIFE_START_ATTEMPT, attempt);
+    }
+
     public int maxAttempts(final int record)
     {
-        return getInt(record, I_MAX_ATTEMPTS_JITTER) & 0xFFFF;
+        return getInt(record, I_MAX_ATTEMPTS_MULTIPLIER) & 0xFFFF;
     }
 
     public int jitterPermille(final int record)
     {
-        return getInt(record, I_MAX_ATTEMPTS_JITTER) >>> 16;
+        return (getInt(record, I_STATUS_BUCKET_JITTER) >>> JITTER_SHIFT) & JITTER_MASK;
     }
 
-    /** Both fit 16 bits: the business rules bound them. */
+    /** maxAttempts fits 16 bits and jitterPermille 11: the business rules bound them. */
     public void maxAttemptsAndJitter(final int record, final int maxAttempts, final int jitterPermille)
     {
-        setInt(record, I_MAX_ATTEMPTS_JITTER, (maxAttempts & 0xFFFF) | (jitterPermille << 16));
+        final int attemptsAndMultiplier = getInt(record, I_MAX_ATTEMPTS_MULTIPLIER);
+        setInt(record, I_MAX_ATTEMPTS_MULTIPLIER, (attemptsAndMultiplier & 0xFFFF_0000) | (maxAttempts & 0xFFFF));
+        final int statusAndBucket = getInt(record, I_STATUS_BUCKET_JITTER) & ~(JITTER_MASK << JITTER_SHIFT);
+        setInt(record, I_STATUS_BUCKET_JITTER, statusAndBucket | ((jitterPermille & JITTER_MASK) << JITTER_SHIFT));
     }
 
     public int backoffInitialMs(final int record)
@@ -420,14 +442,16 @@ public final class SessionTable
 
     public int multiplierPermille(final int record)
     {
-        return getInt(record, I_MULTIPLIER);
+        return getInt(record, I_MAX_ATTEMPTS_MULTIPLIER) >>> 16;
     }
 
+    /** multiplierPermille fits 16 bits: the business rules bound it. */
     public void backoff(final int record, final int initialMs, final int maxMs, final int multiplierPermille)
     {
         setInt(record, I_BACKOFF_INITIAL, initialMs);
         setInt(record, I_BACKOFF_MAX, maxMs);
-        setInt(record, I_MULTIPLIER, multiplierPermille);
+        final int attempts = getInt(record, I_MAX_ATTEMPTS_MULTIPLIER) & 0xFFFF;
+        setInt(record, I_MAX_ATTEMPTS_MULTIPLIER, attempts | (multiplierPermille << 16));
     }
 
     public int leaseMs(final int record)

@@ -66,6 +66,13 @@ class BusinessLogicTest
         assertEquals(1, driver.logic.destinations().dead(0));
         assertEquals(ResultCode.OK, driver.redriveDestination(1, 0, 10));
         assertEquals(SessionStatus.READY.value(), driver.status(1, 1));
-        assertEquals(0, driver.logic.sessions().attempt(driver.logic.sessions().find(1, 1)));
+        final int record = driver.logic.sessions().find(1, 1);
+        // A fresh life of three attempts; the attempt number goes on, so a late report of attempt 3 is stale.
+        assertEquals(3, driver.logic.sessions().attempt(record));
+        assertEquals(3, driver.logic.sessions().lifeStartAttempt(record));
+        driver.begin(0, 1);
+        assertEquals(ResultCode.STALE_ATTEMPT, driver.report(1, 1, 3, Outcome.SUCCEEDED));
+        assertEquals(ResultCode.OK, driver.report(1, 1, 4, Outcome.RETRY));
+        assertEquals(SessionStatus.PENDING.value(), driver.status(1, 1), "attempt 4 is the first of the new life");
     }
 }

@@ -324,6 +324,7 @@ class DeterminismTest
             final int destination = t.destination(r);
             final int status = t.status(r);
             final int attempt = t.attempt(r);
+            final int lifeStart = t.lifeStartAttempt(r);
             final int maxAttempts = t.maxAttempts(r);
             final int jitter = t.jitterPermille(r);
             final int initial = t.backoffInitialMs(r);
@@ -340,6 +341,7 @@ class DeterminismTest
                 {() -> t.destination(record, destination + 1), () -> t.destination(record, destination)},
                 {() -> t.status(record, status % 6 + 1), () -> t.status(record, status)},
                 {() -> t.attempt(record, attempt + 1), () -> t.attempt(record, attempt)},
+                {() -> t.lifeStartAttempt(record, lifeStart + 1), () -> t.lifeStartAttempt(record, lifeStart)},
                 {() -> t.maxAttemptsAndJitter(record, maxAttempts ^ 1, jitter),
                     () -> t.maxAttemptsAndJitter(record, maxAttempts, jitter)},
                 {() -> t.maxAttemptsAndJitter(record, maxAttempts, jitter ^ 1),

@@ -264,7 +264,7 @@ class ErrorCodesTest
         invalid.add(copy(policy).backoffInitialMs(9_000));
         invalid.add(copy(policy).backoffMaxMs(Integer.MAX_VALUE + 1L));
         invalid.add(copy(policy).backoffMultiplierPermille(999));
-        invalid.add(copy(policy).backoffMultiplierPermille(100_001));
+        invalid.add(copy(policy).backoffMultiplierPermille(0x10000));
         invalid.add(copy(policy).jitterPermille(-1));
         invalid.add(copy(policy).jitterPermille(1001));
         invalid.add(copy(policy).leaseMs(0));

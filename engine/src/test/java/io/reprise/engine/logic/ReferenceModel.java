@@ -79,6 +79,7 @@ final class ReferenceModel
         int destination;
         int status;
         int attempt;
+        int lifeStartAttempt;
         int maxAttempts;
         int jitterPermille;
         long backoffInitialMs;
@@ -384,7 +385,7 @@ final class ReferenceModel
         final boolean policyValid =
             maxAttempts >= 1 && maxAttempts <= 0xFFFF &&
             backoffInitialMs >= 0 && backoffInitialMs <= backoffMaxMs && backoffMaxMs <= Integer.MAX_VALUE &&
-            multiplierPermille >= 1000 && multiplierPermille <= 100_000 &&
+            multiplierPermille >= 1000 && multiplierPermille <= 0xFFFF &&
             jitterPermille >= 0 && jitterPermille <= 1000 &&
             leaseMs >= 1 && leaseMs <= rules.maxLeaseMs() &&
             initialDelayMs >= 0 && initialDelayMs <= rules.maxInitialDelayMs() &&
@@ -699,7 +700,8 @@ final class ReferenceModel
     private void attemptFailed(final Session s, final int errorCode, final long retryAfterMs)
     {
         s.lastErrorCode = errorCode;
-        if (s.attempt >= s.maxAttempts)
+        final int attemptsThisLife = s.attempt - s.lifeStartAttempt;
+        if (attemptsThisLife >= s.maxAttempts)
         {
             path("fail.attemptsExhausted");
             end(s, DEAD, errorCode);
@@ -707,7 +709,7 @@ final class ReferenceModel
         }
         final long delay = retryAfterMs > 0 ? Math.min(retryAfterMs, s.backoffMaxMs) :
             backoffMs(s.backoffInitialMs, s.backoffMaxMs, s.multiplierPermille, s.jitterPermille, s.sessionId,
-                s.attempt);
+                attemptsThisLife);
         final long due = now + delay;
         if (due >= s.deadline)
         {
@@ -743,7 +745,7 @@ final class ReferenceModel
             s.attempt + " error=" + errorCode);
     }
 
-    /** DEAD to READY with a fresh life: attempts and error cleared, the ttl counted again from now. */
+    /** DEAD to READY with a fresh life: attempts counted anew (numbers go on), error cleared, ttl from now. */
     private void revive(final Session s)
     {
         leave(s);
@@ -752,7 +754,7 @@ final class ReferenceModel
             s.deadline = now + (s.deadline - s.createdAt);
         }
         s.createdAt = now;
-        s.attempt = 0;
+        s.lifeStartAttempt = s.attempt;
         s.lastErrorCode = 0;
         toReady(s);
     }

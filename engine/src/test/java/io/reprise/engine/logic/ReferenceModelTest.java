@@ -340,6 +340,7 @@ class ReferenceModelTest
                 table.destination(r) != s.destination ? "destination " + table.destination(r) :
                 table.status(r) != s.status ? "status " + table.status(r) :
                 table.attempt(r) != s.attempt ? "attempt " + table.attempt(r) :
+                table.lifeStartAttempt(r) != s.lifeStartAttempt ? "lifeStartAttempt " + table.lifeStartAttempt(r) :
                 table.maxAttempts(r) != s.maxAttempts ? "maxAttempts " + table.maxAttempts(r) :
                 table.jitterPermille(r) != s.jitterPermille ? "jitter " + table.jitterPermille(r) :
                 table.backoffInitialMs(r) != s.backoffInitialMs ? "backoffInitial " + table.backoffInitialMs(r) :

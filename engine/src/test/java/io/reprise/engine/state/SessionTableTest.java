@@ -36,6 +36,7 @@ class SessionTableTest
         int backoffInitial;
         int backoffMax;
         int multiplier;
+        int lifeStart;
         int lease;
         int payloadSize;
         int payloadChecksum;
@@ -154,7 +155,7 @@ class SessionTableTest
         assertEquals(key.tenant, t.tenant(r), where);
         assertEquals(key.sessionId, t.sessionId(r), where);
         assertEquals(0, t.destination(r) | t.status(r) | t.attempt(r) | t.maxAttempts(r) | t.jitterPermille(r) |
-            t.backoffInitialMs(r) | t.backoffMaxMs(r) | t.multiplierPermille(r) | t.leaseMs(r) | t.payloadSize(r) |
+            t.backoffInitialMs(r) | t.backoffMaxMs(r) | t.multiplierPermille(r) | t.lifeStartAttempt(r) | t.leaseMs(r) | t.payloadSize(r) |
             t.payloadChecksum(r) | t.lastErrorCode(r) | t.timerBucket(r), where + ": fields not zeroed");
         assertEquals(0L, t.timerAt(r) | t.deadline(r) | t.createdAt(r), where);
         assertEquals(NULL, t.timerPrev(r), where);
@@ -170,10 +171,11 @@ class SessionTableTest
         f.status = 1 + random.nextInt(255);
         f.attempt = random.nextInt();
         f.maxAttempts = random.nextInt(0x10000);
-        f.jitter = random.nextInt(0x10000);
+        f.jitter = random.nextInt(0x800);
         f.backoffInitial = random.nextInt();
         f.backoffMax = random.nextInt();
-        f.multiplier = random.nextInt();
+        f.multiplier = random.nextInt(0x10000);
+        f.lifeStart = random.nextInt();
         f.lease = random.nextInt();
         f.payloadSize = random.nextInt();
         f.payloadChecksum = random.nextInt();
@@ -186,6 +188,7 @@ class SessionTableTest
         t.attempt(r, f.attempt);
         t.maxAttemptsAndJitter(r, f.maxAttempts, f.jitter);
         t.backoff(r, f.backoffInitial, f.backoffMax, f.multiplier);
+        t.lifeStartAttempt(r, f.lifeStart);
         t.leaseMs(r, f.lease);
         t.payload(r, f.payloadSize, f.payloadChecksum);
         t.lastErrorCode(r, f.lastError);
@@ -208,6 +211,7 @@ class SessionTableTest
         assertEquals(f.backoffInitial, t.backoffInitialMs(r), where);
         assertEquals(f.backoffMax, t.backoffMaxMs(r), where);
         assertEquals(f.multiplier, t.multiplierPermille(r), where);
+        assertEquals(f.lifeStart, t.lifeStartAttempt(r), where);
         assertEquals(f.lease, t.leaseMs(r), where);
         assertEquals(f.payloadSize, t.payloadSize(r), where);
         assertEquals(f.payloadChecksum, t.payloadChecksum(r), where);
