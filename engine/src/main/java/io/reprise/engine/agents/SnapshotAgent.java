@@ -14,6 +14,7 @@ import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotFile;
 import io.reprise.engine.snapshot.SnapshotInfo;
+import org.agrona.ErrorHandler;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.EpochClock;
 import org.agrona.concurrent.NanoClock;
@@ -36,6 +37,7 @@ public final class SnapshotAgent implements Agent
     }
 
     private static final int RECORDS_PER_DUTY_CYCLE = 65_536;
+    private static final long RETRY_AFTER_FAILURE_MS = 10_000;
 
     private final Disk disk;
     private final Path journalDirectory;
@@ -51,6 +53,9 @@ public final class SnapshotAgent implements Agent
     private final Listener listener;
     private JournalReader reader;
     private volatile boolean requested;
+    private final ErrorHandler errorHandler;
+    private long failures;
+    private long retryAtMs;
     private long operatorsSince;
     private long logBytesSince;
     private long lastSnapshotMs;
@@ -67,7 +72,8 @@ public final class SnapshotAgent implements Agent
         final long everyMs,
         final long everyLogBytes,
         final int retained,
-        final Listener listener)
+        final Listener listener,
+        final ErrorHandler errorHandler)
     {
         if (retained < 1 || everyOperators < 1 || everyMs < 1 || everyLogBytes < 1)
         {
@@ -85,6 +91,7 @@ public final class SnapshotAgent implements Agent
         this.everyLogBytes = everyLogBytes;
         this.retained = retained;
         this.listener = listener;
+        this.errorHandler = errorHandler;
     }
 
     public void onStart()
@@ -105,10 +112,26 @@ public final class SnapshotAgent implements Agent
         final int applied = catchUp();
         if (isDue())
         {
-            snapshotNow();
+            try
+            {
+                snapshotNow();
+            }
+            catch (final IOException ex)
+            {
+                // A snapshot is an optimisation: the journal still holds everything. Report it and try later.
+                failures++;
+                retryAtMs = clock.time() + Math.min(RETRY_AFTER_FAILURE_MS, everyMs);
+                errorHandler.onError(ex);
+            }
             return applied + 1;
         }
         return applied;
+    }
+
+    /** Snapshots that failed (disk full, I/O error) and will be tried again. */
+    public long failures()
+    {
+        return failures;
     }
 
     /** Applies durable journal records to the shadow, a bounded number per duty cycle. */
@@ -148,6 +171,10 @@ public final class SnapshotAgent implements Agent
 
     private boolean isDue()
     {
+        if (clock.time() < retryAtMs)
+        {
+            return false;
+        }
         if (requested && shadow.appliedIndex() > 0)
         {
             requested = false;

@@ -11,6 +11,12 @@ import java.util.List;
  */
 public interface Disk
 {
+    /**
+     * The unit of write atomicity the engine assumes: a crash leaves each 512-byte sector of an unsynced write
+     * either old or new, never mixed. Torn-write detection rests on it.
+     */
+    int SECTOR_BYTES = 512;
+
     /** Opens a file for reading and writing, creating it (empty) when {@code create} and it does not exist. */
     DiskFile open(Path file, boolean create) throws IOException;
 

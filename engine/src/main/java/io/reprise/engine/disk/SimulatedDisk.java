@@ -28,8 +28,6 @@ import java.util.Set;
  */
 public final class SimulatedDisk implements Disk
 {
-    /** Unit of write atomicity, as disks promise. */
-    public static final int SECTOR_BYTES = 512;
 
     private final Random random;
     private final Map<Path, Node> current = new HashMap<>();

@@ -49,7 +49,10 @@ public final class Journal implements AutoCloseable
 
     private final Disk disk;
     private final Path directory;
+    /** Length of segments this journal creates. */
     private final long segmentLength;
+    /** Length of the segment being written, from its header: an older segment keeps the length it was made with. */
+    private long currentSegmentLength;
     private final ByteBuffer writeBuffer;
     private final UnsafeBuffer writeView;
     private final ByteBuffer seed = ByteBuffer.allocateDirect(4);
@@ -164,10 +167,16 @@ public final class Journal implements AutoCloseable
         if (tailSegment >= 0 && records == 0)
         {
             lastIndex = tailSegment - 1;
-            lastChecksum = seedOf(tailSegment);
+            lastChecksum = readHeader(tailSegment).getInt(OFFSET_SEED_CHECKSUM);
         }
         if (tailSegment < 0)
         {
+            if (emptyStartIndex > 1)
+            {
+                // Rotation never deletes the last segment: a snapshot with no journal means the journal was lost.
+                throw new JournalCorruptException("no journal segment in " + directory + " but the state was restored" +
+                    " to index " + (emptyStartIndex - 1) + ": the segments after it are missing");
+            }
             lastIndex = emptyStartIndex - 1;
             lastChecksum = 0;
         }
@@ -181,14 +190,7 @@ public final class Journal implements AutoCloseable
 
         if (tailSegment >= 0)
         {
-            segmentFirstIndex = tailSegment;
-            segment = disk.open(directory.resolve(segmentName(tailSegment)), false);
-            if (segment.length() != segmentLength)
-            {
-                segment.setLength(segmentLength);
-            }
-            zeroFrom(tailOffset);
-            syncedOffset = tailOffset;
+            openTail(tailSegment, tailOffset);
         }
         else
         {
@@ -196,13 +198,28 @@ public final class Journal implements AutoCloseable
         }
     }
 
-    private int seedOf(final long firstIndex) throws IOException
+    /** Continues writing the existing segment {@code firstIndex} at {@code offset}, with its own length. */
+    private void openTail(final long firstIndex, final long offset) throws IOException
+    {
+        currentSegmentLength = readHeader(firstIndex).getLong(OFFSET_SEGMENT_LENGTH);
+        segmentFirstIndex = firstIndex;
+        segment = disk.open(directory.resolve(segmentName(firstIndex)), false);
+        if (segment.length() != currentSegmentLength)
+        {
+            segment.setLength(currentSegmentLength);
+        }
+        zeroFrom(offset);
+        syncedOffset = offset;
+    }
+
+    /** Reads the (already validated) header of a segment into the header buffer. */
+    private ByteBuffer readHeader(final long firstIndex) throws IOException
     {
         try (DiskFile file = disk.open(directory.resolve(segmentName(firstIndex)), false))
         {
             headerBuffer.clear();
             file.read(headerBuffer, 0);
-            return headerBuffer.getInt(OFFSET_SEED_CHECKSUM);
+            return headerBuffer;
         }
     }
 
@@ -212,12 +229,12 @@ public final class Journal implements AutoCloseable
         final ByteBuffer chunk = ByteBuffer.allocateDirect(1024 * 1024);
         final ByteBuffer zeros = ByteBuffer.allocateDirect(chunk.capacity());
         boolean changed = false;
-        for (long at = offset; at < segmentLength; at += chunk.capacity())
+        for (long at = offset; at < currentSegmentLength; at += chunk.capacity())
         {
             chunk.clear();
-            if (at + chunk.capacity() > segmentLength)
+            if (at + chunk.capacity() > currentSegmentLength)
             {
-                chunk.limit((int)(segmentLength - at));
+                chunk.limit((int)(currentSegmentLength - at));
             }
             final int read = segment.read(chunk, at);
             if (read <= 0)
@@ -272,7 +289,7 @@ public final class Journal implements AutoCloseable
         }
         final int frameLength = RECORD_OVERHEAD + length;
         final int alignedLength = align(frameLength);
-        if (segmentPending || syncedOffset + buffered + alignedLength > segmentLength)
+        if (segmentPending || syncedOffset + buffered + alignedLength > currentSegmentLength)
         {
             commit();
             startSegment(index);
@@ -346,6 +363,7 @@ public final class Journal implements AutoCloseable
         }
         segment = file;
         segmentFirstIndex = firstIndex;
+        currentSegmentLength = segmentLength;
         syncedOffset = SEGMENT_HEADER_LENGTH;
         segmentPending = false;
     }
@@ -360,52 +378,50 @@ public final class Journal implements AutoCloseable
         {
             return;
         }
-        buffered = 0;
+        commit();
         if (null != segment)
         {
             segment.close();
             segment = null;
         }
+        // Segments that would hold nothing but removed records go whole, so the tail holds record `index`.
         final List<Long> segments = listSegments(disk, directory);
-        for (int i = segments.size() - 1; i >= 0 && segments.get(i) > index + 1; i--)
+        for (int i = segments.size() - 1; i >= 0 && segments.get(i) > index; i--)
         {
             disk.delete(directory.resolve(segmentName(segments.remove(i))));
         }
         disk.syncDirectory(directory);
 
-        long tailOffset = SEGMENT_HEADER_LENGTH;
-        long tailSegment = segments.isEmpty() ? -1 : segments.get(segments.size() - 1);
-        lastIndex = tailSegment < 0 ? index : tailSegment - 1;
-        try (JournalReader reader = new JournalReader(disk, directory))
+        if (segments.isEmpty())
         {
-            reader.from(tailSegment < 0 ? 0 : tailSegment);
-            JournalReader.Status status;
-            while ((status = reader.next()) == JournalReader.Status.RECORD && reader.index() <= index)
-            {
-                lastIndex = reader.index();
-                lastTerm = reader.term();
-                lastChecksum = reader.checksum();
-                tailOffset = reader.endOffset();
-            }
-            if (status == JournalReader.Status.CORRUPT)
-            {
-                throw new JournalCorruptException(reader.describeProblem());
-            }
-        }
-        if (tailSegment >= 0)
-        {
-            if (lastIndex == tailSegment - 1)
-            {
-                lastChecksum = seedOf(tailSegment);
-            }
-            segment = disk.open(directory.resolve(segmentName(tailSegment)), false);
-            segmentFirstIndex = tailSegment;
-            zeroFrom(tailOffset);
-            syncedOffset = tailOffset;
+            lastIndex = index;
+            lastTerm = 0;
+            lastChecksum = 0;
+            segmentPending = true;
         }
         else
         {
-            segmentPending = true;
+            final long tailSegment = segments.get(segments.size() - 1);
+            long tailOffset = SEGMENT_HEADER_LENGTH;
+            lastIndex = tailSegment - 1;
+            lastChecksum = readHeader(tailSegment).getInt(OFFSET_SEED_CHECKSUM);
+            try (JournalReader reader = new JournalReader(disk, directory))
+            {
+                reader.from(tailSegment);
+                JournalReader.Status status;
+                while ((status = reader.next()) == JournalReader.Status.RECORD && reader.index() <= index)
+                {
+                    lastIndex = reader.index();
+                    lastTerm = reader.term();
+                    lastChecksum = reader.checksum();
+                    tailOffset = reader.endOffset();
+                }
+                if (status == JournalReader.Status.CORRUPT)
+                {
+                    throw new JournalCorruptException(reader.describeProblem());
+                }
+            }
+            openTail(tailSegment, tailOffset);
         }
         durableIndex = Math.min(durableIndex, lastIndex);
     }

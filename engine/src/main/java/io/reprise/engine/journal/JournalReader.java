@@ -12,7 +12,6 @@ import java.util.zip.CRC32C;
 
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
-import io.reprise.engine.disk.SimulatedDisk;
 import io.reprise.schema.log.LogEntryHeaderDecoder;
 import io.reprise.schema.log.MessageHeaderDecoder;
 import org.agrona.DirectBuffer;
@@ -370,7 +369,7 @@ public final class JournalReader implements AutoCloseable
 
     private boolean hasZeroSector(final long recordOffset, final int frameLength) throws IOException
     {
-        final int sector = SimulatedDisk.SECTOR_BYTES;
+        final int sector = Disk.SECTOR_BYTES;
         final long first = recordOffset / sector;
         final long last = (recordOffset + frameLength - 1) / sector;
         final ByteBuffer bytes = ByteBuffer.allocate(sector);

@@ -21,6 +21,7 @@ import io.reprise.engine.flow.OperationPublisher;
 import io.reprise.engine.flow.OperationSlot;
 import io.reprise.engine.flow.ReplicationHandler;
 import io.reprise.engine.journal.Journal;
+import io.reprise.engine.journal.JournalCorruptException;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.snapshot.SnapshotCatalog;
@@ -44,6 +45,9 @@ import org.agrona.concurrent.AgentRunner;
  */
 public final class StandaloneNode implements AutoCloseable
 {
+    /** Room for an operator's fixed fields and headers around its payload or error text. */
+    private static final int OPERATOR_OVERHEAD_BYTES = 1024;
+
     private final NodeContext context;
     private final Disk disk;
     private final Path journalDirectory;
@@ -65,6 +69,7 @@ public final class StandaloneNode implements AutoCloseable
     private SnapshotAgent snapshotAgent;
     private TimeProcess timeProcess;
     private long firstIndex;
+    private final int maxOperatorLength;
     private boolean closed;
 
     private StandaloneNode(final NodeContext context)
@@ -74,6 +79,8 @@ public final class StandaloneNode implements AutoCloseable
         this.journalDirectory = context.dataDirectory().resolve("journal");
         this.snapshotDirectory = context.dataDirectory().resolve("snapshots");
         this.output = new NodeOutput(context.outputObserver());
+        this.maxOperatorLength = context.rules().maxPayloadBytes() + context.rules().maxErrorTextBytes() +
+            OPERATOR_OVERHEAD_BYTES;
     }
 
     /** Starts a node on the context's data directory, creating and initialising it when empty. */
@@ -108,14 +115,35 @@ public final class StandaloneNode implements AutoCloseable
         deleteOrphanSnapshots();
 
         // 2. Restore the state from the snapshot.
+        final List<String> rejected = new ArrayList<>();
         logic = Recovery.restoreSnapshot(disk, catalog, context.rules(), output, Recovery.Start.NEWEST_VALID,
-            listener::onStep);
+            (step) ->
+            {
+                if (step.startsWith("snapshot-rejected"))
+                {
+                    rejected.add(step);
+                }
+                listener.onStep(step);
+            });
         output.logic(logic);
         final long snapshotIndex = logic.appliedIndex();
 
         // 3. Read the operation log to its end.
-        journal = Journal.open(disk, journalDirectory, context.journalSegmentLength(),
-            context.journalWriteBufferBytes(), snapshotIndex + 1);
+        try
+        {
+            journal = Journal.open(disk, journalDirectory, context.journalSegmentLength(),
+                context.journalWriteBufferBytes(), snapshotIndex + 1);
+        }
+        catch (final JournalCorruptException ex)
+        {
+            if (rejected.isEmpty())
+            {
+                throw ex;
+            }
+            // Most likely the journal is fine and the snapshots it needs were refused: say both.
+            throw new JournalCorruptException(ex.getMessage().replaceFirst("^journal corrupt: ", "") +
+                "; after refusing snapshots: " + rejected);
+        }
         listener.onStep("journal-opened records=" + journal.openReport().records + " last=" + journal.lastIndex() +
             (journal.openReport().truncation == null ? "" : " " + journal.openReport().truncation));
         Recovery.replay(disk, journalDirectory, logic, Long.MAX_VALUE, new Recovery.Listener()
@@ -148,7 +176,8 @@ public final class StandaloneNode implements AutoCloseable
             Recovery.Start.NEWEST_VALID, (step) -> { });
         snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, shadow, journalHandler::durableIndex,
             context.epochClock(), context.nanoClock(), context.snapshotEveryOperators(), context.snapshotEveryMs(),
-            context.snapshotEveryLogBytes(), context.snapshotsRetained(), context.snapshotListener());
+            context.snapshotEveryLogBytes(), context.snapshotsRetained(), context.snapshotListener(),
+            context.errorHandler());
         startAgent(snapshotAgent);
         listener.onStep("started");
     }
@@ -232,6 +261,11 @@ public final class StandaloneNode implements AutoCloseable
         {
             return ResultCode.STORAGE_UNAVAILABLE;
         }
+        if (length > maxOperatorLength)
+        {
+            // Bounds what a ring slot may grow to: ringSize x maxOperatorLength at worst.
+            return ResultCode.PAYLOAD_TOO_LARGE;
+        }
         return publisher.tryPublish(operator, offset, length) ? ResultCode.OK : ResultCode.BACK_PRESSURE;
     }
 
@@ -312,6 +346,7 @@ public final class StandaloneNode implements AutoCloseable
         }
 
         drainFlow();
+        String flushed = "flushed-and-synced durable=";
         try
         {
             journal.commit();
@@ -320,9 +355,10 @@ public final class StandaloneNode implements AutoCloseable
         }
         catch (final IOException ex)
         {
+            flushed = "flush-failed (" + ex.getMessage() + ") durable=";
             context.errorHandler().onError(ex);
         }
-        listener.onStep("flushed-and-synced durable=" + journal.durableIndex());
+        listener.onStep(flushed + journal.durableIndex());
         listener.onStep("exited");
     }
 

@@ -11,7 +11,6 @@ import java.util.zip.CRC32C;
 
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
-import io.reprise.engine.disk.SimulatedDisk;
 import io.reprise.schema.files.CatalogEntryDecoder;
 import io.reprise.schema.files.CatalogEntryEncoder;
 import io.reprise.schema.files.CatalogEntryType;
@@ -89,13 +88,14 @@ public final class SnapshotCatalog implements AutoCloseable
                 frameLength <= MAX_ENTRY_LENGTH && offset + frameLength <= end;
             if (!fits || view.getInt(offset + 4, ByteOrder.LITTLE_ENDIAN) != checksum(all, offset + 8, frameLength - 8))
             {
-                if (isTorn(all, offset, fits ? frameLength : end - offset, end))
+                if (isTorn(all, offset, frameLength, end))
                 {
                     truncation = "truncated torn catalog entry at offset " + offset;
                     cutAt(offset);
                     break;
                 }
-                throw new SnapshotCorruptException(directory.resolve(FILE_NAME), offset, "catalog entry fails its checksum");
+                throw new SnapshotCorruptException(directory.resolve(FILE_NAME), offset,
+                    "catalog entry fails its checksum and is not a torn last entry");
             }
             header.wrap(view, offset + 8);
             entry.wrap(view, offset + 8 + MessageHeaderDecoder.ENCODED_LENGTH, header.blockLength(), header.version());
@@ -114,18 +114,27 @@ public final class SnapshotCatalog implements AutoCloseable
         endOffset = offset;
     }
 
-    private boolean isTorn(final ByteBuffer all, final int offset, final int frameLength, final int end)
+    /**
+     * Whether a bad entry is the torn tail of an interrupted append: nothing written follows it, and it is cut
+     * short by the end of the file or one of its 512-byte sectors never reached the disk.
+     */
+    private static boolean isTorn(final ByteBuffer all, final int offset, final int frameLength, final int end)
     {
-        // Only the last entry can be torn: nothing valid may follow it.
-        final int sector = SimulatedDisk.SECTOR_BYTES;
-        for (int i = offset + align(Math.max(frameLength, 8)); i < end; i++)
+        final int declaredEnd = frameLength >= 8 && frameLength <= MAX_ENTRY_LENGTH ?
+            offset + align(frameLength) : end;
+        for (int i = declaredEnd; i < end; i++)
         {
             if (all.get(i) != 0)
             {
                 return false;
             }
         }
-        for (int s = offset / sector; s * sector < Math.min(end, offset + frameLength); s++)
+        if (declaredEnd > end)
+        {
+            return true;
+        }
+        final int sector = Disk.SECTOR_BYTES;
+        for (int s = offset / sector; s * sector < declaredEnd; s++)
         {
             boolean zero = true;
             for (int i = s * sector; i < Math.min(end, (s + 1) * sector) && zero; i++)
@@ -137,7 +146,7 @@ public final class SnapshotCatalog implements AutoCloseable
                 return true;
             }
         }
-        return offset + frameLength > end;
+        return false;
     }
 
     private void cutAt(final int offset) throws IOException

@@ -322,9 +322,10 @@ public final class SessionTable
         final int size = in.getInt();
         final int freeHead = in.getInt();
         final int indexLength = in.getInt();
-        if (highWater < 0 || size < 0 || size > highWater || size > maxRecords || freeHead < NULL ||
+        // Checked before anything is allocated: a damaged image must not make the node allocate gigabytes.
+        if (highWater < 0 || highWater > maxRecords || size < 0 || size > highWater || freeHead < NULL ||
             freeHead >= Math.max(highWater, 1) || indexLength < MIN_INDEX_LENGTH ||
-            Integer.bitCount(indexLength) != 1 || indexLength < 2 * size)
+            Integer.bitCount(indexLength) != 1 || indexLength < 2 * size || indexLength > indexLengthFor(maxRecords))
         {
             throw new IOException("implausible session table image: highWater=" + highWater + " size=" + size +
                 " freeHead=" + freeHead + " indexLength=" + indexLength);

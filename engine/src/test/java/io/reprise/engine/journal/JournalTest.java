@@ -361,4 +361,64 @@ class JournalTest
             f.sync();
         }
     }
+
+    @Test
+    void shouldKeepWritingAnExistingSegmentWithItsOwnLengthWhenTheSettingChanges() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 100; i++)
+            {
+                append(journal, i, lengthOf(i));
+            }
+            journal.commit();
+        }
+        for (final long other : new long[] {SEGMENT * 2, SEGMENT - 4096})
+        {
+            try (Journal journal = Journal.open(disk, DIR, other, WRITE_BUFFER, 1))
+            {
+                final long next = journal.lastIndex() + 1;
+                for (long i = next; i < next + 2000; i++)
+                {
+                    append(journal, i, lengthOf(i));
+                }
+                journal.commit();
+            }
+        }
+        final List<Long> indexes = readAll();
+        assertEquals(4100, indexes.size());
+        assertEquals(4100, indexes.get(4099));
+    }
+
+    @Test
+    void shouldTruncateToTheEndOfASegmentAndKeepItsLastTerm() throws IOException
+    {
+        disk.createDirectories(DIR);
+        final long secondSegment;
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 5000; i++)
+            {
+                append(journal, i, lengthOf(i));
+            }
+            journal.commit();
+            secondSegment = journal.segments().get(1);
+            final long index = secondSegment - 1;
+            journal.truncateAfter(index);
+            assertEquals(index, journal.lastIndex());
+            assertEquals(1 + index / 1000, journal.lastTerm(), "term of the last remaining record");
+            append(journal, index + 1, lengthOf(index + 1));
+            journal.commit();
+        }
+        assertEquals(secondSegment, readAll().size());
+    }
+
+    @Test
+    void shouldRefuseAnEmptyJournalWhenTheStateNeedsEntriesAfterASnapshot() throws IOException
+    {
+        disk.createDirectories(DIR);
+        final JournalCorruptException ex = assertThrows(JournalCorruptException.class, () -> open(101));
+        assertTrue(ex.getMessage().contains("index 100"), ex.getMessage());
+    }
 }

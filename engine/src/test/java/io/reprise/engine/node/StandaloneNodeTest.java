@@ -59,6 +59,7 @@ class StandaloneNodeTest
 
     private void saveAll(final InProcessClient client, final long fromId, final int count)
     {
+        final long deadline = System.currentTimeMillis() + 30_000;
         for (long id = fromId; id < fromId + count; id++)
         {
             ResultCode code;
@@ -66,6 +67,7 @@ class StandaloneNodeTest
             while ((code = client.save(id, 1, policy, payload, 0, payload.capacity())) == ResultCode.BACK_PRESSURE ||
                 code == ResultCode.STORAGE_UNAVAILABLE)
             {
+                assertTrue(System.currentTimeMillis() < deadline, "save " + id + " not taken: " + code);
                 Thread.onSpinWait();
             }
             assertEquals(ResultCode.OK, code);
@@ -229,6 +231,47 @@ class StandaloneNodeTest
         {
             assertTrue(node.logic().appliedIndex() >= acked, node.logic().appliedIndex() + " < " + acked);
             assertEquals(100, node.logic().sessions().size());
+        }
+    }
+
+    @Test
+    void shouldKeepServingWhenASnapshotCannotBeWrittenAndTakeItLater() throws Exception
+    {
+        final SimulatedDisk disk = new SimulatedDisk(11);
+        final List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
+        final Path dir = Path.of("/sim/node");
+        try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk).snapshotEveryOperators(50)
+            .snapshotEveryMs(100).errorHandler(errors::add)))
+        {
+            final InProcessClient client = client(node);
+            saveAll(client, 5000, 1);
+            assertTrue(node.awaitApplied(10_000));
+            // The journal's segment exists and is preallocated; a snapshot needs new space, which there is none of.
+            disk.capacityBytes(disk.usedBytes());
+            saveAll(client, 1, 200);
+            assertTrue(node.awaitApplied(10_000));
+            waitFor(() -> node.snapshotAgent().failures() > 0);
+            assertNull(node.fatalError());
+            assertTrue(errors.stream().anyMatch((e) -> e.getMessage().contains("No space")), errors.toString());
+            saveAll(client, 1000, 10);
+            assertTrue(node.awaitApplied(10_000));
+
+            disk.capacityBytes(Long.MAX_VALUE);
+            waitFor(() -> steps.stream().anyMatch((s) -> s.startsWith("snapshot-taken")));
+            assertNull(node.fatalError());
+        }
+    }
+
+    @Test
+    void shouldRefuseAnOperatorLargerThanTheRulesAllowBeforeItEntersTheRing(@TempDir final Path dir) throws Exception
+    {
+        try (StandaloneNode node = StandaloneNode.start(context(dir)))
+        {
+            final InProcessClient client = client(node);
+            final UnsafeBuffer big = new UnsafeBuffer(new byte[node.logic().rules().maxPayloadBytes() + 4096]);
+            assertEquals(ResultCode.PAYLOAD_TOO_LARGE, client.save(1, 1, policy, big, 0, big.capacity()));
+            assertEquals(ResultCode.OK, client.save(2, 1, policy, payload, 0, payload.capacity()));
+            assertTrue(node.awaitApplied(10_000));
         }
     }
 
