@@ -27,7 +27,7 @@ public final class LogDump
         "log dump DIR [--from N] [--to N] [--type NAME[,NAME...]] [--tenant T] [--session ID]";
     public static final String DESCRIPTION =
         "Prints journal records (index, term, timestamp, operator and every field) in index order,\n" +
-        "filtered by index range (inclusive), operator type, tenant and session id. Types: " +
+        "filtered by index range (inclusive), operator type, tenant and session id. Types:\n" +
         String.join(", ", OperatorText.NAMES) + ".\n" +
         "Last line: dump: shown=N read=N. Exit 3 if the journal ends torn, 1 if it is corrupt.";
 

@@ -112,10 +112,14 @@ public final class LogVerify
         if (status == JournalReader.Status.TORN)
         {
             out.println("verify: TORN tail " + problem);
-            out.println("verify: records=" + records + " valid" + lastValid(lastIndex) + "; the node truncates the " +
-                "journal there at its next start (a torn record was never acknowledged)" +
-                (coverage == null ? "" : "; " + coverage));
-            return ExitCode.TORN_TAIL;
+            if (null != coverage)
+            {
+                out.println("verify: FAILED " + coverage);
+            }
+            out.println("verify: records=" + records + " valid" + lastValid(lastIndex) + (null == coverage ?
+                "; the node truncates the journal there at its next start (a torn record was never acknowledged)" :
+                "; the node refuses to start on this journal"));
+            return null == coverage ? ExitCode.TORN_TAIL : ExitCode.FAILED;
         }
         if (null != coverage)
         {
