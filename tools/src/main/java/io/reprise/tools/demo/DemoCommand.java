@@ -46,7 +46,15 @@ public final class DemoCommand
             {
                 throw new UsageException("--data-dir '" + dir + "' exists and is not a directory");
             }
-            result = NodeDemo.run(seed, sessions, dir, out);
+            try
+            {
+                result = NodeDemo.run(seed, sessions, dir, out);
+            }
+            catch (final ForeignDataException ex)
+            {
+                err.println("reprise demo: " + ex.getMessage());
+                return ExitCode.FAILED;
+            }
         }
         else
         {

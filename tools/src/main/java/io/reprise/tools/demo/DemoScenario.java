@@ -195,7 +195,7 @@ final class DemoScenario
      * is the demo's view of them, and their in-flight attempts are orphaned (their workers went with the previous
      * run; the leases will run out).
      *
-     * @throws IllegalStateException naming a session the demo could not have saved.
+     * @throws ForeignDataException naming a session the demo could not have saved.
      */
     void adopt(final BusinessLogic logic)
     {
@@ -210,8 +210,8 @@ final class DemoScenario
             final int destination = sessions.destination(record);
             if (id < 1 || id >= firstSessionId || tenantOf(destination) != sessions.tenant(record))
             {
-                throw new IllegalStateException("session " + sessions.tenant(record) + ":" + id + " of destination " +
-                    destination + " is not one the demo saves");
+                throw new ForeignDataException("session " + sessions.tenant(record) + ":" + id + " of destination " +
+                    destination + " is not one the demo saves: the data directory was not written by the demo");
             }
             final int status = sessions.status(record);
             destinationOf[(int)id] = (byte)destination;

@@ -132,7 +132,7 @@ public final class NodeDemo
             final int firstSessionId = firstFreeSessionId(logic.sessions());
             if ((long)firstSessionId + sessions > MAX_SESSION_ID)
             {
-                throw new IllegalStateException(dataDirectory + " holds session ids up to " + (firstSessionId - 1) +
+                throw new ForeignDataException(dataDirectory + " holds session ids up to " + (firstSessionId - 1) +
                     ": another " + sessions + " would pass the demo's limit of " + MAX_SESSION_ID);
             }
             final long startMs = Math.max(DemoScenario.START_MS, logic.systemTimeMs());
@@ -251,7 +251,7 @@ public final class NodeDemo
         }
         if (max >= MAX_SESSION_ID)
         {
-            throw new IllegalStateException("the data directory holds session id " + max + ", beyond the demo's " +
+            throw new ForeignDataException("the data directory holds session id " + max + ", beyond the demo's " +
                 MAX_SESSION_ID + ": not a directory the demo wrote");
         }
         return (int)max + 1;

@@ -65,12 +65,19 @@ class NodeDemoTest
     }
 
     @Test
-    void shouldRunFromTheCommandLineAndRefuseAFileAsDataDirectory(@TempDir final Path tmp) throws Exception
+    void shouldRefuseAFileAndADirectoryItDidNotWrite(@TempDir final Path tmp) throws Exception
     {
         final Path file = Files.createFile(tmp.resolve("file"));
-        final NodeFixture.Run refused = NodeFixture.reprise("demo", "--data-dir", file.toString());
+        NodeFixture.Run refused = NodeFixture.reprise("demo", "--data-dir", file.toString());
         assertEquals(ExitCode.USAGE, refused.exit());
         assertTrue(refused.err().contains("--data-dir '" + file + "' exists and is not a directory"),
+            refused.toString());
+
+        // Sessions of tenant 1 on destination 1: the demo's destination 1 belongs to tenant 2.
+        final NodeFixture other = new NodeFixture(tmp.resolve("other"), 5, 16).build();
+        refused = NodeFixture.reprise("demo", "--data-dir", other.dir().toString());
+        assertEquals(ExitCode.FAILED, refused.exit());
+        assertTrue(refused.err().contains("reprise demo: session 1:1 of destination 1 is not one the demo saves"),
             refused.toString());
     }
 }
