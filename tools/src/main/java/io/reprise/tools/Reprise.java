@@ -1,40 +1,54 @@
 package io.reprise.tools;
 
+import java.io.IOException;
 import java.io.PrintStream;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Arrays;
+import java.util.List;
 
-import io.reprise.tools.demo.InProcessDemo;
+import io.reprise.tools.cli.ExitCode;
+import io.reprise.tools.cli.UsageException;
+import io.reprise.tools.demo.DemoCommand;
+import io.reprise.tools.log.LogDump;
+import io.reprise.tools.log.LogReplay;
+import io.reprise.tools.log.LogVerify;
+import io.reprise.tools.session.SessionHistory;
+import io.reprise.tools.snapshot.CatalogList;
+import io.reprise.tools.snapshot.SnapshotInspect;
 
 /**
- * The {@code reprise} command line: one verb per job, in the manner of Aeron's {@code ClusterTool}.
+ * The {@code reprise} command line: small verbs, in the manner of Aeron's {@code ClusterTool}, each in a class of
+ * its own; the diagnostic ones read a node's data directory and never change it (docs/tools.md).
  * <p>
- * Verbs now: {@code demo} (the business logic in-process against simulated controllers and workers, see
- * {@link InProcessDemo}) and {@code help}. The node, cluster, load and diagnostic verbs of
- * docs/lifecycle.md come with the issues that build the journal, snapshots, cluster and transport.
- * <p>
- * Exit status: 0 on success, 1 when a demo does not account for every session, 2 on a usage error.
+ * Exit status: 0 on success; 1 when something checked does not hold (corruption, a demo that does not account
+ * for every session, an index not reached); 2 on a usage error; 3 when a journal or catalog ends torn.
  */
 public final class Reprise
 {
-    static final int EXIT_OK = 0;
-    static final int EXIT_FAILED = 1;
-    static final int EXIT_USAGE = 2;
+    static final int EXIT_OK = ExitCode.OK;
+    static final int EXIT_FAILED = ExitCode.FAILED;
+    static final int EXIT_USAGE = ExitCode.USAGE;
 
-    private static final String USAGE = String.join(System.lineSeparator(),
-        "usage: reprise <verb> [options]",
-        "",
-        "verbs:",
-        "  demo [--seed N] [--sessions N]",
-        "        Runs the business logic in-process against simulated controllers and workers on simulated",
-        "        time: sessions are saved across several destinations, repeated with backoff, completed,",
-        "        cancelled, dead-lettered and redriven, and workers die holding leases. Deterministic for a",
-        "        seed (printed first; default: a random one). --sessions: 1.." + InProcessDemo.MAX_SESSIONS +
-            ", default " + InProcessDemo.DEFAULT_SESSIONS + ".",
-        "        The last line is: demo: saved=N completed=N dead=N cancelled=N pending=N lost=N",
-        "  help  Prints this text.",
-        "",
-        "Coming with later issues: node, cluster, load, log dump|verify|replay, snapshot inspect, catalog,",
-        "stat, session history.");
+    /** One verb: its words, its usage line, what it does, and how to run it. */
+    private record Verb(List<String> words, String usage, String description, Runner runner)
+    {
+    }
+
+    @FunctionalInterface
+    private interface Runner
+    {
+        int run(List<String> tokens, PrintStream out, PrintStream err) throws UsageException, IOException;
+    }
+
+    private static final List<Verb> VERBS = List.of(
+        new Verb(List.of("demo"), DemoCommand.USAGE, DemoCommand.DESCRIPTION, DemoCommand::run),
+        new Verb(List.of("log", "verify"), LogVerify.USAGE, LogVerify.DESCRIPTION, LogVerify::run),
+        new Verb(List.of("log", "dump"), LogDump.USAGE, LogDump.DESCRIPTION, LogDump::run),
+        new Verb(List.of("log", "replay"), LogReplay.USAGE, LogReplay.DESCRIPTION, LogReplay::run),
+        new Verb(List.of("catalog"), CatalogList.USAGE, CatalogList.DESCRIPTION, CatalogList::run),
+        new Verb(List.of("snapshot", "inspect"), SnapshotInspect.USAGE, SnapshotInspect.DESCRIPTION,
+            SnapshotInspect::run),
+        new Verb(List.of("session", "history"), SessionHistory.USAGE, SessionHistory.DESCRIPTION,
+            SessionHistory::run));
 
     private Reprise()
     {
@@ -45,84 +59,88 @@ public final class Reprise
         System.exit(run(args, System.out, System.err));
     }
 
+    static String usage()
+    {
+        final StringBuilder text = new StringBuilder("usage: reprise <verb> [arguments]")
+            .append(System.lineSeparator());
+        text.append(System.lineSeparator()).append("verbs:").append(System.lineSeparator());
+        for (final Verb verb : VERBS)
+        {
+            text.append("  ").append(verb.usage()).append(System.lineSeparator());
+            for (final String line : verb.description().split("\n"))
+            {
+                text.append("        ").append(line).append(System.lineSeparator());
+            }
+        }
+        text.append("  help  Prints this text.").append(System.lineSeparator());
+        text.append(System.lineSeparator())
+            .append("DIR is a node's data directory (DIR/journal, DIR/snapshots). The diagnostic verbs only read it;")
+            .append(System.lineSeparator())
+            .append("long passes print progress to stderr. Exit: 0 ok, 1 a check failed, 2 usage, 3 torn tail.")
+            .append(System.lineSeparator())
+            .append("Coming with later issues: node, cluster, load, stat.");
+        return text.toString();
+    }
+
     /** Runs one command; the exit status is returned rather than taken, so tests can call it. */
     static int run(final String[] args, final PrintStream out, final PrintStream err)
     {
         if (args.length == 0)
         {
-            err.println(USAGE);
+            err.println(usage());
             return EXIT_USAGE;
         }
-        switch (args[0])
+        if (List.of("help", "-h", "--help").contains(args[0]))
         {
-            case "demo":
-                return demo(args, out, err);
-            case "help":
-            case "-h":
-            case "--help":
-                out.println(USAGE);
-                return EXIT_OK;
-            default:
-                err.println("reprise: unknown verb '" + args[0] + "'");
-                err.println(USAGE);
-                return EXIT_USAGE;
+            out.println(usage());
+            return EXIT_OK;
         }
-    }
-
-    private static int demo(final String[] args, final PrintStream out, final PrintStream err)
-    {
-        long seed = ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
-        int sessions = InProcessDemo.DEFAULT_SESSIONS;
-        for (int i = 1; i < args.length; i++)
+        for (final Verb verb : VERBS)
         {
-            final String arg = args[i];
-            final int equals = arg.indexOf('=');
-            final String name = equals < 0 ? arg : arg.substring(0, equals);
-            if (!"--seed".equals(name) && !"--sessions".equals(name))
+            final int words = verb.words().size();
+            if (args.length >= words && Arrays.asList(args).subList(0, words).equals(verb.words()))
             {
-                err.println("reprise demo: unknown option '" + arg + "'");
-                err.println(USAGE);
-                return EXIT_USAGE;
-            }
-            final String value;
-            if (equals >= 0)
-            {
-                value = arg.substring(equals + 1);
-            }
-            else if (i + 1 < args.length)
-            {
-                value = args[++i];
-            }
-            else
-            {
-                err.println("reprise demo: " + name + " needs a value");
-                return EXIT_USAGE;
-            }
-            try
-            {
-                if ("--seed".equals(name))
+                final String command = String.join(" ", verb.words());
+                try
                 {
-                    seed = Long.parseLong(value.trim());
+                    return verb.runner().run(Arrays.asList(args).subList(words, args.length), out, err);
                 }
-                else
+                catch (final UsageException ex)
                 {
-                    sessions = Integer.parseInt(value.trim());
+                    err.println("reprise " + command + ": " + ex.getMessage());
+                    err.println("usage: reprise " + verb.usage() + "   (reprise help: every verb)");
+                    return EXIT_USAGE;
+                }
+                catch (final IOException ex)
+                {
+                    err.println("reprise " + command + ": " + ex.getMessage());
+                    return EXIT_FAILED;
+                }
+                catch (final RuntimeException ex)
+                {
+                    err.println("reprise " + command + ": failed: " + ex);
+                    ex.printStackTrace(err);
+                    return EXIT_FAILED;
+                }
+                finally
+                {
+                    out.flush();
                 }
             }
-            catch (final NumberFormatException ex)
-            {
-                err.println("reprise demo: " + name + " is not a number: '" + value + "'");
-                return EXIT_USAGE;
-            }
         }
-        if (sessions < 1 || sessions > InProcessDemo.MAX_SESSIONS)
+        final List<String> subVerbs = VERBS.stream()
+            .filter((v) -> v.words().size() > 1 && v.words().get(0).equals(args[0]))
+            .map((v) -> v.words().get(1)).toList();
+        if (!subVerbs.isEmpty())
         {
-            err.println("reprise demo: --sessions must be 1.." + InProcessDemo.MAX_SESSIONS + ": " + sessions);
-            return EXIT_USAGE;
+            err.println("reprise: unknown verb '" + String.join(" ", Arrays.asList(args).subList(0, Math.min(2,
+                args.length))) + "': " + args[0] + " takes " + String.join(", ", subVerbs));
         }
-
-        final InProcessDemo.Result result = InProcessDemo.run(seed, sessions, out);
-        out.flush();
-        return result.isConsistent() ? EXIT_OK : EXIT_FAILED;
+        else
+        {
+            err.println("reprise: unknown verb '" + args[0] + "'");
+        }
+        err.println(usage());
+        return EXIT_USAGE;
     }
 }

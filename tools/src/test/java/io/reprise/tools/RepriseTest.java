@@ -24,7 +24,13 @@ class RepriseTest
     void shouldPrintHelp()
     {
         assertEquals(Reprise.EXIT_OK, run("help"));
-        assertTrue(out.toString(StandardCharsets.UTF_8).contains("demo [--seed N] [--sessions N]"));
+        final String help = out.toString(StandardCharsets.UTF_8);
+        for (final String verb : new String[] {"demo [--seed N] [--sessions N] [--data-dir DIR]", "log verify DIR",
+            "log dump DIR [--from N] [--to N]", "log replay DIR [--to-index N]", "catalog DIR",
+            "snapshot inspect FILE", "session history DIR TENANT:ID"})
+        {
+            assertTrue(help.contains("  " + verb), verb + " in\n" + help);
+        }
     }
 
     @Test
@@ -36,7 +42,16 @@ class RepriseTest
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--sessions", "0"));
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--seed", "x"));
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--seed"));
+        assertEquals(Reprise.EXIT_USAGE, run("log"));
+        assertEquals(Reprise.EXIT_USAGE, run("log", "verify"));
         assertEquals("", out.toString(StandardCharsets.UTF_8));
+        final String errors = err.toString(StandardCharsets.UTF_8);
+        assertTrue(errors.contains("reprise: unknown verb 'launch'"), errors);
+        assertTrue(errors.contains("reprise demo: unknown option '--fast'"), errors);
+        assertTrue(errors.contains("reprise demo: --sessions must be 1..2000000: 0"), errors);
+        assertTrue(errors.contains("reprise demo: --seed is not a number: 'x'"), errors);
+        assertTrue(errors.contains("reprise demo: --seed needs a value"), errors);
+        assertTrue(errors.contains("reprise log verify: missing DIR"), errors);
     }
 
     @Test

@@ -1,19 +1,11 @@
 package io.reprise.tools.demo;
 
 import java.io.PrintStream;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.SplittableRandom;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.logic.SessionPolicy;
-import io.reprise.engine.state.Destinations;
-import io.reprise.schema.client.ResultCode;
-import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.log.BeginRepeatsDecoder;
 import io.reprise.schema.log.CancelSessionDecoder;
 import io.reprise.schema.log.ConfigureDestinationDecoder;
@@ -27,20 +19,14 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The business logic, in-process, against a simulated population of controllers and workers on simulated
- * time: what {@code reprise demo} runs.
+ * The business logic, in-process, against the demo's simulated population of controllers and workers on
+ * simulated time ({@link DemoScenario}): what {@code reprise demo} runs without {@code --data-dir}.
  * <p>
- * One thread plays every role the engine will have around it once the journal, cluster and transport exist:
- * the time process (a {@code SetTime} every {@link #TICK_MS} of simulated time), controllers (saves spread over
- * {@link #SAVE_PHASE_MS}, some duplicated, some cancelled, one redrive of dead letters), the repeat process (a
- * {@code BeginRepeats} for each destination that has ready sessions and room under its in-flight limit) and
- * workers (each attempt succeeds, asks for a retry, fails permanently, or its worker crashes and the lease
- * runs out). Every operator is SBE-encoded with {@link OperatorEncoder} and applied with
- * {@link BusinessLogic#apply} at the next log index, exactly as the ring will apply committed entries.
- * <p>
- * Everything the demo reports about sessions is counted from the {@link OutputSink} events, then compared with
- * the engine's own per-destination figures; {@code lost} is computed from both and is never assumed. The run is
- * a function of its seed: the same seed gives the same operators, the same counts and the same state digest.
+ * One thread plays every role around the business logic: the time process (a {@code SetTime} every
+ * {@link #TIMING} tick), controllers, the repeat process and workers. Every operator is SBE-encoded with
+ * {@link OperatorEncoder} and applied with {@link BusinessLogic#apply} at the next log index, exactly as the
+ * ring applies committed entries. The run is a function of its seed: the same seed gives the same operators,
+ * the same counts and the same state digest.
  */
 public final class InProcessDemo
 {
@@ -49,180 +35,18 @@ public final class InProcessDemo
     /** The most sessions one run accepts; it keeps a run within seconds and its memory small. */
     public static final int MAX_SESSIONS = 2_000_000;
 
-    /** Simulated start: 2026-01-01T00:00:00Z. Fixed, because the demo reads no clock for what it simulates. */
-    static final long START_MS = 1_767_225_600_000L;
-    /** Period of the simulated time process. */
-    static final long TICK_MS = 10;
-    /** Controllers save sessions during the first five minutes. */
-    static final long SAVE_PHASE_MS = 5 * 60_000L;
-    /** An admin redrives some dead letters here. */
-    static final long REDRIVE_AT_MS = 10 * 60_000L;
-    /** The run stops here; sessions still due later are reported as pending. */
-    static final long HORIZON_MS = 20 * 60_000L;
-    /** A progress row every so often. */
-    static final long PROGRESS_EVERY_MS = 2 * 60_000L;
-
+    /** A SetTime every 10 ms; saves over five minutes; a redrive at ten; twenty minutes in all. */
+    static final DemoScenario.Timing TIMING = new DemoScenario.Timing(10, 5 * 60_000L, 10 * 60_000L, 20 * 60_000L,
+        2 * 60_000L);
     /** Completed and cancelled sessions are purged this long after they end, so the run shows purges too. */
     static final long TERMINAL_RETENTION_MS = 5 * 60_000L;
-    static final int MAX_REDRIVE = 100;
-    static final int MAX_BEGIN_BATCH = 256;
 
     private static final long TERM = 1;
-    private static final int LEADER_MEMBER_ID = 0;
     private static final int CONTROLLER_CLIENT_BASE = 100;
     private static final int WORKER_CLIENT_BASE = 1_000;
 
-    private static final int OPEN = 1;
-    private static final int COMPLETED = SessionStatus.COMPLETED.value();
-    private static final int CANCELLED = SessionStatus.CANCELLED.value();
-    private static final int DEAD = SessionStatus.DEAD.value();
-
-    // Calendar entry kinds: what a simulated party does at a later tick.
-    private static final int REPORT_SUCCEEDED = 1;
-    private static final int REPORT_RETRY = 2;
-    private static final int REPORT_RETRY_AFTER = 3;
-    private static final int REPORT_FAILED = 4;
-    private static final int REPORT_LATE = 5;
-    private static final int CANCEL = 6;
-    private static final int SAVE_AGAIN = 7;
-
-    /**
-     * How one destination behaves: its owner, its in-flight limit, the policy its controllers use and what its
-     * workers do with an attempt (shares in permille of attempts; the rest ask for a retry).
-     */
-    private record Profile(
-        String name,
-        int tenant,
-        int inFlightLimit,
-        int sharePermille,
-        int minWorkMs,
-        int maxWorkMs,
-        int successPermille,
-        int permanentPermille,
-        int crashPermille,
-        int retryAfterPermille,
-        int maxAttempts,
-        long backoffInitialMs,
-        long backoffMaxMs,
-        long leaseMs,
-        long ttlMs)
+    private InProcessDemo()
     {
-    }
-
-    private static final Profile[] PROFILES =
-    {
-        new Profile("payments", 1, 256, 150, 20, 200, 850, 5, 5, 100, 8, 500, 30_000, 2_000, 0),
-        new Profile("webhooks", 2, 512, 250, 10, 400, 700, 10, 10, 200, 6, 1_000, 60_000, 2_000, 0),
-        new Profile("email", 1, 128, 150, 50, 300, 900, 5, 5, 0, 5, 2_000, 60_000, 3_000, 0),
-        new Profile("sms", 3, 64, 100, 20, 150, 800, 20, 5, 300, 5, 1_000, 30_000, 1_000, 0),
-        new Profile("ledger-sync", 1, 32, 100, 100, 600, 950, 0, 2, 0, 10, 250, 10_000, 5_000, 0),
-        new Profile("crm-export", 2, 8, 100, 200, 800, 850, 5, 5, 0, 6, 1_000, 30_000, 5_000, 4 * 60_000L),
-        new Profile("thumbnails", 3, 256, 100, 30, 250, 950, 10, 5, 0, 3, 500, 5_000, 2_000, 0),
-        new Profile("legacy-ftp", 3, 16, 50, 100, 500, 100, 30, 50, 0, 4, 1_000, 8_000, 2_000, 0),
-    };
-    private static final int LEGACY_FTP = PROFILES.length - 1;
-
-    /** What one run found; {@link #summaryLine()} is the demo's last line. */
-    public record Result(
-        long seed,
-        int sessions,
-        long saved,
-        long completed,
-        long dead,
-        long cancelled,
-        long pending,
-        long lost,
-        long attemptsStarted,
-        long retriedSessions,
-        long workerCrashes,
-        long staleReportsRejected,
-        long duplicateSavesRejected,
-        long cancelsTooLate,
-        long redriven,
-        long purged,
-        long deadByDeadline,
-        long operatorsApplied,
-        long unexpectedResults,
-        List<String> mismatches,
-        long digest)
-    {
-        public String summaryLine()
-        {
-            return "demo: saved=" + saved + " completed=" + completed + " dead=" + dead + " cancelled=" + cancelled +
-                " pending=" + pending + " lost=" + lost;
-        }
-
-        /** Every session accounted for, the events agreeing with the engine, and no operator refused unexpectedly. */
-        public boolean isConsistent()
-        {
-            return lost == 0 && mismatches.isEmpty() && unexpectedResults == 0;
-        }
-    }
-
-    private final long seed;
-    private final int sessionCount;
-    private final PrintStream out;
-    private final SplittableRandom random;
-    private final BusinessLogic logic;
-    private final DemoSink sink = new DemoSink();
-    private final OperatorEncoder encoder = new OperatorEncoder();
-    private final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64 * 1024]);
-    private final UnsafeBuffer payload = new UnsafeBuffer(new byte[1024]);
-    private final UnsafeBuffer noText = new UnsafeBuffer(new byte[0]);
-    private final UnsafeBuffer retryText = ascii("HTTP 503 Service Unavailable");
-    private final UnsafeBuffer retryAfterText = ascii("HTTP 429 Too Many Requests");
-    private final UnsafeBuffer failedText = ascii("HTTP 410 Gone");
-    private final SessionPolicy policy = new SessionPolicy();
-    private final Calendar calendar = new Calendar();
-
-    // Per session, indexed by session id (1..sessionCount); the demo's own view, built from sink events only.
-    private final byte[] destinationOf;
-    private final byte[] state;
-    private final boolean[] retried;
-    private final boolean[] purged;
-
-    private final long[] savedPerDestination = new long[PROFILES.length];
-    private final long[] attemptsPerDestination = new long[PROFILES.length];
-    private final long[][] results = new long[32][ResultCode.values().length];
-
-    private long index;
-    private long correlationId;
-    private long nowMs;
-    private long currentTick;
-    private int nextSessionId = 1;
-    private long savedEvents;
-    private long attemptsStarted;
-    private long retriedSessions;
-    private long workerCrashes;
-    private long purgedCount;
-    private long deadByDeadline;
-    private long redriven;
-    private long unexpected;
-    private long pendingRedriveSession;
-
-    private InProcessDemo(final long seed, final int sessionCount, final PrintStream out)
-    {
-        if (sessionCount < 1 || sessionCount > MAX_SESSIONS)
-        {
-            throw new IllegalArgumentException("sessions must be 1.." + MAX_SESSIONS + ": " + sessionCount);
-        }
-        this.seed = seed;
-        this.sessionCount = sessionCount;
-        this.out = out;
-        random = new SplittableRandom(seed);
-        logic = new BusinessLogic(new BusinessRules()
-            .maxSessions(sessionCount)
-            .expectedSessions(sessionCount)
-            .maxDestinations(64)
-            .terminalRetentionMs(TERMINAL_RETENTION_MS)
-            .deadRetentionMs(BusinessRules.Configuration.DEAD_RETENTION_MS_DEFAULT)
-            .maxBeginRepeatsBatch(MAX_BEGIN_BATCH)
-            .maxRedriveBatch(MAX_REDRIVE)
-            .conclude(), sink);
-        destinationOf = new byte[sessionCount + 1];
-        state = new byte[sessionCount + 1];
-        retried = new boolean[sessionCount + 1];
-        purged = new boolean[sessionCount + 1];
     }
 
     /**
@@ -230,572 +54,137 @@ public final class InProcessDemo
      *
      * @param seed     decides everything random in the run.
      * @param sessions how many sessions the controllers save, 1 to {@link #MAX_SESSIONS}.
-     * @param out      where the progress and summary go; the last line is {@link Result#summaryLine()}.
+     * @param out      where the progress and summary go; the last line is {@link DemoResult#summaryLine()}.
      */
-    public static Result run(final long seed, final int sessions, final PrintStream out)
+    public static DemoResult run(final long seed, final int sessions, final PrintStream out)
     {
-        return new InProcessDemo(seed, sessions, out).run();
-    }
-
-    private Result run()
-    {
+        if (sessions < 1 || sessions > MAX_SESSIONS)
+        {
+            throw new IllegalArgumentException("sessions must be 1.." + MAX_SESSIONS + ": " + sessions);
+        }
         final long startedNs = System.nanoTime();
-        out.println("reprise demo: seed=" + seed + " sessions=" + sessionCount +
-            "  (same run again: ./reprise demo --seed " + seed + " --sessions " + sessionCount + ")");
-        out.println("in-process business logic; simulated time, " + PROFILES.length + " destinations, 3 tenants, " +
-            "saves over the first " + SAVE_PHASE_MS / 60_000 + " min, " + HORIZON_MS / 60_000 + " min in all, a " +
-            "SetTime every " + TICK_MS + " ms");
-        out.println("  time      saved  pending    ready  in flight  completed     dead  cancelled");
+        out.println("reprise demo: seed=" + seed + " sessions=" + sessions +
+            "  (same run again: ./reprise demo --seed " + seed + " --sessions " + sessions + ")");
+        out.println("in-process business logic; simulated time, " + DemoScenario.PROFILES.length +
+            " destinations, 3 tenants, saves over the first " + TIMING.savePhaseMs() / 60_000 + " min, " +
+            TIMING.horizonMs() / 60_000 + " min in all, a SetTime every " + TIMING.tickMs() + " ms");
 
-        nowMs = START_MS;
-        apply(SetTimeDecoder.TEMPLATE_ID, encoder.setTime(buffer, 0, nowMs));
-        apply(NewLeaderTermDecoder.TEMPLATE_ID, encoder.newLeaderTerm(buffer, 0, TERM, LEADER_MEMBER_ID));
-        for (int d = 0; d < PROFILES.length; d++)
-        {
-            final Profile p = PROFILES[d];
-            apply(ConfigureDestinationDecoder.TEMPLATE_ID, encoder.configureDestination(buffer, 0,
-                CONTROLLER_CLIENT_BASE + p.tenant, ++correlationId, p.tenant, d, p.inFlightLimit));
-        }
+        final DemoScenario scenario = new DemoScenario(seed, sessions, 1, TIMING, DemoScenario.START_MS, out);
+        final Engine engine = new Engine(scenario, sessions);
+        scenario.engine(engine);
+        scenario.run();
 
-        final long saveTicks = SAVE_PHASE_MS / TICK_MS;
-        final long horizonTicks = HORIZON_MS / TICK_MS;
-        for (long tick = 1; tick <= horizonTicks; tick++)
-        {
-            currentTick = tick;
-            nowMs = START_MS + tick * TICK_MS;
-            apply(SetTimeDecoder.TEMPLATE_ID, encoder.setTime(buffer, 0, nowMs));
-
-            if (tick <= saveTicks)
-            {
-                final long due = sessionCount * tick / saveTicks - sessionCount * (tick - 1) / saveTicks;
-                for (long i = 0; i < due; i++)
-                {
-                    saveNewSession();
-                }
-            }
-            calendar.runDue(tick, this::onCalendarEntry);
-            if (tick * TICK_MS == REDRIVE_AT_MS)
-            {
-                redriveSomeDeadLetters();
-            }
-            beginRepeats();
-            if ((tick * TICK_MS) % PROGRESS_EVERY_MS == 0)
-            {
-                printProgress(tick * TICK_MS);
-            }
-        }
-
-        final Result result = summarise();
-        printSummary(result, (System.nanoTime() - startedNs) / 1_000_000);
+        final DemoResult result = scenario.summarise(engine.index);
+        scenario.printSummary(result);
+        out.println("took " + (System.nanoTime() - startedNs) / 1_000_000 + " ms of real time for " +
+            TIMING.horizonMs() / 60_000 + " min of simulated time");
+        out.println(result.summaryLine());
         return result;
     }
 
-    // ------------------------------------------------------------------------------------------ controllers
-
-    private void saveNewSession()
+    /** Applies each operator at once, at the next index; the business logic's events reach the scenario inside. */
+    private static final class Engine implements DemoEngine
     {
-        final int sessionId = nextSessionId++;
-        final int destination = pickDestination();
-        final Profile p = PROFILES[destination];
-        destinationOf[sessionId] = (byte)destination;
+        private final DemoScenario scenario;
+        private final BusinessLogic logic;
+        private final OperatorEncoder encoder = new OperatorEncoder();
+        private final UnsafeBuffer buffer = new UnsafeBuffer(new byte[64 * 1024]);
+        private long index;
+        private long correlationId;
 
-        final boolean scheduled = random.nextInt(1000) < 10;
-        final long initialDelayMs;
-        if (scheduled)
+        Engine(final DemoScenario scenario, final int sessions)
         {
-            initialDelayMs = random.nextLong(60 * 60_000L, 3 * 60 * 60_000L);
-        }
-        else
-        {
-            initialDelayMs = random.nextInt(10) < 6 ? 0 : random.nextInt(2_000);
-        }
-        policy.dueAtMs(0)
-            .initialDelayMs(initialDelayMs)
-            .backoffInitialMs(p.backoffInitialMs)
-            .backoffMaxMs(p.backoffMaxMs)
-            .backoffMultiplierPermille(2_000)
-            .jitterPermille(100)
-            .maxAttempts(p.maxAttempts)
-            .leaseMs(p.leaseMs)
-            // The ttl counts from the save: a job scheduled for later gets its ttl after its first due time.
-            .ttlMs(p.ttlMs == 0 ? 0 : initialDelayMs + p.ttlMs);
-
-        final int payloadLength = 16 + random.nextInt(496);
-        payload.setMemory(0, payloadLength, (byte)' ');
-        payload.putLong(0, sessionId);
-        apply(SaveSessionDecoder.TEMPLATE_ID, encoder.saveSession(buffer, 0, CONTROLLER_CLIENT_BASE + p.tenant,
-            ++correlationId, p.tenant, sessionId, destination, policy, payload, 0, payloadLength));
-
-        // Controllers change their minds: a third of the scheduled jobs and 2% of the rest are cancelled.
-        if ((scheduled && random.nextInt(3) == 0) || random.nextInt(1000) < 20)
-        {
-            calendar.schedule(currentTick + ticks(random.nextInt(200, 20_000)), CANCEL, sessionId, 0, 0);
-        }
-        // A controller that timed out waiting for its acknowledgement sends the same save again.
-        if (random.nextInt(1000) < 5)
-        {
-            calendar.schedule(currentTick + ticks(random.nextInt(100, 2_000)), SAVE_AGAIN, sessionId, 0, 0);
-        }
-    }
-
-    private int pickDestination()
-    {
-        int roll = random.nextInt(1000);
-        for (int d = 0; d < PROFILES.length; d++)
-        {
-            roll -= PROFILES[d].sharePermille;
-            if (roll < 0)
-            {
-                return d;
-            }
-        }
-        return PROFILES.length - 1;
-    }
-
-    private void cancel(final int sessionId)
-    {
-        final int tenant = PROFILES[destinationOf[sessionId]].tenant;
-        apply(CancelSessionDecoder.TEMPLATE_ID, encoder.cancelSession(buffer, 0, CONTROLLER_CLIENT_BASE + tenant,
-            ++correlationId, tenant, sessionId));
-    }
-
-    private void saveAgain(final int sessionId)
-    {
-        final int destination = destinationOf[sessionId];
-        final Profile p = PROFILES[destination];
-        policy.dueAtMs(0).initialDelayMs(0).backoffInitialMs(p.backoffInitialMs).backoffMaxMs(p.backoffMaxMs)
-            .backoffMultiplierPermille(2_000).jitterPermille(100).maxAttempts(p.maxAttempts).leaseMs(p.leaseMs)
-            .ttlMs(p.ttlMs);
-        payload.putLong(0, sessionId);
-        apply(SaveSessionDecoder.TEMPLATE_ID, encoder.saveSession(buffer, 0, CONTROLLER_CLIENT_BASE + p.tenant,
-            ++correlationId, p.tenant, sessionId, destination, policy, payload, 0, Long.BYTES));
-    }
-
-    /** The owner of the flaky destination gives some of its dead letters another life, one by one. */
-    private void redriveSomeDeadLetters()
-    {
-        final int tenant = PROFILES[LEGACY_FTP].tenant;
-        int asked = 0;
-        for (int sessionId = 1; sessionId < nextSessionId && asked < MAX_REDRIVE; sessionId++)
-        {
-            if (destinationOf[sessionId] == LEGACY_FTP && state[sessionId] == DEAD && !purged[sessionId])
-            {
-                asked++;
-                pendingRedriveSession = sessionId;
-                apply(RedriveDeadDecoder.TEMPLATE_ID, encoder.redriveSession(buffer, 0,
-                    CONTROLLER_CLIENT_BASE + tenant, ++correlationId, tenant, sessionId));
-                pendingRedriveSession = 0;
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------ repeat process
-
-    /** What the leader's repeat process will do: start what is ready, within each destination's limit. */
-    private void beginRepeats()
-    {
-        final Destinations destinations = logic.destinations();
-        for (int d = 0; d < PROFILES.length; d++)
-        {
-            final int room = destinations.inFlightLimit(d) - destinations.inFlight(d);
-            if (destinations.ready(d) > 0 && room > 0)
-            {
-                apply(BeginRepeatsDecoder.TEMPLATE_ID,
-                    encoder.beginRepeats(buffer, 0, d, Math.min(room, MAX_BEGIN_BATCH)));
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------ workers
-
-    /** A worker took an attempt: decide now what it will report, and when. */
-    private void onAttemptDispatched(final int sessionId, final int destination, final int attempt,
-        final long leaseExpiresAtMs)
-    {
-        final Profile p = PROFILES[destination];
-        final int roll = random.nextInt(1000);
-        final long reportAtMs = nowMs + random.nextInt(p.minWorkMs, p.maxWorkMs + 1);
-        if (roll < p.crashPermille)
-        {
-            // The worker dies holding the attempt; the lease runs out. Half of them come back and report late.
-            workerCrashes++;
-            if (random.nextBoolean())
-            {
-                calendar.schedule(tickAtOrAfter(leaseExpiresAtMs + random.nextInt(100, 3_000)), REPORT_LATE,
-                    sessionId, attempt, 0);
-            }
-        }
-        else if (roll < p.crashPermille + p.permanentPermille)
-        {
-            calendar.schedule(tickAtOrAfter(reportAtMs), REPORT_FAILED, sessionId, attempt, 410);
-        }
-        else if (roll < p.crashPermille + p.permanentPermille + p.successPermille)
-        {
-            calendar.schedule(tickAtOrAfter(reportAtMs), REPORT_SUCCEEDED, sessionId, attempt, 0);
-        }
-        else if (random.nextInt(1000) < p.retryAfterPermille)
-        {
-            calendar.schedule(tickAtOrAfter(reportAtMs), REPORT_RETRY_AFTER, sessionId, attempt,
-                1_000 * random.nextInt(1, 6));
-        }
-        else
-        {
-            calendar.schedule(tickAtOrAfter(reportAtMs), REPORT_RETRY, sessionId, attempt, 0);
-        }
-    }
-
-    private void report(final int sessionId, final int attempt, final Outcome outcome, final int errorCode,
-        final long retryAfterMs, final DirectBuffer text)
-    {
-        final int destination = destinationOf[sessionId];
-        final int tenant = PROFILES[destination].tenant;
-        apply(ReportOutcomeDecoder.TEMPLATE_ID, encoder.reportOutcome(buffer, 0, WORKER_CLIENT_BASE + destination,
-            ++correlationId, tenant, sessionId, attempt, outcome, errorCode, retryAfterMs, text, 0,
-            text.capacity()));
-    }
-
-    private void onCalendarEntry(final int kind, final int sessionId, final int attempt, final int arg)
-    {
-        switch (kind)
-        {
-            case REPORT_SUCCEEDED, REPORT_LATE -> report(sessionId, attempt, Outcome.SUCCEEDED, 200, 0, noText);
-            case REPORT_RETRY -> report(sessionId, attempt, Outcome.RETRY, 503, 0, retryText);
-            case REPORT_RETRY_AFTER -> report(sessionId, attempt, Outcome.RETRY, 429, arg, retryAfterText);
-            case REPORT_FAILED -> report(sessionId, attempt, Outcome.FAILED_PERMANENTLY, arg, 0, failedText);
-            case CANCEL -> cancel(sessionId);
-            case SAVE_AGAIN -> saveAgain(sessionId);
-            default -> throw new IllegalStateException("unknown calendar entry " + kind);
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------ log
-
-    /** Applies one encoded operator at the next index, as the ring will once it is committed. */
-    private void apply(final int templateId, final int length)
-    {
-        final ResultCode code = logic.apply(++index, TERM, buffer, 0, length);
-        results[templateId][code.value()]++;
-        if (!isExpected(templateId, code))
-        {
-            unexpected++;
-        }
-    }
-
-    /** The refusals this simulation provokes on purpose; anything else is a finding. */
-    private static boolean isExpected(final int templateId, final ResultCode code)
-    {
-        if (code == ResultCode.OK)
-        {
-            return true;
-        }
-        return switch (templateId)
-        {
-            // a worker reporting after its lease ran out, or on an attempt its controller cancelled
-            case ReportOutcomeDecoder.TEMPLATE_ID -> code == ResultCode.STALE_ATTEMPT;
-            // the cancel arrived after the session had ended
-            case CancelSessionDecoder.TEMPLATE_ID -> code == ResultCode.SESSION_FINISHED;
-            case SaveSessionDecoder.TEMPLATE_ID -> code == ResultCode.DUPLICATE_SESSION;
-            default -> false;
-        };
-    }
-
-    private long ticks(final long delayMs)
-    {
-        return Math.max(1, (delayMs + TICK_MS - 1) / TICK_MS);
-    }
-
-    private long tickAtOrAfter(final long timeMs)
-    {
-        return Math.max(currentTick + 1, (timeMs - START_MS + TICK_MS - 1) / TICK_MS);
-    }
-
-    // ------------------------------------------------------------------------------------------ reporting
-
-    private void printProgress(final long elapsedMs)
-    {
-        final Destinations destinations = logic.destinations();
-        long pending = 0;
-        long ready = 0;
-        long inFlight = 0;
-        for (int d = 0; d < destinations.count(); d++)
-        {
-            pending += destinations.pending(d);
-            ready += destinations.ready(d);
-            inFlight += destinations.inFlight(d);
-        }
-        final long[] ended = new long[8];
-        for (int s = 1; s < nextSessionId; s++)
-        {
-            ended[state[s]]++;
-        }
-        out.printf("  %02d:%02d %10d %8d %8d %10d %10d %8d %10d%n", elapsedMs / 60_000, elapsedMs / 1000 % 60,
-            savedEvents, pending, ready, inFlight, ended[COMPLETED], ended[DEAD], ended[CANCELLED]);
-    }
-
-    private Result summarise()
-    {
-        final Destinations destinations = logic.destinations();
-        final List<String> mismatches = new ArrayList<>();
-        long completed = 0;
-        long dead = 0;
-        long cancelled = 0;
-        long pending = 0;
-        for (int d = 0; d < destinations.count(); d++)
-        {
-            pending += destinations.pending(d) + destinations.ready(d) + destinations.inFlight(d);
+            this.scenario = scenario;
+            logic = new BusinessLogic(new BusinessRules()
+                .maxSessions(sessions)
+                .expectedSessions(sessions)
+                .maxDestinations(64)
+                .terminalRetentionMs(TERMINAL_RETENTION_MS)
+                .deadRetentionMs(BusinessRules.Configuration.DEAD_RETENTION_MS_DEFAULT)
+                .maxBeginRepeatsBatch(DemoScenario.MAX_BEGIN_BATCH)
+                .maxRedriveBatch(DemoScenario.MAX_REDRIVE)
+                .conclude(), scenario.sink());
         }
 
-        // Per destination: what the events say against what the engine holds.
-        final long[] open = new long[PROFILES.length];
-        final long[] liveDead = new long[PROFILES.length];
-        final long[] liveRetained = new long[PROFILES.length];
-        for (int s = 1; s < nextSessionId; s++)
+        /** Applies one encoded operator at the next index, as the ring does once it is committed. */
+        private void apply(final int templateId, final int length)
         {
-            final int d = destinationOf[s];
-            final int st = state[s];
-            if (st == COMPLETED)
-            {
-                completed++;
-            }
-            else if (st == DEAD)
-            {
-                dead++;
-            }
-            else if (st == CANCELLED)
-            {
-                cancelled++;
-            }
-            else if (st == OPEN)
-            {
-                open[d]++;
-            }
-            if (!purged[s])
-            {
-                if (st == DEAD)
-                {
-                    liveDead[d]++;
-                }
-                else if (st == COMPLETED || st == CANCELLED)
-                {
-                    liveRetained[d]++;
-                }
-            }
-        }
-        for (int d = 0; d < destinations.count(); d++)
-        {
-            final String name = d < PROFILES.length ? PROFILES[d].name : "destination " + d;
-            final long engineOpen = destinations.pending(d) + destinations.ready(d) + destinations.inFlight(d);
-            final long eventsOpen = d < PROFILES.length ? open[d] : 0;
-            final long eventsDead = d < PROFILES.length ? liveDead[d] : 0;
-            final long eventsRetained = d < PROFILES.length ? liveRetained[d] : 0;
-            check(mismatches, name + " unfinished", eventsOpen, engineOpen);
-            check(mismatches, name + " dead", eventsDead, destinations.dead(d));
-            check(mismatches, name + " retained", eventsRetained, destinations.retained(d));
-        }
-        check(mismatches, "live sessions", savedEvents - purgedCount, logic.sessions().size());
-
-        final long lost = savedEvents - completed - dead - cancelled - pending;
-        return new Result(seed, sessionCount, savedEvents, completed, dead, cancelled, pending, lost, attemptsStarted,
-            retriedSessions, workerCrashes, results[ReportOutcomeDecoder.TEMPLATE_ID][ResultCode.STALE_ATTEMPT.value()],
-            results[SaveSessionDecoder.TEMPLATE_ID][ResultCode.DUPLICATE_SESSION.value()],
-            results[CancelSessionDecoder.TEMPLATE_ID][ResultCode.SESSION_FINISHED.value()], redriven, purgedCount,
-            deadByDeadline, index, unexpected, List.copyOf(mismatches), logic.digest());
-    }
-
-    private static void check(final List<String> mismatches, final String what, final long events, final long engine)
-    {
-        if (events != engine)
-        {
-            mismatches.add(what + ": events say " + events + ", engine holds " + engine);
-        }
-    }
-
-    private void printSummary(final Result result, final long tookMs)
-    {
-        final Destinations destinations = logic.destinations();
-        out.println();
-        out.println("  destination  tenant  limit     saved  attempts  completed     dead  cancelled  unfinished" +
-            "  attempts/session");
-        for (int d = 0; d < PROFILES.length; d++)
-        {
-            final Profile p = PROFILES[d];
-            final long[] ended = new long[8];
-            for (int s = 1; s < nextSessionId; s++)
-            {
-                if (destinationOf[s] == d)
-                {
-                    ended[state[s]]++;
-                }
-            }
-            final long engineOpen = destinations.pending(d) + destinations.ready(d) + destinations.inFlight(d);
-            out.printf("  %-11s %7d %6d %9d %9d %10d %8d %10d %11d %17.2f%n", p.name, p.tenant,
-                destinations.inFlightLimit(d), savedPerDestination[d], attemptsPerDestination[d], ended[COMPLETED],
-                ended[DEAD], ended[CANCELLED], engineOpen,
-                savedPerDestination[d] == 0 ? 0.0 : (double)attemptsPerDestination[d] / savedPerDestination[d]);
-        }
-        out.println();
-        out.println("attempts: " + result.attemptsStarted() + " started; " + result.retriedSessions() +
-            " sessions repeated after a failure; " + result.workerCrashes() + " workers died holding an attempt " +
-            "(lease expired); " + result.staleReportsRejected() + " late or cancelled reports rejected as stale");
-        out.println("controllers: " + result.duplicateSavesRejected() + " repeated saves recognised as duplicates; " +
-            result.cancelsTooLate() + " cancels arrived after the end; " + result.redriven() +
-            " dead letters redriven; " + result.deadByDeadline() + " sessions died at their deadline");
-        out.printf("engine: %d operators applied; %d sessions purged after retention; %d live records, %.1f MiB; " +
-            "digest %016x%n", result.operatorsApplied(), result.purged(), logic.sessions().size(),
-            logic.sessions().footprintBytes() / (1024.0 * 1024.0), result.digest());
-        if (result.unexpectedResults() != 0)
-        {
-            out.println("UNEXPECTED: " + result.unexpectedResults() + " operators refused; result codes by operator: " +
-                describeResults());
-        }
-        if (result.mismatches().isEmpty())
-        {
-            out.println("cross-check: the events agree with the engine's destination figures");
-        }
-        else
-        {
-            for (final String mismatch : result.mismatches())
-            {
-                out.println("MISMATCH: " + mismatch);
-            }
-        }
-        out.println("took " + tookMs + " ms of real time for " + HORIZON_MS / 60_000 + " min of simulated time");
-        out.println(result.summaryLine());
-    }
-
-    private String describeResults()
-    {
-        final StringBuilder text = new StringBuilder();
-        for (int template = 0; template < results.length; template++)
-        {
-            for (final ResultCode code : ResultCode.values())
-            {
-                if (code != ResultCode.NULL_VAL && results[template][code.value()] != 0)
-                {
-                    text.append(" template ").append(template).append(' ').append(code).append('=')
-                        .append(results[template][code.value()]);
-                }
-            }
-        }
-        return text.toString();
-    }
-
-    private static UnsafeBuffer ascii(final String text)
-    {
-        return new UnsafeBuffer(text.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-    }
-
-    // ------------------------------------------------------------------------------------------ events
-
-    /** Turns the business logic's events into the demo's per-session view and hands attempts to workers. */
-    private final class DemoSink implements OutputSink
-    {
-        public void onResponse(
-            final long clientId, final long correlationId, final int templateId, final ResultCode code,
-            final long value)
-        {
-            if (templateId == RedriveDeadDecoder.TEMPLATE_ID && code == ResultCode.OK && value == 1)
-            {
-                state[(int)pendingRedriveSession] = OPEN;
-                redriven++;
-            }
+            scenario.countResult(templateId, logic.apply(++index, TERM, buffer, 0, length));
         }
 
-        public void onSessionSaved(
-            final int tenant, final long sessionId, final int destination, final DirectBuffer payload,
-            final int offset, final int length)
+        public void setTime(final long nowMs)
         {
-            savedEvents++;
-            savedPerDestination[destination]++;
-            state[(int)sessionId] = OPEN;
+            apply(SetTimeDecoder.TEMPLATE_ID, encoder.setTime(buffer, 0, nowMs));
         }
 
-        public void onRepeatStarted(
-            final int tenant, final long sessionId, final int destination, final int attempt,
-            final long leaseExpiresAtMs)
+        public void beginTerm()
         {
-            attemptsStarted++;
-            attemptsPerDestination[destination]++;
-            if (attempt > 1 && !retried[(int)sessionId])
-            {
-                retried[(int)sessionId] = true;
-                retriedSessions++;
-            }
-            onAttemptDispatched((int)sessionId, destination, attempt, leaseExpiresAtMs);
+            apply(NewLeaderTermDecoder.TEMPLATE_ID,
+                encoder.newLeaderTerm(buffer, 0, TERM, DemoScenario.LEADER_MEMBER_ID));
         }
 
-        public void onSessionFinished(
-            final int tenant, final long sessionId, final int destination, final SessionStatus status,
-            final int attempt, final int errorCode)
+        public void configure(final int tenant, final int destination, final int inFlightLimit)
         {
-            state[(int)sessionId] = (byte)status.value();
-            if (status == SessionStatus.DEAD && errorCode == BusinessLogic.DEADLINE_EXCEEDED_ERROR)
-            {
-                deadByDeadline++;
-            }
+            apply(ConfigureDestinationDecoder.TEMPLATE_ID, encoder.configureDestination(buffer, 0,
+                CONTROLLER_CLIENT_BASE + tenant, ++correlationId, tenant, destination, inFlightLimit));
         }
 
-        public void onSessionPurged(final int tenant, final long sessionId)
+        public void save(
+            final int tenant, final long sessionId, final int destination, final SessionPolicy policy,
+            final DirectBuffer payload, final int length)
         {
-            purged[(int)sessionId] = true;
-            purgedCount++;
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------ calendar
-
-    /** What simulated parties will do at later ticks: a ring of per-tick buckets, each run in schedule order. */
-    static final class Calendar
-    {
-        static final int RING_TICKS = 1 << 14;
-        private static final int FIELDS = 4;
-
-        /** Receives one entry when its tick comes. */
-        @FunctionalInterface
-        interface Action
-        {
-            void run(int kind, int sessionId, int attempt, int arg);
+            apply(SaveSessionDecoder.TEMPLATE_ID, encoder.saveSession(buffer, 0, CONTROLLER_CLIENT_BASE + tenant,
+                ++correlationId, tenant, sessionId, destination, policy, payload, 0, length));
         }
 
-        private final int[][] buckets = new int[RING_TICKS][];
-        private final int[] counts = new int[RING_TICKS];
-        private long runningTick;
-
-        void schedule(final long tick, final int kind, final int sessionId, final int attempt, final int arg)
+        public void cancel(final int tenant, final long sessionId)
         {
-            if (tick <= runningTick || tick - runningTick >= RING_TICKS)
-            {
-                throw new IllegalStateException("tick " + tick + " outside the calendar at " + runningTick);
-            }
-            final int slot = (int)(tick & (RING_TICKS - 1));
-            int[] bucket = buckets[slot];
-            final int used = counts[slot] * FIELDS;
-            if (null == bucket)
-            {
-                bucket = buckets[slot] = new int[FIELDS * 16];
-            }
-            else if (used + FIELDS > bucket.length)
-            {
-                bucket = buckets[slot] = Arrays.copyOf(bucket, bucket.length * 2);
-            }
-            bucket[used] = kind;
-            bucket[used + 1] = sessionId;
-            bucket[used + 2] = attempt;
-            bucket[used + 3] = arg;
-            counts[slot]++;
+            apply(CancelSessionDecoder.TEMPLATE_ID, encoder.cancelSession(buffer, 0, CONTROLLER_CLIENT_BASE + tenant,
+                ++correlationId, tenant, sessionId));
         }
 
-        void runDue(final long tick, final Action action)
+        public void report(
+            final int destination, final int tenant, final long sessionId, final int attempt, final Outcome outcome,
+            final int errorCode, final long retryAfterMs, final DirectBuffer errorText)
         {
-            runningTick = tick;
-            final int slot = (int)(tick & (RING_TICKS - 1));
-            final int[] bucket = buckets[slot];
-            for (int i = 0; i < counts[slot]; i++)
-            {
-                final int at = i * FIELDS;
-                action.run(bucket[at], bucket[at + 1], bucket[at + 2], bucket[at + 3]);
-            }
-            counts[slot] = 0;
+            apply(ReportOutcomeDecoder.TEMPLATE_ID, encoder.reportOutcome(buffer, 0, WORKER_CLIENT_BASE + destination,
+                ++correlationId, tenant, sessionId, attempt, outcome, errorCode, retryAfterMs, errorText, 0,
+                errorText.capacity()));
+        }
+
+        public long nextCorrelationId(final int tenant)
+        {
+            return correlationId + 1;
+        }
+
+        public void redriveSession(final int tenant, final long sessionId)
+        {
+            apply(RedriveDeadDecoder.TEMPLATE_ID, encoder.redriveSession(buffer, 0, CONTROLLER_CLIENT_BASE + tenant,
+                ++correlationId, tenant, sessionId));
+        }
+
+        public int ready(final int destination)
+        {
+            return logic.destinations().ready(destination);
+        }
+
+        public int room(final int destination)
+        {
+            return logic.destinations().inFlightLimit(destination) - logic.destinations().inFlight(destination);
+        }
+
+        public void beginRepeats(final int destination, final int maxCount)
+        {
+            apply(BeginRepeatsDecoder.TEMPLATE_ID, encoder.beginRepeats(buffer, 0, destination, maxCount));
+        }
+
+        public void endTick()
+        {
+        }
+
+        public BusinessLogic logic()
+        {
+            return logic;
         }
     }
 }

@@ -19,7 +19,7 @@ class InProcessDemoTest
         for (final long seed : new long[] {1, 2, 3})
         {
             System.out.println("InProcessDemoTest seed=" + seed + " sessions=" + SESSIONS);
-            final InProcessDemo.Result result = InProcessDemo.run(seed, SESSIONS, quiet());
+            final DemoResult result = InProcessDemo.run(seed, SESSIONS, quiet());
 
             assertEquals(SESSIONS, result.saved(), "every save is accepted, seed " + seed);
             assertEquals(0, result.lost(), "seed " + seed);
@@ -50,8 +50,8 @@ class InProcessDemoTest
         System.out.println("InProcessDemoTest seed=" + seed);
         final ByteArrayOutputStream first = new ByteArrayOutputStream();
         final ByteArrayOutputStream second = new ByteArrayOutputStream();
-        final InProcessDemo.Result a = InProcessDemo.run(seed, 2_000, new PrintStream(first, true, StandardCharsets.UTF_8));
-        final InProcessDemo.Result b = InProcessDemo.run(seed, 2_000, new PrintStream(second, true, StandardCharsets.UTF_8));
+        final DemoResult a = InProcessDemo.run(seed, 2_000, new PrintStream(first, true, StandardCharsets.UTF_8));
+        final DemoResult b = InProcessDemo.run(seed, 2_000, new PrintStream(second, true, StandardCharsets.UTF_8));
 
         assertEquals(a.digest(), b.digest());
         assertEquals(a.summaryLine(), b.summaryLine());
@@ -63,7 +63,7 @@ class InProcessDemoTest
     void shouldEndWithTheSummaryLine()
     {
         final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        final InProcessDemo.Result result = InProcessDemo.run(9, 500, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        final DemoResult result = InProcessDemo.run(9, 500, new PrintStream(bytes, true, StandardCharsets.UTF_8));
 
         final String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\\R");
         final String last = lines[lines.length - 1];
