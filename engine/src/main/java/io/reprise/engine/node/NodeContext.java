@@ -367,7 +367,10 @@ public final class NodeContext
         return outputObserver;
     }
 
-    /** Sees every output of the business logic, on its thread, after in-process clients got theirs. */
+    /**
+     * Sees every output of operators applied while the node runs (not those of the start-up replay), on the
+     * business-logic thread, after in-process clients got theirs.
+     */
     public NodeContext outputObserver(final OutputSink outputObserver)
     {
         this.outputObserver = outputObserver;

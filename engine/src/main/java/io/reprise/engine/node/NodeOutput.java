@@ -9,7 +9,8 @@ import org.agrona.DirectBuffer;
 /**
  * The node's {@link OutputSink}: routes each response to the in-process client that sent the operator, and hands
  * every output to the observer (the repeat process and saved-session storage attach here in later stages).
- * Runs on the business-logic thread.
+ * Outputs of the start-up replay are not passed on: they were acted on in the run that first applied them, and
+ * acting again would, for example, dispatch old attempts a second time. Runs on the business-logic thread.
  */
 final class NodeOutput implements OutputSink
 {
@@ -18,6 +19,7 @@ final class NodeOutput implements OutputSink
     private final OutputSink observer;
     private final InProcessClient.ResponseListener[] listeners = new InProcessClient.ResponseListener[MAX_CLIENTS];
     private BusinessLogic logic;
+    private boolean live;
 
     NodeOutput(final OutputSink observer)
     {
@@ -27,6 +29,12 @@ final class NodeOutput implements OutputSink
     void logic(final BusinessLogic logic)
     {
         this.logic = logic;
+    }
+
+    /** From now on outputs are of operators applied for the first time: pass them on. */
+    void live()
+    {
+        live = true;
     }
 
     synchronized long register(final InProcessClient.ResponseListener listener)
@@ -54,31 +62,46 @@ final class NodeOutput implements OutputSink
                 listener.onResponse(logic.appliedIndex() + 1, correlationId, templateId, code, value);
             }
         }
-        observer.onResponse(clientId, correlationId, templateId, code, value);
+        if (live)
+        {
+            observer.onResponse(clientId, correlationId, templateId, code, value);
+        }
     }
 
     public void onSessionSaved(
         final int tenant, final long sessionId, final int destination, final DirectBuffer payload, final int offset,
         final int length)
     {
-        observer.onSessionSaved(tenant, sessionId, destination, payload, offset, length);
+        if (live)
+        {
+            observer.onSessionSaved(tenant, sessionId, destination, payload, offset, length);
+        }
     }
 
     public void onRepeatStarted(
         final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
     {
-        observer.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+        if (live)
+        {
+            observer.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+        }
     }
 
     public void onSessionFinished(
         final int tenant, final long sessionId, final int destination, final SessionStatus status, final int attempt,
         final int errorCode)
     {
-        observer.onSessionFinished(tenant, sessionId, destination, status, attempt, errorCode);
+        if (live)
+        {
+            observer.onSessionFinished(tenant, sessionId, destination, status, attempt, errorCode);
+        }
     }
 
     public void onSessionPurged(final int tenant, final long sessionId)
     {
-        observer.onSessionPurged(tenant, sessionId);
+        if (live)
+        {
+            observer.onSessionPurged(tenant, sessionId);
+        }
     }
 }

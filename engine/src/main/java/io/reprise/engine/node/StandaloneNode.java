@@ -164,6 +164,7 @@ public final class StandaloneNode implements AutoCloseable
                 journal.lastIndex());
         }
 
+        output.live();
         startFlow();
         listener.onStep("flow-started first-index=" + firstIndex);
 
