@@ -85,11 +85,14 @@ public final class SnapshotCatalog implements AutoCloseable
             {
                 break;
             }
-            final boolean fits = frameLength >= 8 + MessageHeaderDecoder.ENCODED_LENGTH &&
-                frameLength <= MAX_ENTRY_LENGTH && offset + frameLength <= end;
+            final boolean plausible = frameLength >= 8 + MessageHeaderDecoder.ENCODED_LENGTH &&
+                frameLength <= MAX_ENTRY_LENGTH;
+            final boolean fits = plausible && offset + frameLength <= end;
             if (!fits || view.getInt(offset + 4, ByteOrder.LITTLE_ENDIAN) != checksum(all, offset + 8, frameLength - 8))
             {
-                if (isTorn(all, offset, fits ? frameLength : end - offset, end))
+                // A plausible length that runs past the end of the file is an append cut short (a kill or a full
+                // disk in the middle of the write): isTorn must see that length, not the part that is there.
+                if (isTorn(all, offset, plausible ? frameLength : end - offset, end))
                 {
                     truncation = "truncated torn catalog entry at offset " + offset;
                     cutAt(offset);
