@@ -30,6 +30,11 @@ public final class SnapshotAgent implements Agent
     /** What a snapshot agent reports, for tests and counters. */
     public interface Listener
     {
+        /** A snapshot of the state at {@code index} is about to be written (before any file is touched). */
+        default void onSnapshotStarting(long index)
+        {
+        }
+
         void onSnapshot(SnapshotInfo info, long writeNs);
 
         void onRotation(int segmentsDeleted, int snapshotsDeleted);
@@ -152,6 +157,7 @@ public final class SnapshotAgent implements Agent
     /** Writes a snapshot of the shadow as it is now, then applies retention and rotation. */
     public SnapshotInfo snapshotNow() throws IOException
     {
+        listener.onSnapshotStarting(shadow.appliedIndex());
         final long startNs = nanoClock.nanoTime();
         final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), shadow, clock.time());
         catalog.add(info);
