@@ -31,6 +31,11 @@ public final class SnapshotAgent implements Agent
     /** What a snapshot agent reports, for tests and counters. */
     public interface Listener
     {
+        /** A snapshot of the state at {@code index} is about to be written (before any file is touched). */
+        default void onSnapshotStarting(long index)
+        {
+        }
+
         void onSnapshot(SnapshotInfo info, long writeNs);
 
         void onRotation(int segmentsDeleted, int snapshotsDeleted);
@@ -191,18 +196,19 @@ public final class SnapshotAgent implements Agent
     /** Writes a snapshot of the shadow as it is now, then applies retention and rotation. */
     public SnapshotInfo snapshotNow() throws IOException
     {
+        operatorsSince = 0;
+        logBytesSince = 0;
+        lastSnapshotMs = clock.time();
         final List<SnapshotInfo> existing = catalog.snapshots();
         if (!existing.isEmpty() && existing.get(existing.size() - 1).index() == shadow.appliedIndex())
         {
             return existing.get(existing.size() - 1);
         }
+        listener.onSnapshotStarting(shadow.appliedIndex());
         final long startNs = nanoClock.nanoTime();
         final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), shadow, clock.time());
         catalog.add(info);
         final long writeNs = nanoClock.nanoTime() - startNs;
-        operatorsSince = 0;
-        logBytesSince = 0;
-        lastSnapshotMs = clock.time();
         listener.onSnapshot(info, writeNs);
 
         int snapshotsDeleted = 0;

@@ -152,6 +152,7 @@ public final class Journal implements AutoCloseable
                 }
                 if (status == JournalReader.Status.TORN)
                 {
+                    checkTornRecordIsInTheLastBatch(reader);
                     truncation = "truncated torn tail: " + reader.describeProblem();
                     tailOffset = reader.problemOffset();
                 }
@@ -209,7 +210,42 @@ public final class Journal implements AutoCloseable
             segment.setLength(currentSegmentLength);
         }
         zeroFrom(offset);
+        // Records a killed process wrote but never synced are still in the page cache and read as valid:
+        // make them durable before calling them so (earlier segments were synced before this one began).
+        segment.sync();
         syncedOffset = offset;
+    }
+
+    /**
+     * A torn record belongs to the batch being written when the node stopped: everything before that batch was
+     * synced, and a batch is never larger than the write buffer, so nothing can have been written more than one
+     * write buffer past the torn record. If something was, the record had been synced: a checksum failure in it
+     * is corruption of committed data (a bit flip in a record whose payload holds an all-zero sector), and
+     * truncating there would silently drop every committed record after it.
+     */
+    private void checkTornRecordIsInTheLastBatch(final JournalReader reader) throws IOException
+    {
+        final long limit = reader.problemOffset() + writeBuffer.capacity();
+        try (DiskFile file = disk.open(reader.problemFile(), false))
+        {
+            final long length = file.length();
+            final ByteBuffer chunk = ByteBuffer.allocateDirect(1024 * 1024);
+            for (long at = limit; at < length; at += chunk.capacity())
+            {
+                chunk.clear().limit((int)Math.min(chunk.capacity(), length - at));
+                final int read = file.read(chunk, at);
+                for (int i = 0; i < read; i++)
+                {
+                    if (chunk.get(i) != 0)
+                    {
+                        throw new JournalCorruptException(reader.describeProblem() + "; but written data follows " +
+                            "at offset " + (at + i) + ", more than one write batch (" + writeBuffer.capacity() +
+                            " bytes) after it, so the record was synced: corruption of committed data, not a torn " +
+                            "write");
+                    }
+                }
+            }
+        }
     }
 
     /** Reads the (already validated) header of a segment into the header buffer. */

@@ -142,6 +142,11 @@ public final class NodeContext
         {
             snapshotListener = new SnapshotAgent.Listener()
             {
+                public void onSnapshotStarting(final long index)
+                {
+                    lifecycleListener.onStep("snapshot-starting index=" + index);
+                }
+
                 public void onSnapshot(final SnapshotInfo info, final long writeNs)
                 {
                     lifecycleListener.onStep("snapshot-taken " + info.fileName() + " in " + writeNs / 1_000_000 + " ms");

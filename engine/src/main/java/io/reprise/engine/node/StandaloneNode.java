@@ -47,6 +47,7 @@ public final class StandaloneNode implements AutoCloseable
 {
     /** Room for an operator's fixed fields and headers around its payload or error text. */
     private static final int OPERATOR_OVERHEAD_BYTES = 1024;
+    private static final String REJECTED_SUFFIX = ".rejected";
 
     private final NodeContext context;
     private final Disk disk;
@@ -164,6 +165,8 @@ public final class StandaloneNode implements AutoCloseable
                 journal.lastIndex());
         }
 
+        // Only now that recovery succeeded may the refused snapshots go: a refused start changes nothing.
+        setAsideRejectedSnapshots(snapshotIndex);
         output.live();
         startFlow();
         listener.onStep("flow-started first-index=" + firstIndex);
@@ -181,6 +184,28 @@ public final class StandaloneNode implements AutoCloseable
             context.errorHandler());
         startAgent(snapshotAgent);
         listener.onStep("started");
+    }
+
+    /**
+     * Snapshots newer than the one restored failed validation: take them out of the catalog (so the agent may
+     * write a sound one at the same index) and keep their files as {@code *.rejected} for inspection.
+     */
+    private void setAsideRejectedSnapshots(final long restoredIndex) throws IOException
+    {
+        for (final SnapshotInfo info : new ArrayList<>(catalog.snapshots()))
+        {
+            if (info.index() > restoredIndex)
+            {
+                catalog.remove(info);
+                final Path file = snapshotDirectory.resolve(info.fileName());
+                if (disk.exists(file))
+                {
+                    disk.rename(file, snapshotDirectory.resolve(info.fileName() + REJECTED_SUFFIX));
+                }
+                context.lifecycleListener().onStep("snapshot-set-aside " + info.fileName() + REJECTED_SUFFIX);
+            }
+        }
+        disk.syncDirectory(snapshotDirectory);
     }
 
     private void deleteOrphanSnapshots() throws IOException

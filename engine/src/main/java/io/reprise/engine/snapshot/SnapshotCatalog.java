@@ -84,8 +84,9 @@ public final class SnapshotCatalog implements AutoCloseable
             {
                 break;
             }
-            final boolean fits = frameLength >= 8 + MessageHeaderDecoder.ENCODED_LENGTH &&
-                frameLength <= MAX_ENTRY_LENGTH && offset + frameLength <= end;
+            final boolean plausible = frameLength >= 8 + MessageHeaderDecoder.ENCODED_LENGTH &&
+                frameLength <= MAX_ENTRY_LENGTH;
+            final boolean fits = plausible && offset + frameLength <= end;
             if (!fits || view.getInt(offset + 4, ByteOrder.LITTLE_ENDIAN) != checksum(all, offset + 8, frameLength - 8))
             {
                 if (isTorn(all, offset, frameLength, end))

@@ -216,6 +216,86 @@ class JournalTest
         assertTrue(ex.getMessage().contains("offset " + JournalFormat.SEGMENT_HEADER_LENGTH), ex.getMessage());
     }
 
+    /**
+     * Regression: a record whose payload holds an all-zero 512-byte sector was taken for a torn write when a bit
+     * flipped in it, even far from the end of the journal, and open() then zeroed every committed record after
+     * it. A torn record can only belong to the last, unsynced batch, and no batch is larger than the write
+     * buffer; written data more than that beyond a bad record proves the record was synced: it is corruption.
+     */
+    @Test
+    void shouldRefuseToStartOnBitFlipInOldRecordWithAZeroSector() throws IOException
+    {
+        disk.createDirectories(DIR);
+        final UnsafeBuffer zeros = new UnsafeBuffer(new byte[2048]);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 800; i++)
+            {
+                journal.append(i, 1, i, zeros, 0, zeros.capacity());
+                journal.commit();
+            }
+            assertEquals(List.of(1L), journal.segments(), "one segment: the bad record is in the last one");
+        }
+        final long fifth = JournalFormat.SEGMENT_HEADER_LENGTH +
+            4L * JournalFormat.align(JournalFormat.RECORD_OVERHEAD + zeros.capacity());
+        assertTrue(800 * JournalFormat.align(JournalFormat.RECORD_OVERHEAD + zeros.capacity()) - fifth > WRITE_BUFFER,
+            "more than one write buffer of committed records follows the flipped one");
+        flipBit(segment(1), fifth + JournalFormat.RECORD_OVERHEAD + 100);
+        final JournalCorruptException ex = assertThrows(JournalCorruptException.class, () -> open(1));
+        assertTrue(ex.getMessage().contains(JournalFormat.segmentName(1)) && ex.getMessage().contains("offset " + fifth),
+            ex.getMessage());
+        try (JournalReader reader = new JournalReader(disk, DIR))
+        {
+            int records = 0;
+            while (reader.next() == JournalReader.Status.RECORD)
+            {
+                records++;
+            }
+            assertEquals(4, records, "nothing after the bad record was zeroed");
+        }
+        flipBit(segment(1), fifth + JournalFormat.RECORD_OVERHEAD + 100);
+        try (Journal journal = open(1))
+        {
+            assertEquals(800, journal.lastIndex(), "every committed record is still there");
+        }
+    }
+
+    /**
+     * Regression: records written by a process that was killed before its sync sit in the page cache. open()
+     * found them valid and called them durable without syncing them, so a restarted node applied (and its
+     * snapshot agent could snapshot) records that a power failure then erased.
+     */
+    @Test
+    void shouldSyncTheRecordsItFindsBeforeCallingThemDurable() throws IOException
+    {
+        disk.createDirectories(DIR);
+        final Journal killed = open(1);
+        for (long i = 1; i <= 10; i++)
+        {
+            append(killed, i, lengthOf(i));
+        }
+        killed.commit();
+        for (long i = 11; i <= 20; i++)
+        {
+            append(killed, i, lengthOf(i));
+        }
+        disk.interruptNextSync();
+        assertThrows(IOException.class, killed::commit);
+        // The process dies here: its writes stay in the page cache, nothing synced them.
+        final long durable;
+        try (Journal restarted = open(1))
+        {
+            assertEquals(20, restarted.lastIndex());
+            durable = restarted.durableIndex();
+        }
+        disk.crash();
+        try (Journal afterPowerLoss = open(1))
+        {
+            assertTrue(afterPowerLoss.lastIndex() >= durable, "durable index " + durable + " but only " +
+                afterPowerLoss.lastIndex() + " survived a power failure");
+        }
+    }
+
     @Test
     void shouldRefuseToStartWhenASegmentIsMissing() throws IOException
     {
