@@ -38,7 +38,7 @@ public final class Container
         volatile int limit;
         volatile boolean sealed;
         int records;
-        int flushedLimit;
+        volatile int flushedLimit;
         int cutLimit;
 
         Page(final int pageBytes, final int tableSlots)
@@ -228,7 +228,8 @@ public final class Container
                     continue;
                 }
                 final int at = probe(page, tenant, sessionId);
-                if (at >= 0)
+                // A flushed record is read from its source (published before the flushed mark moved).
+                if (at >= 0 && at >= page.flushedLimit)
                 {
                     final long index = page.data.getLong(at + StorageRecord.INDEX_OFFSET);
                     VarHandle.loadLoadFence();
