@@ -41,6 +41,46 @@ public final class SnapshotAgent implements Agent
         void onRotation(int segmentsDeleted, int snapshotsDeleted);
     }
 
+    /**
+     * Saved-session storage as the snapshot agent needs it: a snapshot at an index is written only once every
+     * payload up to that index is in a source, and the sources are recorded (and pinned) with it.
+     */
+    public interface SourceManifests
+    {
+        /** Whether every storage record up to {@code index} is in a published source. */
+        boolean coversThrough(long index);
+
+        /** Asks for a flush of the container now. */
+        void requestFlush();
+
+        /** Durably records the live sources for the snapshot at {@code index}; called before the snapshot file. */
+        void writeManifest(long index) throws IOException;
+
+        /** The catalog retains only these snapshots now. */
+        void retainSnapshots(long[] indices) throws IOException;
+
+        /** No saved-session storage. */
+        SourceManifests NONE = new SourceManifests()
+        {
+            public boolean coversThrough(final long index)
+            {
+                return true;
+            }
+
+            public void requestFlush()
+            {
+            }
+
+            public void writeManifest(final long index)
+            {
+            }
+
+            public void retainSnapshots(final long[] indices)
+            {
+            }
+        };
+    }
+
     private static final int RECORDS_PER_DUTY_CYCLE = 65_536;
     private static final long RETRY_AFTER_FAILURE_MS = 10_000;
 
@@ -64,6 +104,8 @@ public final class SnapshotAgent implements Agent
     private long operatorsSince;
     private long logBytesSince;
     private long lastSnapshotMs;
+    private SourceManifests sourceManifests = SourceManifests.NONE;
+    private boolean waitingForStorage;
 
     public SnapshotAgent(
         final Disk disk,
@@ -99,6 +141,13 @@ public final class SnapshotAgent implements Agent
         this.errorHandler = errorHandler;
     }
 
+    /** Attaches saved-session storage; before the agent starts. */
+    public SnapshotAgent sourceManifests(final SourceManifests sourceManifests)
+    {
+        this.sourceManifests = sourceManifests;
+        return this;
+    }
+
     public void onStart()
     {
         lastSnapshotMs = clock.time();
@@ -114,9 +163,18 @@ public final class SnapshotAgent implements Agent
 
     public int doWork() throws IOException
     {
-        final int applied = catchUp();
+        // While waiting for storage to cover the shadow's index, the shadow stands still so the wait ends.
+        final int applied = waitingForStorage ? 0 : catchUp();
         if (isDue())
         {
+            if (!sourceManifests.coversThrough(shadow.appliedIndex()))
+            {
+                waitingForStorage = true;
+                sourceManifests.requestFlush();
+                return applied;
+            }
+            waitingForStorage = false;
+            requested = false;
             try
             {
                 snapshotNow();
@@ -182,7 +240,6 @@ public final class SnapshotAgent implements Agent
         }
         if (requested && shadow.appliedIndex() > 0)
         {
-            requested = false;
             return true;
         }
         if (operatorsSince == 0)
@@ -206,6 +263,7 @@ public final class SnapshotAgent implements Agent
         }
         listener.onSnapshotStarting(shadow.appliedIndex());
         final long startNs = nanoClock.nanoTime();
+        sourceManifests.writeManifest(shadow.appliedIndex());
         final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), shadow, clock.time());
         catalog.add(info);
         final long writeNs = nanoClock.nanoTime() - startNs;
@@ -225,7 +283,14 @@ public final class SnapshotAgent implements Agent
         {
             disk.syncDirectory(catalog.directory());
         }
-        // Any retained snapshot must stay restorable: keep the journal from the oldest one on.
+        final long[] retainedIndices = new long[live.size()];
+        for (int i = 0; i < retainedIndices.length; i++)
+        {
+            retainedIndices[i] = live.get(i).index();
+        }
+        sourceManifests.retainSnapshots(retainedIndices);
+        // Any retained snapshot must stay restorable: keep the journal from the oldest one on. Its source manifest
+        // holds every payload up to its index, so no deleted segment holds a payload that is in no source.
         final int segmentsDeleted = Journal.deleteSegmentsBefore(disk, journalDirectory, live.get(0).index() + 1);
         listener.onRotation(segmentsDeleted, snapshotsDeleted);
         return info;

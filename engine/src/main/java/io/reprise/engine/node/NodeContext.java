@@ -59,6 +59,16 @@ public final class NodeContext
     public static final long SNAPSHOT_EVERY_LOG_BYTES_DEFAULT = 1024L * 1024 * 1024;
     public static final String SNAPSHOTS_RETAINED_PROP_NAME = "reprise.snapshots.retained";
     public static final int SNAPSHOTS_RETAINED_DEFAULT = 2;
+    public static final String STORAGE_PAGE_BYTES_PROP_NAME = "reprise.storage.container.page.bytes";
+    public static final int STORAGE_PAGE_BYTES_DEFAULT = 1024 * 1024;
+    public static final String STORAGE_CONTAINER_MAX_BYTES_PROP_NAME = "reprise.storage.container.max.bytes";
+    public static final long STORAGE_CONTAINER_MAX_BYTES_DEFAULT = 256L * 1024 * 1024;
+    public static final String STORAGE_FLUSH_BYTES_PROP_NAME = "reprise.storage.flush.bytes";
+    public static final long STORAGE_FLUSH_BYTES_DEFAULT = 8L * 1024 * 1024;
+    public static final String STORAGE_FLUSH_AGE_MS_PROP_NAME = "reprise.storage.flush.age.ms";
+    public static final long STORAGE_FLUSH_AGE_MS_DEFAULT = 1000;
+    public static final String STORAGE_MERGE_FAN_IN_PROP_NAME = "reprise.storage.merge.fan.in";
+    public static final int STORAGE_MERGE_FAN_IN_DEFAULT = 4;
 
     private Path dataDirectory = Path.of(System.getProperty(DATA_DIR_PROP_NAME, DATA_DIR_DEFAULT));
     private int ringSize = Integer.getInteger(RING_SIZE_PROP_NAME, RING_SIZE_DEFAULT);
@@ -73,6 +83,13 @@ public final class NodeContext
     private long snapshotEveryLogBytes = Long.getLong(SNAPSHOT_EVERY_LOG_BYTES_PROP_NAME,
         SNAPSHOT_EVERY_LOG_BYTES_DEFAULT);
     private int snapshotsRetained = Integer.getInteger(SNAPSHOTS_RETAINED_PROP_NAME, SNAPSHOTS_RETAINED_DEFAULT);
+
+    private int storagePageBytes = Integer.getInteger(STORAGE_PAGE_BYTES_PROP_NAME, STORAGE_PAGE_BYTES_DEFAULT);
+    private long storageContainerMaxBytes =
+        Long.getLong(STORAGE_CONTAINER_MAX_BYTES_PROP_NAME, STORAGE_CONTAINER_MAX_BYTES_DEFAULT);
+    private long storageFlushBytes = Long.getLong(STORAGE_FLUSH_BYTES_PROP_NAME, STORAGE_FLUSH_BYTES_DEFAULT);
+    private long storageFlushAgeMs = Long.getLong(STORAGE_FLUSH_AGE_MS_PROP_NAME, STORAGE_FLUSH_AGE_MS_DEFAULT);
+    private int storageMergeFanIn = Integer.getInteger(STORAGE_MERGE_FAN_IN_PROP_NAME, STORAGE_MERGE_FAN_IN_DEFAULT);
 
     private BusinessRules rules;
     private Disk disk;
@@ -109,6 +126,12 @@ public final class NodeContext
         if (!rules.isConcluded())
         {
             rules.conclude();
+        }
+        if (storagePageBytes < rules.maxPayloadBytes() + 32 || storageContainerMaxBytes < 2L * storagePageBytes ||
+            storageFlushBytes < 1 || storageFlushAgeMs < 1 || storageMergeFanIn < 2)
+        {
+            throw new IllegalArgumentException("storage: a container page must hold the largest payload (" +
+                rules.maxPayloadBytes() + " + 32 bytes), the container two pages, flush triggers >= 1, fan-in >= 2");
         }
         if (null == disk)
         {
@@ -287,6 +310,61 @@ public final class NodeContext
     public NodeContext snapshotEveryLogBytes(final long snapshotEveryLogBytes)
     {
         this.snapshotEveryLogBytes = snapshotEveryLogBytes;
+        return this;
+    }
+
+    public int storagePageBytes()
+    {
+        return storagePageBytes;
+    }
+
+    public NodeContext storagePageBytes(final int storagePageBytes)
+    {
+        this.storagePageBytes = storagePageBytes;
+        return this;
+    }
+
+    public long storageContainerMaxBytes()
+    {
+        return storageContainerMaxBytes;
+    }
+
+    public NodeContext storageContainerMaxBytes(final long storageContainerMaxBytes)
+    {
+        this.storageContainerMaxBytes = storageContainerMaxBytes;
+        return this;
+    }
+
+    public long storageFlushBytes()
+    {
+        return storageFlushBytes;
+    }
+
+    public NodeContext storageFlushBytes(final long storageFlushBytes)
+    {
+        this.storageFlushBytes = storageFlushBytes;
+        return this;
+    }
+
+    public long storageFlushAgeMs()
+    {
+        return storageFlushAgeMs;
+    }
+
+    public NodeContext storageFlushAgeMs(final long storageFlushAgeMs)
+    {
+        this.storageFlushAgeMs = storageFlushAgeMs;
+        return this;
+    }
+
+    public int storageMergeFanIn()
+    {
+        return storageMergeFanIn;
+    }
+
+    public NodeContext storageMergeFanIn(final int storageMergeFanIn)
+    {
+        this.storageMergeFanIn = storageMergeFanIn;
         return this;
     }
 

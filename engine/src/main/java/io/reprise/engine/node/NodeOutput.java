@@ -2,14 +2,15 @@ package io.reprise.engine.node;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.storage.SavedSessionStorage;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import org.agrona.DirectBuffer;
 
 /**
  * The node's {@link OutputSink}: routes each response to the in-process client that sent the operator, and hands
- * every output to the observer (the repeat process and saved-session storage attach here in later stages).
- * Outputs of the start-up replay are not passed on: they were acted on in the run that first applied them, and
+ * every output to the observer (the repeat process attaches here in a later stage) and to saved-session storage.
+ * Outputs of the start-up replay are not passed to the observer (storage alone sees them): they were acted on in the run that first applied them, and
  * acting again would, for example, dispatch old attempts a second time. Runs on the business-logic thread.
  */
 final class NodeOutput implements OutputSink
@@ -19,6 +20,7 @@ final class NodeOutput implements OutputSink
     private final OutputSink observer;
     private final InProcessClient.ResponseListener[] listeners = new InProcessClient.ResponseListener[MAX_CLIENTS];
     private BusinessLogic logic;
+    private SavedSessionStorage storage;
     private boolean live;
 
     NodeOutput(final OutputSink observer)
@@ -29,6 +31,12 @@ final class NodeOutput implements OutputSink
     void logic(final BusinessLogic logic)
     {
         this.logic = logic;
+    }
+
+    /** Saved-session storage sees every output, replayed or live: it rebuilds its container from the replay. */
+    void storage(final SavedSessionStorage storage)
+    {
+        this.storage = storage;
     }
 
     /** From now on outputs are of operators applied for the first time: pass them on. */
@@ -72,6 +80,10 @@ final class NodeOutput implements OutputSink
         final int tenant, final long sessionId, final int destination, final DirectBuffer payload, final int offset,
         final int length)
     {
+        if (null != storage)
+        {
+            storage.onSessionSaved(logic.appliedIndex() + 1, tenant, sessionId, payload, offset, length);
+        }
         if (live)
         {
             observer.onSessionSaved(tenant, sessionId, destination, payload, offset, length);
@@ -91,6 +103,10 @@ final class NodeOutput implements OutputSink
         final int tenant, final long sessionId, final int destination, final SessionStatus status, final int attempt,
         final int errorCode)
     {
+        if (null != storage)
+        {
+            storage.onSessionFinished(logic.appliedIndex() + 1, tenant, sessionId, status);
+        }
         if (live)
         {
             observer.onSessionFinished(tenant, sessionId, destination, status, attempt, errorCode);
@@ -99,6 +115,10 @@ final class NodeOutput implements OutputSink
 
     public void onSessionPurged(final int tenant, final long sessionId)
     {
+        if (null != storage)
+        {
+            storage.onSessionPurged(logic.appliedIndex() + 1, tenant, sessionId);
+        }
         if (live)
         {
             observer.onSessionPurged(tenant, sessionId);

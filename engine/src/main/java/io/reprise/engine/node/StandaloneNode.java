@@ -27,6 +27,10 @@ import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotFile;
 import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.engine.storage.Container;
+import io.reprise.engine.storage.ContainerFlush;
+import io.reprise.engine.storage.SavedSessionStorage;
+import io.reprise.engine.storage.StorageMerger;
 import io.reprise.schema.client.ResultCode;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.AgentRunner;
@@ -36,7 +40,7 @@ import org.agrona.concurrent.AgentRunner;
  * <p>
  * {@link #start} follows the seed's standalone start-up exactly (docs/lifecycle.md): (1) read the snapshot
  * catalog, (2) restore the state from the newest valid snapshot, (3) replay the operation log to its end, (4)
- * start the background processes: the time process, the storage merger, the repeat process and the snapshot
+ * start the background processes: the time process, the container flush and the storage merger, the repeat process and the snapshot
  * agent. {@link #close} follows the seed's shutdown: close {@code done}, wait for every background process to
  * finish, flush buffers and sync their files, exit. Each step is reported to the lifecycle listener.
  * <p>
@@ -48,11 +52,13 @@ public final class StandaloneNode implements AutoCloseable
     /** Room for an operator's fixed fields and headers around its payload or error text. */
     private static final int OPERATOR_OVERHEAD_BYTES = 1024;
     private static final String REJECTED_SUFFIX = ".rejected";
+    private static final long STORAGE_RETRY_MS = 1000;
 
     private final NodeContext context;
     private final Disk disk;
     private final Path journalDirectory;
     private final Path snapshotDirectory;
+    private final Path sourceDirectory;
     private final AtomicBoolean done = new AtomicBoolean();
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
     private final NodeOutput output;
@@ -69,6 +75,7 @@ public final class StandaloneNode implements AutoCloseable
     private BusinessLogicHandler logicHandler;
     private SnapshotAgent snapshotAgent;
     private TimeProcess timeProcess;
+    private SavedSessionStorage storage;
     private long firstIndex;
     private final int maxOperatorLength;
     private boolean closed;
@@ -79,6 +86,7 @@ public final class StandaloneNode implements AutoCloseable
         this.disk = context.disk();
         this.journalDirectory = context.dataDirectory().resolve("journal");
         this.snapshotDirectory = context.dataDirectory().resolve("snapshots");
+        this.sourceDirectory = context.dataDirectory().resolve("sources");
         this.output = new NodeOutput(context.outputObserver());
         this.maxOperatorLength = context.rules().maxPayloadBytes() + context.rules().maxErrorTextBytes() +
             OPERATOR_OVERHEAD_BYTES;
@@ -128,6 +136,13 @@ public final class StandaloneNode implements AutoCloseable
             });
         output.logic(logic);
         final long snapshotIndex = logic.appliedIndex();
+        // Saved-session storage: the sources of the restored snapshot; the replay below refills the container.
+        // Every catalog snapshot keeps its sources: a refused start must change nothing.
+        final long[] retained = catalog.snapshots().stream().mapToLong(SnapshotInfo::index).toArray();
+        storage = SavedSessionStorage.open(disk, sourceDirectory,
+            new Container(context.storagePageBytes(), context.storageContainerMaxBytes()), retained, snapshotIndex,
+            () -> null == logicHandler ? logic.appliedIndex() : logicHandler.appliedIndex(), listener::onStep);
+        output.storage(storage);
 
         // 3. Read the operation log to its end.
         try
@@ -174,14 +189,38 @@ public final class StandaloneNode implements AutoCloseable
         // 4. Start the background processes.
         timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(), logic.systemTimeMs());
         startAgent(timeProcess);
-        listener.onStep("storage-merger-absent (saved-session storage not built yet)");
+        startAgent(new ContainerFlush(storage, context.epochClock(), context.storageFlushBytes(),
+            context.storageFlushAgeMs(), STORAGE_RETRY_MS, context.errorHandler()));
+        startAgent(new StorageMerger(storage, context.epochClock(), context.storageMergeFanIn(),
+            context.storageFlushBytes(), STORAGE_RETRY_MS, context.errorHandler()));
         listener.onStep("repeat-process-absent (repeat process not built yet)");
         final BusinessLogic shadow = Recovery.restoreSnapshot(disk, catalog, context.rules(), OutputSink.NONE,
             Recovery.Start.NEWEST_VALID, (step) -> { });
         snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, shadow, journalHandler::durableIndex,
             context.epochClock(), context.nanoClock(), context.snapshotEveryOperators(), context.snapshotEveryMs(),
             context.snapshotEveryLogBytes(), context.snapshotsRetained(), context.snapshotListener(),
-            context.errorHandler());
+            context.errorHandler()).sourceManifests(new SnapshotAgent.SourceManifests()
+            {
+                public boolean coversThrough(final long index)
+                {
+                    return storage.coversThrough(index);
+                }
+
+                public void requestFlush()
+                {
+                    storage.requestFlush();
+                }
+
+                public void writeManifest(final long index) throws IOException
+                {
+                    storage.writeManifest(index);
+                }
+
+                public void retainSnapshots(final long[] indices) throws IOException
+                {
+                    storage.retainSnapshots(indices);
+                }
+            });
         startAgent(snapshotAgent);
         listener.onStep("started");
     }
@@ -327,6 +366,12 @@ public final class StandaloneNode implements AutoCloseable
         return logic;
     }
 
+    /** Saved-session storage: its readers may be used from any thread. */
+    public SavedSessionStorage storage()
+    {
+        return storage;
+    }
+
     public SnapshotAgent snapshotAgent()
     {
         return snapshotAgent;
@@ -378,6 +423,7 @@ public final class StandaloneNode implements AutoCloseable
             journal.commit();
             journal.close();
             catalog.close();
+            storage.close();
         }
         catch (final IOException ex)
         {
@@ -439,6 +485,10 @@ public final class StandaloneNode implements AutoCloseable
             if (null != catalog)
             {
                 catalog.close();
+            }
+            if (null != storage)
+            {
+                storage.close();
             }
         }
         catch (final IOException ex)
