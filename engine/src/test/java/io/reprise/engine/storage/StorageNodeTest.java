@@ -1,0 +1,141 @@
+package io.reprise.engine.storage;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.journal.Journal;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.engine.node.InProcessClient;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.engine.node.StandaloneNode;
+import io.reprise.schema.client.ResultCode;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Saved-session storage inside a node: snapshots record the sources, restarts restore them and refill. */
+class StorageNodeTest
+{
+    private final List<String> steps = Collections.synchronizedList(new ArrayList<>());
+    private final AtomicLong acked = new AtomicLong();
+    private final SessionPolicy policy = new SessionPolicy().initialDelayMs(600_000);
+
+    private NodeContext context(final Path dir)
+    {
+        return new NodeContext()
+            .dataDirectory(dir)
+            .rules(new BusinessRules().maxSessions(100_000).expectedSessions(4096).maxDestinations(16))
+            .journalSegmentLength(4L * 1024 * 1024)
+            .journalWriteBufferBytes(2 * 1024 * 1024)
+            .ringSize(1024)
+            .timeTickMs(1_000_000)
+            .snapshotEveryOperators(700)
+            .snapshotsRetained(1)
+            .storageFlushBytes(256 * 1024)
+            .storageFlushAgeMs(20)
+            .storageMergeFanIn(3)
+            .lifecycleListener(steps::add);
+    }
+
+    static byte[] payload(final long id)
+    {
+        final byte[] bytes = new byte[1024];
+        new Random(id).nextBytes(bytes);
+        return bytes;
+    }
+
+    private static void until(final InProcessClient client, final java.util.function.Supplier<ResultCode> op)
+    {
+        final long deadline = System.currentTimeMillis() + 30_000;
+        ResultCode code;
+        while ((code = op.get()) == ResultCode.BACK_PRESSURE)
+        {
+            assertTrue(System.currentTimeMillis() < deadline);
+            Thread.onSpinWait();
+        }
+        assertEquals(ResultCode.OK, code);
+    }
+
+    private static void waitFor(final java.util.function.BooleanSupplier condition) throws InterruptedException
+    {
+        final long deadline = System.currentTimeMillis() + 30_000;
+        while (!condition.getAsBoolean())
+        {
+            assertTrue(System.currentTimeMillis() < deadline, "timed out");
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void shouldReadEveryLivePayloadBackAfterRestartWithTheJournalRotatedAway(@TempDir final Path dir) throws Exception
+    {
+        final int sessions = 9000;
+        try (StandaloneNode node = StandaloneNode.start(context(dir)))
+        {
+            final InProcessClient client = node.newClient(1, (index, correlationId, templateId, code, value) -> { });
+            for (long id = 1; id <= sessions; id++)
+            {
+                final UnsafeBuffer bytes = new UnsafeBuffer(payload(id));
+                final long sessionId = id;
+                until(client, () -> client.save(sessionId, 1, policy, bytes, 0, bytes.capacity()));
+                if (id % 3 == 0)
+                {
+                    until(client, () -> client.cancel(sessionId - 1));
+                }
+            }
+            assertTrue(node.awaitApplied(30_000));
+            waitFor(() -> node.snapshotAgent().shadow().appliedIndex() >= node.appliedIndex() - 700);
+            node.storage().requestFullMerge();
+            final StorageReader reader = node.storage().newReader(4096);
+            assertPayloads(reader, sessions);
+            assertNull(node.fatalError());
+        }
+        final List<Long> segments = Journal.listSegments(new FileChannelDisk(), dir.resolve("journal"));
+        assertTrue(segments.get(0) > 1, "journal rotated: " + segments);
+        assertTrue(steps.stream().anyMatch((s) -> s.startsWith("storage-merged")), steps.toString());
+
+        steps.clear();
+        try (StandaloneNode node = StandaloneNode.start(context(dir)))
+        {
+            assertPayloads(node.storage().newReader(4096), sessions);
+            try (Stream<Path> files = Files.list(dir.resolve("sources")))
+            {
+                assertTrue(files.noneMatch((f) -> f.toString().endsWith(".tmp")));
+            }
+            assertNull(node.fatalError());
+        }
+    }
+
+    static void assertPayloads(final StorageReader reader, final int sessions) throws Exception
+    {
+        final UnsafeBuffer out = new UnsafeBuffer(new byte[4096]);
+        for (long id = 1; id <= sessions; id++)
+        {
+            final int length = reader.read(1, id, out, 0);
+            if (id % 3 == 2)
+            {
+                assertEquals(StorageReader.NOT_FOUND, length, "cancelled session " + id);
+            }
+            else
+            {
+                assertEquals(1024, length, "session " + id);
+                final byte[] back = new byte[length];
+                out.getBytes(0, back);
+                assertArrayEquals(payload(id), back, "session " + id);
+            }
+        }
+    }
+}
