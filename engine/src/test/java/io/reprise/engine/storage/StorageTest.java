@@ -445,4 +445,53 @@ class StorageTest
         }
         assertFalse(readerThread.isAlive());
     }
+
+    @Test
+    void shouldKeepDiskUseWithinTwiceTheLivePayloadsPlusOneContainerUnderChurn() throws IOException
+    {
+        final SavedSessionStorage storage = open(new long[0], 0);
+        final int sessions = 40_000;
+        final int window = 1000;
+        final long containerBytes = 256 * 1024;
+        final byte[] bytes = new byte[1024];
+        long worst = 0;
+        long worstLive = 0;
+        for (int id = 1; id <= sessions; id++)
+        {
+            save(storage, 1, id, bytes);
+            if (id > window)
+            {
+                complete(storage, 1, id - window);
+            }
+            if (storage.container().unflushedBytes() >= containerBytes)
+            {
+                storage.flush();
+                SourceFile[] plan;
+                while ((plan = storage.plan(false, 4, containerBytes)) != null)
+                {
+                    storage.merge(plan);
+                }
+                storage.deleteRetired();
+                long used = 0;
+                for (final String name : disk.list(DIR))
+                {
+                    try (DiskFile f = disk.open(DIR.resolve(name), false))
+                    {
+                        used += f.length();
+                    }
+                }
+                final long live = (long)Math.min(id, window) * StorageRecord.recordLength(1024);
+                if (used > worst)
+                {
+                    worst = used;
+                    worstLive = live;
+                }
+                assertTrue(used <= 2 * live + containerBytes, "after " + id + " sessions: disk " + used +
+                    " > 2 x live " + live + " + container " + containerBytes);
+            }
+        }
+        System.out.println("StorageTest churn: " + sessions + " sessions of 1 KiB, " + window + " live; largest disk use " +
+            worst + " bytes with live " + worstLive + " (bound " + (2 * worstLive + containerBytes) + ")");
+        assertTrue(worst > 0, "payloads reached disk");
+    }
 }
