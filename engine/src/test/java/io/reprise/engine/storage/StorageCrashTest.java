@@ -227,7 +227,7 @@ class StorageCrashTest
             })))
         {
             assertTrue(fileProblems.isEmpty(), where + ": files after restart: " + fileProblems + "; steps " + steps);
-            orphansDeleted += steps.stream().filter((s) -> s.startsWith("storage-orphan-deleted")).count();
+            orphansDeleted += count(steps, "storage-orphan-deleted");
             assertTrue(node.awaitApplied(30_000), where);
             final SavedSessionStorage storage = node.storage();
             final StorageReader reader = storage.newReader(StorageCrashDriverMain.MAX_PAYLOAD);
@@ -326,9 +326,13 @@ class StorageCrashTest
         final List<String> problems = new ArrayList<>();
         try
         {
-            final int catalogSnapshots = steps.stream().filter((s) -> s.startsWith("catalog-read snapshots="))
-                .mapToInt((s) -> Integer.parseInt(s.split(" ")[1].substring("snapshots=".length()))).findFirst()
-                .orElse(-1);
+            final int catalogSnapshots;
+            synchronized (steps)
+            {
+                catalogSnapshots = steps.stream().filter((s) -> s.startsWith("catalog-read snapshots="))
+                    .mapToInt((s) -> Integer.parseInt(s.split(" ")[1].substring("snapshots=".length()))).findFirst()
+                    .orElse(-1);
+            }
             final Set<Long> snapshotIndices = new HashSet<>();
             for (final String name : list(dataDirectory.resolve("snapshots")))
             {
