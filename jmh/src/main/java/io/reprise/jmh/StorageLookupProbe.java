@@ -23,7 +23,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * page cache: this is the index search plus a pread from memory, not a cold disk read.
  * <pre>
  * java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Xmx3g -cp jmh/target/benchmarks.jar \
- *     io.reprise.jmh.StorageLookupProbe [live=10000000] [payloadBytes=64] [reads=2000000] [flushMiB=64]
+ *     io.reprise.jmh.StorageLookupProbe [live=10000000] [payloadBytes=64] [reads=2000000] [flushMiB=16]
  * </pre>
  */
 public final class StorageLookupProbe
@@ -37,12 +37,12 @@ public final class StorageLookupProbe
         final int live = args.length > 0 ? Integer.parseInt(args[0]) : 10_000_000;
         final int payloadBytes = args.length > 1 ? Integer.parseInt(args[1]) : 64;
         final int reads = args.length > 2 ? Integer.parseInt(args[2]) : 2_000_000;
-        final long flushBytes = (args.length > 3 ? Long.parseLong(args[3]) : 64) << 20;
+        final long flushBytes = (args.length > 3 ? Long.parseLong(args[3]) : 16) << 20;
         final Path directory = Files.createTempDirectory(
             Path.of(System.getProperty("reprise.bench.dir", System.getProperty("java.io.tmpdir"))), "storage-lookup");
         final long[] applied = new long[1];
         final SavedSessionStorage storage = SavedSessionStorage.open(new FileChannelDisk(),
-            directory.resolve("sources"), new Container(1 << 20, 2 * flushBytes + (8 << 20)), new long[0], 0,
+            directory.resolve("sources"), new Container(1 << 20, 8 * flushBytes), new long[0], 0,
             () -> applied[0], (event) -> { });
         final UnsafeBuffer payload = new UnsafeBuffer(new byte[payloadBytes]);
         final long buildStart = System.nanoTime();
