@@ -151,7 +151,9 @@ public final class NodeContext
         }
         if (null == agentIdleStrategy)
         {
-            agentIdleStrategy = new BackoffIdleStrategy(10, 20, 1_000, 200_000);
+            // Background agents are not on the latency path: on 2 cores they must not spin or yield against
+            // the journal and business-logic threads. A short spin, then parks growing to 1 ms.
+            agentIdleStrategy = new BackoffIdleStrategy(10, 0, 10_000, 1_000_000);
         }
         if (null == journalRetryIdleStrategy)
         {

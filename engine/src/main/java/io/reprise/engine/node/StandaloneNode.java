@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
+import com.lmax.disruptor.AggregateEventHandler;
 import com.lmax.disruptor.BatchEventProcessor;
 import com.lmax.disruptor.BatchEventProcessorBuilder;
 import com.lmax.disruptor.ExceptionHandler;
@@ -276,18 +277,18 @@ public final class StandaloneNode implements AutoCloseable
         final SequenceBarrier published = ring.newBarrier();
         final BatchEventProcessorBuilder builder = new BatchEventProcessorBuilder()
             .setMaxBatchSize(context.maxBatchSize());
-        final BatchEventProcessor<OperationSlot> journalStage = builder.build(ring, published, journalHandler);
-        final BatchEventProcessor<OperationSlot> replicationStage =
-            builder.build(ring, published, replicationHandler);
+        // A standalone node has no followers: its replication stage has nothing to send, so it runs on the
+        // journal's thread, after the journal, instead of spinning a core of its own. The cluster gives it one.
+        final BatchEventProcessor<OperationSlot> journalStage =
+            builder.build(ring, published, new AggregateEventHandler<>(journalHandler, replicationHandler));
         // The business logic runs only what is committed: standalone, that is what the journal has synced.
-        final SequenceBarrier committed = ring.newBarrier(journalStage.getSequence(), replicationStage.getSequence());
+        final SequenceBarrier committed = ring.newBarrier(journalStage.getSequence());
         final BatchEventProcessor<OperationSlot> logicStage = builder.build(ring, committed, logicHandler);
         ring.addGatingSequences(logicStage.getSequence());
 
         stages.add(journalStage);
-        stages.add(replicationStage);
         stages.add(logicStage);
-        final String[] names = {"reprise-journal", "reprise-replication", "reprise-business-logic"};
+        final String[] names = {"reprise-journal-and-replication", "reprise-business-logic"};
         for (int i = 0; i < stages.size(); i++)
         {
             stages.get(i).setExceptionHandler(fatalHandler);
