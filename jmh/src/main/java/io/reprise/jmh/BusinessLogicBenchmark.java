@@ -44,7 +44,7 @@ public class BusinessLogicBenchmark
 
     /** Secondary results: what the operators did, per second of the same iterations. */
     @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.EVENTS)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
     public static class Work
     {
         public long transitions;

@@ -9,8 +9,13 @@ package io.reprise.engine.state;
  * the per-destination lists link records by these ids. Freed ids are reused in LIFO order, which keeps the
  * assignment deterministic for a given history.
  * <p>
- * The index is open addressing with linear probing over an {@code int[]} of {@code record + 1} (0 = empty),
- * kept at most half full, with backward-shift deletion so no tombstones accumulate.
+ * The index is open addressing with linear probing over an {@code int[]}, kept at most half full, with
+ * backward-shift deletion so no tombstones accumulate. An entry is 0 when empty, else {@code record + 1} in its
+ * low {@code log2(index length)} bits (it fits: the index grows before more than half its length is live, and
+ * ids are reused before new ones are taken) and, in the bits above, the entry's displacement from its home slot,
+ * capped at the largest value those bits hold ({@code escape}: "look at the record"). The displacement gives each
+ * entry's home slot without reading its record, so a probe skips entries of other homes, and deletion moves
+ * entries without reading theirs: at 10^7 sessions a record read is a cache miss of hundreds of ns.
  * <p>
  * Record layout, 12 words (96 bytes): four long fields, then sixteen int fields packed two per word.
  * <pre>
@@ -68,6 +73,13 @@ public final class SessionTable
 
     private int[] index;
     private int indexMask;
+    /** Bits of an entry that hold {@code record + 1}: log2 of the index length. */
+    private int recordBits;
+    private int recordMask;
+    /** Largest displacement tag; an entry tagged with it has displacement {@code >= escape}. */
+    private int escape;
+    /** Caps {@link #escape}; below {@code -1 >>> recordBits} only in tests, to exercise escaped entries. */
+    private final int escapeLimit;
 
     /**
      * @param maxRecords      hard limit of live sessions; {@link #allocate} fails beyond it.
@@ -75,14 +87,27 @@ public final class SessionTable
      */
     public SessionTable(final int maxRecords, final int expectedRecords)
     {
+        this(maxRecords, expectedRecords, Integer.MAX_VALUE);
+    }
+
+    SessionTable(final int maxRecords, final int expectedRecords, final int escapeLimit)
+    {
+        this.escapeLimit = escapeLimit;
         if (maxRecords < 1 || expectedRecords < 0)
         {
             throw new IllegalArgumentException("maxRecords=" + maxRecords + " expectedRecords=" + expectedRecords);
         }
         this.maxRecords = maxRecords;
-        final int length = indexLengthFor(Math.min(expectedRecords, maxRecords));
-        index = new int[length];
-        indexMask = length - 1;
+        setIndex(new int[indexLengthFor(Math.min(expectedRecords, maxRecords))]);
+    }
+
+    private void setIndex(final int[] index)
+    {
+        this.index = index;
+        indexMask = index.length - 1;
+        recordBits = Integer.numberOfTrailingZeros(index.length);
+        recordMask = indexMask;
+        escape = Math.min(-1 >>> recordBits, escapeLimit);
     }
 
     public int size()
@@ -127,16 +152,24 @@ public final class SessionTable
     {
         final int[] index = this.index;
         final int mask = indexMask;
+        final int recordBits = this.recordBits;
+        final int escape = this.escape;
         int slot = (int)hash(tenant, sessionId) & mask;
+        int displacement = 0;
         int entry;
         while ((entry = index[slot]) != 0)
         {
-            final int record = entry - 1;
-            if (sessionId(record) == sessionId && tenant(record) == tenant)
+            // Only an entry of the same home slot, i.e. of the same displacement, can hold the key.
+            if ((entry >>> recordBits) == Math.min(displacement, escape))
             {
-                return record;
+                final int record = (entry & recordMask) - 1;
+                if (sessionId(record) == sessionId && tenant(record) == tenant)
+                {
+                    return record;
+                }
             }
             slot = (slot + 1) & mask;
+            displacement++;
         }
         return NULL;
     }
@@ -210,20 +243,22 @@ public final class SessionTable
     {
         final int[] index = this.index;
         final int mask = indexMask;
-        int slot = (int)hash(tenant(record), sessionId(record)) & mask;
+        final int home = homeSlot(record);
+        int slot = home;
         while (index[slot] != 0)
         {
             slot = (slot + 1) & mask;
         }
-        index[slot] = record + 1;
+        index[slot] = entry(record, (slot - home) & mask);
     }
 
     private void removeFromIndex(final int record)
     {
         final int[] index = this.index;
         final int mask = indexMask;
-        int slot = (int)hash(tenant(record), sessionId(record)) & mask;
-        while (index[slot] != record + 1)
+        final int recordMask = this.recordMask;
+        int slot = homeSlot(record);
+        while ((index[slot] & recordMask) != record + 1)
         {
             if (index[slot] == 0)
             {
@@ -238,10 +273,11 @@ public final class SessionTable
         int entry;
         while ((entry = index[next]) != 0)
         {
-            final int home = (int)hash(tenant(entry - 1), sessionId(entry - 1)) & mask;
+            final int tag = entry >>> recordBits;
+            final int home = tag != escape ? (next - tag) & mask : homeSlot((entry & recordMask) - 1);
             if (((next - home) & mask) >= ((next - hole) & mask))
             {
-                index[hole] = entry;
+                index[hole] = entry(((entry & recordMask) - 1), (hole - home) & mask);
                 hole = next;
             }
             next = (next + 1) & mask;
@@ -249,16 +285,26 @@ public final class SessionTable
         index[hole] = 0;
     }
 
+    private int homeSlot(final int record)
+    {
+        return (int)hash(tenant(record), sessionId(record)) & indexMask;
+    }
+
+    private int entry(final int record, final int displacement)
+    {
+        return (Math.min(displacement, escape) << recordBits) | (record + 1);
+    }
+
     private void growIndex()
     {
         final int[] old = index;
-        index = new int[old.length * 2];
-        indexMask = index.length - 1;
+        final int oldMask = recordMask;
+        setIndex(new int[old.length * 2]);
         for (final int entry : old)
         {
             if (entry != 0)
             {
-                insertIntoIndex(entry - 1);
+                insertIntoIndex((entry & oldMask) - 1);
             }
         }
     }
