@@ -36,7 +36,12 @@ public final class SessionTable
     public static final int NULL = -1;
 
     static final int WORDS_PER_RECORD = 12;
-    static final int PAGE_SHIFT = 16;
+    /**
+     * 4096 records, 384 KiB a page: under half of G1's smallest region (1 MiB), so a page is an ordinary object.
+     * A larger page is a humongous object and takes whole regions: 65536 records (6 MiB + the array header)
+     * took four 2 MiB regions, a quarter of the memory wasted.
+     */
+    static final int PAGE_SHIFT = 12;
     static final int RECORDS_PER_PAGE = 1 << PAGE_SHIFT;
     static final int PAGE_MASK = RECORDS_PER_PAGE - 1;
 
@@ -66,7 +71,7 @@ public final class SessionTable
     private static final int MIN_INDEX_LENGTH = 1024;
 
     private final int maxRecords;
-    private long[][] pages = new long[16][];
+    private long[][] pages = new long[256][];
     private int highWater;
     private int freeHead = NULL;
     private int size;
