@@ -87,7 +87,8 @@ public class BusinessLogicBenchmark
     {
         System.out.println();
         System.out.println("state: " + mix.describe() + " table=" + logic.sessions().size() +
-            " timers=" + logic.timers().size() + " footprint=" + logic.sessions().footprintBytes());
+            " timers=" + logic.timers().size() + " tableBytes=" + logic.sessions().footprintBytes() +
+            " wheelBytes=" + logic.timers().footprintBytes());
     }
 
     @Benchmark

@@ -68,9 +68,12 @@ public final class MemoryFootprint
         if (engine instanceof BusinessLogic logic)
         {
             final long footprint = logic.sessions().footprintBytes();
+            final long wheel = logic.timers().footprintBytes();
             System.out.printf("timers scheduled:  %,d%n", logic.timers().size());
-            System.out.printf("footprintBytes():  %,d B = %.3f GiB = %.1f B/session (records + index)%n",
+            System.out.printf("footprintBytes():  %,d B = %.3f GiB = %.1f B/session (SessionTable: records + index)%n",
                 footprint, footprint / gib, (double)footprint / sessions);
+            System.out.printf("                   %,d B = %.1f B/session (TimerWheel: slot arrays + pool)%n",
+                wheel, (double)wheel / sessions);
         }
         else
         {

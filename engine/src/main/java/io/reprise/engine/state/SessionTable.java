@@ -25,7 +25,7 @@ package io.reprise.engine.state;
  *  word 1  timerAt                    word 7  leaseMs | lastErrorCode
  *  word 2  tenant | destination       word 8  maxAttempts+jitter | backoffInitialMs
  *  word 3  status+bucket | attempt    word 9  backoffMaxMs | multiplierPermille
- *  word 4  timerPrev | timerNext      word 10 payloadSize | payloadChecksum
+ *  word 4  timerPosition | freeNext  word 10 payloadSize | payloadChecksum
  *  word 5  queuePrev | queueNext      word 11 createdAt
  * </pre>
  * Not thread safe: owned by the business-logic thread.
@@ -55,8 +55,10 @@ public final class SessionTable
     private static final int I_DESTINATION = 5;
     private static final int I_STATUS_BUCKET = 6;
     private static final int I_ATTEMPT = 7;
-    private static final int I_TIMER_PREV = 8;
-    private static final int I_TIMER_NEXT = 9;
+    /** Index of the record in its timer wheel bucket's array. */
+    private static final int I_TIMER_POSITION = 8;
+    /** Link of the free list, while the record is free. */
+    private static final int I_FREE_NEXT = 9;
     private static final int I_QUEUE_PREV = 10;
     private static final int I_QUEUE_NEXT = 11;
     private static final int I_LEASE = 14;
@@ -199,7 +201,7 @@ public final class SessionTable
         if (freeHead != NULL)
         {
             record = freeHead;
-            freeHead = getInt(record, I_TIMER_NEXT);
+            freeHead = getInt(record, I_FREE_NEXT);
         }
         else
         {
@@ -220,8 +222,8 @@ public final class SessionTable
         java.util.Arrays.fill(page, base, base + WORDS_PER_RECORD, 0L);
         page[base + W_SESSION_ID] = sessionId;
         setInt(record, I_TENANT, tenant);
-        setInt(record, I_TIMER_PREV, NULL);
-        setInt(record, I_TIMER_NEXT, NULL);
+        setInt(record, I_TIMER_POSITION, NULL);
+        setInt(record, I_FREE_NEXT, NULL);
         setInt(record, I_QUEUE_PREV, NULL);
         setInt(record, I_QUEUE_NEXT, NULL);
         size++;
@@ -239,7 +241,7 @@ public final class SessionTable
     {
         removeFromIndex(record);
         setInt(record, I_TENANT, 0);
-        setInt(record, I_TIMER_NEXT, freeHead);
+        setInt(record, I_FREE_NEXT, freeHead);
         freeHead = record;
         size--;
     }
@@ -496,30 +498,14 @@ public final class SessionTable
         setLong(record, W_CREATED_AT, timeMs);
     }
 
-    int timerPrev(final int record)
+    int timerPosition(final int record)
     {
-        return getInt(record, I_TIMER_PREV);
+        return getInt(record, I_TIMER_POSITION);
     }
 
-    int timerNext(final int record)
+    void timerPosition(final int record, final int position)
     {
-        return getInt(record, I_TIMER_NEXT);
-    }
-
-    void timerLinks(final int record, final int prev, final int next)
-    {
-        setInt(record, I_TIMER_PREV, prev);
-        setInt(record, I_TIMER_NEXT, next);
-    }
-
-    void timerPrev(final int record, final int prev)
-    {
-        setInt(record, I_TIMER_PREV, prev);
-    }
-
-    void timerNext(final int record, final int next)
-    {
-        setInt(record, I_TIMER_NEXT, next);
+        setInt(record, I_TIMER_POSITION, position);
     }
 
     int queuePrev(final int record)
