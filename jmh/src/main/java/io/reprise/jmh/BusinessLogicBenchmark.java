@@ -39,6 +39,14 @@ public class BusinessLogicBenchmark
     @Param({"1000000", "10000000"})
     public int sessions;
 
+    /**
+     * 0: operators applied one by one. d > 0: before every d-th report or save, the next d are looked up with
+     * {@link BusinessLogic#prefetch} back to back, as a consumer holding a batch of entries would (see
+     * {@link SteadyStateMix}); counted in the score, not as operators.
+     */
+    @Param({"0"})
+    public int prefetch;
+
     private BusinessLogic logic;
     private SteadyStateMix mix;
 
@@ -69,7 +77,7 @@ public class BusinessLogicBenchmark
     {
         final CountingSink sink = new CountingSink();
         logic = new BusinessLogic(SteadyStateMix.rules(sessions), sink);
-        mix = new SteadyStateMix(Engine.of(logic), sink, sessions);
+        mix = new SteadyStateMix(Engine.of(logic), sink, sessions, prefetch);
         mix.populate(sessions);
     }
 

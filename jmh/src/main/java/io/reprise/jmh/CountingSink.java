@@ -90,6 +90,12 @@ final class CountingSink implements OutputSink
         return (int)(startedHead & RING_MASK);
     }
 
+    /** Ring index of the started attempt {@code ahead} places after the oldest; valid if fewer are pending. */
+    int ringIndex(final int ahead)
+    {
+        return (int)((startedHead + ahead) & RING_MASK);
+    }
+
     void popOldest()
     {
         startedHead++;

@@ -12,6 +12,11 @@ interface Engine
     /** Sessions READY at a destination: what the leader's repeat process looks at before a BeginRepeats. */
     int ready(int destination);
 
+    /** Hint that an operator further on will be applied: see {@link BusinessLogic#prefetch}. */
+    default void prefetch(final DirectBuffer buffer, final int offset, final int length)
+    {
+    }
+
     static Engine of(final BusinessLogic logic)
     {
         return new Engine()
@@ -25,6 +30,11 @@ interface Engine
             public int ready(final int destination)
             {
                 return logic.destinations().ready(destination);
+            }
+
+            public void prefetch(final DirectBuffer buffer, final int offset, final int length)
+            {
+                logic.prefetch(buffer, offset, length);
             }
         };
     }

@@ -33,6 +33,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * <p>
  * Operators are encoded once into reusable buffers; each step patches ids, times and outcome in place,
  * so what is measured is {@code apply}, plus a few field stores and the workload's bookkeeping.
+ * <p>
+ * With a prefetch distance {@code d > 0}, every d-th ReportOutcome (SaveSession) is preceded by
+ * {@link Engine#prefetch} calls, back to back, for the next d-1 reports (saves), patched into a look-ahead
+ * buffer: what a consumer that holds a batch of committed entries would do. Issued together, their cache misses
+ * overlap; one prefetch just ahead of each operator does not help, since a Java load that misses stalls the core
+ * as soon as its reorder window fills (Java has no non-blocking prefetch). 0 (the default): one by one.
  */
 final class SteadyStateMix
 {
@@ -96,6 +102,11 @@ final class SteadyStateMix
     private final UnsafeBuffer report = buffer(128);
     private final UnsafeBuffer begin = buffer(64);
     private final UnsafeBuffer setTime = buffer(64);
+    private final UnsafeBuffer saveAhead = buffer(256);
+    private final UnsafeBuffer reportAhead = buffer(128);
+    private final int prefetchDistance;
+    private int reportsToPrefetch;
+    private int savesToPrefetch;
     private final int saveLength;
     private final int reportLength;
     private final int beginLength;
@@ -126,7 +137,16 @@ final class SteadyStateMix
      */
     SteadyStateMix(final Engine engine, final CountingSink sink, final int sessions)
     {
+        this(engine, sink, sessions, 0);
+    }
+
+    /**
+     * @param prefetchDistance how many places ahead reports and saves are prefetched; 0 for none.
+     */
+    SteadyStateMix(final Engine engine, final CountingSink sink, final int sessions, final int prefetchDistance)
+    {
         this.engine = engine;
+        this.prefetchDistance = prefetchDistance;
         this.sink = sink;
         spreadMs = Math.max(1, sessions / DUE_PER_TICK);
 
@@ -140,6 +160,8 @@ final class SteadyStateMix
         reportLength = encoder.reportOutcome(
             report, 0, 1, 0, 1, 0, 1, Outcome.SUCCEEDED, 200, 0, payload, 0, 0);
         beginLength = encoder.beginRepeats(begin, 0, 0, BEGIN_BATCH);
+        saveAhead.putBytes(0, save, 0, saveLength);
+        reportAhead.putBytes(0, report, 0, reportLength);
         setTimeLength = encoder.setTime(setTime, 0, START_MS);
     }
 
@@ -250,6 +272,15 @@ final class SteadyStateMix
                     if (sink.finished > steadySaves)
                     {
                         steadySaves++;
+                        if (prefetchDistance > 0 && savesToPrefetch-- == 0)
+                        {
+                            final int batch = (int)Math.min(prefetchDistance, sink.finished - steadySaves + 1);
+                            for (int k = 1; k < batch; k++)
+                            {
+                                prefetchSave(k);
+                            }
+                            savesToPrefetch = Math.max(0, batch - 1);
+                        }
                         applySave();
                         return;
                     }
@@ -274,8 +305,31 @@ final class SteadyStateMix
         saves++;
     }
 
+    /** The save {@code prefetchDistance} places on, if the saves go on that long: same id and tenant sequence. */
+    private void prefetchSave(final int ahead)
+    {
+        final int destination = (nextSaveDestination + ahead) % DESTINATIONS;
+        saveAhead.putLong(SAVE_SESSION_ID, nextSessionId + ahead);
+        saveAhead.putInt(SAVE_TENANT, destination + 1);
+        saveAhead.putInt(SAVE_DESTINATION, destination);
+        engine.prefetch(saveAhead, 0, saveLength);
+    }
+
     private void applyReport()
     {
+        if (prefetchDistance > 0 && reportsToPrefetch-- == 0)
+        {
+            // One batch of look-ups back to back, so that their cache misses overlap.
+            final int batch = Math.min(prefetchDistance, sink.startedPending() - REPORT_LAG);
+            for (int k = 1; k < batch; k++)
+            {
+                final int ahead = sink.ringIndex(k);
+                reportAhead.putLong(REPORT_SESSION_ID, sink.startedSessionId[ahead]);
+                reportAhead.putInt(REPORT_TENANT, sink.startedTenant[ahead]);
+                engine.prefetch(reportAhead, 0, reportLength);
+            }
+            reportsToPrefetch = Math.max(0, batch - 1);
+        }
         final int i = sink.ringIndexOfOldest();
         final int tenant = sink.startedTenant[i];
         final long choice = Math.floorMod(mix(++reportSeq), 100);
