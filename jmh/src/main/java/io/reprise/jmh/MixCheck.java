@@ -55,7 +55,8 @@ public final class MixCheck
             }
             done += n;
             final long ns = System.nanoTime() - start;
-            System.out.printf("%,d ops in %d ms: %.2f M ops/s | %s%n", n, ns / 1_000_000, n * 1e3 / ns, mix.describe());
+            System.out.printf("%,d ops in %d ms: %.2f M ops/s | %s%s%n", n, ns / 1_000_000, n * 1e3 / ns,
+                naive ? "" : "wheelBytes=" + logic.timers().footprintBytes() + " ", mix.describe());
         }
         final long totalNanos = java.util.Arrays.stream(nanos).sum();
         System.out.printf("per operator kind (each timed with System.nanoTime, ~20-30 ns of it is the timer):%n");
