@@ -72,7 +72,7 @@ public final class MemoryFootprint
             System.out.printf("timers scheduled:  %,d%n", logic.timers().size());
             System.out.printf("footprintBytes():  %,d B = %.3f GiB = %.1f B/session (SessionTable: records + index)%n",
                 footprint, footprint / gib, (double)footprint / sessions);
-            System.out.printf("                   %,d B = %.1f B/session (TimerWheel: slot arrays + pool)%n",
+            System.out.printf("                   %,d B = %.1f B/session (TimerWheel: id chunks, used and free)%n",
                 wheel, (double)wheel / sessions);
         }
         else

@@ -7,18 +7,19 @@ import static io.reprise.engine.state.SessionTable.NULL;
  * <p>
  * Six levels of 256 slots cover 2^48 ms. A timer due at {@code at} lives at the level of the highest byte in
  * which {@code at} differs from the wheel's current time, in the slot named by that byte of {@code at}. Each slot
- * is a FIFO kept in an {@code int[]} of record ids: insert appends, cancel leaves a tombstone at the position the
- * record remembers, so both are O(1) and no node objects exist. Advancing jumps straight to the next non-empty
- * slot through a 256-bit occupancy map per level, so a time jump of days costs no more than the timers it fires.
- * When time reaches the start of a higher slot, that slot's timers are re-placed on lower levels (cascade);
- * timers due at the same millisecond therefore always sit in one slot, in insertion order, and fire in
- * {@code (at, insertion order)}.
+ * is a FIFO of record ids kept in a list of fixed-size chunks: insert appends, cancel leaves a tombstone at the
+ * position the record remembers, so both are O(1) and no node objects exist. Advancing jumps straight to the next
+ * non-empty slot through a 256-bit occupancy map per level, so a time jump of days costs no more than the timers
+ * it fires. When time reaches the start of a higher slot, that slot's timers are re-placed on lower levels
+ * (cascade); timers due at the same millisecond therefore always sit in one slot, in insertion order, and fire
+ * in {@code (at, insertion order)}.
  * <p>
- * Slots are arrays rather than lists threaded through the records because a cascade then reads the ids in
- * sequence and the records' due times independently of each other: the memory loads overlap, where a list walk
- * waits for each record (a cache miss of hundreds of ns at 10^7 sessions) before it knows the next. A slot
- * compacts its tombstones when it runs out of room, and grows only when more than half of it is live; large
- * arrays go back to a pool when their slot empties, so a wheel in steady state allocates nothing.
+ * Slots hold ids in arrays rather than lists threaded through the records because a cascade then reads the ids
+ * in sequence and the records' due times independently of each other: the memory loads overlap, where a list
+ * walk waits for each record (a cache miss of hundreds of ns at 10^7 sessions) before it knows the next. Chunks
+ * of 1024 ids come from a shared free stack and go back to it as soon as all their entries have fired or been
+ * cancelled, so memory follows the live timers (4 bytes each, plus partly used chunks) and a wheel in steady
+ * state allocates nothing.
  * <p>
  * Not thread safe: owned by the business-logic thread.
  */
@@ -42,27 +43,34 @@ public final class TimerWheel
 
     private static final int BUCKETS = LEVELS * SLOTS;
     private static final int TOMBSTONE = NULL;
-    private static final int MIN_CAPACITY = 16;
-    /** A slot that empties keeps an array up to this length; longer ones go back to the pool. */
-    private static final int MAX_KEPT_CAPACITY = 1024;
-    private static final int[] NO_ENTRIES = new int[0];
+    private static final int CHUNK_SHIFT = 10;
+    private static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;
+    private static final int CHUNK_MASK = CHUNK_SIZE - 1;
 
     private final SessionTable table;
-    private final int[][] entries = new int[BUCKETS][];
-    private final int[] starts = new int[BUCKETS];
-    private final int[] ends = new int[BUCKETS];
+    /** Per bucket: first and last chunk, read offset in the first chunk, live timers. */
+    private final int[] headChunk = new int[BUCKETS];
+    private final int[] tailChunk = new int[BUCKETS];
+    private final int[] readOffset = new int[BUCKETS];
     private final int[] lives = new int[BUCKETS];
     private final long[] occupied = new long[LEVELS * WORDS_PER_LEVEL];
-    /** Free arrays by log2 of their length. */
-    private final int[][][] pool = new int[32][][];
-    private final int[] pooled = new int[32];
+    /** Per chunk: its ids, the links of its bucket's list, its live entries and where the next append goes. */
+    private int[][] chunks = new int[64][];
+    private int[] chunkNext = new int[64];
+    private int[] chunkPrev = new int[64];
+    private int[] chunkLive = new int[64];
+    private int[] chunkEnd = new int[64];
+    private int chunkCount;
+    private int[] freeChunks = new int[64];
+    private int freeChunkCount;
     private long nowMs;
     private int size;
 
     public TimerWheel(final SessionTable table)
     {
         this.table = table;
-        java.util.Arrays.fill(entries, NO_ENTRIES);
+        java.util.Arrays.fill(headChunk, NULL);
+        java.util.Arrays.fill(tailChunk, NULL);
     }
 
     public long nowMs()
@@ -75,19 +83,10 @@ public final class TimerWheel
         return size;
     }
 
-    /** Bytes held by the slots' arrays and the pool, for footprint reports. */
+    /** Bytes held by the chunks (used and free) and their bookkeeping, for footprint reports. */
     public long footprintBytes()
     {
-        long bytes = 0;
-        for (final int[] array : entries)
-        {
-            bytes += (long)array.length * Integer.BYTES;
-        }
-        for (int sizeClass = 0; sizeClass < pool.length; sizeClass++)
-        {
-            bytes += (long)pooled[sizeClass] * (Integer.BYTES << sizeClass);
-        }
-        return bytes;
+        return (long)chunkCount * CHUNK_SIZE * Integer.BYTES + (long)chunks.length * (5 * Integer.BYTES + 8);
     }
 
     /** Sets the current time of an empty wheel (restore). */
@@ -188,21 +187,36 @@ public final class TimerWheel
         }
     }
 
-    /** Re-places every timer of a higher-level slot whose block has begun; they all land on lower levels. */
+    /**
+     * Re-places every timer of a higher-level slot whose block has begun; they all land on lower levels. Each chunk
+     * goes back to the free stack once read, so the timers are never held twice.
+     */
     private void cascade(final int bucket)
     {
-        final int[] moving = entries[bucket];
-        final int end = ends[bucket];
-        for (int i = starts[bucket]; i < end; i++)
+        int chunk = headChunk[bucket];
+        int offset = readOffset[bucket];
+        while (chunk != NULL)
         {
-            final int record = moving[i];
-            if (record != TOMBSTONE)
+            final int[] ids = chunks[chunk];
+            final int end = chunkEnd[chunk];
+            for (int i = offset; i < end; i++)
             {
-                place(record, table.timerAt(record));
+                final int record = ids[i];
+                if (record != TOMBSTONE)
+                {
+                    place(record, table.timerAt(record));
+                }
             }
+            final int next = chunkNext[chunk];
+            freeChunk(chunk);
+            chunk = next;
+            offset = 0;
         }
+        headChunk[bucket] = NULL;
+        tailChunk[bucket] = NULL;
+        readOffset[bucket] = 0;
         lives[bucket] = 0;
-        emptied(bucket);
+        occupied[bucket >>> 6] &= ~(1L << bucket);
     }
 
     /** Takes the first timer of a slot off the wheel, or returns {@link SessionTable#NULL} when it is empty. */
@@ -212,14 +226,15 @@ public final class TimerWheel
         {
             return NULL;
         }
-        final int[] array = entries[bucket];
-        int i = starts[bucket];
+        // The first chunk has a live entry at or after the read offset: a chunk without any is released at once.
+        final int[] ids = chunks[headChunk[bucket]];
+        int i = readOffset[bucket];
         int record;
-        while ((record = array[i]) == TOMBSTONE)
+        while ((record = ids[i]) == TOMBSTONE)
         {
             i++;
         }
-        starts[bucket] = i + 1;
+        readOffset[bucket] = i + 1;
         unlink(record);
         return record;
     }
@@ -231,15 +246,27 @@ public final class TimerWheel
         final int level = differing == 0 ? 0 : (63 - Long.numberOfLeadingZeros(differing)) / SLOT_BITS;
         final int bucket = level * SLOTS + slotOf(atMs, level);
 
-        int end = ends[bucket];
-        if (end == entries[bucket].length)
+        int chunk = tailChunk[bucket];
+        if (chunk == NULL || chunkEnd[chunk] == CHUNK_SIZE)
         {
-            makeRoom(bucket);
-            end = ends[bucket];
+            final int tail = chunk;
+            chunk = takeChunk();
+            chunkPrev[chunk] = tail;
+            if (tail == NULL)
+            {
+                headChunk[bucket] = chunk;
+                readOffset[bucket] = 0;
+            }
+            else
+            {
+                chunkNext[tail] = chunk;
+            }
+            tailChunk[bucket] = chunk;
         }
-        entries[bucket][end] = record;
-        ends[bucket] = end + 1;
-        table.timerPosition(record, end);
+        final int offset = chunkEnd[chunk]++;
+        chunks[chunk][offset] = record;
+        chunkLive[chunk]++;
+        table.timerPosition(record, (chunk << CHUNK_SHIFT) | offset);
         table.timerBucket(record, bucket + 1);
         if (lives[bucket]++ == 0)
         {
@@ -250,81 +277,83 @@ public final class TimerWheel
     private void unlink(final int record)
     {
         final int bucket = table.timerBucket(record) - 1;
-        entries[bucket][table.timerPosition(record)] = TOMBSTONE;
+        final int position = table.timerPosition(record);
+        final int chunk = position >>> CHUNK_SHIFT;
+        chunks[chunk][position & CHUNK_MASK] = TOMBSTONE;
         table.timerPosition(record, NULL);
         table.timerBucket(record, 0);
+        final boolean chunkDone = --chunkLive[chunk] == 0 && chunkEnd[chunk] == CHUNK_SIZE;
         if (--lives[bucket] == 0)
         {
-            emptied(bucket);
-        }
-    }
-
-    private void emptied(final int bucket)
-    {
-        occupied[bucket >>> 6] &= ~(1L << bucket);
-        starts[bucket] = 0;
-        ends[bucket] = 0;
-        final int[] array = entries[bucket];
-        if (array.length > MAX_KEPT_CAPACITY)
-        {
-            release(array);
-            entries[bucket] = NO_ENTRIES;
-        }
-    }
-
-    /** A full slot: drops its tombstones, into an array twice as long when more than half of it is live. */
-    private void makeRoom(final int bucket)
-    {
-        final int[] array = entries[bucket];
-        final int live = lives[bucket];
-        final int[] target = array.length == 0 ? take(MIN_CAPACITY) :
-            live > (array.length >>> 1) ? take(array.length << 1) : array;
-        final int end = ends[bucket];
-        int position = 0;
-        for (int i = starts[bucket]; i < end; i++)
-        {
-            final int record = array[i];
-            if (record != TOMBSTONE)
+            // Only tombstones left: release the whole list.
+            int next;
+            for (int c = headChunk[bucket]; c != NULL; c = next)
             {
-                target[position] = record;
-                if (position != i)
-                {
-                    table.timerPosition(record, position);
-                }
-                position++;
+                next = chunkNext[c];
+                freeChunk(c);
             }
+            headChunk[bucket] = NULL;
+            tailChunk[bucket] = NULL;
+            readOffset[bucket] = 0;
+            occupied[bucket >>> 6] &= ~(1L << bucket);
         }
-        if (target != array && array.length > 0)
+        else if (chunkDone)
         {
-            release(array);
+            // A full chunk whose entries have all gone: nothing more goes into it, so release it now.
+            final int prev = chunkPrev[chunk];
+            final int next = chunkNext[chunk];
+            if (prev == NULL)
+            {
+                headChunk[bucket] = next;
+                readOffset[bucket] = 0;
+            }
+            else
+            {
+                chunkNext[prev] = next;
+            }
+            if (next == NULL)
+            {
+                tailChunk[bucket] = prev;
+            }
+            else
+            {
+                chunkPrev[next] = prev;
+            }
+            freeChunk(chunk);
         }
-        entries[bucket] = target;
-        starts[bucket] = 0;
-        ends[bucket] = position;
     }
 
-    private int[] take(final int length)
+    /** A chunk from the free stack, or a new one: empty, unlinked. */
+    private int takeChunk()
     {
-        final int sizeClass = Integer.numberOfTrailingZeros(length);
-        if (pooled[sizeClass] > 0)
+        if (freeChunkCount > 0)
         {
-            final int[] array = pool[sizeClass][--pooled[sizeClass]];
-            pool[sizeClass][pooled[sizeClass]] = null;
-            return array;
+            return freeChunks[--freeChunkCount];
         }
-        return new int[length];
+        final int chunk = chunkCount++;
+        if (chunk == chunks.length)
+        {
+            final int length = chunk * 2;
+            chunks = java.util.Arrays.copyOf(chunks, length);
+            chunkNext = java.util.Arrays.copyOf(chunkNext, length);
+            chunkPrev = java.util.Arrays.copyOf(chunkPrev, length);
+            chunkLive = java.util.Arrays.copyOf(chunkLive, length);
+            chunkEnd = java.util.Arrays.copyOf(chunkEnd, length);
+            freeChunks = java.util.Arrays.copyOf(freeChunks, length);
+        }
+        chunks[chunk] = new int[CHUNK_SIZE];
+        chunkNext[chunk] = NULL;
+        chunkPrev[chunk] = NULL;
+        return chunk;
     }
 
-    private void release(final int[] array)
+    private void freeChunk(final int chunk)
     {
-        final int sizeClass = Integer.numberOfTrailingZeros(array.length);
-        int[][] arrays = pool[sizeClass];
-        if (null == arrays || pooled[sizeClass] == arrays.length)
-        {
-            arrays = null == arrays ? new int[4][] : java.util.Arrays.copyOf(arrays, arrays.length * 2);
-            pool[sizeClass] = arrays;
-        }
-        arrays[pooled[sizeClass]++] = array;
+        chunkLive[chunk] = 0;
+        chunkEnd[chunk] = 0;
+        chunkNext[chunk] = NULL;
+        chunkPrev[chunk] = NULL;
+        freeChunks[freeChunkCount++] = chunk;
     }
 
     private int nextOccupiedSlot(final int level, final int fromSlot)
@@ -353,13 +382,18 @@ public final class TimerWheel
     {
         for (int bucket = 0; bucket < BUCKETS; bucket++)
         {
-            final int[] array = entries[bucket];
-            for (int i = starts[bucket], end = ends[bucket]; i < end; i++)
+            int offset = readOffset[bucket];
+            for (int chunk = headChunk[bucket]; chunk != NULL; chunk = chunkNext[chunk])
             {
-                if (array[i] != TOMBSTONE)
+                final int[] ids = chunks[chunk];
+                for (int i = offset, end = chunkEnd[chunk]; i < end; i++)
                 {
-                    visitor.accept(array[i]);
+                    if (ids[i] != TOMBSTONE)
+                    {
+                        visitor.accept(ids[i]);
+                    }
                 }
+                offset = 0;
             }
         }
     }

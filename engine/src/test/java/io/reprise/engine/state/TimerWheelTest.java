@@ -8,7 +8,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The wheel against a sorted set of (at, insertion), through cascades, cancels, compaction and re-scheduling. */
 class TimerWheelTest
@@ -29,9 +30,14 @@ class TimerWheelTest
     private final SplittableRandom random = new SplittableRandom(7);
     private long seq;
 
-    @Test
-    void shouldFireInTimeThenInsertionOrder()
+    private boolean crowded;
+
+    /** Spread: timers over every level. Crowded: most timers in a few slots, thousands each (many chunks). */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void shouldFireInTimeThenInsertionOrder(final boolean crowded)
     {
+        this.crowded = crowded;
         final int records = 12_000;
         for (int i = 0; i < records; i++)
         {
@@ -43,15 +49,16 @@ class TimerWheelTest
         for (int step = 0; step < 300_000; step++)
         {
             final int record = random.nextInt(records);
-            final int choice = random.nextInt(100);
-            if (choice < 55)
+            // Crowded: long runs of schedules and cancels between advances, so that slots hold thousands.
+            final int choice = random.nextInt(crowded ? 4000 : 100);
+            if (choice < (crowded ? 2600 : 55))
             {
                 if (!wheel.isScheduled(record))
                 {
                     schedule(record, wheel.nowMs() + delay());
                 }
             }
-            else if (choice < 85)
+            else if (choice < (crowded ? 3990 : 85))
             {
                 wheel.cancel(record);
                 if (byRecord[record] != null)
@@ -91,6 +98,11 @@ class TimerWheelTest
 
     private long delay()
     {
+        if (crowded && random.nextInt(10) < 8)
+        {
+            // The next whole second or the millisecond after: thousands of timers at the same time.
+            return ((wheel.nowMs() / 1000) + 1) * 1000 + random.nextInt(2) - wheel.nowMs();
+        }
         final int kind = random.nextInt(10);
         return 1 + (kind < 5 ? random.nextInt(256) : kind < 8 ? random.nextInt(1 << 16) : random.nextInt(1 << 24));
     }
