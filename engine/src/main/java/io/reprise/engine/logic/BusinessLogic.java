@@ -71,6 +71,11 @@ public final class BusinessLogic
     private final BeginRepeatsDecoder beginRepeats = new BeginRepeatsDecoder();
     private final SetTimeDecoder setTime = new SetTimeDecoder();
     private final NewLeaderTermDecoder newLeaderTerm = new NewLeaderTermDecoder();
+    private final MessageHeaderDecoder prefetchHeader = new MessageHeaderDecoder();
+    private final SaveSessionDecoder prefetchSave = new SaveSessionDecoder();
+    private final ReportOutcomeDecoder prefetchReport = new ReportOutcomeDecoder();
+    private final CancelSessionDecoder prefetchCancel = new CancelSessionDecoder();
+    private long prefetched;
 
     private long systemTimeMs;
     private long appliedIndex;
@@ -113,6 +118,67 @@ public final class BusinessLogic
         appliedIndex = index;
         appliedTerm = term;
         return result;
+    }
+
+    /**
+     * Looks up, and changes nothing, the session that an operator further on in the log will address, so that its
+     * index slot and record are in cache when {@link #apply} gets to it. A consumer that holds a batch of committed
+     * entries calls this for the entry a few places ahead of the one it applies: at 10^7 sessions each look-up is
+     * one or two cache misses of hundreds of ns, and this overlaps them with the work on the entries in between.
+     * Ignores operators that address no session and anything malformed; never throws, never changes the state.
+     */
+    public void prefetch(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < MessageHeaderDecoder.ENCODED_LENGTH)
+        {
+            return;
+        }
+        prefetchHeader.wrap(buffer, offset);
+        if (prefetchHeader.schemaId() != MessageHeaderDecoder.SCHEMA_ID ||
+            prefetchHeader.version() > MessageHeaderDecoder.SCHEMA_VERSION)
+        {
+            return;
+        }
+        final int blockLength = prefetchHeader.blockLength();
+        final int version = prefetchHeader.version();
+        final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+        final int end = offset + length;
+        int tenant = 0;
+        long sessionId = 0;
+        switch (prefetchHeader.templateId())
+        {
+            case SaveSessionDecoder.TEMPLATE_ID:
+                if (fixedBlockFits(SaveSessionDecoder.BLOCK_LENGTH, blockLength, body, end))
+                {
+                    prefetchSave.wrap(buffer, body, blockLength, version);
+                    tenant = prefetchSave.tenant();
+                    sessionId = prefetchSave.sessionId();
+                }
+                break;
+            case ReportOutcomeDecoder.TEMPLATE_ID:
+                if (fixedBlockFits(ReportOutcomeDecoder.BLOCK_LENGTH, blockLength, body, end))
+                {
+                    prefetchReport.wrap(buffer, body, blockLength, version);
+                    tenant = prefetchReport.tenant();
+                    sessionId = prefetchReport.sessionId();
+                }
+                break;
+            case CancelSessionDecoder.TEMPLATE_ID:
+                if (fixedBlockFits(CancelSessionDecoder.BLOCK_LENGTH, blockLength, body, end))
+                {
+                    prefetchCancel.wrap(buffer, body, blockLength, version);
+                    tenant = prefetchCancel.tenant();
+                    sessionId = prefetchCancel.sessionId();
+                }
+                break;
+            default:
+                break;
+        }
+        if (tenant > 0)
+        {
+            // The result is kept only so that the look-up cannot be optimised away.
+            prefetched += sessions.find(tenant, sessionId);
+        }
     }
 
     private ResultCode decodeAndApply(

@@ -11,19 +11,25 @@ import java.io.IOException;
  * the per-destination lists link records by these ids. Freed ids are reused in LIFO order, which keeps the
  * assignment deterministic for a given history.
  * <p>
- * The index is open addressing with linear probing over an {@code int[]} of {@code record + 1} (0 = empty),
- * kept at most half full, with backward-shift deletion so no tombstones accumulate.
+ * The index is open addressing with linear probing over an {@code int[]}, kept at most half full, with
+ * backward-shift deletion so no tombstones accumulate. An entry is 0 when empty, else {@code record + 1} in its
+ * low {@code log2(index length)} bits (it fits: the index grows before more than half its length is live, and
+ * ids are reused before new ones are taken) and, in the bits above, the entry's displacement from its home slot,
+ * capped at the largest value those bits hold ({@code escape}: "look at the record"). The displacement gives each
+ * entry's home slot without reading its record, so a probe skips entries of other homes, and deletion moves
+ * entries without reading theirs: at 10^7 sessions a record read is a cache miss of hundreds of ns.
  * <p>
- * Record layout, 12 words (96 bytes): four long fields, then sixteen int fields packed two per word.
+ * Record layout, 12 words (96 bytes). The fields that index look-ups, timers, queues and status changes touch
+ * come first, in words 0-7 (64 bytes, one or two cache lines); the policy and payload fields that only a save,
+ * a retry or a redrive reads come last.
  * <pre>
- *  word 0  sessionId                  word 4  tenant | destination
- *  word 1  timerAt                    word 5  status+bucket+jitter | attempt
- *  word 2  deadline                   word 6  maxAttempts+multiplier | backoffInitialMs
- *  word 3  createdAt                  word 7  backoffMaxMs | lifeStartAttempt
- *                                     word 8  leaseMs | payloadSize
- *                                     word 9  payloadChecksum | lastErrorCode
- *                                     word 10 timerPrev | timerNext
- *                                     word 11 queuePrev | queueNext
+ *  word 0  sessionId                  word 6  deadline
+ *  word 1  timerAt                    word 7  leaseMs | lastErrorCode
+ *  word 2  tenant | destination       word 8  maxAttempts+multiplier | backoffInitialMs
+ *  word 3  status+bucket+jitter | attempt
+ *                                     word 9  backoffMaxMs | lifeStartAttempt
+ *  word 4  timerPosition | freeNext   word 10 payloadSize | payloadChecksum
+ *  word 5  queuePrev | queueNext      word 11 createdAt
  * </pre>
  * Not thread safe: owned by the business-logic thread.
  */
@@ -33,49 +39,63 @@ public final class SessionTable
     public static final int NULL = -1;
 
     static final int WORDS_PER_RECORD = 12;
-    static final int PAGE_SHIFT = 16;
+    /**
+     * 4096 records, 384 KiB a page: under half of G1's smallest region (1 MiB), so a page is an ordinary object.
+     * A larger page is a humongous object and takes whole regions: 65536 records (6 MiB + the array header)
+     * took four 2 MiB regions, a quarter of the memory wasted.
+     */
+    static final int PAGE_SHIFT = 12;
     static final int RECORDS_PER_PAGE = 1 << PAGE_SHIFT;
     static final int PAGE_MASK = RECORDS_PER_PAGE - 1;
 
     private static final int W_SESSION_ID = 0;
     private static final int W_TIMER_AT = 1;
-    private static final int W_DEADLINE = 2;
-    private static final int W_CREATED_AT = 3;
+    private static final int W_DEADLINE = 6;
+    private static final int W_CREATED_AT = 11;
 
     // int fields: index i lives in word (i >> 1), low half when even
-    private static final int I_TENANT = 8;
-    private static final int I_DESTINATION = 9;
+    private static final int I_TENANT = 4;
+    private static final int I_DESTINATION = 5;
     /** status bits 0-7, timer bucket + 1 bits 8-19, jitterPermille bits 20-30. */
-    private static final int I_STATUS_BUCKET_JITTER = 10;
-    private static final int I_ATTEMPT = 11;
+    private static final int I_STATUS_BUCKET_JITTER = 6;
+    private static final int I_ATTEMPT = 7;
+    /** Index of the record in its timer wheel bucket's array. */
+    private static final int I_TIMER_POSITION = 8;
+    /** Link of the free list, while the record is free. */
+    private static final int I_FREE_NEXT = 9;
+    private static final int I_QUEUE_PREV = 10;
+    private static final int I_QUEUE_NEXT = 11;
+    private static final int I_LEASE = 14;
+    private static final int I_LAST_ERROR = 15;
     /** maxAttempts bits 0-15, multiplierPermille bits 16-31. */
-    private static final int I_MAX_ATTEMPTS_MULTIPLIER = 12;
-    private static final int I_BACKOFF_INITIAL = 13;
-    private static final int I_BACKOFF_MAX = 14;
-    private static final int I_LIFE_START_ATTEMPT = 15;
+    private static final int I_MAX_ATTEMPTS_MULTIPLIER = 16;
+    private static final int I_BACKOFF_INITIAL = 17;
+    private static final int I_BACKOFF_MAX = 18;
+    private static final int I_LIFE_START_ATTEMPT = 19;
+    private static final int I_PAYLOAD_SIZE = 20;
+    private static final int I_PAYLOAD_CHECKSUM = 21;
     private static final int BUCKET_SHIFT = 8;
     private static final int BUCKET_MASK = 0xFFF;
     private static final int JITTER_SHIFT = 20;
     private static final int JITTER_MASK = 0x7FF;
-    private static final int I_LEASE = 16;
-    private static final int I_PAYLOAD_SIZE = 17;
-    private static final int I_PAYLOAD_CHECKSUM = 18;
-    private static final int I_LAST_ERROR = 19;
-    private static final int I_TIMER_PREV = 20;
-    private static final int I_TIMER_NEXT = 21;
-    private static final int I_QUEUE_PREV = 22;
-    private static final int I_QUEUE_NEXT = 23;
 
     private static final int MIN_INDEX_LENGTH = 1024;
 
     private final int maxRecords;
-    private long[][] pages = new long[16][];
+    private long[][] pages = new long[256][];
     private int highWater;
     private int freeHead = NULL;
     private int size;
 
     private int[] index;
     private int indexMask;
+    /** Bits of an entry that hold {@code record + 1}: log2 of the index length. */
+    private int recordBits;
+    private int recordMask;
+    /** Largest displacement tag; an entry tagged with it has displacement {@code >= escape}. */
+    private int escape;
+    /** Caps {@link #escape}; below {@code -1 >>> recordBits} only in tests, to exercise escaped entries. */
+    private final int escapeLimit;
 
     /**
      * @param maxRecords      hard limit of live sessions; {@link #allocate} fails beyond it.
@@ -83,14 +103,27 @@ public final class SessionTable
      */
     public SessionTable(final int maxRecords, final int expectedRecords)
     {
+        this(maxRecords, expectedRecords, Integer.MAX_VALUE);
+    }
+
+    SessionTable(final int maxRecords, final int expectedRecords, final int escapeLimit)
+    {
+        this.escapeLimit = escapeLimit;
         if (maxRecords < 1 || expectedRecords < 0)
         {
             throw new IllegalArgumentException("maxRecords=" + maxRecords + " expectedRecords=" + expectedRecords);
         }
         this.maxRecords = maxRecords;
-        final int length = indexLengthFor(Math.min(expectedRecords, maxRecords));
-        index = new int[length];
-        indexMask = length - 1;
+        setIndex(new int[indexLengthFor(Math.min(expectedRecords, maxRecords))]);
+    }
+
+    private void setIndex(final int[] index)
+    {
+        this.index = index;
+        indexMask = index.length - 1;
+        recordBits = Integer.numberOfTrailingZeros(index.length);
+        recordMask = indexMask;
+        escape = Math.min(-1 >>> recordBits, escapeLimit);
     }
 
     public int size()
@@ -135,16 +168,24 @@ public final class SessionTable
     {
         final int[] index = this.index;
         final int mask = indexMask;
+        final int recordBits = this.recordBits;
+        final int escape = this.escape;
         int slot = (int)hash(tenant, sessionId) & mask;
+        int displacement = 0;
         int entry;
         while ((entry = index[slot]) != 0)
         {
-            final int record = entry - 1;
-            if (sessionId(record) == sessionId && tenant(record) == tenant)
+            // Only an entry of the same home slot, i.e. of the same displacement, can hold the key.
+            if ((entry >>> recordBits) == Math.min(displacement, escape))
             {
-                return record;
+                final int record = (entry & recordMask) - 1;
+                if (sessionId(record) == sessionId && tenant(record) == tenant)
+                {
+                    return record;
+                }
             }
             slot = (slot + 1) & mask;
+            displacement++;
         }
         return NULL;
     }
@@ -169,7 +210,7 @@ public final class SessionTable
         if (freeHead != NULL)
         {
             record = freeHead;
-            freeHead = getInt(record, I_TIMER_NEXT);
+            freeHead = getInt(record, I_FREE_NEXT);
         }
         else
         {
@@ -190,8 +231,8 @@ public final class SessionTable
         java.util.Arrays.fill(page, base, base + WORDS_PER_RECORD, 0L);
         page[base + W_SESSION_ID] = sessionId;
         setInt(record, I_TENANT, tenant);
-        setInt(record, I_TIMER_PREV, NULL);
-        setInt(record, I_TIMER_NEXT, NULL);
+        setInt(record, I_TIMER_POSITION, NULL);
+        setInt(record, I_FREE_NEXT, NULL);
         setInt(record, I_QUEUE_PREV, NULL);
         setInt(record, I_QUEUE_NEXT, NULL);
         size++;
@@ -209,7 +250,7 @@ public final class SessionTable
     {
         removeFromIndex(record);
         setInt(record, I_TENANT, 0);
-        setInt(record, I_TIMER_NEXT, freeHead);
+        setInt(record, I_FREE_NEXT, freeHead);
         freeHead = record;
         size--;
     }
@@ -218,20 +259,22 @@ public final class SessionTable
     {
         final int[] index = this.index;
         final int mask = indexMask;
-        int slot = (int)hash(tenant(record), sessionId(record)) & mask;
+        final int home = homeSlot(record);
+        int slot = home;
         while (index[slot] != 0)
         {
             slot = (slot + 1) & mask;
         }
-        index[slot] = record + 1;
+        index[slot] = entry(record, (slot - home) & mask);
     }
 
     private void removeFromIndex(final int record)
     {
         final int[] index = this.index;
         final int mask = indexMask;
-        int slot = (int)hash(tenant(record), sessionId(record)) & mask;
-        while (index[slot] != record + 1)
+        final int recordMask = this.recordMask;
+        int slot = homeSlot(record);
+        while ((index[slot] & recordMask) != record + 1)
         {
             if (index[slot] == 0)
             {
@@ -246,10 +289,11 @@ public final class SessionTable
         int entry;
         while ((entry = index[next]) != 0)
         {
-            final int home = (int)hash(tenant(entry - 1), sessionId(entry - 1)) & mask;
+            final int tag = entry >>> recordBits;
+            final int home = tag != escape ? (next - tag) & mask : homeSlot((entry & recordMask) - 1);
             if (((next - home) & mask) >= ((next - hole) & mask))
             {
-                index[hole] = entry;
+                index[hole] = entry(((entry & recordMask) - 1), (hole - home) & mask);
                 hole = next;
             }
             next = (next + 1) & mask;
@@ -257,16 +301,26 @@ public final class SessionTable
         index[hole] = 0;
     }
 
+    private int homeSlot(final int record)
+    {
+        return (int)hash(tenant(record), sessionId(record)) & indexMask;
+    }
+
+    private int entry(final int record, final int displacement)
+    {
+        return (Math.min(displacement, escape) << recordBits) | (record + 1);
+    }
+
     private void growIndex()
     {
         final int[] old = index;
-        index = new int[old.length * 2];
-        indexMask = index.length - 1;
+        final int oldMask = recordMask;
+        setIndex(new int[old.length * 2]);
         for (final int entry : old)
         {
             if (entry != 0)
             {
-                insertIntoIndex(entry - 1);
+                insertIntoIndex((entry & oldMask) - 1);
             }
         }
     }
@@ -331,15 +385,15 @@ public final class SessionTable
                 " freeHead=" + freeHead + " indexLength=" + indexLength);
         }
         final int pageCount = (highWater + RECORDS_PER_PAGE - 1) >>> PAGE_SHIFT;
-        pages = new long[Math.max(16, Integer.highestOneBit(Math.max(pageCount, 1)) * 2)][];
+        pages = new long[Math.max(256, Integer.highestOneBit(Math.max(pageCount, 1)) * 2)][];
         for (int first = 0, page = 0; first < highWater; first += RECORDS_PER_PAGE, page++)
         {
             pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
             in.getLongs(pages[page], 0, Math.min(RECORDS_PER_PAGE, highWater - first) * WORDS_PER_RECORD);
         }
-        index = new int[indexLength];
-        indexMask = indexLength - 1;
+        final int[] index = new int[indexLength];
         in.getInts(index, 0, indexLength);
+        setIndex(index);
         this.highWater = highWater;
         this.size = size;
         this.freeHead = freeHead;
@@ -522,30 +576,14 @@ public final class SessionTable
         setLong(record, W_CREATED_AT, timeMs);
     }
 
-    int timerPrev(final int record)
+    int timerPosition(final int record)
     {
-        return getInt(record, I_TIMER_PREV);
+        return getInt(record, I_TIMER_POSITION);
     }
 
-    int timerNext(final int record)
+    void timerPosition(final int record, final int position)
     {
-        return getInt(record, I_TIMER_NEXT);
-    }
-
-    void timerLinks(final int record, final int prev, final int next)
-    {
-        setInt(record, I_TIMER_PREV, prev);
-        setInt(record, I_TIMER_NEXT, next);
-    }
-
-    void timerPrev(final int record, final int prev)
-    {
-        setInt(record, I_TIMER_PREV, prev);
-    }
-
-    void timerNext(final int record, final int next)
-    {
-        setInt(record, I_TIMER_NEXT, next);
+        setInt(record, I_TIMER_POSITION, position);
     }
 
     int queuePrev(final int record)

@@ -155,11 +155,11 @@ class SessionTableTest
         assertEquals(key.tenant, t.tenant(r), where);
         assertEquals(key.sessionId, t.sessionId(r), where);
         assertEquals(0, t.destination(r) | t.status(r) | t.attempt(r) | t.maxAttempts(r) | t.jitterPermille(r) |
-            t.backoffInitialMs(r) | t.backoffMaxMs(r) | t.multiplierPermille(r) | t.lifeStartAttempt(r) | t.leaseMs(r) | t.payloadSize(r) |
+            t.backoffInitialMs(r) | t.backoffMaxMs(r) | t.multiplierPermille(r) | t.lifeStartAttempt(r) | t.leaseMs(r) |
+            t.payloadSize(r) |
             t.payloadChecksum(r) | t.lastErrorCode(r) | t.timerBucket(r), where + ": fields not zeroed");
         assertEquals(0L, t.timerAt(r) | t.deadline(r) | t.createdAt(r), where);
-        assertEquals(NULL, t.timerPrev(r), where);
-        assertEquals(NULL, t.timerNext(r), where);
+        assertEquals(NULL, t.timerPosition(r), where);
         assertEquals(NULL, t.queuePrev(r), where);
         assertEquals(NULL, t.queueNext(r), where);
     }
