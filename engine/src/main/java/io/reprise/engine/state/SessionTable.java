@@ -114,7 +114,19 @@ public final class SessionTable
             throw new IllegalArgumentException("maxRecords=" + maxRecords + " expectedRecords=" + expectedRecords);
         }
         this.maxRecords = maxRecords;
-        setIndex(new int[indexLengthFor(Math.min(expectedRecords, maxRecords))]);
+        final int expected = Math.min(expectedRecords, maxRecords);
+        setIndex(new int[indexLengthFor(expected)]);
+        // Pages for the expected records are allocated now, at start-up: pages allocated while serving are born
+        // young, and copying hundreds of MB of them out of the young generation pauses the node for 100 ms+.
+        final int pageCount = (expected + RECORDS_PER_PAGE - 1) >>> PAGE_SHIFT;
+        if (pageCount > pages.length)
+        {
+            pages = new long[Integer.highestOneBit(pageCount) * 2][];
+        }
+        for (int page = 0; page < pageCount; page++)
+        {
+            pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+        }
     }
 
     private void setIndex(final int[] index)
@@ -385,10 +397,16 @@ public final class SessionTable
                 " freeHead=" + freeHead + " indexLength=" + indexLength);
         }
         final int pageCount = (highWater + RECORDS_PER_PAGE - 1) >>> PAGE_SHIFT;
-        pages = new long[Math.max(256, Integer.highestOneBit(Math.max(pageCount, 1)) * 2)][];
+        if (pageCount > pages.length)
+        {
+            pages = java.util.Arrays.copyOf(pages, Integer.highestOneBit(pageCount) * 2);
+        }
         for (int first = 0, page = 0; first < highWater; first += RECORDS_PER_PAGE, page++)
         {
-            pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+            if (null == pages[page])
+            {
+                pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+            }
             in.getLongs(pages[page], 0, Math.min(RECORDS_PER_PAGE, highWater - first) * WORDS_PER_RECORD);
         }
         final int[] index = new int[indexLength];
