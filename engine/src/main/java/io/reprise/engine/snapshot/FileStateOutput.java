@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
+import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.state.StateOutput;
 
@@ -16,6 +17,7 @@ final class FileStateOutput implements StateOutput
     private final CRC32C crc = new CRC32C();
     private long filePosition;
     private long bytesWritten;
+    private long unsyncedBytes;
 
     FileStateOutput(final DiskFile file, final long filePosition)
     {
@@ -78,6 +80,12 @@ final class FileStateOutput implements StateOutput
         filePosition += length;
         bytesWritten += length;
         buffer.clear();
+        unsyncedBytes += length;
+        if (unsyncedBytes >= Disk.BACKGROUND_SYNC_STEP_BYTES)
+        {
+            file.sync();
+            unsyncedBytes = 0;
+        }
     }
 
     long bytesWritten()

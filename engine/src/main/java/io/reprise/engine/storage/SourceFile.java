@@ -457,6 +457,7 @@ public final class SourceFile
         private final DiskFile file;
         private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         private final UnsafeBuffer writeView = new UnsafeBuffer(writeBuffer);
+        private long unsyncedBytes;
         private final ExpandableDirectByteBuffer entries = new ExpandableDirectByteBuffer(64 * ENTRY_LENGTH);
         private int count;
         private long position = HEADER_LENGTH;
@@ -522,8 +523,14 @@ public final class SourceFile
         {
             final long start = position - writeBuffer.position();
             writeBuffer.flip();
+            unsyncedBytes += writeBuffer.remaining();
             file.write(writeBuffer, start);
             writeBuffer.clear();
+            if (unsyncedBytes >= Disk.BACKGROUND_SYNC_STEP_BYTES)
+            {
+                file.sync();
+                unsyncedBytes = 0;
+            }
         }
 
         /** Sorts and writes the index, footer and header, syncs, renames into place, syncs the directory. */
