@@ -86,7 +86,7 @@ public class PipelineBenchmark
             Path.of(System.getProperty("reprise.bench.dir", System.getProperty("java.io.tmpdir"))), "pipeline");
         node = StandaloneNode.start(new NodeContext()
             .dataDirectory(directory.resolve("node"))
-            .rules(new BusinessRules().maxSessions(1 << 27).expectedSessions(1 << 24))
+            .rules(new BusinessRules().maxSessions(1 << 27).expectedSessions(1 << 21))
             .timeTickMs(1L << 40)
             .snapshotEveryOperators(Long.MAX_VALUE)
             .snapshotEveryMs(Long.MAX_VALUE)
