@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.testing.DriverOutput;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
@@ -105,7 +106,7 @@ public final class CrashDriverMain
         final int operatorsPerSecond = Integer.parseInt(args[3]);
         final int slowSnapshotIoMs = Integer.parseInt(args[4]);
 
-        final Out out = new Out();
+        final DriverOutput out = new DriverOutput(() -> Driver.stop = true);
         final AtomicLong clock = new AtomicLong();
         final Random random = new Random(seed * 1_000_003L + run);
         final Disk disk = slowSnapshotIoMs > 0 ?
@@ -231,7 +232,7 @@ public final class CrashDriverMain
         static volatile boolean stop;
 
         private final StandaloneNode node;
-        private final Out out;
+        private final DriverOutput out;
         private final Queue<Object[]> events;
         private final AtomicLong clock;
         private final Random random;
@@ -248,7 +249,7 @@ public final class CrashDriverMain
 
         Driver(
             final StandaloneNode node,
-            final Out out,
+            final DriverOutput out,
             final Queue<Object[]> events,
             final AtomicLong clock,
             final Random random,
@@ -446,42 +447,6 @@ public final class CrashDriverMain
         }
     }
 
-    /** stdout, buffered; whole lines only, flushed when asked. */
-    static final class Out
-    {
-        private final OutputStream stream = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
-
-        synchronized void line(final String line)
-        {
-            try
-            {
-                stream.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            }
-            catch (final IOException ex)
-            {
-                Driver.stop = true;
-            }
-        }
-
-        synchronized void flush()
-        {
-            try
-            {
-                stream.flush();
-            }
-            catch (final IOException ex)
-            {
-                Driver.stop = true;
-            }
-        }
-
-        synchronized void lineNow(final String line)
-        {
-            line(line);
-            flush();
-        }
-    }
-
     /**
      * A real disk that announces each durable-file operation of snapshots, the catalog, rotation and segment
      * creation ("D phase file", flushed) and then sleeps a random 0..maxDelayMs ms before doing it, so the test
@@ -492,11 +457,11 @@ public final class CrashDriverMain
         private final Disk disk;
         private final Path snapshots;
         private final Path journal;
-        private final Out out;
+        private final DriverOutput out;
         private final Random random;
         private final int maxDelayMs;
 
-        ReportingDisk(final Disk disk, final Path dataDirectory, final Out out, final Random random, final int maxDelayMs)
+        ReportingDisk(final Disk disk, final Path dataDirectory, final DriverOutput out, final Random random, final int maxDelayMs)
         {
             this.disk = disk;
             this.snapshots = dataDirectory.resolve("snapshots");

@@ -19,11 +19,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
+import io.reprise.engine.testing.ChildProcess;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.journal.JournalReader;
@@ -516,16 +516,11 @@ class CrashRecoveryTest
 
     // ------------------------------------------------------------------------------------------ the process
 
-    /** One run of {@link CrashDriverMain}: its stdout, parsed as it comes, and how it ends. */
+    /** One run of {@link CrashDriverMain}: its stdout, checked as it comes, and how it ends. */
     private static final class Driver implements AutoCloseable
     {
-        private static final String END = "\u0000end";
-
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        private final LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
-        private final Process process;
-        private final Thread reader;
-        private final Path stderr;
+        final List<String> lines;
+        private final ChildProcess child;
         private final Expected expected;
         private final Model model;
         private final String where;
@@ -540,98 +535,17 @@ class CrashRecoveryTest
             final Model model,
             final String where) throws IOException
         {
-            this.stderr = stderr;
             this.expected = expected;
             this.model = model;
             this.where = where;
-            final List<String> command = List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx384m",
-                "-XX:+UseSerialGC",
-                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"),
-                CrashDriverMain.class.getName(),
-                dataDirectory.toString(),
-                Integer.toString(run),
-                Long.toString(seed),
-                Integer.toString(OPERATORS_PER_SECOND),
-                Integer.toString(SLOW_IO_MS));
-            process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
-            reader = new Thread(() ->
-            {
-                try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
-                {
-                    String line;
-                    while ((line = in.readLine()) != null)
-                    {
-                        lines.add(line);
-                        queue.add(line);
-                    }
-                }
-                catch (final IOException ignore)
-                {
-                    // the process is gone
-                }
-                queue.add(END);
-            }, "crash-driver-stdout");
-            reader.setDaemon(true);
-            reader.start();
+            child = new ChildProcess(CrashDriverMain.class, List.of(dataDirectory.toString(), Integer.toString(run),
+                Long.toString(seed), Integer.toString(OPERATORS_PER_SECOND), Integer.toString(SLOW_IO_MS)),
+                "384m", stderr, where, this::check);
+            lines = child.lines;
         }
 
-        /** Like {@link #await} but time running out is no failure: the kill then lands wherever the run is. */
-        void awaitEvent(final Predicate<String> wanted, final long timeoutMs) throws Exception
+        private void check(final String line)
         {
-            final long deadline = System.currentTimeMillis() + timeoutMs;
-            String line;
-            while ((line = queue.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS)) !=
-                null)
-            {
-                if (line.equals(END))
-                {
-                    queue.add(END);
-                    await((l) -> false, 1);
-                }
-                check(line);
-                if (wanted.test(line))
-                {
-                    return;
-                }
-            }
-        }
-
-        /** Consumes lines, checking each, until one matches; fails if the process ends or time runs out. */
-        String await(final Predicate<String> wanted, final long timeoutMs) throws Exception
-        {
-            final long deadline = System.currentTimeMillis() + timeoutMs;
-            while (true)
-            {
-                final String line = queue.poll(Math.max(1, deadline - System.currentTimeMillis()),
-                    TimeUnit.MILLISECONDS);
-                if (null == line)
-                {
-                    fail(where + ": waited " + timeoutMs + " ms in vain; last lines: " + tail());
-                }
-                if (line.equals(END))
-                {
-                    process.waitFor(10, TimeUnit.SECONDS);
-                    fail(where + ": the node process ended by itself; last lines: " + tail() + "\nstderr: " +
-                        Files.readString(stderr));
-                }
-                check(line);
-                if (wanted.test(line))
-                {
-                    return line;
-                }
-            }
-        }
-
-        private void check(final String line) throws IOException
-        {
-            if (line.startsWith("X ") || line.startsWith("E "))
-            {
-                fail(where + ": " + line + "\nstderr: " + Files.readString(stderr));
-            }
             if (line.startsWith("R ") && !recovered)
             {
                 recovered = true;
@@ -643,35 +557,30 @@ class CrashRecoveryTest
             }
         }
 
+        void awaitEvent(final Predicate<String> wanted, final long timeoutMs) throws Exception
+        {
+            child.awaitEvent(wanted, timeoutMs);
+        }
+
+        String await(final Predicate<String> wanted, final long timeoutMs) throws Exception
+        {
+            return child.await(wanted, timeoutMs);
+        }
+
         void kill() throws Exception
         {
-            process.destroyForcibly();
-            finish();
+            child.kill();
+            feedModel();
         }
 
         void stopGracefully() throws Exception
         {
-            try (OutputStream in = process.getOutputStream())
-            {
-                in.write("stop\n".getBytes(StandardCharsets.UTF_8));
-            }
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), where + ": did not stop");
-            finish();
-            assertEquals(0, process.exitValue(), where + ": exit code; stderr: " + Files.readString(stderr));
+            child.stopGracefully();
+            feedModel();
         }
 
-        private void finish() throws Exception
+        private void feedModel()
         {
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), where + ": still running after SIGKILL");
-            reader.join(10_000);
-            String line;
-            while ((line = queue.poll()) != null)
-            {
-                if (!line.equals(END))
-                {
-                    check(line);
-                }
-            }
             synchronized (lines)
             {
                 for (final String l : lines)
@@ -683,18 +592,12 @@ class CrashRecoveryTest
 
         String tail()
         {
-            synchronized (lines)
-            {
-                return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-            }
+            return child.tail();
         }
 
         public void close()
         {
-            if (process.isAlive())
-            {
-                process.destroyForcibly();
-            }
+            child.close();
         }
     }
 }

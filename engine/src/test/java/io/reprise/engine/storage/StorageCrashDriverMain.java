@@ -19,6 +19,7 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 
+import io.reprise.engine.testing.DriverOutput;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
@@ -102,7 +103,7 @@ public final class StorageCrashDriverMain
         final long seed = Long.parseLong(args[2]);
         final int operatorsPerSecond = Integer.parseInt(args[3]);
         final int slowIoMs = Integer.parseInt(args[4]);
-        final Out out = new Out();
+        final DriverOutput out = new DriverOutput(() -> Driver.stop = true);
         final Random random = new Random(seed * 1_000_003L + run);
         final Disk disk = new AnnouncingDisk(new FileChannelDisk(), dataDirectory.resolve("sources"), out,
             new Random(random.nextLong()), slowIoMs);
@@ -166,7 +167,7 @@ public final class StorageCrashDriverMain
     {
         static volatile boolean stop;
 
-        private final Out out;
+        private final DriverOutput out;
         private final Random random;
         private final InProcessClient client;
         private final Queue<long[]> responses = new ConcurrentLinkedQueue<>();
@@ -176,7 +177,7 @@ public final class StorageCrashDriverMain
         private final long nanosPerOperator;
         private long nextSessionId;
 
-        Driver(final StandaloneNode node, final Out out, final Random random, final int run,
+        Driver(final StandaloneNode node, final DriverOutput out, final Random random, final int run,
             final int operatorsPerSecond, final List<Long> live)
         {
             this.out = out;
@@ -266,42 +267,6 @@ public final class StorageCrashDriverMain
         }
     }
 
-    /** stdout, buffered; whole lines only, flushed when asked. */
-    static final class Out
-    {
-        private final OutputStream stream = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
-
-        synchronized void line(final String line)
-        {
-            try
-            {
-                stream.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-            }
-            catch (final IOException ex)
-            {
-                Driver.stop = true;
-            }
-        }
-
-        synchronized void flush()
-        {
-            try
-            {
-                stream.flush();
-            }
-            catch (final IOException ex)
-            {
-                Driver.stop = true;
-            }
-        }
-
-        synchronized void lineNow(final String line)
-        {
-            line(line);
-            flush();
-        }
-    }
-
     /**
      * A real disk that announces each operation on {@code sources/} with the thread doing it (F: the flush agent,
      * M: the merger, N: the snapshot agent writing a manifest, O: anyone else, e.g. start-up deleting orphans),
@@ -312,11 +277,11 @@ public final class StorageCrashDriverMain
     {
         private final Disk disk;
         private final Path sources;
-        private final Out out;
+        private final DriverOutput out;
         private final Random random;
         private final int maxDelayMs;
 
-        AnnouncingDisk(final Disk disk, final Path sources, final Out out, final Random random, final int maxDelayMs)
+        AnnouncingDisk(final Disk disk, final Path sources, final DriverOutput out, final Random random, final int maxDelayMs)
         {
             this.disk = disk;
             this.sources = sources;

@@ -23,13 +23,13 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
+import io.reprise.engine.testing.ChildProcess;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.node.StandaloneNode;
 import io.reprise.engine.snapshot.SnapshotCatalog;
@@ -105,7 +105,7 @@ class StorageCrashTest
             for (int run = 1; run <= cycles; run++, kills++)
             {
                 final String where = "seed " + seed + ", directory " + directory + ", run " + run;
-                try (Child child = new Child(dataDirectory, tmp.resolve("stderr-" + directory + "-" + run), run,
+                try (ChildProcess child = child(dataDirectory, tmp.resolve("stderr-" + directory + "-" + run), run,
                     seed + 7919L * directory, where))
                 {
                     final String aim = aimAndKill(child, random);
@@ -118,7 +118,7 @@ class StorageCrashTest
                 restartAndVerify(dataDirectory, model, where + " after the kill");
             }
             final String where = "seed " + seed + ", directory " + directory + ", final run";
-            try (Child child = new Child(dataDirectory, tmp.resolve("stderr-" + directory + "-final"), cycles + 1,
+            try (ChildProcess child = child(dataDirectory, tmp.resolve("stderr-" + directory + "-final"), cycles + 1,
                 seed + 7919L * directory, where))
             {
                 child.await((line) -> line.startsWith("R "), START_TIMEOUT_MS);
@@ -141,7 +141,7 @@ class StorageCrashTest
         assertTrue(mergeKills > 0, "seed " + seed + ": no kill landed inside a merge: " + landings);
     }
 
-    private static String aimAndKill(final Child child, final Random random) throws Exception
+    private static String aimAndKill(final ChildProcess child, final Random random) throws Exception
     {
         child.await((line) -> line.startsWith("R "), START_TIMEOUT_MS);
         final int pick = random.nextInt(100);
@@ -470,156 +470,13 @@ class StorageCrashTest
 
     // ------------------------------------------------------------------------------------------ the process
 
-    private static final class Child implements AutoCloseable
+    /** One run of {@link StorageCrashDriverMain} in a JVM of its own. */
+    private static ChildProcess child(
+        final Path dataDirectory, final Path stderr, final int run, final long seed, final String where)
+        throws IOException
     {
-        private static final String END = "\u0000end";
-
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-        private final LinkedBlockingQueue<String> queue = new LinkedBlockingQueue<>();
-        private final Process process;
-        private final Thread reader;
-        private final Path stderr;
-        private final String where;
-
-        Child(final Path dataDirectory, final Path stderr, final int run, final long seed, final String where)
-            throws IOException
-        {
-            this.stderr = stderr;
-            this.where = where;
-            final List<String> command = List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m",
-                "-XX:+UseSerialGC",
-                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"),
-                StorageCrashDriverMain.class.getName(),
-                dataDirectory.toString(),
-                Integer.toString(run),
-                Long.toString(seed),
-                Integer.toString(OPERATORS_PER_SECOND),
-                Integer.toString(SLOW_IO_MS));
-            process = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
-            reader = new Thread(() ->
-            {
-                try (BufferedReader in = new BufferedReader(
-                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8)))
-                {
-                    String line;
-                    while ((line = in.readLine()) != null)
-                    {
-                        lines.add(line);
-                        queue.add(line);
-                    }
-                }
-                catch (final IOException ignore)
-                {
-                    // the process is gone
-                }
-                queue.add(END);
-            }, "storage-crash-child-stdout");
-            reader.setDaemon(true);
-            reader.start();
-        }
-
-        /** Like {@link #await} but time running out is no failure: the kill then lands wherever the run is. */
-        void awaitEvent(final Predicate<String> wanted, final long timeoutMs) throws Exception
-        {
-            final long deadline = System.currentTimeMillis() + timeoutMs;
-            String line;
-            while ((line = queue.poll(Math.max(1, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS)) !=
-                null)
-            {
-                if (line.equals(END))
-                {
-                    queue.add(END);
-                    await((l) -> false, 1);
-                }
-                check(line);
-                if (wanted.test(line))
-                {
-                    return;
-                }
-            }
-        }
-
-        void await(final Predicate<String> wanted, final long timeoutMs) throws Exception
-        {
-            final long deadline = System.currentTimeMillis() + timeoutMs;
-            while (true)
-            {
-                final String line = queue.poll(Math.max(1, deadline - System.currentTimeMillis()),
-                    TimeUnit.MILLISECONDS);
-                if (null == line)
-                {
-                    fail(where + ": waited " + timeoutMs + " ms in vain; last lines: " + tail());
-                }
-                if (line.equals(END))
-                {
-                    process.waitFor(10, TimeUnit.SECONDS);
-                    fail(where + ": the node process ended by itself; last lines: " + tail() + "\nstderr: " +
-                        Files.readString(stderr));
-                }
-                check(line);
-                if (wanted.test(line))
-                {
-                    return;
-                }
-            }
-        }
-
-        private void check(final String line) throws IOException
-        {
-            if (line.startsWith("X ") || line.startsWith("E "))
-            {
-                fail(where + ": " + line + "\nstderr: " + Files.readString(stderr));
-            }
-        }
-
-        void kill() throws Exception
-        {
-            process.destroyForcibly();
-            finish();
-        }
-
-        void stopGracefully() throws Exception
-        {
-            try (OutputStream in = process.getOutputStream())
-            {
-                in.write("stop\n".getBytes(StandardCharsets.UTF_8));
-            }
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), where + ": did not stop");
-            finish();
-            assertEquals(0, process.exitValue(), where + ": exit code; stderr: " + Files.readString(stderr));
-        }
-
-        private void finish() throws Exception
-        {
-            assertTrue(process.waitFor(60, TimeUnit.SECONDS), where + ": still running after SIGKILL");
-            reader.join(10_000);
-            String line;
-            while ((line = queue.poll()) != null)
-            {
-                if (!line.equals(END))
-                {
-                    check(line);
-                }
-            }
-        }
-
-        String tail()
-        {
-            synchronized (lines)
-            {
-                return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-            }
-        }
-
-        public void close()
-        {
-            if (process.isAlive())
-            {
-                process.destroyForcibly();
-            }
-        }
+        return new ChildProcess(StorageCrashDriverMain.class, List.of(dataDirectory.toString(), Integer.toString(run),
+            Long.toString(seed), Integer.toString(OPERATORS_PER_SECOND), Integer.toString(SLOW_IO_MS)), "256m",
+            stderr, where, (line) -> { });
     }
 }
