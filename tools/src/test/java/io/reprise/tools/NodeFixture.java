@@ -140,6 +140,7 @@ public final class NodeFixture
         final NodeContext context = new NodeContext()
             .dataDirectory(dir)
             .epochClock(clock::get)
+            .timeHeartbeatMs(1) // every tick() gets its SetTime, which it waits for
             .journalSegmentLength(segmentLength)
             .journalWriteBufferBytes(2 * 1024 * 1024)
             .snapshotEveryOperators(snapshotEveryOperators)

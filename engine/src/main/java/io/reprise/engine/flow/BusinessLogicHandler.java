@@ -13,17 +13,29 @@ public final class BusinessLogicHandler implements EventHandler<OperationSlot>
 {
     private final BusinessLogic logic;
     private final AtomicLong appliedIndex;
+    private final AtomicLong nextTimerMs;
 
     public BusinessLogicHandler(final BusinessLogic logic)
     {
         this.logic = logic;
         appliedIndex = new AtomicLong(logic.appliedIndex());
+        nextTimerMs = new AtomicLong(logic.timers().nextEventLowerBoundMs());
     }
 
     public void onEvent(final OperationSlot slot, final long sequence, final boolean endOfBatch)
     {
         logic.apply(slot.index, slot.term, slot.buffer, 0, slot.length);
         appliedIndex.setRelease(slot.index);
+        if (endOfBatch)
+        {
+            nextTimerMs.setRelease(logic.timers().nextEventLowerBoundMs());
+        }
+    }
+
+    /** No timer fires before this time, as of the last batch applied: the time process reads it. */
+    public long nextTimerMs()
+    {
+        return nextTimerMs.getAcquire();
     }
 
     /** Last applied index, readable from any thread. */

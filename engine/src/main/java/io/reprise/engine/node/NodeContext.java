@@ -51,6 +51,9 @@ public final class NodeContext
     public static final int WRITE_BUFFER_DEFAULT = 4 * 1024 * 1024;
     public static final String TIME_TICK_MS_PROP_NAME = "reprise.time.tick.ms";
     public static final long TIME_TICK_MS_DEFAULT = 1;
+    public static final String TIME_HEARTBEAT_MS_PROP_NAME = "reprise.time.heartbeat.ms";
+    /** Longest an idle node lets system time lag the wall clock. */
+    public static final long TIME_HEARTBEAT_MS_DEFAULT = 1000;
     public static final String SNAPSHOT_EVERY_OPERATORS_PROP_NAME = "reprise.snapshot.every.operators";
     public static final long SNAPSHOT_EVERY_OPERATORS_DEFAULT = 10_000_000;
     public static final String SNAPSHOT_EVERY_MS_PROP_NAME = "reprise.snapshot.every.ms";
@@ -77,6 +80,7 @@ public final class NodeContext
     private long journalSegmentLength = Long.getLong(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
     private int journalWriteBufferBytes = Integer.getInteger(WRITE_BUFFER_PROP_NAME, WRITE_BUFFER_DEFAULT);
     private long timeTickMs = Long.getLong(TIME_TICK_MS_PROP_NAME, TIME_TICK_MS_DEFAULT);
+    private long timeHeartbeatMs = Long.getLong(TIME_HEARTBEAT_MS_PROP_NAME, TIME_HEARTBEAT_MS_DEFAULT);
     private long snapshotEveryOperators =
         Long.getLong(SNAPSHOT_EVERY_OPERATORS_PROP_NAME, SNAPSHOT_EVERY_OPERATORS_DEFAULT);
     private long snapshotEveryMs = Long.getLong(SNAPSHOT_EVERY_MS_PROP_NAME, SNAPSHOT_EVERY_MS_DEFAULT);
@@ -279,6 +283,18 @@ public final class NodeContext
     public NodeContext timeTickMs(final long timeTickMs)
     {
         this.timeTickMs = timeTickMs;
+        return this;
+    }
+
+    /** Heartbeat of the time process; raised to the tick when below it. */
+    public long timeHeartbeatMs()
+    {
+        return Math.max(timeHeartbeatMs, timeTickMs);
+    }
+
+    public NodeContext timeHeartbeatMs(final long timeHeartbeatMs)
+    {
+        this.timeHeartbeatMs = timeHeartbeatMs;
         return this;
     }
 

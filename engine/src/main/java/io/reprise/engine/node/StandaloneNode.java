@@ -188,7 +188,8 @@ public final class StandaloneNode implements AutoCloseable
         listener.onStep("flow-started first-index=" + firstIndex);
 
         // 4. Start the background processes.
-        timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(), logic.systemTimeMs());
+        timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(),
+            context.timeHeartbeatMs(), logicHandler::nextTimerMs, logic.systemTimeMs());
         startAgent(timeProcess);
         startAgent(new ContainerFlush(storage, context.epochClock(), context.storageFlushBytes(),
             context.storageFlushAgeMs(), STORAGE_RETRY_MS, context.errorHandler()));

@@ -131,6 +131,25 @@ public final class TimerWheel
     }
 
     /**
+     * A time at or before which nothing fires: the start of the next occupied slot's block, or
+     * {@link Long#MAX_VALUE} when no timer is scheduled. The time process need not move time before it.
+     */
+    public long nextEventLowerBoundMs()
+    {
+        for (int level = 0; level < LEVELS; level++)
+        {
+            final int slot = nextOccupiedSlot(level, slotOf(nowMs, level) + 1);
+            if (slot >= 0)
+            {
+                final int shift = level * SLOT_BITS;
+                final long blockMask = (1L << (shift + SLOT_BITS)) - 1;
+                return (nowMs & ~blockMask) | ((long)slot << shift);
+            }
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /**
      * Moves time to {@code targetMs}, handing every timer due at or before it to the handler in
      * {@code (at, insertion order)}. While the handler runs, {@link #nowMs()} is the firing timer's time.
      *

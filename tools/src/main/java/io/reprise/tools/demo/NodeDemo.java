@@ -105,6 +105,7 @@ public final class NodeDemo
         final NodeContext context = new NodeContext()
             .dataDirectory(dataDirectory)
             .epochClock(clock::get)
+            .timeHeartbeatMs(1) // every tick of simulated time gets its SetTime, which the tick waits for
             .outputObserver(observer)
             .lifecycleListener((step) ->
             {
