@@ -1,6 +1,7 @@
 package io.reprise.engine.logic;
 
 import io.reprise.engine.state.TimerWheel;
+import io.reprise.engine.util.SystemProperties;
 
 /**
  * The limits and retention rules of the business logic. Every replica of a cluster must use equal rules: they
@@ -72,50 +73,38 @@ public final class BusinessRules
         private Configuration()
         {
         }
-
-        static int intProperty(final String name, final int defaultValue)
-        {
-            final String value = System.getProperty(name);
-            return null == value ? defaultValue : Integer.parseInt(value.trim());
-        }
-
-        static long longProperty(final String name, final long defaultValue)
-        {
-            final String value = System.getProperty(name);
-            return null == value ? defaultValue : Long.parseLong(value.trim());
-        }
     }
 
     /** The index is one int[] kept at most half full, and an array holds at most 2^30 ints. */
     private static final int MAX_SESSIONS_LIMIT = 1 << 29;
 
-    private int maxSessions = Configuration.intProperty(
+    private int maxSessions = SystemProperties.intValue(
         Configuration.MAX_SESSIONS_PROP_NAME, Configuration.MAX_SESSIONS_DEFAULT);
-    private int expectedSessions = Configuration.intProperty(
+    private int expectedSessions = SystemProperties.intValue(
         Configuration.EXPECTED_SESSIONS_PROP_NAME, Configuration.EXPECTED_SESSIONS_DEFAULT);
-    private int maxDestinations = Configuration.intProperty(
+    private int maxDestinations = SystemProperties.intValue(
         Configuration.MAX_DESTINATIONS_PROP_NAME, Configuration.MAX_DESTINATIONS_DEFAULT);
-    private int maxPayloadBytes = Configuration.intProperty(
+    private int maxPayloadBytes = SystemProperties.intValue(
         Configuration.MAX_PAYLOAD_BYTES_PROP_NAME, Configuration.MAX_PAYLOAD_BYTES_DEFAULT);
-    private int maxErrorTextBytes = Configuration.intProperty(
+    private int maxErrorTextBytes = SystemProperties.intValue(
         Configuration.MAX_ERROR_TEXT_BYTES_PROP_NAME, Configuration.MAX_ERROR_TEXT_BYTES_DEFAULT);
-    private long terminalRetentionMs = Configuration.longProperty(
+    private long terminalRetentionMs = SystemProperties.longValue(
         Configuration.TERMINAL_RETENTION_MS_PROP_NAME, Configuration.TERMINAL_RETENTION_MS_DEFAULT);
-    private long deadRetentionMs = Configuration.longProperty(
+    private long deadRetentionMs = SystemProperties.longValue(
         Configuration.DEAD_RETENTION_MS_PROP_NAME, Configuration.DEAD_RETENTION_MS_DEFAULT);
-    private int defaultInFlightLimit = Configuration.intProperty(
+    private int defaultInFlightLimit = SystemProperties.intValue(
         Configuration.DEFAULT_IN_FLIGHT_LIMIT_PROP_NAME, Configuration.DEFAULT_IN_FLIGHT_LIMIT_DEFAULT);
-    private int maxInFlightLimit = Configuration.intProperty(
+    private int maxInFlightLimit = SystemProperties.intValue(
         Configuration.MAX_IN_FLIGHT_LIMIT_PROP_NAME, Configuration.MAX_IN_FLIGHT_LIMIT_DEFAULT);
-    private int maxBeginRepeatsBatch = Configuration.intProperty(
+    private int maxBeginRepeatsBatch = SystemProperties.intValue(
         Configuration.MAX_BEGIN_REPEATS_BATCH_PROP_NAME, Configuration.MAX_BEGIN_REPEATS_BATCH_DEFAULT);
-    private int maxRedriveBatch = Configuration.intProperty(
+    private int maxRedriveBatch = SystemProperties.intValue(
         Configuration.MAX_REDRIVE_BATCH_PROP_NAME, Configuration.MAX_REDRIVE_BATCH_DEFAULT);
-    private long maxLeaseMs = Configuration.longProperty(
+    private long maxLeaseMs = SystemProperties.longValue(
         Configuration.MAX_LEASE_MS_PROP_NAME, Configuration.MAX_LEASE_MS_DEFAULT);
-    private long maxInitialDelayMs = Configuration.longProperty(
+    private long maxInitialDelayMs = SystemProperties.longValue(
         Configuration.MAX_INITIAL_DELAY_MS_PROP_NAME, Configuration.MAX_INITIAL_DELAY_MS_DEFAULT);
-    private long maxTtlMs = Configuration.longProperty(
+    private long maxTtlMs = SystemProperties.longValue(
         Configuration.MAX_TTL_MS_PROP_NAME, Configuration.MAX_TTL_MS_DEFAULT);
     private boolean concluded;
 

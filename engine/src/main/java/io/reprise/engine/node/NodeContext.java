@@ -13,6 +13,7 @@ import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.engine.util.SystemProperties;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.EpochClock;
@@ -74,26 +75,26 @@ public final class NodeContext
     public static final int STORAGE_MERGE_FAN_IN_DEFAULT = 4;
 
     private Path dataDirectory = Path.of(System.getProperty(DATA_DIR_PROP_NAME, DATA_DIR_DEFAULT));
-    private int ringSize = Integer.getInteger(RING_SIZE_PROP_NAME, RING_SIZE_DEFAULT);
-    private int maxBatchSize = Integer.getInteger(MAX_BATCH_PROP_NAME, MAX_BATCH_DEFAULT);
+    private int ringSize = SystemProperties.intValue(RING_SIZE_PROP_NAME, RING_SIZE_DEFAULT);
+    private int maxBatchSize = SystemProperties.intValue(MAX_BATCH_PROP_NAME, MAX_BATCH_DEFAULT);
     private String waitStrategyName = System.getProperty(WAIT_STRATEGY_PROP_NAME, WAIT_STRATEGY_DEFAULT);
-    private long journalSegmentLength = Long.getLong(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
-    private int journalWriteBufferBytes = Integer.getInteger(WRITE_BUFFER_PROP_NAME, WRITE_BUFFER_DEFAULT);
-    private long timeTickMs = Long.getLong(TIME_TICK_MS_PROP_NAME, TIME_TICK_MS_DEFAULT);
-    private long timeHeartbeatMs = Long.getLong(TIME_HEARTBEAT_MS_PROP_NAME, TIME_HEARTBEAT_MS_DEFAULT);
+    private long journalSegmentLength = SystemProperties.longValue(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
+    private int journalWriteBufferBytes = SystemProperties.intValue(WRITE_BUFFER_PROP_NAME, WRITE_BUFFER_DEFAULT);
+    private long timeTickMs = SystemProperties.longValue(TIME_TICK_MS_PROP_NAME, TIME_TICK_MS_DEFAULT);
+    private long timeHeartbeatMs = SystemProperties.longValue(TIME_HEARTBEAT_MS_PROP_NAME, TIME_HEARTBEAT_MS_DEFAULT);
     private long snapshotEveryOperators =
-        Long.getLong(SNAPSHOT_EVERY_OPERATORS_PROP_NAME, SNAPSHOT_EVERY_OPERATORS_DEFAULT);
-    private long snapshotEveryMs = Long.getLong(SNAPSHOT_EVERY_MS_PROP_NAME, SNAPSHOT_EVERY_MS_DEFAULT);
-    private long snapshotEveryLogBytes = Long.getLong(SNAPSHOT_EVERY_LOG_BYTES_PROP_NAME,
+        SystemProperties.longValue(SNAPSHOT_EVERY_OPERATORS_PROP_NAME, SNAPSHOT_EVERY_OPERATORS_DEFAULT);
+    private long snapshotEveryMs = SystemProperties.longValue(SNAPSHOT_EVERY_MS_PROP_NAME, SNAPSHOT_EVERY_MS_DEFAULT);
+    private long snapshotEveryLogBytes = SystemProperties.longValue(SNAPSHOT_EVERY_LOG_BYTES_PROP_NAME,
         SNAPSHOT_EVERY_LOG_BYTES_DEFAULT);
-    private int snapshotsRetained = Integer.getInteger(SNAPSHOTS_RETAINED_PROP_NAME, SNAPSHOTS_RETAINED_DEFAULT);
+    private int snapshotsRetained = SystemProperties.intValue(SNAPSHOTS_RETAINED_PROP_NAME, SNAPSHOTS_RETAINED_DEFAULT);
 
-    private int storagePageBytes = Integer.getInteger(STORAGE_PAGE_BYTES_PROP_NAME, STORAGE_PAGE_BYTES_DEFAULT);
+    private int storagePageBytes = SystemProperties.intValue(STORAGE_PAGE_BYTES_PROP_NAME, STORAGE_PAGE_BYTES_DEFAULT);
     private long storageContainerMaxBytes =
-        Long.getLong(STORAGE_CONTAINER_MAX_BYTES_PROP_NAME, STORAGE_CONTAINER_MAX_BYTES_DEFAULT);
-    private long storageFlushBytes = Long.getLong(STORAGE_FLUSH_BYTES_PROP_NAME, STORAGE_FLUSH_BYTES_DEFAULT);
-    private long storageFlushAgeMs = Long.getLong(STORAGE_FLUSH_AGE_MS_PROP_NAME, STORAGE_FLUSH_AGE_MS_DEFAULT);
-    private int storageMergeFanIn = Integer.getInteger(STORAGE_MERGE_FAN_IN_PROP_NAME, STORAGE_MERGE_FAN_IN_DEFAULT);
+        SystemProperties.longValue(STORAGE_CONTAINER_MAX_BYTES_PROP_NAME, STORAGE_CONTAINER_MAX_BYTES_DEFAULT);
+    private long storageFlushBytes = SystemProperties.longValue(STORAGE_FLUSH_BYTES_PROP_NAME, STORAGE_FLUSH_BYTES_DEFAULT);
+    private long storageFlushAgeMs = SystemProperties.longValue(STORAGE_FLUSH_AGE_MS_PROP_NAME, STORAGE_FLUSH_AGE_MS_DEFAULT);
+    private int storageMergeFanIn = SystemProperties.intValue(STORAGE_MERGE_FAN_IN_PROP_NAME, STORAGE_MERGE_FAN_IN_DEFAULT);
 
     private BusinessRules rules;
     private Disk disk;
