@@ -47,7 +47,7 @@ public final class InProcessClient
         return tenant;
     }
 
-    /** The correlation id the next operator will carry. */
+    /** The correlation id the next operator will carry (it moves on only when an operator is taken). */
     public long nextCorrelationId()
     {
         return correlationId + 1;
@@ -62,35 +62,35 @@ public final class InProcessClient
         final int payloadLength)
     {
         buffer.checkLimit(payloadLength + 256);
-        return offer(encoder.saveSession(buffer, 0, clientId, ++correlationId, tenant, sessionId, destination, policy,
+        return offer(encoder.saveSession(buffer, 0, clientId, correlationId + 1, tenant, sessionId, destination, policy,
             payload, payloadOffset, payloadLength));
     }
 
     public ResultCode cancel(final long sessionId)
     {
-        return offer(encoder.cancelSession(buffer, 0, clientId, ++correlationId, tenant, sessionId));
+        return offer(encoder.cancelSession(buffer, 0, clientId, correlationId + 1, tenant, sessionId));
     }
 
     public ResultCode reportOutcome(
         final long sessionId, final int attempt, final Outcome outcome, final int errorCode, final long retryAfterMs)
     {
-        return offer(encoder.reportOutcome(buffer, 0, clientId, ++correlationId, tenant, sessionId, attempt, outcome,
+        return offer(encoder.reportOutcome(buffer, 0, clientId, correlationId + 1, tenant, sessionId, attempt, outcome,
             errorCode, retryAfterMs, buffer, 0, 0));
     }
 
     public ResultCode redriveSession(final long sessionId)
     {
-        return offer(encoder.redriveSession(buffer, 0, clientId, ++correlationId, tenant, sessionId));
+        return offer(encoder.redriveSession(buffer, 0, clientId, correlationId + 1, tenant, sessionId));
     }
 
     public ResultCode redriveDestination(final int destination, final int maxCount)
     {
-        return offer(encoder.redriveDestination(buffer, 0, clientId, ++correlationId, tenant, destination, maxCount));
+        return offer(encoder.redriveDestination(buffer, 0, clientId, correlationId + 1, tenant, destination, maxCount));
     }
 
     public ResultCode configureDestination(final int destination, final int inFlightLimit)
     {
-        return offer(encoder.configureDestination(buffer, 0, clientId, ++correlationId, tenant, destination,
+        return offer(encoder.configureDestination(buffer, 0, clientId, correlationId + 1, tenant, destination,
             inFlightLimit));
     }
 
@@ -103,8 +103,14 @@ public final class InProcessClient
         return node.offer(operator, offset, length);
     }
 
+    /** A correlation id is used up only by an operator the ring took; a refused one may be offered again as is. */
     private ResultCode offer(final int length)
     {
-        return node.offer(buffer, 0, length);
+        final ResultCode code = node.offer(buffer, 0, length);
+        if (code == ResultCode.OK)
+        {
+            correlationId++;
+        }
+        return code;
     }
 }

@@ -275,8 +275,11 @@ class StandaloneNodeTest
         {
             final InProcessClient client = client(node);
             final UnsafeBuffer big = new UnsafeBuffer(new byte[node.logic().rules().maxPayloadBytes() + 4096]);
+            final long correlationId = client.nextCorrelationId();
             assertEquals(ResultCode.PAYLOAD_TOO_LARGE, client.save(1, 1, policy, big, 0, big.capacity()));
+            assertEquals(correlationId, client.nextCorrelationId(), "a refused operator uses no correlation id");
             assertEquals(ResultCode.OK, client.save(2, 1, policy, payload, 0, payload.capacity()));
+            assertEquals(correlationId + 1, client.nextCorrelationId());
             assertTrue(node.awaitApplied(10_000));
         }
     }
