@@ -138,6 +138,14 @@ public final class NodeContext
             throw new IllegalArgumentException("storage: a container page must hold the largest payload (" +
                 rules.maxPayloadBytes() + " + 32 bytes), the container two pages, flush triggers >= 1, fan-in >= 2");
         }
+        // A page indexes at most pageBytes/256 records, so a container of tombstones (32 bytes each) holds
+        // maxBytes/256 of them while the flush counts bytes: keep room for twice what one flush threshold holds.
+        if (storageContainerMaxBytes < 16 * storageFlushBytes)
+        {
+            throw new IllegalArgumentException("storage: the container (" + storageContainerMaxBytes +
+                " bytes) must be at least 16 x the flush threshold (" + storageFlushBytes + " bytes), or small " +
+                "records can fill its page indexes before a flush is due");
+        }
         if (null == disk)
         {
             disk = new FileChannelDisk();
