@@ -1,14 +1,11 @@
 package io.reprise.engine.storage;
 
 import java.io.BufferedOutputStream;
-import java.io.BufferedReader;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -138,24 +135,7 @@ public final class StorageCrashDriverMain
             }
         }
 
-        final Thread stdinWatcher = new Thread(() ->
-        {
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)))
-            {
-                String line;
-                while ((line = in.readLine()) != null && !line.equals("stop"))
-                {
-                    // wait for the end of input or "stop"
-                }
-            }
-            catch (final IOException ignore)
-            {
-                // the test is gone: stop as well
-            }
-            Driver.stop = true;
-        }, "stdin-watcher");
-        stdinWatcher.setDaemon(true);
-        stdinWatcher.start();
+        DriverOutput.onStopRequest(() -> Driver.stop = true);
 
         new Driver(node, out, random, run, operatorsPerSecond, live).drive();
         node.close();

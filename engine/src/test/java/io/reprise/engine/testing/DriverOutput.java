@@ -1,9 +1,11 @@
 package io.reprise.engine.testing;
 
 import java.io.BufferedOutputStream;
+import java.io.BufferedReader;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
@@ -43,6 +45,32 @@ public final class DriverOutput
         {
             onBroken.run();
         }
+    }
+
+    /**
+     * Calls {@code stop} when the parent asks the child to stop ("stop" on stdin, see
+     * {@link ChildProcess#stopGracefully()}) or goes away (end of stdin).
+     */
+    public static void onStopRequest(final Runnable stop)
+    {
+        final Thread watcher = new Thread(() ->
+        {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)))
+            {
+                String line;
+                while ((line = in.readLine()) != null && !line.equals("stop"))
+                {
+                    // wait for the end of input or "stop"
+                }
+            }
+            catch (final IOException ignore)
+            {
+                // the test is gone: stop as well
+            }
+            stop.run();
+        }, "stdin-watcher");
+        watcher.setDaemon(true);
+        watcher.start();
     }
 
     public synchronized void lineNow(final String line)
