@@ -1,10 +1,6 @@
 package io.reprise.engine.node;
 
-import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +17,8 @@ import io.reprise.engine.agents.SnapshotAgent;
 import io.reprise.engine.testing.DriverOutput;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.ForwardingDisk;
+import io.reprise.engine.disk.ForwardingDiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
@@ -432,9 +430,8 @@ public final class CrashDriverMain
      * creation ("D phase file", flushed) and then sleeps a random 0..maxDelayMs ms before doing it, so the test
      * can see where its kill landed and has time to land it there.
      */
-    static final class ReportingDisk implements Disk
+    static final class ReportingDisk extends ForwardingDisk
     {
-        private final Disk disk;
         private final Path snapshots;
         private final Path journal;
         private final DriverOutput out;
@@ -443,7 +440,7 @@ public final class CrashDriverMain
 
         ReportingDisk(final Disk disk, final Path dataDirectory, final DriverOutput out, final Random random, final int maxDelayMs)
         {
-            this.disk = disk;
+            super(disk);
             this.snapshots = dataDirectory.resolve("snapshots");
             this.journal = dataDirectory.resolve("journal");
             this.out = out;
@@ -492,21 +489,6 @@ public final class CrashDriverMain
             return disk.open(file, create);
         }
 
-        public boolean exists(final Path path)
-        {
-            return disk.exists(path);
-        }
-
-        public List<String> list(final Path directory) throws IOException
-        {
-            return disk.list(directory);
-        }
-
-        public void createDirectories(final Path directory) throws IOException
-        {
-            disk.createDirectories(directory);
-        }
-
         public void delete(final Path file) throws IOException
         {
             if (snapshots.equals(file.getParent()))
@@ -551,10 +533,9 @@ public final class CrashDriverMain
     }
 
     /** A file of a {@link ReportingDisk}: announces writes and syncs (of a segment, only the first of each). */
-    private static final class ReportingFile implements DiskFile
+    private static final class ReportingFile extends ForwardingDiskFile
     {
         private final ReportingDisk disk;
-        private final DiskFile file;
         private final String kind;
         private final int maxDelayMs;
         private boolean quietWrites;
@@ -565,16 +546,11 @@ public final class CrashDriverMain
             final ReportingDisk disk, final DiskFile file, final String kind, final int maxDelayMs,
             final boolean firstOnly)
         {
+            super(file);
             this.disk = disk;
-            this.file = file;
             this.kind = kind;
             this.maxDelayMs = maxDelayMs;
             this.firstOnly = firstOnly;
-        }
-
-        public int read(final ByteBuffer destination, final long position) throws IOException
-        {
-            return file.read(destination, position);
         }
 
         public void write(final ByteBuffer source, final long position) throws IOException
@@ -595,21 +571,6 @@ public final class CrashDriverMain
                 quietSyncs = firstOnly;
             }
             file.sync();
-        }
-
-        public long length() throws IOException
-        {
-            return file.length();
-        }
-
-        public void setLength(final long length) throws IOException
-        {
-            file.setLength(length);
-        }
-
-        public void close() throws IOException
-        {
-            file.close();
         }
     }
 }

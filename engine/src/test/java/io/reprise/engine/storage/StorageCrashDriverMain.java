@@ -1,10 +1,6 @@
 package io.reprise.engine.storage;
 
-import java.io.BufferedOutputStream;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +15,8 @@ import java.util.concurrent.locks.LockSupport;
 import io.reprise.engine.testing.DriverOutput;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.ForwardingDisk;
+import io.reprise.engine.disk.ForwardingDiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.SessionPolicy;
@@ -253,9 +251,8 @@ public final class StorageCrashDriverMain
      * then sleeps a random 0..maxDelayMs ms before doing it; a directory sync is also announced once done
      * ("F end", "M end"), closing the window. Writes are announced once per file.
      */
-    static final class AnnouncingDisk implements Disk
+    static final class AnnouncingDisk extends ForwardingDisk
     {
-        private final Disk disk;
         private final Path sources;
         private final DriverOutput out;
         private final Random random;
@@ -263,7 +260,7 @@ public final class StorageCrashDriverMain
 
         AnnouncingDisk(final Disk disk, final Path sources, final DriverOutput out, final Random random, final int maxDelayMs)
         {
-            this.disk = disk;
+            super(disk);
             this.sources = sources;
             this.out = out;
             this.random = random;
@@ -309,21 +306,6 @@ public final class StorageCrashDriverMain
             return new AnnouncingFile(this, disk.open(file, create));
         }
 
-        public boolean exists(final Path path)
-        {
-            return disk.exists(path);
-        }
-
-        public List<String> list(final Path directory) throws IOException
-        {
-            return disk.list(directory);
-        }
-
-        public void createDirectories(final Path directory) throws IOException
-        {
-            disk.createDirectories(directory);
-        }
-
         public void delete(final Path file) throws IOException
         {
             if (ours(file))
@@ -355,21 +337,15 @@ public final class StorageCrashDriverMain
         }
     }
 
-    private static final class AnnouncingFile implements DiskFile
+    private static final class AnnouncingFile extends ForwardingDiskFile
     {
         private final AnnouncingDisk disk;
-        private final DiskFile file;
         private boolean written;
 
         AnnouncingFile(final AnnouncingDisk disk, final DiskFile file)
         {
+            super(file);
             this.disk = disk;
-            this.file = file;
-        }
-
-        public int read(final ByteBuffer destination, final long position) throws IOException
-        {
-            return file.read(destination, position);
         }
 
         public void write(final ByteBuffer source, final long position) throws IOException
@@ -386,21 +362,6 @@ public final class StorageCrashDriverMain
         {
             disk.announce("sync");
             file.sync();
-        }
-
-        public long length() throws IOException
-        {
-            return file.length();
-        }
-
-        public void setLength(final long length) throws IOException
-        {
-            file.setLength(length);
-        }
-
-        public void close() throws IOException
-        {
-            file.close();
         }
     }
 }
