@@ -27,8 +27,17 @@ public final class OperationPublisher
         this.clock = clock;
     }
 
+    /** Returned by {@link #tryPublishIndex} when the ring is full. */
+    public static final long RING_FULL = -1;
+
     /** @return false when the ring is full: try again later. */
     public boolean tryPublish(final DirectBuffer operator, final int offset, final int length)
+    {
+        return tryPublishIndex(operator, offset, length) != RING_FULL;
+    }
+
+    /** @return the log index the operator will have, or {@link #RING_FULL}: try again later. */
+    public long tryPublishIndex(final DirectBuffer operator, final int offset, final int length)
     {
         if (length <= 0 || length > JournalFormat.MAX_OPERATOR_LENGTH)
         {
@@ -41,7 +50,7 @@ public final class OperationPublisher
         }
         catch (final InsufficientCapacityException ex)
         {
-            return false;
+            return RING_FULL;
         }
         try
         {
@@ -56,7 +65,7 @@ public final class OperationPublisher
         {
             ring.publish(sequence);
         }
-        return true;
+        return indexBase + sequence;
     }
 
     /** Free slots right now: how much a producer may put in before it meets back-pressure. */

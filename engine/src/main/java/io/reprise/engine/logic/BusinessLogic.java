@@ -639,6 +639,7 @@ public final class BusinessLogic
         else if (status == IN_FLIGHT)
         {
             destinations.addInFlight(destination, -1);
+            attemptEnded(record, destination);
             failAttempt(record, LEASE_EXPIRED_ERROR, 0);
         }
         else
@@ -664,6 +665,7 @@ public final class BusinessLogic
         else if (status == IN_FLIGHT)
         {
             destinations.addInFlight(destination, -1);
+            attemptEnded(record, destination);
         }
         else if (status == DEAD)
         {
@@ -673,6 +675,11 @@ public final class BusinessLogic
         {
             destinations.addRetained(destination, -1);
         }
+    }
+
+    private void attemptEnded(final int record, final int destination)
+    {
+        sink.onAttemptEnded(sessions.tenant(record), sessions.sessionId(record), destination, sessions.attempt(record));
     }
 
     private void makePending(final int record, final int destination, final long dueMs)

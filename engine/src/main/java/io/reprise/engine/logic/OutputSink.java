@@ -20,6 +20,14 @@ public interface OutputSink
     /** An attempt began: dispatch it to a worker of the destination once the entry is committed. */
     void onRepeatStarted(int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs);
 
+    /**
+     * An attempt left IN_FLIGHT: its worker reported, its lease ran out, or its session was cancelled. The repeat
+     * process frees the worker's slot; a report for it from now on is stale.
+     */
+    default void onAttemptEnded(int tenant, long sessionId, int destination, int attempt)
+    {
+    }
+
     /** A session reached COMPLETED, CANCELLED or DEAD. */
     void onSessionFinished(int tenant, long sessionId, int destination, SessionStatus status, int attempt, int errorCode);
 

@@ -12,6 +12,7 @@ import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.repeat.WorkerLink;
 import io.reprise.engine.snapshot.SnapshotInfo;
 import io.reprise.engine.util.SystemProperties;
 import org.agrona.ErrorHandler;
@@ -73,6 +74,9 @@ public final class NodeContext
     public static final long STORAGE_FLUSH_AGE_MS_DEFAULT = 1000;
     public static final String STORAGE_MERGE_FAN_IN_PROP_NAME = "reprise.storage.merge.fan.in";
     public static final int STORAGE_MERGE_FAN_IN_DEFAULT = 4;
+    /** Room for events from the business logic to the repeat process; a power of two. */
+    public static final String REPEAT_EVENT_BYTES_PROP_NAME = "reprise.repeat.event.bytes";
+    public static final int REPEAT_EVENT_BYTES_DEFAULT = 4 * 1024 * 1024;
 
     private Path dataDirectory = Path.of(System.getProperty(DATA_DIR_PROP_NAME, DATA_DIR_DEFAULT));
     private int ringSize = SystemProperties.intValue(RING_SIZE_PROP_NAME, RING_SIZE_DEFAULT);
@@ -95,6 +99,8 @@ public final class NodeContext
     private long storageFlushBytes = SystemProperties.longValue(STORAGE_FLUSH_BYTES_PROP_NAME, STORAGE_FLUSH_BYTES_DEFAULT);
     private long storageFlushAgeMs = SystemProperties.longValue(STORAGE_FLUSH_AGE_MS_PROP_NAME, STORAGE_FLUSH_AGE_MS_DEFAULT);
     private int storageMergeFanIn = SystemProperties.intValue(STORAGE_MERGE_FAN_IN_PROP_NAME, STORAGE_MERGE_FAN_IN_DEFAULT);
+    private int repeatEventBytes = SystemProperties.intValue(REPEAT_EVENT_BYTES_PROP_NAME, REPEAT_EVENT_BYTES_DEFAULT);
+    private WorkerLink workerLink = WorkerLink.NONE;
 
     private BusinessRules rules;
     private Disk disk;
@@ -119,6 +125,11 @@ public final class NodeContext
         if (Integer.bitCount(ringSize) != 1 || ringSize < 64)
         {
             throw new IllegalArgumentException("ring size must be a power of two >= 64: " + ringSize);
+        }
+        if (Integer.bitCount(repeatEventBytes) != 1 || repeatEventBytes < 4096)
+        {
+            throw new IllegalArgumentException("repeat event bytes must be a power of two >= 4096: " +
+                repeatEventBytes);
         }
         if (maxBatchSize < 1)
         {
@@ -392,6 +403,29 @@ public final class NodeContext
     public NodeContext storageMergeFanIn(final int storageMergeFanIn)
     {
         this.storageMergeFanIn = storageMergeFanIn;
+        return this;
+    }
+
+    public int repeatEventBytes()
+    {
+        return repeatEventBytes;
+    }
+
+    public NodeContext repeatEventBytes(final int repeatEventBytes)
+    {
+        this.repeatEventBytes = repeatEventBytes;
+        return this;
+    }
+
+    public WorkerLink workerLink()
+    {
+        return workerLink;
+    }
+
+    /** How the repeat process reaches workers: the transport's; with none, nothing is ever dispatched. */
+    public NodeContext workerLink(final WorkerLink workerLink)
+    {
+        this.workerLink = workerLink;
         return this;
     }
 

@@ -2,6 +2,7 @@ package io.reprise.engine.node;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.repeat.RepeatProcess;
 import io.reprise.engine.storage.SavedSessionStorage;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
@@ -9,7 +10,7 @@ import org.agrona.DirectBuffer;
 
 /**
  * The node's {@link OutputSink}: routes each response to the in-process client that sent the operator, and hands
- * every output to the observer (the repeat process attaches here in a later stage) and to saved-session storage.
+ * every output to the observer, to the repeat process and to saved-session storage.
  * Outputs of the start-up replay are not passed to the observer (storage alone sees them): they were acted on in the run that first applied them, and
  * acting again would, for example, dispatch old attempts a second time. Runs on the business-logic thread.
  */
@@ -22,6 +23,8 @@ final class NodeOutput implements OutputSink
     private BusinessLogic logic;
     private SavedSessionStorage storage;
     private boolean live;
+    /** Set once the flow runs; read on the business-logic thread. */
+    private volatile RepeatProcess repeatProcess;
 
     NodeOutput(final OutputSink observer)
     {
@@ -43,6 +46,11 @@ final class NodeOutput implements OutputSink
     void live()
     {
         live = true;
+    }
+
+    void repeatProcess(final RepeatProcess repeatProcess)
+    {
+        this.repeatProcess = repeatProcess;
     }
 
     synchronized long register(final InProcessClient.ResponseListener listener)
@@ -95,7 +103,25 @@ final class NodeOutput implements OutputSink
     {
         if (live)
         {
+            final RepeatProcess repeats = repeatProcess;
+            if (null != repeats)
+            {
+                repeats.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+            }
             observer.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+        }
+    }
+
+    public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)
+    {
+        if (live)
+        {
+            final RepeatProcess repeats = repeatProcess;
+            if (null != repeats)
+            {
+                repeats.onAttemptEnded(tenant, sessionId, destination, attempt);
+            }
+            observer.onAttemptEnded(tenant, sessionId, destination, attempt);
         }
     }
 

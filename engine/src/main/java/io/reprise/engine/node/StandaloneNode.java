@@ -25,9 +25,11 @@ import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalCorruptException;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.repeat.RepeatProcess;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotFile;
 import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.engine.state.DestinationFigures;
 import io.reprise.engine.storage.Container;
 import io.reprise.engine.storage.ContainerFlush;
 import io.reprise.engine.storage.SavedSessionStorage;
@@ -63,6 +65,7 @@ public final class StandaloneNode implements AutoCloseable
     private final AtomicBoolean done = new AtomicBoolean();
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
     private final NodeOutput output;
+    private final DestinationFigures figures;
     private final List<AgentRunner> agentRunners = new ArrayList<>();
     private final List<Thread> stageThreads = new ArrayList<>();
     private final List<BatchEventProcessor<OperationSlot>> stages = new ArrayList<>();
@@ -77,6 +80,7 @@ public final class StandaloneNode implements AutoCloseable
     private SnapshotAgent snapshotAgent;
     private TimeProcess timeProcess;
     private SavedSessionStorage storage;
+    private RepeatProcess repeatProcess;
     private long firstIndex;
     private final int maxOperatorLength;
     private boolean closed;
@@ -89,6 +93,7 @@ public final class StandaloneNode implements AutoCloseable
         this.snapshotDirectory = context.dataDirectory().resolve("snapshots");
         this.sourceDirectory = context.dataDirectory().resolve("sources");
         this.output = new NodeOutput(context.outputObserver());
+        this.figures = new DestinationFigures(context.rules().maxDestinations());
         this.maxOperatorLength = context.rules().maxPayloadBytes() + context.rules().maxErrorTextBytes() +
             OPERATOR_OVERHEAD_BYTES;
     }
@@ -136,6 +141,7 @@ public final class StandaloneNode implements AutoCloseable
                 listener.onStep(step);
             });
         output.logic(logic);
+        logic.destinations().figures(figures);
         final long snapshotIndex = logic.appliedIndex();
         // Saved-session storage: the sources of the restored snapshot; the replay below refills the container.
         // Every catalog snapshot keeps its sources: a refused start must change nothing.
@@ -195,7 +201,14 @@ public final class StandaloneNode implements AutoCloseable
             context.storageFlushAgeMs(), STORAGE_RETRY_MS, context.errorHandler()));
         startAgent(new StorageMerger(storage, context.epochClock(), context.storageMergeFanIn(),
             context.storageFlushBytes(), STORAGE_RETRY_MS, context.errorHandler()));
-        listener.onStep("repeat-process-absent (repeat process not built yet)");
+        repeatProcess = new RepeatProcess(publisher, logicHandler::appliedIndex, figures,
+            storage.newReader(context.rules().maxPayloadBytes()), context.rules().maxPayloadBytes(),
+            context.workerLink(), context.errorHandler(), context.rules().maxBeginRepeatsBatch(),
+            context.repeatEventBytes());
+        // A standalone node is always the leader.
+        repeatProcess.leader(true);
+        output.repeatProcess(repeatProcess);
+        startAgent(repeatProcess);
         final BusinessLogic shadow = Recovery.restoreSnapshot(disk, catalog, context.rules(), OutputSink.NONE,
             Recovery.Start.NEWEST_VALID, (step) -> { });
         snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, shadow, journalHandler::durableIndex,
@@ -372,6 +385,18 @@ public final class StandaloneNode implements AutoCloseable
     public SavedSessionStorage storage()
     {
         return storage;
+    }
+
+    /** Each destination's counts, readable from any thread while the node runs. */
+    public DestinationFigures destinationFigures()
+    {
+        return figures;
+    }
+
+    /** The repeat process: the transport tells it which workers are connected. */
+    public RepeatProcess repeatProcess()
+    {
+        return repeatProcess;
     }
 
     public SnapshotAgent snapshotAgent()

@@ -28,6 +28,7 @@ public final class Destinations
     private final int[] readyTail;
     private final int[] deadHead;
     private final int[] deadTail;
+    private DestinationFigures figures;
 
     public Destinations(final SessionTable table, final int count, final int defaultInFlightLimit)
     {
@@ -72,6 +73,7 @@ public final class Destinations
     public void owner(final int destination, final int tenant)
     {
         owner[destination] = tenant;
+        publish(destination, DestinationFigures.OWNER, tenant);
     }
 
     public int inFlightLimit(final int destination)
@@ -82,6 +84,7 @@ public final class Destinations
     public void inFlightLimit(final int destination, final int limit)
     {
         inFlightLimit[destination] = limit;
+        publish(destination, DestinationFigures.IN_FLIGHT_LIMIT, limit);
     }
 
     /** Sessions waiting for their due time. */
@@ -115,16 +118,50 @@ public final class Destinations
     public void addPending(final int destination, final int delta)
     {
         pending[destination] += delta;
+        publish(destination, DestinationFigures.PENDING, pending[destination]);
     }
 
     public void addInFlight(final int destination, final int delta)
     {
         inFlight[destination] += delta;
+        publish(destination, DestinationFigures.IN_FLIGHT, inFlight[destination]);
     }
 
     public void addRetained(final int destination, final int delta)
     {
         retained[destination] += delta;
+    }
+
+    /** From now on every count change is copied to {@code figures}, starting with all of them now. */
+    public void figures(final DestinationFigures figures)
+    {
+        if (figures.count() != count)
+        {
+            throw new IllegalArgumentException("figures for " + figures.count() + " destinations, not " + count);
+        }
+        this.figures = figures;
+        publishAll();
+    }
+
+    private void publishAll()
+    {
+        for (int d = 0; d < count; d++)
+        {
+            publish(d, DestinationFigures.READY, ready[d]);
+            publish(d, DestinationFigures.IN_FLIGHT, inFlight[d]);
+            publish(d, DestinationFigures.IN_FLIGHT_LIMIT, inFlightLimit[d]);
+            publish(d, DestinationFigures.PENDING, pending[d]);
+            publish(d, DestinationFigures.DEAD, dead[d]);
+            publish(d, DestinationFigures.OWNER, owner[d]);
+        }
+    }
+
+    private void publish(final int destination, final int field, final int value)
+    {
+        if (null != figures)
+        {
+            figures.set(destination, field, value);
+        }
     }
 
     public void writeTo(final StateOutput out) throws java.io.IOException
@@ -147,6 +184,7 @@ public final class Destinations
         {
             in.getInts(array, 0, count);
         }
+        publishAll();
     }
 
     private int[][] arrays()
@@ -177,24 +215,28 @@ public final class Destinations
     {
         append(readyHead, readyTail, destination, record);
         ready[destination]++;
+        publish(destination, DestinationFigures.READY, ready[destination]);
     }
 
     public void removeReady(final int destination, final int record)
     {
         remove(readyHead, readyTail, destination, record);
         ready[destination]--;
+        publish(destination, DestinationFigures.READY, ready[destination]);
     }
 
     public void appendDead(final int destination, final int record)
     {
         append(deadHead, deadTail, destination, record);
         dead[destination]++;
+        publish(destination, DestinationFigures.DEAD, dead[destination]);
     }
 
     public void removeDead(final int destination, final int record)
     {
         remove(deadHead, deadTail, destination, record);
         dead[destination]--;
+        publish(destination, DestinationFigures.DEAD, dead[destination]);
     }
 
     private void append(final int[] heads, final int[] tails, final int destination, final int record)

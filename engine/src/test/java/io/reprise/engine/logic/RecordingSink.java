@@ -36,6 +36,11 @@ final class RecordingSink implements OutputSink
             " lease=" + leaseExpiresAtMs);
     }
 
+    public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)
+    {
+        events.add("ended " + tenant + ":" + sessionId + " dest=" + destination + " attempt=" + attempt);
+    }
+
     public void onSessionFinished(
         final int tenant, final long sessionId, final int destination, final SessionStatus status,
         final int attempt, final int errorCode)

@@ -662,6 +662,7 @@ final class ReferenceModel
                 break;
             case IN_FLIGHT:
                 path("timer.leaseExpired");
+                events.add(ended(s));
                 attemptFailed(s, LEASE_EXPIRED, 0);
                 break;
             default:
@@ -676,9 +677,18 @@ final class ReferenceModel
     /** Leaves the current status: its timer and its place in a queue go. */
     private void leave(final Session s)
     {
+        if (s.status == IN_FLIGHT)
+        {
+            events.add(ended(s));
+        }
         cancelTimer(s);
         destinations[s.destination].ready.remove(s);
         destinations[s.destination].dead.remove(s);
+    }
+
+    private static String ended(final Session s)
+    {
+        return "ended " + s.name() + " dest=" + s.destination + " attempt=" + s.attempt;
     }
 
     private void toPending(final Session s, final long due)

@@ -98,7 +98,7 @@ class StandaloneNodeTest
             "agent-started",         // 4. time process
             "agent-started",         //    container flush
             "agent-started",         //    storage merger
-            "repeat-process-absent", //    repeat process (later issue)
+            "agent-started",         //    repeat process
             "agent-started",         //    snapshot agent
             "started",
             "done-signalled",        // shutdown: close done
@@ -106,12 +106,15 @@ class StandaloneNodeTest
             "agent-stopped",
             "agent-stopped",
             "agent-stopped",
+            "agent-stopped",
             "flushed-and-synced",    // flush and sync
             "exited"), names(steps));
         assertTrue(steps.get(7).endsWith("time-process") && steps.get(8).endsWith("container-flush") &&
-            steps.get(9).endsWith("storage-merger") && steps.get(11).endsWith("snapshot-agent"), steps.toString());
+            steps.get(9).endsWith("storage-merger") && steps.get(10).endsWith("repeat-process") &&
+            steps.get(11).endsWith("snapshot-agent"), steps.toString());
         assertTrue(steps.get(14).endsWith("time-process") && steps.get(15).endsWith("container-flush") &&
-            steps.get(16).endsWith("storage-merger") && steps.get(17).endsWith("snapshot-agent"), steps.toString());
+            steps.get(16).endsWith("storage-merger") && steps.get(17).endsWith("repeat-process") &&
+            steps.get(18).endsWith("snapshot-agent"), steps.toString());
     }
 
     @Test

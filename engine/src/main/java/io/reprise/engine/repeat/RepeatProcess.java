@@ -1,0 +1,491 @@
+package io.reprise.engine.repeat;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+import io.reprise.engine.flow.OperationPublisher;
+import io.reprise.engine.logic.OperatorEncoder;
+import io.reprise.engine.state.DestinationFigures;
+import io.reprise.engine.storage.StorageReader;
+import org.agrona.ErrorHandler;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2LongHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+/**
+ * The repeat process (ARCHITECTURE §7, leader only): hands due sessions to the workers of their destination.
+ * <p>
+ * It works in rounds. A round looks at every destination that has live workers with free hands, takes the
+ * smallest of the destination's ready count, its in-flight room (both from {@link DestinationFigures}) and the
+ * workers' free hands, and proposes one {@code BeginRepeats} per such destination, planning which worker takes how
+ * many. The business logic starts attempts in ready order, which is due order, and only once the entry is
+ * committed; each started attempt comes back here as an event, is read from saved-session storage and sent to its
+ * planned worker. The next round starts only when every proposal of the last one is applied, so free hands are
+ * never promised twice and a backlog drains at the pace workers take it, never faster.
+ * <p>
+ * A worker's hand is freed when the business logic says its attempt ended (reported, lease expired, cancelled).
+ * A worker that vanishes keeps nothing: its attempts stay in flight until their leases run out and then return
+ * to the schedule. Events arrive from the business-logic thread through a one-to-one ring; workers join and
+ * leave through a queue from the transport's thread; everything else runs on this agent's thread.
+ */
+public final class RepeatProcess implements Agent
+{
+    private static final int STARTED = 1;
+    private static final int ENDED = 2;
+    private static final int EVENT_LENGTH = 32;
+    private static final long NOTHING_AWAITED = -1;
+
+    private final OperationPublisher publisher;
+    private final LongSupplier appliedIndex;
+    private final DestinationFigures figures;
+    private final StorageReader reader;
+    private final WorkerLink link;
+    private final ErrorHandler errorHandler;
+    private final int maxBatch;
+    private final OneToOneRingBuffer events;
+    private final UnsafeBuffer eventScratch = new UnsafeBuffer(ByteBuffer.allocateDirect(EVENT_LENGTH));
+    private final ManyToOneConcurrentLinkedQueue<Runnable> commands = new ManyToOneConcurrentLinkedQueue<>();
+    private final Long2ObjectHashMap<Worker> workers = new Long2ObjectHashMap<>();
+    private final Int2ObjectHashMap<Destination> destinations = new Int2ObjectHashMap<>();
+    /** Attempts in a worker's hands: tenant to (session id to worker id). */
+    private final Int2ObjectHashMap<Long2LongHashMap> inHand = new Int2ObjectHashMap<>();
+    private final OperatorEncoder encoder = new OperatorEncoder();
+    private final UnsafeBuffer operator = new UnsafeBuffer(new byte[64]);
+    private final MutableDirectBuffer payload;
+    private final AtomicLong dispatched = new AtomicLong();
+    private final AtomicLong undeliverable = new AtomicLong();
+    private final AtomicLong proposals = new AtomicLong();
+    private volatile boolean leader;
+    private volatile boolean closed;
+    private long awaitedIndex = NOTHING_AWAITED;
+
+    /**
+     * @param appliedIndex the business logic's applied index, readable from any thread.
+     * @param maxBatch     the largest {@code BeginRepeats} the business rules accept.
+     * @param eventBytes   room for events between the business logic and this process.
+     */
+    public RepeatProcess(
+        final OperationPublisher publisher,
+        final LongSupplier appliedIndex,
+        final DestinationFigures figures,
+        final StorageReader reader,
+        final int maxPayloadBytes,
+        final WorkerLink link,
+        final ErrorHandler errorHandler,
+        final int maxBatch,
+        final int eventBytes)
+    {
+        this.publisher = publisher;
+        this.appliedIndex = appliedIndex;
+        this.figures = figures;
+        this.reader = reader;
+        this.link = link;
+        this.errorHandler = errorHandler;
+        this.maxBatch = maxBatch;
+        this.payload = new UnsafeBuffer(ByteBuffer.allocateDirect(Math.max(1, maxPayloadBytes)));
+        events = new OneToOneRingBuffer(new UnsafeBuffer(
+            ByteBuffer.allocateDirect(eventBytes + RingBufferDescriptor.TRAILER_LENGTH)));
+    }
+
+    // ------------------------------------------------------------------------- from the business-logic thread
+
+    /** An attempt began and is committed: dispatch it. Business-logic thread. */
+    public void onRepeatStarted(
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+    {
+        publishEvent(STARTED, tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+    }
+
+    /** An attempt ended: free the hand that held it. Business-logic thread. */
+    public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)
+    {
+        publishEvent(ENDED, tenant, sessionId, destination, attempt, 0);
+    }
+
+    /**
+     * Waits for room rather than lose an event: this process drains the ring every duty cycle and never waits on
+     * the business logic, so the wait is short. A follower or a stopped process takes no events.
+     */
+    private void publishEvent(
+        final int type, final int tenant, final long sessionId, final int destination, final int attempt,
+        final long leaseExpiresAtMs)
+    {
+        if (!leader || closed)
+        {
+            return;
+        }
+        eventScratch.putLong(0, sessionId);
+        eventScratch.putLong(8, leaseExpiresAtMs);
+        eventScratch.putInt(16, tenant);
+        eventScratch.putInt(20, destination);
+        eventScratch.putInt(24, attempt);
+        while (!events.write(type, eventScratch, 0, EVENT_LENGTH))
+        {
+            if (closed)
+            {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    // ------------------------------------------------------------------------- from the transport
+
+    /** A worker connected and serves {@code destinations} of its tenant, taking up to {@code hands} at once. */
+    public void workerJoined(final long workerId, final int tenant, final int[] destinations, final int hands)
+    {
+        final int[] served = destinations.clone();
+        commands.offer(() -> addWorker(new Worker(workerId, tenant, served, hands)));
+    }
+
+    /** A worker disconnected or timed out. */
+    public void workerLeft(final long workerId)
+    {
+        commands.offer(() -> removeWorker(workerId));
+    }
+
+    /**
+     * Becomes leader (starts proposing and dispatching) or stops at once. Either way it starts from nothing:
+     * attempts handed out before stay in flight until reported or expired.
+     */
+    public void leader(final boolean isLeader)
+    {
+        commands.offer(this::forgetRounds);
+        leader = isLeader;
+    }
+
+    // ------------------------------------------------------------------------- the agent
+
+    public int doWork()
+    {
+        int work = drainCommands();
+        work += events.read(this::onEvent);
+        if (!leader)
+        {
+            return work;
+        }
+        if (awaitedIndex != NOTHING_AWAITED)
+        {
+            if (appliedIndex.getAsLong() < awaitedIndex)
+            {
+                return work;
+            }
+            // Every event of the awaited entries was written before the applied index moved past them.
+            while (events.read(this::onEvent) > 0)
+            {
+                work++;
+            }
+            endRound();
+        }
+        return work + proposeRound();
+    }
+
+    public void onClose()
+    {
+        closed = true;
+    }
+
+    public String roleName()
+    {
+        return "repeat-process";
+    }
+
+    public long dispatched()
+    {
+        return dispatched.get();
+    }
+
+    /** Attempts started that no worker could take: they return to the schedule when their lease runs out. */
+    public long undeliverable()
+    {
+        return undeliverable.get();
+    }
+
+    /** {@code BeginRepeats} proposed. */
+    public long proposals()
+    {
+        return proposals.get();
+    }
+
+    private int drainCommands()
+    {
+        int count = 0;
+        Runnable command;
+        while (null != (command = commands.poll()))
+        {
+            command.run();
+            count++;
+        }
+        return count;
+    }
+
+    private int proposeRound()
+    {
+        int proposed = 0;
+        for (final Destination destination : destinations.values())
+        {
+            final int d = destination.id;
+            final int owner = figures.get(d, DestinationFigures.OWNER);
+            final int room = figures.get(d, DestinationFigures.IN_FLIGHT_LIMIT) -
+                figures.get(d, DestinationFigures.IN_FLIGHT);
+            int wanted = Math.min(Math.min(figures.get(d, DestinationFigures.READY), room), maxBatch);
+            if (wanted <= 0)
+            {
+                continue;
+            }
+            int planned = 0;
+            for (int i = 0; i < destination.workers.size() && wanted > 0; i++)
+            {
+                final Worker worker = destination.workers.get(i);
+                final int take = worker.tenant == owner ? Math.min(wanted, worker.freeHands()) : 0;
+                if (take > 0)
+                {
+                    destination.plan(worker, take);
+                    planned += take;
+                    wanted -= take;
+                }
+            }
+            if (planned == 0)
+            {
+                continue;
+            }
+            final int length = encoder.beginRepeats(operator, 0, d, planned);
+            final long index = publisher.tryPublishIndex(operator, 0, length);
+            if (index == OperationPublisher.RING_FULL)
+            {
+                destination.clearPlan();
+                break;
+            }
+            awaitedIndex = Math.max(awaitedIndex, index);
+            proposals.lazySet(proposals.get() + 1);
+            proposed++;
+        }
+        return proposed;
+    }
+
+    private void endRound()
+    {
+        awaitedIndex = NOTHING_AWAITED;
+        for (final Destination destination : destinations.values())
+        {
+            destination.clearPlan();
+        }
+    }
+
+    private void forgetRounds()
+    {
+        endRound();
+        inHand.clear();
+        for (final Worker worker : workers.values())
+        {
+            worker.inHand = 0;
+        }
+    }
+
+    private void onEvent(final int type, final org.agrona.MutableDirectBuffer buffer, final int offset, final int length)
+    {
+        final long sessionId = buffer.getLong(offset);
+        final long leaseExpiresAtMs = buffer.getLong(offset + 8);
+        final int tenant = buffer.getInt(offset + 16);
+        final int destination = buffer.getInt(offset + 20);
+        final int attempt = buffer.getInt(offset + 24);
+        if (type == STARTED)
+        {
+            dispatch(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+        }
+        else
+        {
+            release(tenant, sessionId);
+        }
+    }
+
+    private void dispatch(
+        final int tenant, final long sessionId, final int destinationId, final int attempt, final long leaseExpiresAtMs)
+    {
+        final Destination destination = destinations.get(destinationId);
+        final Worker worker = null == destination ? null : destination.takePlanned(tenant);
+        if (null == worker)
+        {
+            undeliverable.lazySet(undeliverable.get() + 1);
+            return;
+        }
+        final int length;
+        try
+        {
+            length = reader.read(tenant, sessionId, payload, 0);
+        }
+        catch (final Exception ex)
+        {
+            errorHandler.onError(ex);
+            undeliverable.lazySet(undeliverable.get() + 1);
+            return;
+        }
+        if (length == StorageReader.NOT_FOUND)
+        {
+            errorHandler.onError(new IllegalStateException(
+                "no payload for started attempt " + attempt + " of " + tenant + ":" + sessionId));
+            undeliverable.lazySet(undeliverable.get() + 1);
+            return;
+        }
+        if (!link.dispatch(worker.id, tenant, sessionId, destinationId, attempt, leaseExpiresAtMs, payload, 0, length))
+        {
+            undeliverable.lazySet(undeliverable.get() + 1);
+            return;
+        }
+        worker.inHand++;
+        inHand.computeIfAbsent(tenant, (t) -> new Long2LongHashMap(Long.MIN_VALUE)).put(sessionId, worker.id);
+        dispatched.lazySet(dispatched.get() + 1);
+    }
+
+    private void release(final int tenant, final long sessionId)
+    {
+        final Long2LongHashMap sessions = inHand.get(tenant);
+        if (null == sessions)
+        {
+            return;
+        }
+        final long workerId = sessions.remove(sessionId);
+        final Worker worker = workerId == Long.MIN_VALUE ? null : workers.get(workerId);
+        if (null != worker && worker.inHand > 0)
+        {
+            worker.inHand--;
+        }
+    }
+
+    private void addWorker(final Worker worker)
+    {
+        removeWorker(worker.id);
+        workers.put(worker.id, worker);
+        for (final int d : worker.destinations)
+        {
+            if (d >= 0 && d < figures.count())
+            {
+                destinations.computeIfAbsent(d, Destination::new).workers.add(worker);
+            }
+        }
+    }
+
+    private void removeWorker(final long workerId)
+    {
+        final Worker worker = workers.remove(workerId);
+        if (null == worker)
+        {
+            return;
+        }
+        for (final int d : worker.destinations)
+        {
+            final Destination destination = destinations.get(d);
+            if (null != destination)
+            {
+                destination.remove(worker);
+                if (destination.workers.isEmpty())
+                {
+                    destinations.remove(d);
+                }
+            }
+        }
+    }
+
+    private static final class Worker
+    {
+        final long id;
+        final int tenant;
+        final int[] destinations;
+        final int hands;
+        int inHand;
+        /** Hands promised in the current round, across all its destinations. */
+        int planned;
+
+        Worker(final long id, final int tenant, final int[] destinations, final int hands)
+        {
+            this.id = id;
+            this.tenant = tenant;
+            this.destinations = destinations;
+            this.hands = hands;
+        }
+
+        int freeHands()
+        {
+            return hands - inHand - planned;
+        }
+    }
+
+    /** A destination with live workers, and the current round's plan: which worker takes how many. */
+    private static final class Destination
+    {
+        final int id;
+        final List<Worker> workers = new ArrayList<>();
+        final List<Worker> planWorkers = new ArrayList<>();
+        int[] planCounts = new int[4];
+
+        Destination(final int id)
+        {
+            this.id = id;
+        }
+
+        void plan(final Worker worker, final int count)
+        {
+            if (planWorkers.size() == planCounts.length)
+            {
+                planCounts = java.util.Arrays.copyOf(planCounts, planCounts.length * 2);
+            }
+            planCounts[planWorkers.size()] = count;
+            planWorkers.add(worker);
+            worker.planned += count;
+        }
+
+        /** The worker planned for the next started attempt; a worker of the tenant with a free hand otherwise. */
+        Worker takePlanned(final int tenant)
+        {
+            for (int i = 0; i < planWorkers.size(); i++)
+            {
+                final Worker worker = planWorkers.get(i);
+                if (planCounts[i] > 0 && worker.tenant == tenant)
+                {
+                    planCounts[i]--;
+                    worker.planned--;
+                    return worker;
+                }
+            }
+            for (int i = 0; i < workers.size(); i++)
+            {
+                final Worker worker = workers.get(i);
+                if (worker.tenant == tenant && worker.freeHands() > 0)
+                {
+                    return worker;
+                }
+            }
+            return null;
+        }
+
+        void clearPlan()
+        {
+            for (int i = 0; i < planWorkers.size(); i++)
+            {
+                planWorkers.get(i).planned -= planCounts[i];
+            }
+            planWorkers.clear();
+        }
+
+        void remove(final Worker worker)
+        {
+            workers.remove(worker);
+            for (int i = planWorkers.size() - 1; i >= 0; i--)
+            {
+                if (planWorkers.get(i) == worker)
+                {
+                    planCounts[i] = 0;
+                }
+            }
+        }
+    }
+}
