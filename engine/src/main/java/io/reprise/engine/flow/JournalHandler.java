@@ -23,6 +23,8 @@ public final class JournalHandler implements EventHandler<OperationSlot>
     private volatile String failure;
     private volatile boolean closing;
     private long failures;
+    private final AtomicLong lastCommitNs = new AtomicLong();
+    private final AtomicLong maxCommitNs = new AtomicLong();
 
     public JournalHandler(final Journal journal, final IdleStrategy retryIdle)
     {
@@ -53,6 +55,7 @@ public final class JournalHandler implements EventHandler<OperationSlot>
 
     private void commit()
     {
+        final long startNs = System.nanoTime();
         while (true)
         {
             try
@@ -64,6 +67,12 @@ public final class JournalHandler implements EventHandler<OperationSlot>
             {
                 onFailure(ex);
             }
+        }
+        final long tookNs = System.nanoTime() - startNs;
+        lastCommitNs.lazySet(tookNs);
+        if (tookNs > maxCommitNs.get())
+        {
+            maxCommitNs.lazySet(tookNs);
         }
         retryIdle.reset();
         failure = null;
@@ -91,6 +100,18 @@ public final class JournalHandler implements EventHandler<OperationSlot>
     public String failure()
     {
         return failure;
+    }
+
+    /** How long the last group commit (write and fsync) took. */
+    public long lastCommitNs()
+    {
+        return lastCommitNs.get();
+    }
+
+    /** The longest group commit since start. */
+    public long maxCommitNs()
+    {
+        return maxCommitNs.get();
     }
 
     public long failures()

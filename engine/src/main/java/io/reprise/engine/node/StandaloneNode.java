@@ -331,7 +331,12 @@ public final class StandaloneNode implements AutoCloseable
         return new InProcessClient(this, output.register(listener), tenant);
     }
 
-    ResultCode offer(final DirectBuffer operator, final int offset, final int length)
+    /**
+     * Puts an encoded operator into the ring: the ingress of the transport and in-process clients publish here.
+     *
+     * @return OK, or why not: BACK_PRESSURE, STORAGE_UNAVAILABLE, SHUTTING_DOWN, PAYLOAD_TOO_LARGE.
+     */
+    public ResultCode offer(final DirectBuffer operator, final int offset, final int length)
     {
         if (done.get() || null != fatal.get())
         {
@@ -358,6 +363,18 @@ public final class StandaloneNode implements AutoCloseable
     public long durableIndex()
     {
         return journalHandler.durableIndex();
+    }
+
+    /** The index of the last operator put into the ring. */
+    public long publishedIndex()
+    {
+        return firstIndex + ring.getCursor();
+    }
+
+    /** The journal stage: its commit latencies, for the node's counters. */
+    public JournalHandler journalHandler()
+    {
+        return journalHandler;
     }
 
     /** Why the journal cannot write now, or null. */

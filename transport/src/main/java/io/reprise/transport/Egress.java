@@ -1,0 +1,153 @@
+package io.reprise.transport;
+
+import java.nio.ByteBuffer;
+
+import io.aeron.Counter;
+import io.aeron.Publication;
+import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.repeat.WorkerLink;
+import io.reprise.schema.client.MessageHeaderEncoder;
+import io.reprise.schema.client.RepeatDispatchEncoder;
+import io.reprise.schema.client.ResponseEncoder;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionFinishedEncoder;
+import io.reprise.schema.client.SessionStatus;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * What the node sends to clients: responses and session-finished notices from the business-logic thread (this is
+ * the node's output observer), attempts from the repeat process (this is its worker link). Each thread encodes
+ * into its own buffer and offers to the client's publication, which is safe from any thread. A publication that
+ * stays back-pressured after a few tries loses the message and the loss is counted: the business logic must
+ * never wait for a client.
+ */
+final class Egress implements OutputSink, WorkerLink
+{
+    private static final int OFFER_TRIES = 3;
+
+    private final ClientRegistry registry;
+    private final MessageHeaderEncoder logicHeader = new MessageHeaderEncoder();
+    private final ResponseEncoder response = new ResponseEncoder();
+    private final SessionFinishedEncoder finished = new SessionFinishedEncoder();
+    private final UnsafeBuffer logicBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(256));
+    private final MessageHeaderEncoder repeatHeader = new MessageHeaderEncoder();
+    private final RepeatDispatchEncoder dispatch = new RepeatDispatchEncoder();
+    private final UnsafeBuffer repeatBuffer;
+    private volatile Counter responsesDropped;
+
+    Egress(final ClientRegistry registry, final int maxPayloadBytes)
+    {
+        this.registry = registry;
+        this.repeatBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(maxPayloadBytes + 128));
+    }
+
+    void counters(final NodeCounters counters)
+    {
+        responsesDropped = counters.get(NodeCounters.RESPONSES_DROPPED);
+    }
+
+    public void onResponse(
+        final long clientId, final long correlationId, final int templateId, final ResultCode code, final long value)
+    {
+        final Connection connection = registry.get(clientId);
+        if (null == connection)
+        {
+            return;
+        }
+        response.wrapAndApplyHeader(logicBuffer, 0, logicHeader)
+            .correlationId(correlationId)
+            .value(value)
+            .operatorTemplateId(templateId)
+            .resultCode(code)
+            .detail("");
+        send(connection.publication, logicBuffer, MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength());
+    }
+
+    public void onSessionSaved(
+        final int tenant, final long sessionId, final int destination, final DirectBuffer payload, final int offset,
+        final int length)
+    {
+    }
+
+    public void onRepeatStarted(
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+    {
+    }
+
+    public void onSessionFinished(
+        final int tenant, final long sessionId, final int destination, final SessionStatus status, final int attempt,
+        final int errorCode)
+    {
+        final Connection[] controllers = registry.controllers(tenant);
+        if (null == controllers)
+        {
+            return;
+        }
+        finished.wrapAndApplyHeader(logicBuffer, 0, logicHeader)
+            .sessionId(sessionId)
+            .tenant(tenant)
+            .destination(destination)
+            .attempt(attempt)
+            .errorCode(errorCode)
+            .status(status);
+        final int length = MessageHeaderEncoder.ENCODED_LENGTH + finished.encodedLength();
+        for (final Connection controller : controllers)
+        {
+            send(controller.publication, logicBuffer, length);
+        }
+    }
+
+    public void onSessionPurged(final int tenant, final long sessionId)
+    {
+    }
+
+    public boolean dispatch(
+        final long workerId, final int tenant, final long sessionId, final int destination, final int attempt,
+        final long leaseExpiresAtMs, final DirectBuffer payload, final int payloadOffset, final int payloadLength)
+    {
+        final Connection worker = registry.get(workerId);
+        if (null == worker)
+        {
+            return false;
+        }
+        dispatch.wrapAndApplyHeader(repeatBuffer, 0, repeatHeader)
+            .sessionId(sessionId)
+            .leaseExpiresAtMs(leaseExpiresAtMs)
+            .tenant(tenant)
+            .destination(destination)
+            .attempt(attempt)
+            .putPayload(payload, payloadOffset, payloadLength);
+        return offer(worker.publication, repeatBuffer, MessageHeaderEncoder.ENCODED_LENGTH + dispatch.encodedLength());
+    }
+
+    private void send(final Publication publication, final DirectBuffer buffer, final int length)
+    {
+        if (!offer(publication, buffer, length))
+        {
+            final Counter dropped = responsesDropped;
+            if (null != dropped)
+            {
+                dropped.increment();
+            }
+        }
+    }
+
+    static boolean offer(final Publication publication, final DirectBuffer buffer, final int length)
+    {
+        for (int i = 0; i < OFFER_TRIES; i++)
+        {
+            final long result = publication.offer(buffer, 0, length);
+            if (result > 0)
+            {
+                return true;
+            }
+            if (result != Publication.BACK_PRESSURED && result != Publication.ADMIN_ACTION)
+            {
+                return false;
+            }
+            Thread.onSpinWait();
+        }
+        return false;
+    }
+}

@@ -1,0 +1,623 @@
+package io.reprise.transport;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.aeron.Aeron;
+import io.aeron.FragmentAssembler;
+import io.aeron.Image;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.logbuffer.Header;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.node.StandaloneNode;
+import io.reprise.engine.state.DestinationFigures;
+import io.reprise.engine.state.Destinations;
+import io.reprise.schema.client.ClientRole;
+import io.reprise.schema.client.ConnectDecoder;
+import io.reprise.schema.client.ConnectResponseEncoder;
+import io.reprise.schema.client.DisconnectDecoder;
+import io.reprise.schema.client.ResponseEncoder;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.WorkerAnnounceDecoder;
+import io.reprise.schema.log.CancelSessionDecoder;
+import io.reprise.schema.log.CancelSessionEncoder;
+import io.reprise.schema.log.ConfigureDestinationDecoder;
+import io.reprise.schema.log.ConfigureDestinationEncoder;
+import io.reprise.schema.log.MessageHeaderDecoder;
+import io.reprise.schema.log.RedriveDeadDecoder;
+import io.reprise.schema.log.RedriveDeadEncoder;
+import io.reprise.schema.log.ReportOutcomeDecoder;
+import io.reprise.schema.log.ReportOutcomeEncoder;
+import io.reprise.schema.log.SaveSessionDecoder;
+import io.reprise.schema.log.SaveSessionEncoder;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableDirectByteBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentInvoker;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The node's ingress (ARCHITECTURE §3, §4): polls the IPC and UDP ingress subscriptions, authenticates clients
+ * at connect, and checks every operator frame before it goes into the ring. A frame that fails a check gets a
+ * response with the precise error code and never reaches the ring; a frame that cannot be answered (no connection
+ * to answer on) is dropped and counted. The ingress writes the connection's client id and tenant into every
+ * operator, so a client acts only on its own tenant. It also drives the Aeron client's conductor, so image
+ * events arrive on this thread too.
+ */
+final class IngressAgent implements Agent
+{
+    private static final int FRAGMENT_LIMIT = 64;
+    private static final int MAX_HANDS = 1 << 16;
+    private static final int CORRELATION_OFFSET = MessageHeaderDecoder.ENCODED_LENGTH + 8;
+    private static final long REFRESH_EVERY_NS = 10_000_000L;
+
+    private final Aeron aeron;
+    private final AgentInvoker conductor;
+    private final TransportContext context;
+    private final StandaloneNode node;
+    private final BusinessRules rules;
+    private final ClientRegistry registry;
+    private final NodeCounters counters;
+    private final NanoClock clock;
+    private final List<Ingress> ingresses = new ArrayList<>();
+    private final List<PendingConnect> pendingConnects = new ArrayList<>();
+
+    private final MessageHeaderDecoder logHeader = new MessageHeaderDecoder();
+    private final io.reprise.schema.client.MessageHeaderDecoder clientHeader =
+        new io.reprise.schema.client.MessageHeaderDecoder();
+    private final io.reprise.schema.client.MessageHeaderEncoder clientHeaderEncoder =
+        new io.reprise.schema.client.MessageHeaderEncoder();
+    private final ConnectDecoder connect = new ConnectDecoder();
+    private final WorkerAnnounceDecoder announce = new WorkerAnnounceDecoder();
+    private final DisconnectDecoder disconnect = new DisconnectDecoder();
+    private final ConnectResponseEncoder connectResponse = new ConnectResponseEncoder();
+    private final ResponseEncoder response = new ResponseEncoder();
+    private final SaveSessionEncoder saveEncoder = new SaveSessionEncoder();
+    private final CancelSessionEncoder cancelEncoder = new CancelSessionEncoder();
+    private final ReportOutcomeEncoder reportEncoder = new ReportOutcomeEncoder();
+    private final RedriveDeadEncoder redriveEncoder = new RedriveDeadEncoder();
+    private final ConfigureDestinationEncoder configureEncoder = new ConfigureDestinationEncoder();
+    private final ExpandableDirectByteBuffer operator = new ExpandableDirectByteBuffer(4096);
+    private final UnsafeBuffer reply = new UnsafeBuffer(ByteBuffer.allocateDirect(512));
+    private long refreshedAtNs;
+
+    IngressAgent(
+        final Aeron aeron,
+        final TransportContext context,
+        final StandaloneNode node,
+        final BusinessRules rules,
+        final ClientRegistry registry,
+        final NodeCounters counters,
+        final NanoClock clock)
+    {
+        this.aeron = aeron;
+        this.conductor = aeron.conductorAgentInvoker();
+        this.context = context;
+        this.node = node;
+        this.rules = rules;
+        this.registry = registry;
+        this.counters = counters;
+        this.clock = clock;
+    }
+
+    public void onStart()
+    {
+        addIngress(context.ingressIpcChannel());
+        if (null != context.ingressUdpChannel())
+        {
+            addIngress(context.ingressUdpChannel());
+        }
+    }
+
+    private void addIngress(final String channel)
+    {
+        final Ingress ingress = new Ingress();
+        ingress.subscription = aeron.addSubscription(channel, context.ingressStreamId(), null,
+            (image) -> onImageGone(ingress, image));
+        ingress.assembler = new FragmentAssembler((buffer, offset, length, header) ->
+            onFragment(ingress, buffer, offset, length, header));
+        ingresses.add(ingress);
+    }
+
+    public int doWork()
+    {
+        int work = null == conductor ? 0 : conductor.invoke();
+        for (int i = 0; i < ingresses.size(); i++)
+        {
+            final Ingress ingress = ingresses.get(i);
+            work += ingress.subscription.poll(ingress.assembler, FRAGMENT_LIMIT);
+        }
+        final long nowNs = clock.nanoTime();
+        if (!pendingConnects.isEmpty())
+        {
+            work += answerConnects(nowNs);
+        }
+        if (nowNs - refreshedAtNs >= REFRESH_EVERY_NS)
+        {
+            refreshedAtNs = nowNs;
+            counters.refresh(node, nowNs);
+        }
+        return work;
+    }
+
+    public void onClose()
+    {
+        for (final Ingress ingress : ingresses)
+        {
+            for (final Connection connection : ingress.bySession.values())
+            {
+                registry.remove(connection);
+                connection.publication.close();
+            }
+            ingress.subscription.close();
+        }
+        for (final PendingConnect pending : pendingConnects)
+        {
+            if (null == pending.connection)
+            {
+                pending.publication.close();
+            }
+        }
+    }
+
+    public String roleName()
+    {
+        return "ingress";
+    }
+
+    // ------------------------------------------------------------------------------------------ frames
+
+    private void onFragment(
+        final Ingress ingress, final DirectBuffer buffer, final int offset, final int length, final Header header)
+    {
+        counters.get(NodeCounters.INGRESS_FRAMES).increment();
+        final Connection connection = ingress.bySession.get(header.sessionId());
+        if (length < MessageHeaderDecoder.ENCODED_LENGTH)
+        {
+            refuse(connection, 0, 0, ResultCode.MALFORMED_FRAME);
+            return;
+        }
+        final int schemaId = buffer.getShort(offset + 4, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+        if (schemaId == io.reprise.schema.client.MessageHeaderDecoder.SCHEMA_ID)
+        {
+            onClientMessage(ingress, connection, buffer, offset, length, header);
+        }
+        else if (schemaId == MessageHeaderDecoder.SCHEMA_ID)
+        {
+            onOperator(connection, buffer, offset, length);
+        }
+        else
+        {
+            refuse(connection, 0, 0, ResultCode.UNSUPPORTED_SCHEMA);
+        }
+    }
+
+    private void onOperator(final Connection connection, final DirectBuffer buffer, final int offset, final int length)
+    {
+        logHeader.wrap(buffer, offset);
+        final int templateId = logHeader.templateId();
+        final long correlationId = length >= CORRELATION_OFFSET + 8 ?
+            buffer.getLong(offset + CORRELATION_OFFSET, ByteOrder.LITTLE_ENDIAN) : 0;
+        if (null == connection)
+        {
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
+        final ResultCode check = check(buffer, offset, length);
+        if (check != ResultCode.OK)
+        {
+            refuse(connection, correlationId, templateId, check);
+            return;
+        }
+        operator.putBytes(0, buffer, offset, length);
+        stamp(templateId, connection);
+        final ResultCode offered = node.offer(operator, 0, length);
+        if (offered != ResultCode.OK)
+        {
+            refuse(connection, correlationId, templateId, offered);
+        }
+    }
+
+    /**
+     * Everything about a client operator frame that can be checked without the state: header, template, lengths
+     * and limits. What needs the state (unknown session, invalid policy) the business logic answers.
+     */
+    private ResultCode check(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (logHeader.version() > MessageHeaderDecoder.SCHEMA_VERSION)
+        {
+            return ResultCode.UNSUPPORTED_VERSION;
+        }
+        final int blockLength = logHeader.blockLength();
+        final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+        final int end = offset + length;
+        switch (logHeader.templateId())
+        {
+            case SaveSessionDecoder.TEMPLATE_ID:
+                return checkVarData(buffer, SaveSessionDecoder.BLOCK_LENGTH, blockLength, body, end,
+                    rules.maxPayloadBytes(), ResultCode.PAYLOAD_TOO_LARGE);
+            case ReportOutcomeDecoder.TEMPLATE_ID:
+                return checkVarData(buffer, ReportOutcomeDecoder.BLOCK_LENGTH, blockLength, body, end,
+                    rules.maxErrorTextBytes(), ResultCode.ERROR_TEXT_TOO_LARGE);
+            case CancelSessionDecoder.TEMPLATE_ID:
+                return checkFixed(CancelSessionDecoder.BLOCK_LENGTH, blockLength, body, end);
+            case RedriveDeadDecoder.TEMPLATE_ID:
+                return checkFixed(RedriveDeadDecoder.BLOCK_LENGTH, blockLength, body, end);
+            case ConfigureDestinationDecoder.TEMPLATE_ID:
+                return checkFixed(ConfigureDestinationDecoder.BLOCK_LENGTH, blockLength, body, end);
+            default:
+                // The system operators (BeginRepeats, SetTime, NewLeaderTerm) come only from the node itself.
+                return ResultCode.UNKNOWN_TEMPLATE;
+        }
+    }
+
+    private static ResultCode checkFixed(final int minBlockLength, final int blockLength, final int body, final int end)
+    {
+        return blockLength >= minBlockLength && body + blockLength == end ? ResultCode.OK : ResultCode.MALFORMED_FRAME;
+    }
+
+    /** A fixed block followed by exactly one var-data field that ends the frame. */
+    private static ResultCode checkVarData(
+        final DirectBuffer buffer, final int minBlockLength, final int blockLength, final int body, final int end,
+        final int maxVarLength, final ResultCode tooLarge)
+    {
+        final int lengthAt = body + blockLength;
+        if (blockLength < minBlockLength || lengthAt + Integer.BYTES > end)
+        {
+            return ResultCode.MALFORMED_FRAME;
+        }
+        final long varLength = buffer.getInt(lengthAt, ByteOrder.LITTLE_ENDIAN) & 0xFFFF_FFFFL;
+        if (lengthAt + Integer.BYTES + varLength != end)
+        {
+            return ResultCode.MALFORMED_FRAME;
+        }
+        return varLength > maxVarLength ? tooLarge : ResultCode.OK;
+    }
+
+    /** Overwrites client id and tenant with the connection's: what a client claims there does not count. */
+    private void stamp(final int templateId, final Connection connection)
+    {
+        final int body = MessageHeaderDecoder.ENCODED_LENGTH;
+        switch (templateId)
+        {
+            case SaveSessionDecoder.TEMPLATE_ID:
+                saveEncoder.wrap(operator, body).clientId(connection.clientId).tenant(connection.tenant);
+                break;
+            case ReportOutcomeDecoder.TEMPLATE_ID:
+                reportEncoder.wrap(operator, body).clientId(connection.clientId).tenant(connection.tenant);
+                break;
+            case CancelSessionDecoder.TEMPLATE_ID:
+                cancelEncoder.wrap(operator, body).clientId(connection.clientId).tenant(connection.tenant);
+                break;
+            case RedriveDeadDecoder.TEMPLATE_ID:
+                redriveEncoder.wrap(operator, body).clientId(connection.clientId).tenant(connection.tenant);
+                break;
+            default:
+                configureEncoder.wrap(operator, body).clientId(connection.clientId).tenant(connection.tenant);
+                break;
+        }
+    }
+
+    private void onClientMessage(
+        final Ingress ingress, final Connection connection, final DirectBuffer buffer, final int offset,
+        final int length, final Header header)
+    {
+        clientHeader.wrap(buffer, offset);
+        final int templateId = clientHeader.templateId();
+        final int blockLength = clientHeader.blockLength();
+        final int body = offset + clientHeader.encodedLength();
+        final long correlationId = length >= CORRELATION_OFFSET + 8 ?
+            buffer.getLong(offset + clientHeader.encodedLength(), ByteOrder.LITTLE_ENDIAN) : 0;
+        if (clientHeader.version() > io.reprise.schema.client.MessageHeaderDecoder.SCHEMA_VERSION)
+        {
+            refuse(connection, correlationId, templateId, ResultCode.UNSUPPORTED_VERSION);
+            return;
+        }
+        switch (templateId)
+        {
+            case ConnectDecoder.TEMPLATE_ID:
+                onConnect(ingress, buffer, body, blockLength, offset + length, header.sessionId());
+                break;
+            case WorkerAnnounceDecoder.TEMPLATE_ID:
+                onAnnounce(connection, buffer, body, blockLength, offset + length, correlationId);
+                break;
+            case DisconnectDecoder.TEMPLATE_ID:
+                if (null != connection && blockLength >= DisconnectDecoder.BLOCK_LENGTH &&
+                    body + blockLength == offset + length)
+                {
+                    disconnect.wrap(buffer, body, blockLength, clientHeader.version());
+                    closeConnection(ingress, connection);
+                }
+                else
+                {
+                    refuse(connection, correlationId, templateId, ResultCode.MALFORMED_FRAME);
+                }
+                break;
+            default:
+                refuse(connection, correlationId, templateId, ResultCode.UNKNOWN_TEMPLATE);
+                break;
+        }
+    }
+
+    private void onConnect(
+        final Ingress ingress, final DirectBuffer buffer, final int body, final int blockLength, final int end,
+        final int imageSessionId)
+    {
+        if (blockLength < ConnectDecoder.BLOCK_LENGTH || body + blockLength > end)
+        {
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
+        connect.wrap(buffer, body, blockLength, clientHeader.version());
+        final String channel;
+        final byte[] token;
+        try
+        {
+            final int channelLength = varLength(buffer, connect.limit(), end, 4096);
+            channel = connect.responseChannel();
+            final int tokenLength = varLength(buffer, connect.limit(), end, 4096);
+            token = new byte[tokenLength];
+            connect.getToken(token, 0, tokenLength);
+            if (connect.limit() != end || channelLength == 0)
+            {
+                throw new IllegalArgumentException("trailing bytes or empty channel");
+            }
+        }
+        catch (final RuntimeException ex)
+        {
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
+
+        final Publication publication;
+        try
+        {
+            publication = aeron.addPublication(channel, connect.responseStreamId());
+        }
+        catch (final RuntimeException ex)
+        {
+            // Nowhere to answer: a channel the driver refuses.
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
+        final Integer tenant = context.tenantOf(new String(token, java.nio.charset.StandardCharsets.UTF_8));
+        final short rawRole = connect.roleRaw();
+        final ClientRole role = rawRole == ClientRole.CONTROLLER.value() ? ClientRole.CONTROLLER :
+            rawRole == ClientRole.WORKER.value() ? ClientRole.WORKER : null;
+        final PendingConnect pending = new PendingConnect(publication, connect.correlationId(),
+            clock.nanoTime() + context.connectTimeoutMs() * 1_000_000L);
+        if (null == tenant || tenant != connect.tenant())
+        {
+            pending.code = ResultCode.AUTHENTICATION_FAILED;
+            pending.detail = "token not valid for tenant " + connect.tenant();
+        }
+        else if (null == role)
+        {
+            pending.code = ResultCode.INVALID_ARGUMENT;
+            pending.detail = "unknown role " + rawRole;
+        }
+        else
+        {
+            final Connection old = ingress.bySession.get(imageSessionId);
+            if (null != old)
+            {
+                closeConnection(ingress, old);
+            }
+            final long clientId = registry.nextClientId();
+            if (clientId < 0)
+            {
+                pending.code = ResultCode.CAPACITY_EXHAUSTED;
+                pending.detail = "connections full: " + context.maxConnections();
+            }
+            else
+            {
+                final Connection connection = new Connection(clientId, tenant, role, publication,
+                    ingress.subscription, imageSessionId);
+                registry.add(connection);
+                ingress.bySession.put(imageSessionId, connection);
+                counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
+                pending.connection = connection;
+                pending.code = ResultCode.OK;
+                pending.detail = "";
+            }
+        }
+        pendingConnects.add(pending);
+    }
+
+    /** The length of the var-data field at the decoder's limit, checked against the frame end and a bound. */
+    private static int varLength(final DirectBuffer buffer, final int limit, final int end, final int max)
+    {
+        if (limit + Integer.BYTES > end)
+        {
+            throw new IllegalArgumentException("var data header past the end");
+        }
+        final long length = buffer.getInt(limit, ByteOrder.LITTLE_ENDIAN) & 0xFFFF_FFFFL;
+        if (length > max || limit + Integer.BYTES + length > end)
+        {
+            throw new IllegalArgumentException("var data past the end");
+        }
+        return (int)length;
+    }
+
+    /** Connect responses wait until the client's response subscription is there to receive them. */
+    private int answerConnects(final long nowNs)
+    {
+        int answered = 0;
+        for (int i = pendingConnects.size() - 1; i >= 0; i--)
+        {
+            final PendingConnect pending = pendingConnects.get(i);
+            final boolean expired = nowNs > pending.deadlineNs;
+            if (!pending.publication.isConnected() && !expired)
+            {
+                continue;
+            }
+            final boolean sent = !expired && sendConnectResponse(pending);
+            if (sent || expired)
+            {
+                pendingConnects.remove(i);
+                answered++;
+                if (null == pending.connection)
+                {
+                    pending.publication.close();
+                    counters.get(NodeCounters.INGRESS_REFUSED).increment();
+                }
+            }
+        }
+        return answered;
+    }
+
+    private boolean sendConnectResponse(final PendingConnect pending)
+    {
+        connectResponse.wrapAndApplyHeader(reply, 0, clientHeaderEncoder)
+            .correlationId(pending.correlationId)
+            .clientId(null == pending.connection ? 0 : pending.connection.clientId)
+            .leaderMemberId(0)
+            .resultCode(pending.code)
+            .detail(pending.detail);
+        return Egress.offer(pending.publication, reply,
+            io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + connectResponse.encodedLength());
+    }
+
+    private void onAnnounce(
+        final Connection connection, final DirectBuffer buffer, final int body, final int blockLength, final int end,
+        final long correlationId)
+    {
+        if (null == connection)
+        {
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
+        if (connection.role != ClientRole.WORKER)
+        {
+            refuse(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, ResultCode.INVALID_ARGUMENT);
+            return;
+        }
+        final int groupHeader = 4;
+        if (blockLength < WorkerAnnounceDecoder.BLOCK_LENGTH || body + blockLength + groupHeader > end)
+        {
+            refuse(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, ResultCode.MALFORMED_FRAME);
+            return;
+        }
+        announce.wrap(buffer, body, blockLength, clientHeader.version());
+        final int hands = announce.attemptsInHand();
+        final int groupBlock = buffer.getShort(body + blockLength, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+        final int count = buffer.getShort(body + blockLength + 2, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+        if (groupBlock < 4 || body + blockLength + groupHeader + (long)groupBlock * count != end)
+        {
+            refuse(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, ResultCode.MALFORMED_FRAME);
+            return;
+        }
+        final int[] destinations = new int[count];
+        final WorkerAnnounceDecoder.DestinationsDecoder group = announce.destinations();
+        for (int i = 0; i < count; i++)
+        {
+            destinations[i] = group.next().destination();
+        }
+        final DestinationFigures figures = node.destinationFigures();
+        ResultCode code = hands < 1 || hands > MAX_HANDS || count == 0 ? ResultCode.INVALID_ARGUMENT : ResultCode.OK;
+        for (int i = 0; i < count && code == ResultCode.OK; i++)
+        {
+            if (destinations[i] < 0 || destinations[i] >= figures.count())
+            {
+                code = ResultCode.INVALID_ARGUMENT;
+            }
+            else
+            {
+                final int owner = figures.get(destinations[i], DestinationFigures.OWNER);
+                if (owner != Destinations.NO_OWNER && owner != connection.tenant)
+                {
+                    code = ResultCode.FOREIGN_DESTINATION;
+                }
+            }
+        }
+        if (code == ResultCode.OK)
+        {
+            node.repeatProcess().workerJoined(connection.clientId, connection.tenant, destinations, hands);
+        }
+        respond(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, code, count);
+        if (code != ResultCode.OK)
+        {
+            counters.get(NodeCounters.INGRESS_REFUSED).increment();
+        }
+    }
+
+    private void onImageGone(final Ingress ingress, final Image image)
+    {
+        final Connection connection = ingress.bySession.get(image.sessionId());
+        if (null != connection)
+        {
+            closeConnection(ingress, connection);
+        }
+    }
+
+    private void closeConnection(final Ingress ingress, final Connection connection)
+    {
+        ingress.bySession.remove(connection.imageSessionId);
+        registry.remove(connection);
+        counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
+        if (connection.role == ClientRole.WORKER)
+        {
+            node.repeatProcess().workerLeft(connection.clientId);
+        }
+        connection.publication.close();
+    }
+
+    /** Answers a refused frame, or counts it dropped when there is no connection to answer on. */
+    private void refuse(
+        final Connection connection, final long correlationId, final int templateId, final ResultCode code)
+    {
+        if (null == connection)
+        {
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
+        counters.get(NodeCounters.INGRESS_REFUSED).increment();
+        respond(connection, correlationId, templateId, code, 0);
+    }
+
+    private void respond(
+        final Connection connection, final long correlationId, final int templateId, final ResultCode code,
+        final long value)
+    {
+        response.wrapAndApplyHeader(reply, 0, clientHeaderEncoder)
+            .correlationId(correlationId)
+            .value(value)
+            .operatorTemplateId(templateId & 0xFFFF)
+            .resultCode(code)
+            .detail("");
+        if (!Egress.offer(connection.publication, reply,
+            io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength()))
+        {
+            counters.get(NodeCounters.RESPONSES_DROPPED).increment();
+        }
+    }
+
+    private static final class Ingress
+    {
+        Subscription subscription;
+        FragmentAssembler assembler;
+        final Int2ObjectHashMap<Connection> bySession = new Int2ObjectHashMap<>();
+    }
+
+    private static final class PendingConnect
+    {
+        final Publication publication;
+        final long correlationId;
+        final long deadlineNs;
+        Connection connection;
+        ResultCode code;
+        String detail;
+
+        PendingConnect(final Publication publication, final long correlationId, final long deadlineNs)
+        {
+            this.publication = publication;
+            this.correlationId = correlationId;
+            this.deadlineNs = deadlineNs;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.reprise.transport;
+
+import io.aeron.Aeron;
+import io.aeron.Counter;
+import io.reprise.engine.node.StandaloneNode;
+import io.reprise.engine.state.DestinationFigures;
+import org.agrona.CloseHelper;
+
+/**
+ * The node's live counters, kept in the media driver's counters file so that {@code reprise stat} (or Aeron's
+ * own AeronStat) can read them from another process while the node runs. The transport's own counters are
+ * written where things happen; the engine's figures are copied in by {@link #refresh} a few times a second.
+ */
+final class NodeCounters implements AutoCloseable
+{
+    /** Type ids of Reprise counters, clear of Aeron's own. */
+    static final int TYPE_ID_BASE = 5200;
+    static final String[] LABELS = {
+        "ingress frames",
+        "ingress frames refused with an error",
+        "ingress frames dropped (no connection to answer)",
+        "connections",
+        "responses dropped (client back-pressured or gone)",
+        "repeats dispatched",
+        "repeats undeliverable",
+        "published index",
+        "durable (commit) index",
+        "applied index",
+        "ring depth",
+        "last commit (write+fsync) ns",
+        "max commit (write+fsync) ns",
+        "sessions pending",
+        "sessions ready",
+        "sessions in flight",
+        "sessions dead",
+        "errors",
+    };
+    static final int INGRESS_FRAMES = 0;
+    static final int INGRESS_REFUSED = 1;
+    static final int INGRESS_DROPPED = 2;
+    static final int CONNECTIONS = 3;
+    static final int RESPONSES_DROPPED = 4;
+    static final int DISPATCHED = 5;
+    static final int UNDELIVERABLE = 6;
+    static final int PUBLISHED_INDEX = 7;
+    static final int DURABLE_INDEX = 8;
+    static final int APPLIED_INDEX = 9;
+    static final int RING_DEPTH = 10;
+    static final int LAST_COMMIT_NS = 11;
+    static final int MAX_COMMIT_NS = 12;
+    static final int PENDING = 13;
+    static final int READY = 14;
+    static final int IN_FLIGHT = 15;
+    static final int DEAD = 16;
+    static final int ERRORS = 17;
+
+    private static final long FIGURES_EVERY_NS = 500_000_000L;
+
+    private final Counter[] counters = new Counter[LABELS.length];
+    private long figuresAtNs;
+
+    NodeCounters(final Aeron aeron)
+    {
+        for (int i = 0; i < LABELS.length; i++)
+        {
+            counters[i] = aeron.addCounter(TYPE_ID_BASE + i, "reprise: " + LABELS[i]);
+        }
+    }
+
+    Counter get(final int counter)
+    {
+        return counters[counter];
+    }
+
+    /** Copies the engine's figures in; the per-destination sums at most twice a second. */
+    void refresh(final StandaloneNode node, final long nowNs)
+    {
+        final long applied = node.appliedIndex();
+        final long published = node.publishedIndex();
+        counters[PUBLISHED_INDEX].setOrdered(published);
+        counters[DURABLE_INDEX].setOrdered(node.durableIndex());
+        counters[APPLIED_INDEX].setOrdered(applied);
+        counters[RING_DEPTH].setOrdered(published - applied);
+        counters[LAST_COMMIT_NS].setOrdered(node.journalHandler().lastCommitNs());
+        counters[MAX_COMMIT_NS].setOrdered(node.journalHandler().maxCommitNs());
+        counters[DISPATCHED].setOrdered(node.repeatProcess().dispatched());
+        counters[UNDELIVERABLE].setOrdered(node.repeatProcess().undeliverable());
+        if (nowNs - figuresAtNs >= FIGURES_EVERY_NS)
+        {
+            figuresAtNs = nowNs;
+            final DestinationFigures figures = node.destinationFigures();
+            counters[PENDING].setOrdered(figures.total(DestinationFigures.PENDING));
+            counters[READY].setOrdered(figures.total(DestinationFigures.READY));
+            counters[IN_FLIGHT].setOrdered(figures.total(DestinationFigures.IN_FLIGHT));
+            counters[DEAD].setOrdered(figures.total(DestinationFigures.DEAD));
+        }
+    }
+
+    public void close()
+    {
+        CloseHelper.closeAll(counters);
+    }
+}

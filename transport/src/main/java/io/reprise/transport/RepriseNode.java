@@ -1,0 +1,110 @@
+package io.reprise.transport;
+
+import java.io.IOException;
+
+import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.engine.node.StandaloneNode;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SystemNanoClock;
+
+/**
+ * A standalone node serving clients over Aeron: the media driver (embedded unless configured otherwise), the
+ * durable node, and its ingress and egress. Start-up follows the seed, with the transport last so that no client
+ * reaches a node that is still recovering; shutdown stops the ingress first, then the node (seed shutdown), then
+ * the driver.
+ */
+public final class RepriseNode implements AutoCloseable
+{
+    private final TransportContext transportContext;
+    private MediaDriver driver;
+    private Aeron aeron;
+    private StandaloneNode node;
+    private NodeCounters counters;
+    private AgentRunner ingressRunner;
+    private boolean closed;
+
+    private RepriseNode(final TransportContext transportContext)
+    {
+        this.transportContext = transportContext;
+    }
+
+    public static RepriseNode start(final NodeContext nodeContext, final TransportContext transportContext)
+        throws IOException
+    {
+        final RepriseNode repriseNode = new RepriseNode(transportContext);
+        try
+        {
+            repriseNode.startUp(nodeContext);
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            repriseNode.close();
+            throw ex;
+        }
+        return repriseNode;
+    }
+
+    private void startUp(final NodeContext nodeContext) throws IOException
+    {
+        if (transportContext.embeddedDriver())
+        {
+            driver = MediaDriver.launch(new MediaDriver.Context()
+                .aeronDirectoryName(transportContext.aeronDirectoryName())
+                .threadingMode(ThreadingMode.SHARED)
+                .sharedIdleStrategy(TransportContext.idleStrategy(transportContext.idleStrategyName()))
+                .imageLivenessTimeoutNs(transportContext.clientLivenessTimeoutMs() * 1_000_000L)
+                .termBufferSparseFile(true)
+                .dirDeleteOnStart(true)
+                .dirDeleteOnShutdown(true));
+        }
+        aeron = Aeron.connect(new Aeron.Context()
+            .aeronDirectoryName(transportContext.aeronDirectoryName())
+            .useConductorAgentInvoker(true));
+
+        nodeContext.conclude();
+        final ClientRegistry registry = new ClientRegistry(transportContext.maxConnections());
+        final Egress egress = new Egress(registry, nodeContext.rules().maxPayloadBytes());
+        nodeContext.outputObserver(egress).workerLink(egress);
+        node = StandaloneNode.start(nodeContext);
+
+        counters = new NodeCounters(aeron);
+        egress.counters(counters);
+        final IngressAgent ingress = new IngressAgent(aeron, transportContext, node, nodeContext.rules(), registry,
+            counters, SystemNanoClock.INSTANCE);
+        ingressRunner = new AgentRunner(TransportContext.idleStrategy(transportContext.idleStrategyName()),
+            (ex) ->
+            {
+                counters.get(NodeCounters.ERRORS).increment();
+                nodeContext.errorHandler().onError(ex);
+            },
+            null, ingress);
+        AgentRunner.startOnThread(ingressRunner);
+        nodeContext.lifecycleListener().onStep("transport-started aeron=" + transportContext.aeronDirectoryName() +
+            " ipc=" + transportContext.ingressIpcChannel() + " udp=" + transportContext.ingressUdpChannel() +
+            " stream=" + transportContext.ingressStreamId());
+    }
+
+    public StandaloneNode node()
+    {
+        return node;
+    }
+
+    public String aeronDirectoryName()
+    {
+        return transportContext.aeronDirectoryName();
+    }
+
+    public void close()
+    {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
+        CloseHelper.closeAll(ingressRunner, node, counters, aeron, driver);
+    }
+}

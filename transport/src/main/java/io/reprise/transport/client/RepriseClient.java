@@ -1,0 +1,278 @@
+package io.reprise.transport.client;
+
+import io.aeron.Publication;
+import io.aeron.logbuffer.Header;
+import io.reprise.engine.logic.OperatorEncoder;
+import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.client.ClientRole;
+import io.reprise.schema.client.MessageHeaderDecoder;
+import io.reprise.schema.client.ResponseDecoder;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionFinishedDecoder;
+import io.reprise.schema.client.SessionStatus;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableDirectByteBuffer;
+
+/**
+ * A controller's client (docs/client.md): saves, cancels and redrives sessions of its tenant on a node.
+ * <p>
+ * Every call sends one operator and returns its correlation id at once (the asynchronous form); the result comes
+ * to the {@link Listener} from {@link #poll()} once the node has applied the operator, that is once it is durable.
+ * When the connection cannot take the operator the call returns a negative value instead ({@link #BACK_PRESSURED},
+ * {@link #NOT_CONNECTED}): back-pressure is the caller's to see, nothing is queued silently. The {@code ...AndAwait}
+ * forms wait for the result. The client reconnects by itself when the node goes away and follows a not-leader
+ * redirect. A client belongs to one thread.
+ */
+public final class RepriseClient implements AutoCloseable
+{
+    /** Returned instead of a correlation id: the ingress is full right now; try again. */
+    public static final long BACK_PRESSURED = -1;
+    /** Returned instead of a correlation id: no connection to the node right now. */
+    public static final long NOT_CONNECTED = -2;
+
+    /** What the node answers, on the thread that calls {@link #poll()}. */
+    public interface Listener
+    {
+        /** The result of one operator: {@code value} is operator-specific (e.g. how many were redriven). */
+        void onResponse(long correlationId, int operatorTemplateId, ResultCode code, long value);
+
+        /** A session of this tenant reached COMPLETED, CANCELLED or DEAD. */
+        default void onSessionFinished(
+            long sessionId, int destination, SessionStatus status, int attempt, int errorCode)
+        {
+        }
+    }
+
+    private final ClientContext context;
+    private final ClientConnection connection;
+    private final Listener listener;
+    private final OperatorEncoder encoder = new OperatorEncoder();
+    private final ExpandableDirectByteBuffer buffer = new ExpandableDirectByteBuffer(1024);
+    private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+    private final ResponseDecoder response = new ResponseDecoder();
+    private final SessionFinishedDecoder finished = new SessionFinishedDecoder();
+    private long nextCorrelationId;
+    private long awaitedCorrelationId;
+    private ResultCode awaitedCode;
+    private long awaitedValue;
+
+    private RepriseClient(final ClientContext context, final Listener listener)
+    {
+        this.context = context;
+        this.listener = listener;
+        this.connection = new ClientConnection(context, ClientRole.CONTROLLER, this::onMessage);
+        this.nextCorrelationId = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40);
+    }
+
+    /** Connects to the node; throws {@link ConnectException} on a wrong token or no answer. */
+    public static RepriseClient connect(final ClientContext context, final Listener listener)
+    {
+        final RepriseClient client = new RepriseClient(context, listener);
+        try
+        {
+            client.connection.connect();
+        }
+        catch (final RuntimeException ex)
+        {
+            client.close();
+            throw ex;
+        }
+        return client;
+    }
+
+    public long clientId()
+    {
+        return connection.clientId();
+    }
+
+    /** Delivers what arrived to the listener; reconnects first when the connection was lost. */
+    public int poll()
+    {
+        return connection.poll();
+    }
+
+    public long save(
+        final long sessionId, final int destination, final SessionPolicy policy, final DirectBuffer payload,
+        final int payloadOffset, final int payloadLength)
+    {
+        buffer.checkLimit(payloadLength + 256);
+        return send(encoder.saveSession(buffer, 0, 0, nextCorrelationId, context.tenant(), sessionId, destination,
+            policy, payload, payloadOffset, payloadLength));
+    }
+
+    public long cancel(final long sessionId)
+    {
+        return send(encoder.cancelSession(buffer, 0, 0, nextCorrelationId, context.tenant(), sessionId));
+    }
+
+    /** A dead session back to the schedule with a fresh count of attempts. */
+    public long redriveSession(final long sessionId)
+    {
+        return send(encoder.redriveSession(buffer, 0, 0, nextCorrelationId, context.tenant(), sessionId));
+    }
+
+    /** Up to {@code maxCount} dead sessions of a destination back to the schedule, oldest first. */
+    public long redriveDestination(final int destination, final int maxCount)
+    {
+        return send(encoder.redriveDestination(buffer, 0, 0, nextCorrelationId, context.tenant(), destination,
+            maxCount));
+    }
+
+    public long configureDestination(final int destination, final int inFlightLimit)
+    {
+        return send(encoder.configureDestination(buffer, 0, 0, nextCorrelationId, context.tenant(), destination,
+            inFlightLimit));
+    }
+
+    /** Sends raw bytes as they are: for tools and tests of the ingress's checks. */
+    public long sendRaw(final DirectBuffer frame, final int offset, final int length)
+    {
+        final long result = connection.offer(frame, offset, length);
+        return result > 0 ? 0 : result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION ?
+            BACK_PRESSURED : NOT_CONNECTED;
+    }
+
+    /**
+     * Saves and waits for the result, retrying while back-pressured.
+     *
+     * @return the node's result code, or null when none came within the response timeout.
+     */
+    public ResultCode saveAndAwait(
+        final long sessionId, final int destination, final SessionPolicy policy, final DirectBuffer payload,
+        final int payloadOffset, final int payloadLength)
+    {
+        return sendAndAwait(() -> save(sessionId, destination, policy, payload, payloadOffset, payloadLength));
+    }
+
+    public ResultCode cancelAndAwait(final long sessionId)
+    {
+        return sendAndAwait(() -> cancel(sessionId));
+    }
+
+    public ResultCode redriveSessionAndAwait(final long sessionId)
+    {
+        return sendAndAwait(() -> redriveSession(sessionId));
+    }
+
+    public ResultCode redriveDestinationAndAwait(final int destination, final int maxCount)
+    {
+        return sendAndAwait(() -> redriveDestination(destination, maxCount));
+    }
+
+    public ResultCode configureDestinationAndAwait(final int destination, final int inFlightLimit)
+    {
+        return sendAndAwait(() -> configureDestination(destination, inFlightLimit));
+    }
+
+    private ResultCode sendAndAwait(final java.util.function.LongSupplier operator)
+    {
+        final long deadlineNs = deadlineNs();
+        long correlationId;
+        while ((correlationId = operator.getAsLong()) < 0)
+        {
+            if (!pause(deadlineNs))
+            {
+                return null;
+            }
+            poll();
+        }
+        return await(correlationId, deadlineNs);
+    }
+
+    /**
+     * Polls until the response to {@code correlationId} arrives; other responses still go to the listener.
+     *
+     * @return its code, or null at the deadline.
+     */
+    public ResultCode await(final long correlationId, final long deadlineNs)
+    {
+        awaitedCorrelationId = correlationId;
+        awaitedCode = null;
+        try
+        {
+            while (null == awaitedCode)
+            {
+                if (poll() == 0 && !pause(deadlineNs))
+                {
+                    return null;
+                }
+            }
+            return awaitedCode;
+        }
+        finally
+        {
+            awaitedCorrelationId = 0;
+        }
+    }
+
+    /** The value of the last response {@link #await} returned. */
+    public long awaitedValue()
+    {
+        return awaitedValue;
+    }
+
+    public long deadlineNs()
+    {
+        return System.nanoTime() + context.responseTimeoutMs() * 1_000_000L;
+    }
+
+    public long reconnects()
+    {
+        return connection.reconnects();
+    }
+
+    private static boolean pause(final long deadlineNs)
+    {
+        if (System.nanoTime() > deadlineNs)
+        {
+            return false;
+        }
+        Thread.onSpinWait();
+        return true;
+    }
+
+    private long send(final int length)
+    {
+        final long result = connection.offer(buffer, 0, length);
+        if (result > 0)
+        {
+            return nextCorrelationId++;
+        }
+        return result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION ?
+            BACK_PRESSURED : NOT_CONNECTED;
+    }
+
+    private void onMessage(final DirectBuffer buffer, final int offset, final int length, final Header fragmentHeader)
+    {
+        header.wrap(buffer, offset);
+        final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+        switch (header.templateId())
+        {
+            case ResponseDecoder.TEMPLATE_ID:
+            {
+                response.wrap(buffer, body, header.blockLength(), header.version());
+                final long correlationId = response.correlationId();
+                final ResultCode code = response.resultCode();
+                if (correlationId == awaitedCorrelationId)
+                {
+                    awaitedValue = response.value();
+                    awaitedCode = code;
+                }
+                listener.onResponse(correlationId, response.operatorTemplateId(), code, response.value());
+                break;
+            }
+            case SessionFinishedDecoder.TEMPLATE_ID:
+                finished.wrap(buffer, body, header.blockLength(), header.version());
+                listener.onSessionFinished(finished.sessionId(), finished.destination(), finished.status(),
+                    finished.attempt(), finished.errorCode());
+                break;
+            default:
+                break;
+        }
+    }
+
+    public void close()
+    {
+        connection.close();
+    }
+}
