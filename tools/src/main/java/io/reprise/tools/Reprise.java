@@ -8,12 +8,14 @@ import java.util.List;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.tools.demo.DemoCommand;
+import io.reprise.tools.load.LoadCommand;
 import io.reprise.tools.log.LogDump;
 import io.reprise.tools.log.LogReplay;
 import io.reprise.tools.log.LogVerify;
 import io.reprise.tools.session.SessionHistory;
 import io.reprise.tools.snapshot.CatalogList;
 import io.reprise.tools.snapshot.SnapshotInspect;
+import io.reprise.tools.stat.NodeStat;
 
 /**
  * The {@code reprise} command line: small verbs, in the manner of Aeron's {@code ClusterTool}, each in a class of
@@ -48,7 +50,9 @@ public final class Reprise
         new Verb(List.of("snapshot", "inspect"), SnapshotInspect.USAGE, SnapshotInspect.DESCRIPTION,
             SnapshotInspect::run),
         new Verb(List.of("session", "history"), SessionHistory.USAGE, SessionHistory.DESCRIPTION,
-            SessionHistory::run));
+            SessionHistory::run),
+        new Verb(List.of("stat"), NodeStat.USAGE, NodeStat.DESCRIPTION, NodeStat::run),
+        new Verb(List.of("load"), LoadCommand.USAGE, LoadCommand.DESCRIPTION, LoadCommand::run));
 
     private Reprise()
     {
@@ -78,7 +82,7 @@ public final class Reprise
             .append(System.lineSeparator())
             .append("long passes print progress to stderr. Exit: 0 ok, 1 a check failed, 2 usage, 3 torn tail.")
             .append(System.lineSeparator())
-            .append("Coming with later issues: node, cluster, load, stat.");
+            .append("Coming with later issues: node, cluster.");
         return text.toString();
     }
 

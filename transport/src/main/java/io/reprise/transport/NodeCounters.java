@@ -11,10 +11,12 @@ import org.agrona.CloseHelper;
  * own AeronStat) can read them from another process while the node runs. The transport's own counters are
  * written where things happen; the engine's figures are copied in by {@link #refresh} a few times a second.
  */
-final class NodeCounters implements AutoCloseable
+public final class NodeCounters implements AutoCloseable
 {
-    /** Type ids of Reprise counters, clear of Aeron's own. */
-    static final int TYPE_ID_BASE = 5200;
+    /** Type ids of Reprise counters, clear of Aeron's own: counter {@code i} has type id TYPE_ID_BASE + i. */
+    public static final int TYPE_ID_BASE = 5200;
+    /** Every counter's label starts with this. */
+    public static final String LABEL_PREFIX = "reprise: ";
     static final String[] LABELS = {
         "ingress frames",
         "ingress frames refused with an error",
@@ -63,8 +65,20 @@ final class NodeCounters implements AutoCloseable
     {
         for (int i = 0; i < LABELS.length; i++)
         {
-            counters[i] = aeron.addCounter(TYPE_ID_BASE + i, "reprise: " + LABELS[i]);
+            counters[i] = aeron.addCounter(TYPE_ID_BASE + i, LABEL_PREFIX + LABELS[i]);
         }
+    }
+
+    /** How many Reprise counters there are: type ids TYPE_ID_BASE .. TYPE_ID_BASE + count() - 1. */
+    public static int count()
+    {
+        return LABELS.length;
+    }
+
+    /** The label of counter {@code i} (without {@link #LABEL_PREFIX}), for readers such as {@code reprise stat}. */
+    public static String label(final int i)
+    {
+        return LABELS[i];
     }
 
     Counter get(final int counter)

@@ -1,0 +1,184 @@
+package io.reprise.tools.stat;
+
+import java.io.File;
+import java.io.PrintStream;
+import java.nio.MappedByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
+
+import io.aeron.CncFileDescriptor;
+import io.aeron.CommonContext;
+import io.reprise.tools.cli.Args;
+import io.reprise.tools.cli.ExitCode;
+import io.reprise.tools.cli.UsageException;
+import io.reprise.transport.NodeCounters;
+import io.reprise.transport.TransportContext;
+import org.agrona.IoUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.status.CountersReader;
+
+/**
+ * {@code reprise stat}: reads the counters a running node keeps in its media driver's CnC file (NodeCounters in
+ * the transport) from another process, the way Aeron's AeronStat does, and prints each Reprise counter. Changes
+ * nothing. With {@code --count N} it samples N times, {@code --interval-ms} apart, and from the second sample on
+ * also prints how much each counter changed per second.
+ */
+public final class NodeStat
+{
+    public static final String USAGE = "stat [--aeron-dir DIR] [--interval-ms N] [--count N]";
+    public static final String DESCRIPTION =
+        "Prints the counters of the node running on the Aeron directory DIR (default " +
+        TransportContext.AERON_DIR_DEFAULT + ",\n" +
+        "or -Dreprise.aeron.dir): ingress frames, connections, published/durable/applied index, ring depth,\n" +
+        "commit times, sessions by state, errors. --count samples (default 1), --interval-ms apart (default\n" +
+        "1000), with the change per second from the second sample on. Exit 1 when no node runs there.";
+
+    private static final Set<String> OPTIONS = Set.of("--aeron-dir", "--interval-ms", "--count");
+
+    private NodeStat()
+    {
+    }
+
+    public static int run(final List<String> tokens, final PrintStream out, final PrintStream err)
+        throws UsageException
+    {
+        final Args args = Args.parse("stat", tokens, OPTIONS);
+        final String aeronDir = args.has("--aeron-dir") ? args.option("--aeron-dir") :
+            System.getProperty(TransportContext.AERON_DIR_PROP_NAME, TransportContext.AERON_DIR_DEFAULT);
+        final long intervalMs = args.longOption("--interval-ms", 1_000, 1, 3_600_000);
+        final long count = args.longOption("--count", 1, 1, Long.MAX_VALUE);
+
+        final File cncFile = new File(aeronDir, CncFileDescriptor.CNC_FILE);
+        if (!cncFile.exists() || cncFile.length() <= CncFileDescriptor.META_DATA_LENGTH)
+        {
+            err.println("reprise stat: no node runs on the Aeron directory " + aeronDir + " (no " + cncFile +
+                "); give the node's directory with --aeron-dir or -D" + TransportContext.AERON_DIR_PROP_NAME);
+            return ExitCode.FAILED;
+        }
+        final MappedByteBuffer cnc = IoUtil.mapExistingFile(cncFile, CncFileDescriptor.CNC_FILE);
+        try
+        {
+            final UnsafeBuffer meta = CncFileDescriptor.createMetaDataBuffer(cnc);
+            final int version = meta.getIntVolatile(CncFileDescriptor.cncVersionOffset(0));
+            if (0 == version)
+            {
+                err.println("reprise stat: the media driver on " + aeronDir + " is still starting (CnC file not " +
+                    "ready); try again");
+                return ExitCode.FAILED;
+            }
+            CncFileDescriptor.checkVersion(version);
+            final ManyToOneRingBuffer toDriver =
+                new ManyToOneRingBuffer(CncFileDescriptor.createToDriverBuffer(cnc, meta));
+            final CountersReader counters = new CountersReader(
+                CncFileDescriptor.createCountersMetaDataBuffer(cnc, meta),
+                CncFileDescriptor.createCountersValuesBuffer(cnc, meta),
+                StandardCharsets.US_ASCII);
+            final long pid = CncFileDescriptor.pid(meta);
+
+            Map<Integer, long[]> previous = null;
+            long previousNs = 0;
+            for (long sample = 1; sample <= count; sample++)
+            {
+                final long heartbeatAgeMs = System.currentTimeMillis() - toDriver.consumerHeartbeatTime();
+                if (heartbeatAgeMs > CommonContext.DRIVER_TIMEOUT_MS)
+                {
+                    err.println("reprise stat: no node runs on " + aeronDir + ": the media driver (pid " + pid +
+                        ") has not been heard of for " + heartbeatAgeMs + " ms; its CnC file is left over");
+                    return ExitCode.FAILED;
+                }
+                final long nowNs = System.nanoTime();
+                final Map<Integer, long[]> values = read(counters);
+                if (values.isEmpty())
+                {
+                    err.println("reprise stat: the media driver on " + aeronDir + " (pid " + pid + ") runs, but " +
+                        "holds no Reprise counters: no node is attached to it (yet)");
+                    return ExitCode.FAILED;
+                }
+                print(out, aeronDir, pid, heartbeatAgeMs, sample, count, values, previous,
+                    nowNs - previousNs);
+                previous = values;
+                previousNs = nowNs;
+                if (sample < count)
+                {
+                    LockSupport.parkNanos(intervalMs * 1_000_000L);
+                    if (Thread.currentThread().isInterrupted())
+                    {
+                        break;
+                    }
+                }
+            }
+            return ExitCode.OK;
+        }
+        finally
+        {
+            IoUtil.unmap(cnc);
+        }
+    }
+
+    /** Reprise counters by counter id: {type index, value, owner}, in counter-id order. */
+    private static Map<Integer, long[]> read(final CountersReader counters)
+    {
+        final Map<Integer, long[]> values = new LinkedHashMap<>();
+        counters.forEach((counterId, typeId, keyBuffer, label) ->
+        {
+            final int index = typeId - NodeCounters.TYPE_ID_BASE;
+            if (index >= 0 && index < NodeCounters.count())
+            {
+                values.put(counterId, new long[] {index, counters.getCounterValue(counterId),
+                    counters.getCounterOwnerId(counterId)});
+            }
+        });
+        return values;
+    }
+
+    private static void print(
+        final PrintStream out, final String aeronDir, final long pid, final long heartbeatAgeMs, final long sample,
+        final long count, final Map<Integer, long[]> values,
+        final Map<Integer, long[]> previous, final long elapsedNs)
+    {
+        final List<Long> owners = new ArrayList<>();
+        values.values().forEach((v) ->
+        {
+            if (!owners.contains(v[2]))
+            {
+                owners.add(v[2]);
+            }
+        });
+        out.println("stat: " + aeronDir + " driver pid " + pid + " heartbeat " + heartbeatAgeMs + " ms ago, " +
+            Instant.now() + (count > 1 ? " (sample " + sample + " of " + count + ")" : ""));
+        for (final long owner : owners)
+        {
+            if (owners.size() > 1)
+            {
+                out.println("  node (Aeron client " + owner + ")");
+            }
+            // Print in the order of NodeCounters, whatever the counter ids.
+            for (int index = 0; index < NodeCounters.count(); index++)
+            {
+                for (final Map.Entry<Integer, long[]> entry : values.entrySet())
+                {
+                    final long[] v = entry.getValue();
+                    if (v[0] != index || v[2] != owner)
+                    {
+                        continue;
+                    }
+                    final StringBuilder line = new StringBuilder();
+                    line.append(String.format("  %-52s %,20d", NodeCounters.label(index), v[1]));
+                    final long[] before = null == previous ? null : previous.get(entry.getKey());
+                    if (null != before && before[0] == v[0] && elapsedNs > 0)
+                    {
+                        line.append(String.format("  %+,14.0f/s", (v[1] - before[1]) * 1e9 / elapsedNs));
+                    }
+                    out.println(line);
+                }
+            }
+        }
+    }
+}
