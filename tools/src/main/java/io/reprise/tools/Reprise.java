@@ -12,6 +12,7 @@ import io.reprise.tools.load.LoadCommand;
 import io.reprise.tools.log.LogDump;
 import io.reprise.tools.log.LogReplay;
 import io.reprise.tools.log.LogVerify;
+import io.reprise.tools.node.NodeCommand;
 import io.reprise.tools.session.SessionHistory;
 import io.reprise.tools.snapshot.CatalogList;
 import io.reprise.tools.snapshot.SnapshotInspect;
@@ -43,6 +44,7 @@ public final class Reprise
 
     private static final List<Verb> VERBS = List.of(
         new Verb(List.of("demo"), DemoCommand.USAGE, DemoCommand.DESCRIPTION, DemoCommand::run),
+        new Verb(List.of("node"), NodeCommand.USAGE, NodeCommand.DESCRIPTION, NodeCommand::run),
         new Verb(List.of("log", "verify"), LogVerify.USAGE, LogVerify.DESCRIPTION, LogVerify::run),
         new Verb(List.of("log", "dump"), LogDump.USAGE, LogDump.DESCRIPTION, LogDump::run),
         new Verb(List.of("log", "replay"), LogReplay.USAGE, LogReplay.DESCRIPTION, LogReplay::run),
@@ -82,7 +84,7 @@ public final class Reprise
             .append(System.lineSeparator())
             .append("long passes print progress to stderr. Exit: 0 ok, 1 a check failed, 2 usage, 3 torn tail.")
             .append(System.lineSeparator())
-            .append("Coming with later issues: node, cluster.");
+            .append("Coming with later issues: cluster.");
         return text.toString();
     }
 

@@ -40,8 +40,8 @@ class RepriseTest
         assertEquals(Reprise.EXIT_USAGE, run("launch"));
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--fast"));
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--sessions", "0"));
-        assertEquals(Reprise.EXIT_USAGE, run("demo", "--seed", "x"));
-        assertEquals(Reprise.EXIT_USAGE, run("demo", "--seed"));
+        assertEquals(Reprise.EXIT_USAGE, run("demo", "--simulated", "--seed", "x"));
+        assertEquals(Reprise.EXIT_USAGE, run("demo", "--simulated", "--seed"));
         assertEquals(Reprise.EXIT_USAGE, run("log"));
         assertEquals(Reprise.EXIT_USAGE, run("log", "verify"));
         assertEquals("", out.toString(StandardCharsets.UTF_8));
@@ -57,7 +57,7 @@ class RepriseTest
     @Test
     void shouldRunADemoWithTheGivenSeedAndSize()
     {
-        assertEquals(Reprise.EXIT_OK, run("demo", "--seed", "11", "--sessions=300"));
+        assertEquals(Reprise.EXIT_OK, run("demo", "--simulated", "--seed", "11", "--sessions=300"));
         final String text = out.toString(StandardCharsets.UTF_8);
         assertTrue(text.startsWith("reprise demo: seed=11 sessions=300"), text);
         assertTrue(text.strip().endsWith("lost=0"), text);

@@ -6,10 +6,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.aeron.Aeron;
-import io.aeron.FragmentAssembler;
+import io.aeron.ControlledFragmentAssembler;
 import io.aeron.Image;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.node.StandaloneNode;
@@ -119,7 +120,7 @@ final class IngressAgent implements Agent
         final Ingress ingress = new Ingress();
         ingress.subscription = aeron.addSubscription(channel, context.ingressStreamId(), null,
             (image) -> onImageGone(ingress, image));
-        ingress.assembler = new FragmentAssembler((buffer, offset, length, header) ->
+        ingress.assembler = new ControlledFragmentAssembler((buffer, offset, length, header) ->
             onFragment(ingress, buffer, offset, length, header));
         ingresses.add(ingress);
     }
@@ -130,7 +131,7 @@ final class IngressAgent implements Agent
         for (int i = 0; i < ingresses.size(); i++)
         {
             final Ingress ingress = ingresses.get(i);
-            work += ingress.subscription.poll(ingress.assembler, FRAGMENT_LIMIT);
+            work += ingress.subscription.controlledPoll(ingress.assembler, FRAGMENT_LIMIT);
         }
         final long nowNs = clock.nanoTime();
         if (!pendingConnects.isEmpty())
@@ -172,32 +173,38 @@ final class IngressAgent implements Agent
 
     // ------------------------------------------------------------------------------------------ frames
 
-    private void onFragment(
+    /**
+     * A full ring leaves the frame where it is ({@code ABORT}): it is polled again later, and meanwhile the
+     * client's own publication fills and its offers report back-pressure. Nothing is refused for being early.
+     */
+    private Action onFragment(
         final Ingress ingress, final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
-        counters.get(NodeCounters.INGRESS_FRAMES).increment();
         final Connection connection = ingress.bySession.get(header.sessionId());
-        if (length < MessageHeaderDecoder.ENCODED_LENGTH)
+        final int schemaId = length < MessageHeaderDecoder.ENCODED_LENGTH ? -1 :
+            buffer.getShort(offset + 4, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+        if (schemaId == MessageHeaderDecoder.SCHEMA_ID && !onOperator(connection, buffer, offset, length))
+        {
+            return Action.ABORT;
+        }
+        counters.get(NodeCounters.INGRESS_FRAMES).increment();
+        if (schemaId == -1)
         {
             refuse(connection, 0, 0, ResultCode.MALFORMED_FRAME);
-            return;
         }
-        final int schemaId = buffer.getShort(offset + 4, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
-        if (schemaId == io.reprise.schema.client.MessageHeaderDecoder.SCHEMA_ID)
+        else if (schemaId == io.reprise.schema.client.MessageHeaderDecoder.SCHEMA_ID)
         {
             onClientMessage(ingress, connection, buffer, offset, length, header);
         }
-        else if (schemaId == MessageHeaderDecoder.SCHEMA_ID)
-        {
-            onOperator(connection, buffer, offset, length);
-        }
-        else
+        else if (schemaId != MessageHeaderDecoder.SCHEMA_ID)
         {
             refuse(connection, 0, 0, ResultCode.UNSUPPORTED_SCHEMA);
         }
+        return Action.CONTINUE;
     }
 
-    private void onOperator(final Connection connection, final DirectBuffer buffer, final int offset, final int length)
+    /** @return false when the ring is full and the frame must wait; true when it was dealt with. */
+    private boolean onOperator(final Connection connection, final DirectBuffer buffer, final int offset, final int length)
     {
         logHeader.wrap(buffer, offset);
         final int templateId = logHeader.templateId();
@@ -206,21 +213,26 @@ final class IngressAgent implements Agent
         if (null == connection)
         {
             counters.get(NodeCounters.INGRESS_DROPPED).increment();
-            return;
+            return true;
         }
         final ResultCode check = check(buffer, offset, length);
         if (check != ResultCode.OK)
         {
             refuse(connection, correlationId, templateId, check);
-            return;
+            return true;
         }
         operator.putBytes(0, buffer, offset, length);
         stamp(templateId, connection);
         final ResultCode offered = node.offer(operator, 0, length);
+        if (offered == ResultCode.BACK_PRESSURE)
+        {
+            return false;
+        }
         if (offered != ResultCode.OK)
         {
             refuse(connection, correlationId, templateId, offered);
         }
+        return true;
     }
 
     /**
@@ -600,7 +612,7 @@ final class IngressAgent implements Agent
     private static final class Ingress
     {
         Subscription subscription;
-        FragmentAssembler assembler;
+        ControlledFragmentAssembler assembler;
         final Int2ObjectHashMap<Connection> bySession = new Int2ObjectHashMap<>();
     }
 

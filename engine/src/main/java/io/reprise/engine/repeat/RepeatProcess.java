@@ -67,6 +67,8 @@ public final class RepeatProcess implements Agent
     private volatile boolean leader;
     private volatile boolean closed;
     private long awaitedIndex = NOTHING_AWAITED;
+    private long rounds;
+    private final List<Destination> destinationList = new ArrayList<>();
 
     /**
      * @param appliedIndex the business logic's applied index, readable from any thread.
@@ -228,48 +230,76 @@ public final class RepeatProcess implements Agent
         return count;
     }
 
+    /**
+     * Plans in two passes so that no destination starves another sharing its workers: first each destination
+     * may take its share of a worker's free hands (free hands over the destinations it serves), then what is
+     * left goes to whoever still has ready sessions. The order of destinations rotates from round to round.
+     */
     private int proposeRound()
     {
-        int proposed = 0;
-        for (final Destination destination : destinations.values())
+        final int count = destinationList.size();
+        if (count == 0)
         {
+            return 0;
+        }
+        for (final Worker worker : workers.values())
+        {
+            worker.share = Math.max(1, worker.freeHands() / worker.destinations.length);
+        }
+        final int first = (int)(rounds++ % count);
+        for (int i = 0; i < count; i++)
+        {
+            final Destination destination = destinationList.get((first + i) % count);
             final int d = destination.id;
-            final int owner = figures.get(d, DestinationFigures.OWNER);
             final int room = figures.get(d, DestinationFigures.IN_FLIGHT_LIMIT) -
                 figures.get(d, DestinationFigures.IN_FLIGHT);
-            int wanted = Math.min(Math.min(figures.get(d, DestinationFigures.READY), room), maxBatch);
-            if (wanted <= 0)
+            destination.wanted = Math.min(Math.min(figures.get(d, DestinationFigures.READY), room), maxBatch);
+            destination.planned = 0;
+            plan(destination, true);
+        }
+        int proposed = 0;
+        for (int i = 0; i < count; i++)
+        {
+            final Destination destination = destinationList.get((first + i) % count);
+            plan(destination, false);
+            if (destination.planned == 0)
             {
                 continue;
             }
-            int planned = 0;
-            for (int i = 0; i < destination.workers.size() && wanted > 0; i++)
-            {
-                final Worker worker = destination.workers.get(i);
-                final int take = worker.tenant == owner ? Math.min(wanted, worker.freeHands()) : 0;
-                if (take > 0)
-                {
-                    destination.plan(worker, take);
-                    planned += take;
-                    wanted -= take;
-                }
-            }
-            if (planned == 0)
-            {
-                continue;
-            }
-            final int length = encoder.beginRepeats(operator, 0, d, planned);
+            final int length = encoder.beginRepeats(operator, 0, destination.id, destination.planned);
             final long index = publisher.tryPublishIndex(operator, 0, length);
             if (index == OperationPublisher.RING_FULL)
             {
                 destination.clearPlan();
-                break;
+                continue;
             }
             awaitedIndex = Math.max(awaitedIndex, index);
             proposals.lazySet(proposals.get() + 1);
             proposed++;
         }
         return proposed;
+    }
+
+    /** Plans hands of the destination's workers of its owner tenant, up to each worker's share or all it has. */
+    private void plan(final Destination destination, final boolean shareOnly)
+    {
+        final int owner = figures.get(destination.id, DestinationFigures.OWNER);
+        for (int w = 0; w < destination.workers.size() && destination.wanted > 0; w++)
+        {
+            final Worker worker = destination.workers.get(w);
+            if (worker.tenant != owner)
+            {
+                continue;
+            }
+            final int free = shareOnly ? Math.min(worker.share, worker.freeHands()) : worker.freeHands();
+            final int take = Math.min(destination.wanted, free);
+            if (take > 0)
+            {
+                destination.plan(worker, take);
+                destination.planned += take;
+                destination.wanted -= take;
+            }
+        }
     }
 
     private void endRound()
@@ -369,7 +399,14 @@ public final class RepeatProcess implements Agent
         {
             if (d >= 0 && d < figures.count())
             {
-                destinations.computeIfAbsent(d, Destination::new).workers.add(worker);
+                Destination destination = destinations.get(d);
+                if (null == destination)
+                {
+                    destination = new Destination(d);
+                    destinations.put(d, destination);
+                    destinationList.add(destination);
+                }
+                destination.workers.add(worker);
             }
         }
     }
@@ -390,6 +427,7 @@ public final class RepeatProcess implements Agent
                 if (destination.workers.isEmpty())
                 {
                     destinations.remove(d);
+                    destinationList.remove(destination);
                 }
             }
         }
@@ -404,6 +442,8 @@ public final class RepeatProcess implements Agent
         int inHand;
         /** Hands promised in the current round, across all its destinations. */
         int planned;
+        /** What one destination may take of its free hands in a round's first pass. */
+        int share;
 
         Worker(final long id, final int tenant, final int[] destinations, final int hands)
         {
@@ -426,6 +466,8 @@ public final class RepeatProcess implements Agent
         final List<Worker> workers = new ArrayList<>();
         final List<Worker> planWorkers = new ArrayList<>();
         int[] planCounts = new int[4];
+        int wanted;
+        int planned;
 
         Destination(final int id)
         {

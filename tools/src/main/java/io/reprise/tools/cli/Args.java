@@ -31,6 +31,14 @@ public final class Args
         final String command, final List<String> tokens, final Set<String> optionNames, final String... positionalNames)
         throws UsageException
     {
+        return parse(command, tokens, optionNames, Set.of(), positionalNames);
+    }
+
+    /** As {@link #parse(String, List, Set, String...)}, with {@code flagNames}: options that take no value. */
+    public static Args parse(
+        final String command, final List<String> tokens, final Set<String> optionNames, final Set<String> flagNames,
+        final String... positionalNames) throws UsageException
+    {
         final Args args = new Args(command);
         for (int i = 0; i < tokens.size(); i++)
         {
@@ -39,6 +47,14 @@ public final class Args
             {
                 final int equals = token.indexOf('=');
                 final String name = equals < 0 ? token : token.substring(0, equals);
+                if (flagNames.contains(name) && equals < 0)
+                {
+                    if (args.options.put(name, "true") != null)
+                    {
+                        throw new UsageException(name + " given twice");
+                    }
+                    continue;
+                }
                 if (!optionNames.contains(name))
                 {
                     throw new UsageException("unknown option '" + token + "'" +

@@ -12,17 +12,23 @@ import io.reprise.tools.cli.Args;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 
-/** {@code reprise demo [--seed N] [--sessions N] [--data-dir DIR]}: the in-process demo, or the node demo on DIR. */
+/**
+ * {@code reprise demo [--sessions N] [--data-dir DIR]}: a real node with controllers and workers over Aeron;
+ * {@code --simulated} runs the simulated population instead: in-process, or on a node in DIR.
+ */
 public final class DemoCommand
 {
-    public static final String USAGE = "demo [--seed N] [--sessions N] [--data-dir DIR]";
+    public static final String USAGE = "demo [--sessions N] [--data-dir DIR] | demo --simulated [--seed N] " +
+        "[--sessions N] [--data-dir DIR]";
     public static final String DESCRIPTION =
-        "Simulated controllers and workers on simulated time: sessions are saved across several destinations,\n" +
-        "repeated with backoff, completed, cancelled, dead-lettered and redriven, and workers die holding leases.\n" +
-        "Without --data-dir: the business logic in-process, deterministic for a seed (printed first; default a\n" +
-        "random one); --sessions 1.." + InProcessDemo.MAX_SESSIONS + ", default " + InProcessDemo.DEFAULT_SESSIONS +
-        ".\nWith --data-dir: a real standalone node keeps its journal, catalog and snapshots in DIR; a second run\n" +
-        "on DIR restarts from them and continues; --sessions per run, default " + NodeDemo.DEFAULT_SESSIONS + ".\n" +
+        "A real standalone node with its embedded media driver; controllers of two tenants save sessions over\n" +
+        "Aeron IPC, workers succeed, retry, fail for good and one dies holding attempts; wall-clock time.\n" +
+        "--sessions default " + AeronDemo.DEFAULT_SESSIONS + "; --data-dir keeps the node's data in DIR (a second run " +
+        "restarts\nfrom it), otherwise a temporary directory is used and deleted.\n" +
+        "--simulated: simulated controllers and workers on simulated time. Without --data-dir the business logic\n" +
+        "in-process, deterministic for a seed (--sessions 1.." + InProcessDemo.MAX_SESSIONS + ", default " +
+        InProcessDemo.DEFAULT_SESSIONS + "); with --data-dir\na real node with in-process clients keeps its data in " +
+        "DIR (--sessions per run, default " + NodeDemo.DEFAULT_SESSIONS + ").\n" +
         "The last line is: demo: saved=N completed=N dead=N cancelled=N pending=N lost=N";
 
     private DemoCommand()
@@ -32,20 +38,33 @@ public final class DemoCommand
     public static int run(final List<String> tokens, final PrintStream out, final PrintStream err)
         throws UsageException, IOException
     {
-        final Args args = Args.parse("demo", tokens, Set.of("--seed", "--sessions", "--data-dir"));
+        final Args args = Args.parse("demo", tokens, Set.of("--seed", "--sessions", "--data-dir"),
+            Set.of("--simulated"));
+        final Path dir = args.has("--data-dir") ? Path.of(args.option("--data-dir")) : null;
+        if (null != dir && Files.exists(dir) && !Files.isDirectory(dir))
+        {
+            throw new UsageException("--data-dir '" + dir + "' exists and is not a directory");
+        }
+        if (!args.has("--simulated"))
+        {
+            if (args.has("--seed"))
+            {
+                throw new UsageException("--seed goes with --simulated: the Aeron demo runs on the wall clock");
+            }
+            final int sessions = (int)args.longOption("--sessions", AeronDemo.DEFAULT_SESSIONS, 1,
+                AeronDemo.MAX_SESSIONS);
+            final boolean consistent = AeronDemo.run(sessions, dir, out);
+            out.flush();
+            return consistent ? ExitCode.OK : ExitCode.FAILED;
+        }
         final long seed = args.longOption("--seed", ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE,
             Long.MIN_VALUE, Long.MAX_VALUE);
-        final boolean onNode = args.has("--data-dir");
+        final boolean onNode = null != dir;
         final int sessions = (int)args.longOption("--sessions",
             onNode ? NodeDemo.DEFAULT_SESSIONS : InProcessDemo.DEFAULT_SESSIONS, 1, InProcessDemo.MAX_SESSIONS);
         final DemoResult result;
         if (onNode)
         {
-            final Path dir = Path.of(args.option("--data-dir"));
-            if (Files.exists(dir) && !Files.isDirectory(dir))
-            {
-                throw new UsageException("--data-dir '" + dir + "' exists and is not a directory");
-            }
             try
             {
                 result = NodeDemo.run(seed, sessions, dir, out);

@@ -75,7 +75,7 @@ class NodeDemoTest
 
         // Sessions of tenant 1 on destination 1: the demo's destination 1 belongs to tenant 2.
         final NodeFixture other = new NodeFixture(tmp.resolve("other"), 5, 16).build();
-        refused = NodeFixture.reprise("demo", "--data-dir", other.dir().toString());
+        refused = NodeFixture.reprise("demo", "--simulated", "--data-dir", other.dir().toString());
         assertEquals(ExitCode.FAILED, refused.exit());
         assertTrue(refused.err().contains("reprise demo: session 1:1 of destination 1 is not one the demo saves"),
             refused.toString());
