@@ -74,7 +74,8 @@ public final class AeronDemo
         out.println("  " + sessions + " sessions from 2 controllers (tenants 1 and 2) to 6 destinations; workers " +
             "succeed, retry (destinations 2, 3, 5, 6), fail for good (destination 4), and one dies holding attempts");
 
-        final Plan plan = new Plan(sessions, (System.currentTimeMillis() / 1000) << 22);
+        final Plan plan = new Plan(sessions, ThreadLocalRandom.current().nextLong(1, 1L << 40) << 22);
+        // Session ids of each run start at a random multiple of 2^22, clear of any earlier run on the same DIR.
         final RepriseNode node = RepriseNode.start(
             new NodeContext().dataDirectory(dir).lifecycleListener(steps::add),
             new TransportContext()
