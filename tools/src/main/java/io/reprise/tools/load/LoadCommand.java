@@ -166,7 +166,8 @@ public final class LoadCommand
                 r.earlyAttempts > 0 ? ", " + r.earlyAttempts + " first attempts received before their due time" : "");
         }
         out.printf("sessions finished (notices): %s%n", r.finished.isEmpty() ? "none" : r.finished.toString());
-        out.printf("back-pressure: saves %,d, reports %,d%n", r.saveBackPressure, r.reportBackPressure);
+        out.printf("back-pressure: offers refused (retried): saves %,d, reports %,d; saves answered BACK_PRESSURE " +
+            "(not saved): %,d%n", r.saveBackPressure, r.reportBackPressure, r.saveRefusedBackPressure);
         final StringBuilder errors = new StringBuilder();
         append(errors, "save", r.saveErrors);
         append(errors, "report", r.reportErrors);
@@ -194,7 +195,8 @@ public final class LoadCommand
             us(r.saveToAck, 50), us(r.saveToAck, 90), us(r.saveToAck, 99), us(r.saveToAck, 99.9),
             r.saveToAck.getMaxValue() / 1000.0,
             us(r.dispatchLag, 50), us(r.dispatchLag, 99), us(r.dispatchLag, 99.9),
-            r.dispatchLag.getMaxValue() / 1000.0, r.saveBackPressure + r.reportBackPressure, r.errors());
+            r.dispatchLag.getMaxValue() / 1000.0,
+            r.saveBackPressure + r.reportBackPressure + r.saveRefusedBackPressure, r.errors());
     }
 
     private static void append(final StringBuilder errors, final String what, final Map<?, Long> counts)

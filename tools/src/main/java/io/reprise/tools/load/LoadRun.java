@@ -59,6 +59,8 @@ final class LoadRun
         long acked;
         long unanswered;
         long saveBackPressure;
+        /** Saves the node answered with BACK_PRESSURE: not saved, counted as back-pressure rather than errors. */
+        long saveRefusedBackPressure;
         long saveNotConnected;
         long reportBackPressure;
         long reportFailures;
@@ -334,7 +336,11 @@ final class LoadRun
             outstanding--;
             result.acked++;
             final long intendedNs = slotIntendedNs[slot];
-            if (code != ResultCode.OK)
+            if (code == ResultCode.BACK_PRESSURE)
+            {
+                result.saveRefusedBackPressure++;
+            }
+            else if (code != ResultCode.OK)
             {
                 result.saveErrors.merge(code, 1L, Long::sum);
             }
