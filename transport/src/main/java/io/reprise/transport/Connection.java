@@ -14,6 +14,8 @@ final class Connection
     /** The ingress subscription and image its frames arrive on. */
     final Subscription source;
     final int imageSessionId;
+    /** A worker announces its destinations once per connection; ingress thread only. */
+    boolean announced;
 
     Connection(
         final long clientId,

@@ -53,6 +53,10 @@ final class Egress implements OutputSink, WorkerLink
         final Connection connection = registry.get(clientId);
         if (null == connection)
         {
+            if (clientId >= ClientRegistry.SLOTS)
+            {
+                countDropped(); // an Aeron client that left before its result
+            }
             return;
         }
         response.wrapAndApplyHeader(logicBuffer, 0, logicHeader)
@@ -125,11 +129,16 @@ final class Egress implements OutputSink, WorkerLink
     {
         if (!offer(publication, buffer, length))
         {
-            final Counter dropped = responsesDropped;
-            if (null != dropped)
-            {
-                dropped.increment();
-            }
+            countDropped();
+        }
+    }
+
+    private void countDropped()
+    {
+        final Counter dropped = responsesDropped;
+        if (null != dropped)
+        {
+            dropped.increment();
         }
     }
 

@@ -127,6 +127,11 @@ final class IngressAgent implements Agent
 
     public int doWork()
     {
+        if (aeron.isClosed())
+        {
+            // Its buffers are unmapped: touching a publication or counter now would crash the JVM.
+            throw new org.agrona.concurrent.AgentTerminationException("the node's Aeron client closed");
+        }
         int work = null == conductor ? 0 : conductor.invoke();
         for (int i = 0; i < ingresses.size(); i++)
         {
@@ -323,7 +328,7 @@ final class IngressAgent implements Agent
         final int templateId = clientHeader.templateId();
         final int blockLength = clientHeader.blockLength();
         final int body = offset + clientHeader.encodedLength();
-        final long correlationId = length >= CORRELATION_OFFSET + 8 ?
+        final long correlationId = length >= clientHeader.encodedLength() + 8 ?
             buffer.getLong(offset + clientHeader.encodedLength(), ByteOrder.LITTLE_ENDIAN) : 0;
         if (clientHeader.version() > io.reprise.schema.client.MessageHeaderDecoder.SCHEMA_VERSION)
         {
@@ -547,12 +552,19 @@ final class IngressAgent implements Agent
                 }
             }
         }
+        if (connection.announced)
+        {
+            // A second announcement would forget what the worker holds and overfill its hands.
+            code = ResultCode.INVALID_ARGUMENT;
+        }
+        // The answer goes out before the repeat process hears of the worker, so it precedes any dispatch.
+        respond(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, code, count);
         if (code == ResultCode.OK)
         {
+            connection.announced = true;
             node.repeatProcess().workerJoined(connection.clientId, connection.tenant, destinations, hands);
         }
-        respond(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, code, count);
-        if (code != ResultCode.OK)
+        else
         {
             counters.get(NodeCounters.INGRESS_REFUSED).increment();
         }

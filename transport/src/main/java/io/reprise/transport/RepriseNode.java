@@ -19,6 +19,8 @@ import org.agrona.concurrent.SystemNanoClock;
  */
 public final class RepriseNode implements AutoCloseable
 {
+    private static final long NODE_CLIENT_LIVENESS_NS = 60_000_000_000L;
+
     private final TransportContext transportContext;
     private MediaDriver driver;
     private Aeron aeron;
@@ -57,6 +59,10 @@ public final class RepriseNode implements AutoCloseable
                 .threadingMode(ThreadingMode.SHARED)
                 .sharedIdleStrategy(TransportContext.idleStrategy(transportContext.idleStrategyName()))
                 .imageLivenessTimeoutNs(transportContext.clientLivenessTimeoutMs() * 1_000_000L)
+                // The node's own Aeron client is served by the ingress thread: on 2 busy cores that thread can
+                // starve for seconds, and a client the driver times out closes the counters the node writes.
+                .clientLivenessTimeoutNs(NODE_CLIENT_LIVENESS_NS)
+                .publicationUnblockTimeoutNs(2 * NODE_CLIENT_LIVENESS_NS)
                 .termBufferSparseFile(true)
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true));

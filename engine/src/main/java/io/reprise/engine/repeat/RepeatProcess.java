@@ -361,8 +361,7 @@ public final class RepeatProcess implements Agent
         }
         if (length == StorageReader.NOT_FOUND)
         {
-            errorHandler.onError(new IllegalStateException(
-                "no payload for started attempt " + attempt + " of " + tenant + ":" + sessionId));
+            // Cancelled (or otherwise finished) after the attempt began: its payload is gone, nothing to send.
             undeliverable.lazySet(undeliverable.get() + 1);
             return;
         }

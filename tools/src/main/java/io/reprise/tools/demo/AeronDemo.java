@@ -295,6 +295,8 @@ public final class AeronDemo
 
         void execute(final RepriseNode node, final PrintStream out)
         {
+            // Sessions of earlier runs on the same DIR that are still unfinished (those due in an hour) stay so.
+            final long unfinishedAtStart = unfinished(node.node().destinationFigures());
             final List<Thread> threads = new ArrayList<>();
             threads.add(thread("controller-1", () -> control(TENANT_ONE, out)));
             threads.add(thread("controller-2", () -> control(TENANT_TWO, out)));
@@ -304,7 +306,7 @@ public final class AeronDemo
             threads.forEach(Thread::start);
 
             final long deadlineMs = System.currentTimeMillis() + DRAIN_TIMEOUT_MS;
-            if (awaitDrained(node, deadlineMs, out))
+            if (awaitDrained(node, unfinishedAtStart, deadlineMs, out))
             {
                 // Dead letters of the hardest destination get a second life, and the demo waits for them too.
                 try (RepriseClient admin = RepriseClient.connect(context(TENANT_ONE), (c, t, r, v) -> { }))
@@ -318,7 +320,7 @@ public final class AeronDemo
                         unexpected.incrementAndGet();
                     }
                 }
-                awaitDrained(node, deadlineMs, out);
+                awaitDrained(node, unfinishedAtStart, deadlineMs, out);
             }
             stop.set(true);
             for (final Thread thread : threads)
@@ -339,16 +341,16 @@ public final class AeronDemo
         }
 
         /** Waits until every session that can finish has: all saved, and only the long-delayed ones unfinished. */
-        private boolean awaitDrained(final RepriseNode node, final long deadlineMs, final PrintStream out)
+        private boolean awaitDrained(
+            final RepriseNode node, final long unfinishedAtStart, final long deadlineMs, final PrintStream out)
         {
             final DestinationFigures figures = node.node().destinationFigures();
             final long longDelayed = countLongDelayed();
             long lastReportMs = System.currentTimeMillis();
             while (System.currentTimeMillis() < deadlineMs && failures.isEmpty())
             {
-                final long unfinished = figures.total(DestinationFigures.PENDING) +
-                    figures.total(DestinationFigures.READY) + figures.total(DestinationFigures.IN_FLIGHT);
-                if (controllersDone.get() == 2 && unfinished <= longDelayed)
+                final long unfinished = unfinished(figures);
+                if (controllersDone.get() == 2 && unfinished <= unfinishedAtStart + longDelayed)
                 {
                     return true;
                 }
@@ -361,6 +363,12 @@ public final class AeronDemo
                 sleep(50);
             }
             return false;
+        }
+
+        private static long unfinished(final DestinationFigures figures)
+        {
+            return figures.total(DestinationFigures.PENDING) + figures.total(DestinationFigures.READY) +
+                figures.total(DestinationFigures.IN_FLIGHT);
         }
 
         private long countLongDelayed()
