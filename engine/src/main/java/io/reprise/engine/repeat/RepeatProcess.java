@@ -24,13 +24,15 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 /**
  * The repeat process (ARCHITECTURE §7, leader only): hands due sessions to the workers of their destination.
  * <p>
- * It works in rounds. A round looks at every destination that has live workers with free hands, takes the
- * smallest of the destination's ready count, its in-flight room (both from {@link DestinationFigures}) and the
- * workers' free hands, and proposes one {@code BeginRepeats} per such destination, planning which worker takes how
- * many. The business logic starts attempts in ready order, which is due order, and only once the entry is
- * committed; each started attempt comes back here as an event, is read from saved-session storage and sent to its
- * planned worker. The next round starts only when every proposal of the last one is applied, so free hands are
- * never promised twice and a backlog drains at the pace workers take it, never faster.
+ * It proposes {@code BeginRepeats} without waiting for earlier ones: for every destination that has live workers
+ * with free hands it takes the smallest of the destination's ready count and in-flight room (both from
+ * {@link DestinationFigures}, less what its proposals not yet applied may start) and the workers' free hands, and
+ * proposes one {@code BeginRepeats}, planning which worker takes how many. A planned hand counts as taken until the
+ * proposal is applied, so hands are never promised twice; a destination has at most a few proposals in the ring.
+ * The business logic starts attempts in ready order, which is due order, and only once the entry is committed;
+ * each started attempt comes back here as an event, is read from saved-session storage and sent to the worker its
+ * proposal planned. When a proposal is applied, the hands it planned but did not use are free again. A backlog
+ * drains at the pace workers take it, never faster.
  * <p>
  * A worker's hand is freed when the business logic says its attempt ended (reported, lease expired, cancelled).
  * A worker that vanishes keeps nothing: its attempts stay in flight until their leases run out and then return
@@ -42,7 +44,8 @@ public final class RepeatProcess implements Agent
     private static final int STARTED = 1;
     private static final int ENDED = 2;
     private static final int EVENT_LENGTH = 32;
-    private static final long NOTHING_AWAITED = -1;
+    /** Proposals of one destination in the ring at once: enough to cover a commit's latency, few enough to waste little. */
+    private static final int MAX_PROPOSALS_PER_DESTINATION = 4;
 
     private final OperationPublisher publisher;
     private final LongSupplier appliedIndex;
@@ -66,7 +69,9 @@ public final class RepeatProcess implements Agent
     private final AtomicLong proposals = new AtomicLong();
     private volatile boolean leader;
     private volatile boolean closed;
-    private long awaitedIndex = NOTHING_AWAITED;
+    /** Proposals in the ring, oldest (lowest index) first. */
+    private final java.util.ArrayDeque<Proposal> outstanding = new java.util.ArrayDeque<>();
+    private final java.util.ArrayDeque<Proposal> spareProposals = new java.util.ArrayDeque<>();
     private long rounds;
     private final List<Destination> destinationList = new ArrayList<>();
 
@@ -170,23 +175,17 @@ public final class RepeatProcess implements Agent
     public int doWork()
     {
         int work = drainCommands();
-        work += events.read(this::onEvent);
+        // Read the applied index before the events: every event of an entry at or below it is in the ring.
+        final long applied = appliedIndex.getAsLong();
+        int read;
+        while ((read = events.read(this::onEvent)) > 0)
+        {
+            work += read;
+        }
+        work += settle(applied);
         if (!leader)
         {
             return work;
-        }
-        if (awaitedIndex != NOTHING_AWAITED)
-        {
-            if (appliedIndex.getAsLong() < awaitedIndex)
-            {
-                return work;
-            }
-            // Every event of the awaited entries was written before the applied index moved past them.
-            while (events.read(this::onEvent) > 0)
-            {
-                work++;
-            }
-            endRound();
         }
         return work + proposeRound();
     }
@@ -251,10 +250,16 @@ public final class RepeatProcess implements Agent
         {
             final Destination destination = destinationList.get((first + i) % count);
             final int d = destination.id;
+            destination.proposal = null;
+            if (destination.proposals.size() >= MAX_PROPOSALS_PER_DESTINATION)
+            {
+                destination.wanted = 0;
+                continue;
+            }
             final int room = figures.get(d, DestinationFigures.IN_FLIGHT_LIMIT) -
                 figures.get(d, DestinationFigures.IN_FLIGHT);
-            destination.wanted = Math.min(Math.min(figures.get(d, DestinationFigures.READY), room), maxBatch);
-            destination.planned = 0;
+            final int ready = figures.get(d, DestinationFigures.READY);
+            destination.wanted = Math.min(Math.min(ready, room) - destination.outstandingPlanned, maxBatch);
             plan(destination, true);
         }
         int proposed = 0;
@@ -262,18 +267,22 @@ public final class RepeatProcess implements Agent
         {
             final Destination destination = destinationList.get((first + i) % count);
             plan(destination, false);
-            if (destination.planned == 0)
+            final Proposal proposal = destination.proposal;
+            if (null == proposal)
             {
                 continue;
             }
-            final int length = encoder.beginRepeats(operator, 0, destination.id, destination.planned);
+            destination.proposal = null;
+            final int length = encoder.beginRepeats(operator, 0, destination.id, proposal.total);
             final long index = publisher.tryPublishIndex(operator, 0, length);
             if (index == OperationPublisher.RING_FULL)
             {
-                destination.clearPlan();
+                release(proposal);
                 continue;
             }
-            awaitedIndex = Math.max(awaitedIndex, index);
+            proposal.index = index;
+            outstanding.addLast(proposal);
+            destination.proposals.addLast(proposal);
             proposals.lazySet(proposals.get() + 1);
             proposed++;
         }
@@ -295,25 +304,57 @@ public final class RepeatProcess implements Agent
             final int take = Math.min(destination.wanted, free);
             if (take > 0)
             {
-                destination.plan(worker, take);
-                destination.planned += take;
+                if (null == destination.proposal)
+                {
+                    destination.proposal = newProposal(destination);
+                }
+                destination.proposal.add(worker, take);
                 destination.wanted -= take;
             }
         }
     }
 
-    private void endRound()
+    /** Proposals applied by now started all they could: the hands they planned and did not use are free. */
+    private int settle(final long applied)
     {
-        awaitedIndex = NOTHING_AWAITED;
-        for (final Destination destination : destinations.values())
+        int settled = 0;
+        Proposal proposal;
+        while (null != (proposal = outstanding.peekFirst()) && proposal.index <= applied)
         {
-            destination.clearPlan();
+            outstanding.pollFirst();
+            proposal.destination.proposals.remove(proposal);
+            release(proposal);
+            settled++;
         }
+        return settled;
+    }
+
+    private Proposal newProposal(final Destination destination)
+    {
+        final Proposal proposal = spareProposals.isEmpty() ? new Proposal() : spareProposals.poll();
+        proposal.destination = destination;
+        return proposal;
+    }
+
+    private void release(final Proposal proposal)
+    {
+        for (int i = 0; i < proposal.workers.size(); i++)
+        {
+            proposal.workers.get(i).planned -= proposal.counts[i];
+        }
+        proposal.destination.outstandingPlanned -= proposal.remaining;
+        proposal.clear();
+        spareProposals.addLast(proposal);
     }
 
     private void forgetRounds()
     {
-        endRound();
+        Proposal proposal;
+        while (null != (proposal = outstanding.pollFirst()))
+        {
+            proposal.destination.proposals.remove(proposal);
+            release(proposal);
+        }
         inHand.clear();
         for (final Worker worker : workers.values())
         {
@@ -342,7 +383,7 @@ public final class RepeatProcess implements Agent
         final int tenant, final long sessionId, final int destinationId, final int attempt, final long leaseExpiresAtMs)
     {
         final Destination destination = destinations.get(destinationId);
-        final Worker worker = null == destination ? null : destination.takePlanned(tenant);
+        final Worker worker = null == destination ? null : destination.take(tenant);
         if (null == worker)
         {
             undeliverable.lazySet(undeliverable.get() + 1);
@@ -422,7 +463,11 @@ public final class RepeatProcess implements Agent
             final Destination destination = destinations.get(d);
             if (null != destination)
             {
-                destination.remove(worker);
+                destination.workers.remove(worker);
+                for (final Proposal proposal : destination.proposals)
+                {
+                    proposal.forget(worker);
+                }
                 if (destination.workers.isEmpty())
                 {
                     destinations.remove(d);
@@ -458,42 +503,34 @@ public final class RepeatProcess implements Agent
         }
     }
 
-    /** A destination with live workers, and the current round's plan: which worker takes how many. */
+    /** A destination with live workers and its proposals in the ring, oldest first. */
     private static final class Destination
     {
         final int id;
         final List<Worker> workers = new ArrayList<>();
-        final List<Worker> planWorkers = new ArrayList<>();
-        int[] planCounts = new int[4];
+        final java.util.ArrayDeque<Proposal> proposals = new java.util.ArrayDeque<>();
+        /** Hands its proposals in the ring planned and have not used yet. */
+        int outstandingPlanned;
+        /** Planning scratch of the current round. */
         int wanted;
-        int planned;
+        Proposal proposal;
 
         Destination(final int id)
         {
             this.id = id;
         }
 
-        void plan(final Worker worker, final int count)
+        /**
+         * The worker for the next started attempt: the business logic applies proposals in order, so it is one
+         * planned by the oldest proposal with hands left; otherwise a worker of the tenant with a free hand.
+         */
+        Worker take(final int tenant)
         {
-            if (planWorkers.size() == planCounts.length)
+            for (final Proposal proposal : proposals)
             {
-                planCounts = java.util.Arrays.copyOf(planCounts, planCounts.length * 2);
-            }
-            planCounts[planWorkers.size()] = count;
-            planWorkers.add(worker);
-            worker.planned += count;
-        }
-
-        /** The worker planned for the next started attempt; a worker of the tenant with a free hand otherwise. */
-        Worker takePlanned(final int tenant)
-        {
-            for (int i = 0; i < planWorkers.size(); i++)
-            {
-                final Worker worker = planWorkers.get(i);
-                if (planCounts[i] > 0 && worker.tenant == tenant)
+                final Worker worker = proposal.take(tenant);
+                if (null != worker)
                 {
-                    planCounts[i]--;
-                    worker.planned--;
                     return worker;
                 }
             }
@@ -507,26 +544,70 @@ public final class RepeatProcess implements Agent
             }
             return null;
         }
+    }
 
-        void clearPlan()
+    /** One {@code BeginRepeats} in the ring: which worker takes how many of the attempts it starts. */
+    private static final class Proposal
+    {
+        final List<Worker> workers = new ArrayList<>();
+        int[] counts = new int[4];
+        Destination destination;
+        long index;
+        int total;
+        int remaining;
+
+        void add(final Worker worker, final int count)
         {
-            for (int i = 0; i < planWorkers.size(); i++)
+            if (workers.size() == counts.length)
             {
-                planWorkers.get(i).planned -= planCounts[i];
+                counts = java.util.Arrays.copyOf(counts, counts.length * 2);
             }
-            planWorkers.clear();
+            counts[workers.size()] = count;
+            workers.add(worker);
+            worker.planned += count;
+            total += count;
+            remaining += count;
+            destination.outstandingPlanned += count;
         }
 
-        void remove(final Worker worker)
+        Worker take(final int tenant)
         {
-            workers.remove(worker);
-            for (int i = planWorkers.size() - 1; i >= 0; i--)
+            for (int i = 0; i < workers.size(); i++)
             {
-                if (planWorkers.get(i) == worker)
+                final Worker worker = workers.get(i);
+                if (counts[i] > 0 && worker.tenant == tenant)
                 {
-                    planCounts[i] = 0;
+                    counts[i]--;
+                    remaining--;
+                    worker.planned--;
+                    destination.outstandingPlanned--;
+                    return worker;
                 }
             }
+            return null;
+        }
+
+        /** A worker left: its planned hands are gone with it. */
+        void forget(final Worker worker)
+        {
+            for (int i = 0; i < workers.size(); i++)
+            {
+                if (workers.get(i) == worker)
+                {
+                    remaining -= counts[i];
+                    destination.outstandingPlanned -= counts[i];
+                    worker.planned -= counts[i];
+                    counts[i] = 0;
+                }
+            }
+        }
+
+        void clear()
+        {
+            workers.clear();
+            destination = null;
+            total = 0;
+            remaining = 0;
         }
     }
 }
