@@ -56,6 +56,8 @@ final class IngressAgent implements Agent
     private static final int MAX_HANDS = 1 << 16;
     private static final int CORRELATION_OFFSET = MessageHeaderDecoder.ENCODED_LENGTH + 8;
     private static final long REFRESH_EVERY_NS = 10_000_000L;
+    /** Refused connects waiting to be answered; more are dropped unanswered. */
+    private static final int MAX_REFUSALS_PENDING = 16;
 
     private final Aeron aeron;
     private final AgentInvoker conductor;
@@ -391,6 +393,13 @@ final class IngressAgent implements Agent
             return;
         }
 
+        final Integer tenant = context.tenantOf(new String(token, java.nio.charset.StandardCharsets.UTF_8));
+        if ((null == tenant || tenant != connect.tenant()) && refusalsPending() >= MAX_REFUSALS_PENDING)
+        {
+            // An answer needs a publication to the sender's channel: unauthenticated senders get only a few.
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
         final Publication publication;
         try
         {
@@ -402,7 +411,6 @@ final class IngressAgent implements Agent
             counters.get(NodeCounters.INGRESS_DROPPED).increment();
             return;
         }
-        final Integer tenant = context.tenantOf(new String(token, java.nio.charset.StandardCharsets.UTF_8));
         final short rawRole = connect.roleRaw();
         final ClientRole role = rawRole == ClientRole.CONTROLLER.value() ? ClientRole.CONTROLLER :
             rawRole == ClientRole.WORKER.value() ? ClientRole.WORKER : null;
@@ -444,6 +452,16 @@ final class IngressAgent implements Agent
             }
         }
         pendingConnects.add(pending);
+    }
+
+    private int refusalsPending()
+    {
+        int refusals = 0;
+        for (int i = 0; i < pendingConnects.size(); i++)
+        {
+            refusals += null == pendingConnects.get(i).connection ? 1 : 0;
+        }
+        return refusals;
     }
 
     /** The length of the var-data field at the decoder's limit, checked against the frame end and a bound. */
