@@ -2,6 +2,7 @@ package io.reprise.jmh;
 
 import java.util.concurrent.TimeUnit;
 
+import io.reprise.engine.flow.BusinessLogicHandler;
 import io.reprise.engine.logic.BusinessLogic;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -20,9 +21,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Throughput of {@link BusinessLogic#apply} over a steady-state operator mix ({@link SteadyStateMix}) with
- * {@code sessions} live sessions. The score is operators/s: one SetTime counts as one operator however many
- * timers it fires. The {@code transitions} counter reports session state changes/s in the same run.
+ * Throughput of the business logic over a steady-state operator mix ({@link SteadyStateMix}) with
+ * {@code sessions} live sessions, applied in batches through the node's business-logic stage
+ * ({@link BusinessLogicHandler}, see {@link Engine#of(BusinessLogic, int)}). The score is operators/s: one
+ * SetTime counts as one operator however many timers it fires. The {@code transitions} counter reports session
+ * state changes/s in the same run.
  * Compare with {@link NaiveSchedulerBenchmark}, which drives the same operators through java.util collections.
  */
 @BenchmarkMode(Mode.Throughput)
@@ -40,12 +43,11 @@ public class BusinessLogicBenchmark
     public int sessions;
 
     /**
-     * 0: operators applied one by one. d > 0: before every d-th report or save, the next d are looked up with
-     * {@link BusinessLogic#prefetch} back to back, as a consumer holding a batch of entries would (see
-     * {@link SteadyStateMix}); counted in the score, not as operators.
+     * Look-ahead of the business-logic stage ({@link BusinessLogicHandler}): entries whose sessions are looked up
+     * together before they are applied. The default is the node's; 0 applies them without look-ahead.
      */
-    @Param({"0"})
-    public int prefetch;
+    @Param({"" + BusinessLogicHandler.DEFAULT_LOOK_AHEAD})
+    public int lookAhead;
 
     private BusinessLogic logic;
     private SteadyStateMix mix;
@@ -77,14 +79,14 @@ public class BusinessLogicBenchmark
     {
         final CountingSink sink = new CountingSink();
         logic = new BusinessLogic(SteadyStateMix.rules(sessions), sink);
-        mix = new SteadyStateMix(Engine.of(logic), sink, sessions, prefetch);
+        mix = new SteadyStateMix(Engine.of(logic, lookAhead), sink, sessions);
         mix.populate(sessions);
     }
 
     @TearDown(Level.Iteration)
     public void check()
     {
-        if (mix.errors != 0)
+        if (mix.errors() != 0)
         {
             throw new IllegalStateException("operators failed: " + mix.describe());
         }
@@ -109,10 +111,7 @@ public class BusinessLogicBenchmark
         final long reports = mix.reports;
         final long saves = mix.saves;
         final long begins = mix.begins;
-        for (int i = 0; i < OPERATORS_PER_INVOCATION; i++)
-        {
-            mix.step();
-        }
+        mix.run(OPERATORS_PER_INVOCATION);
         work.transitions += mix.transitions() - transitions;
         work.setTimeOps += mix.setTimes - setTimes;
         work.reportOps += mix.reports - reports;

@@ -22,6 +22,8 @@ final class CountingSink implements OutputSink
     long startedTail;
 
     long responses;
+    long rejected;
+    ResultCode lastRejected;
     long responseValueSum;
     long saved;
     long savedBytes;
@@ -35,6 +37,11 @@ final class CountingSink implements OutputSink
         final long clientId, final long correlationId, final int templateId, final ResultCode code, final long value)
     {
         responses++;
+        if (code != ResultCode.OK)
+        {
+            rejected++;
+            lastRejected = code;
+        }
         responseValueSum += value;
     }
 

@@ -1,5 +1,6 @@
 package io.reprise.jmh;
 
+import io.reprise.engine.flow.BusinessLogicHandler;
 import io.reprise.engine.logic.BusinessLogic;
 
 /**
@@ -8,8 +9,8 @@ import io.reprise.engine.logic.BusinessLogic;
  * operator and prints the mean cost and share of time of each kind.
  * Usage: {@code java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -cp jmh/target/benchmarks.jar
  * io.reprise.jmh.MixCheck [sessions] [operators] [naive]}; with {@code naive} it drives {@link NaiveScheduler}, whose
- * event counts must equal the engine's for the same arguments. {@code -Dreprise.bench.prefetch=d} sets the
- * prefetch distance of the mix.
+ * event counts must equal the engine's for the same arguments. {@code -Dreprise.bench.lookAhead=d} sets the
+ * look-ahead of the business-logic stage (0: none).
  */
 public final class MixCheck
 {
@@ -25,10 +26,9 @@ public final class MixCheck
         final boolean naive = args.length > 2 && "naive".equals(args[2]);
         final BusinessLogic logic = naive ? null : new BusinessLogic(SteadyStateMix.rules(sessions), sink);
         final NaiveScheduler scheduler = naive ? new NaiveScheduler(SteadyStateMix.rules(sessions), sink) : null;
-        final int prefetchDistance = Integer.getInteger("reprise.bench.prefetch", 0);
-        final SteadyStateMix mix =
-            new SteadyStateMix(naive ? scheduler : Engine.of(logic), sink, sessions, prefetchDistance);
-        System.out.printf("prefetch distance %d%n", prefetchDistance);
+        final int lookAhead = Integer.getInteger("reprise.bench.lookAhead", BusinessLogicHandler.DEFAULT_LOOK_AHEAD);
+        final SteadyStateMix mix = new SteadyStateMix(naive ? scheduler : Engine.of(logic, lookAhead), sink, sessions);
+        System.out.printf("look-ahead %d%n", lookAhead);
         long start = System.nanoTime();
         mix.populate(sessions);
         System.out.printf("populated %d in %d ms%n", sessions, (System.nanoTime() - start) / 1_000_000);
@@ -40,18 +40,20 @@ public final class MixCheck
         {
             start = System.nanoTime();
             final long n = Math.min(chunk, operators - done);
-            for (long i = 0; i < n; i++)
+            for (long left = n; left > 0; )
             {
                 final long setTimes = mix.setTimes;
                 final long begins = mix.begins;
                 final long reports = mix.reports;
                 final long t0 = System.nanoTime();
-                mix.step();
+                final int applied = mix.step((int)Math.min(Engine.MAX_BATCH, left));
                 final long dt = System.nanoTime() - t0;
+                // A step is one batch of one kind of operator.
                 final int kind = mix.setTimes != setTimes ? 0 : mix.begins != begins ? 1 :
                     mix.reports != reports ? 2 : 3;
-                count[kind]++;
+                count[kind] += applied;
                 nanos[kind] += dt;
+                left -= applied;
             }
             done += n;
             final long ns = System.nanoTime() - start;
@@ -59,7 +61,7 @@ public final class MixCheck
                 naive ? "" : "wheelBytes=" + logic.timers().footprintBytes() + " ", mix.describe());
         }
         final long totalNanos = java.util.Arrays.stream(nanos).sum();
-        System.out.printf("per operator kind (each timed with System.nanoTime, ~20-30 ns of it is the timer):%n");
+        System.out.printf("per operator kind (each batch timed with System.nanoTime):%n");
         for (int k = 0; k < kinds.length; k++)
         {
             System.out.printf("  %-14s %5.1f%% of operators  %8.0f ns mean  %5.1f%% of time%n", kinds[k],
@@ -74,7 +76,7 @@ public final class MixCheck
             System.out.printf("table=%d timers=%d digest=%016x%n", logic.sessions().size(), logic.timers().size(),
                 logic.digest());
         }
-        if (mix.errors != 0)
+        if (mix.errors() != 0)
         {
             throw new IllegalStateException("errors: " + mix.describe());
         }

@@ -150,6 +150,16 @@ final class NaiveScheduler implements Engine
         return readyQueues[destination].size();
     }
 
+    /** No ring here: each operator is applied as it is offered; rejections reach the sink as responses. */
+    public void offer(final DirectBuffer buffer, final int offset, final int length)
+    {
+        apply(appliedIndex + 1, 1, buffer, offset, length);
+    }
+
+    public void applyBatch()
+    {
+    }
+
     public ResultCode apply(
         final long index, final long term, final DirectBuffer buffer, final int offset, final int length)
     {

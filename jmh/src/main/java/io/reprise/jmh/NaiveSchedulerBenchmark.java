@@ -49,7 +49,7 @@ public class NaiveSchedulerBenchmark
     @TearDown(Level.Iteration)
     public void check()
     {
-        if (mix.errors != 0)
+        if (mix.errors() != 0)
         {
             throw new IllegalStateException("operators failed: " + mix.describe());
         }
@@ -73,10 +73,7 @@ public class NaiveSchedulerBenchmark
         final long reports = mix.reports;
         final long saves = mix.saves;
         final long begins = mix.begins;
-        for (int i = 0; i < BusinessLogicBenchmark.OPERATORS_PER_INVOCATION; i++)
-        {
-            mix.step();
-        }
+        mix.run(BusinessLogicBenchmark.OPERATORS_PER_INVOCATION);
         work.transitions += mix.transitions() - transitions;
         work.setTimeOps += mix.setTimes - setTimes;
         work.reportOps += mix.reports - reports;

@@ -54,7 +54,7 @@ public final class SameProcessAb
             final long start = System.nanoTime();
             method(mixClass, "populate", int.class).invoke(mixes[j], sessions);
             System.out.printf("%s populated in %d ms%n", jars[j], (System.nanoTime() - start) / 1_000_000);
-            steps[j] = method(mixClass, "step");
+            steps[j] = runMethod(mixClass);
         }
 
         final List<List<Double>> rates = new ArrayList<>();
@@ -68,9 +68,16 @@ public final class SameProcessAb
             {
                 final int j = round % 2 == 0 ? k : jars.length - 1 - k;
                 final long start = System.nanoTime();
-                for (int i = 0; i < chunk; i++)
+                if (steps[j].getParameterCount() == 1)
                 {
-                    steps[j].invoke(mixes[j]);
+                    steps[j].invoke(mixes[j], (long)chunk);
+                }
+                else
+                {
+                    for (int i = 0; i < chunk; i++)
+                    {
+                        steps[j].invoke(mixes[j]);
+                    }
                 }
                 final double rate = chunk * 1e3 / (System.nanoTime() - start);
                 if (round > 0)
@@ -96,6 +103,19 @@ public final class SameProcessAb
             Collections.sort(ratios);
             System.out.printf("paired ratio %s / %s: median %.3f (min %.3f max %.3f)%n", jars[j], jars[0],
                 ratios.get(ratios.size() / 2), ratios.get(0), ratios.get(ratios.size() - 1));
+        }
+    }
+
+    /** {@code run(long)} of a mix that applies batches; {@code step()}, one operator, of an older one. */
+    private static Method runMethod(final Class<?> mixClass) throws NoSuchMethodException
+    {
+        try
+        {
+            return method(mixClass, "run", long.class);
+        }
+        catch (final NoSuchMethodException ex)
+        {
+            return method(mixClass, "step");
         }
     }
 

@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.SessionPolicy;
-import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.BeginRepeatsEncoder;
 import io.reprise.schema.log.MessageHeaderEncoder;
 import io.reprise.schema.log.Outcome;
@@ -15,8 +14,8 @@ import io.reprise.schema.log.SetTimeEncoder;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * A steady-state stream of real encoded operators, one per {@link #step()}, over a population of live sessions
- * that stays at the size it was populated with.
+ * A steady-state stream of real encoded operators, applied in batches by {@link #step(int)}, over a population of
+ * live sessions that stays at the size it was populated with.
  * <p>
  * Each simulated millisecond ("tick") is, in log order:
  * <ol>
@@ -31,14 +30,11 @@ import org.agrona.concurrent.UnsafeBuffer;
  * </ol>
  * Completed and dead sessions are retained {@link #RETENTION_MS} and then purged by their timer.
  * <p>
- * Operators are encoded once into reusable buffers; each step patches ids, times and outcome in place,
- * so what is measured is {@code apply}, plus a few field stores and the workload's bookkeeping.
- * <p>
- * With a prefetch distance {@code d > 0}, every d-th ReportOutcome (SaveSession) is preceded by
- * {@link Engine#prefetch} calls, back to back, for the next d-1 reports (saves), patched into a look-ahead
- * buffer: what a consumer that holds a batch of committed entries would do. Issued together, their cache misses
- * overlap; one prefetch just ahead of each operator does not help, since a Java load that misses stalls the core
- * as soon as its reorder window fills (Java has no non-blocking prefetch). 0 (the default): one by one.
+ * Operators are encoded once into reusable buffers; each is patched in place (ids, times, outcome) and offered to
+ * the {@link Engine}, which copies it into its batch. Each step offers the operators of one phase of the tick
+ * (the SetTime, the begins, the reports or the saves; at most {@link Engine#MAX_BATCH}) and applies them as one
+ * batch, as the node's business-logic stage gets a batch of committed entries. Within a phase no operator depends
+ * on the result of another, so the operators and their order are those of applying them one by one.
  */
 final class SteadyStateMix
 {
@@ -102,11 +98,6 @@ final class SteadyStateMix
     private final UnsafeBuffer report = buffer(128);
     private final UnsafeBuffer begin = buffer(64);
     private final UnsafeBuffer setTime = buffer(64);
-    private final UnsafeBuffer saveAhead = buffer(256);
-    private final UnsafeBuffer reportAhead = buffer(128);
-    private final int prefetchDistance;
-    private int reportsToPrefetch;
-    private int savesToPrefetch;
     private final int saveLength;
     private final int reportLength;
     private final int beginLength;
@@ -129,24 +120,13 @@ final class SteadyStateMix
     long saves;
     long retriesToPending;
     long becameReady;
-    long errors;
-    ResultCode lastError;
 
     /**
      * @param sessions the live population {@link #populate} creates and the steady state keeps.
      */
     SteadyStateMix(final Engine engine, final CountingSink sink, final int sessions)
     {
-        this(engine, sink, sessions, 0);
-    }
-
-    /**
-     * @param prefetchDistance how many places ahead reports and saves are prefetched; 0 for none.
-     */
-    SteadyStateMix(final Engine engine, final CountingSink sink, final int sessions, final int prefetchDistance)
-    {
         this.engine = engine;
-        this.prefetchDistance = prefetchDistance;
         this.sink = sink;
         spreadMs = Math.max(1, sessions / DUE_PER_TICK);
 
@@ -160,8 +140,6 @@ final class SteadyStateMix
         reportLength = encoder.reportOutcome(
             report, 0, 1, 0, 1, 0, 1, Outcome.SUCCEEDED, 200, 0, payload, 0, 0);
         beginLength = encoder.beginRepeats(begin, 0, 0, BEGIN_BATCH);
-        saveAhead.putBytes(0, save, 0, saveLength);
-        reportAhead.putBytes(0, report, 0, reportLength);
         setTimeLength = encoder.setTime(setTime, 0, START_MS);
     }
 
@@ -202,30 +180,54 @@ final class SteadyStateMix
         return sink.saved + becameReady + sink.started + sink.finished + retriesToPending + sink.purged;
     }
 
+    /** Operators rejected so far (the engines report them as responses; SetTime and begins are valid by design). */
+    long errors()
+    {
+        return sink.rejected;
+    }
+
     /** Sets time to {@link #START_MS} and saves {@code sessions} sessions due uniformly over the spread. */
     void populate(final int sessions)
     {
         nowMs = START_MS;
         setTime.putLong(SET_TIME_MS, nowMs);
-        check(engine.apply(++index, 1, setTime, 0, setTimeLength));
+        offer(setTime, setTimeLength);
+        engine.applyBatch();
         save.putLong(SAVE_INITIAL_DELAY, 0);
         for (int i = 0; i < sessions; i++)
         {
             save.putLong(SAVE_DUE_AT, START_MS + 1 + Math.floorMod(mix(i), spreadMs));
-            applySave();
+            offerSave();
+            if ((i + 1) % Engine.MAX_BATCH == 0)
+            {
+                engine.applyBatch();
+            }
         }
+        engine.applyBatch();
         save.putLong(SAVE_DUE_AT, 0);
         save.putLong(SAVE_INITIAL_DELAY, spreadMs);
-        if (errors != 0)
+        if (errors() != 0)
         {
-            throw new IllegalStateException("populate failed: " + errors + " errors, last " + lastError);
+            throw new IllegalStateException("populate failed: " + describe());
         }
     }
 
-    /** Applies the next operator of the steady state. */
-    void step()
+    /** Applies exactly {@code count} operators of the steady state, in batches. */
+    void run(final long count)
     {
-        operators++;
+        for (long left = count; left > 0; )
+        {
+            left -= step((int)Math.min(Engine.MAX_BATCH, left));
+        }
+    }
+
+    /**
+     * Applies the next batch of the steady state: up to {@code max} operators, all of one phase of the tick.
+     *
+     * @return how many operators it applied, at least one.
+     */
+    int step(final int max)
+    {
         while (true)
         {
             switch (phase)
@@ -234,55 +236,71 @@ final class SteadyStateMix
                 {
                     final int readyBefore = totalReady();
                     setTime.putLong(SET_TIME_MS, ++nowMs);
-                    check(engine.apply(++index, 1, setTime, 0, setTimeLength));
+                    offer(setTime, setTimeLength);
+                    engine.applyBatch();
                     becameReady += totalReady() - readyBefore;
                     setTimes++;
+                    operators++;
                     phase = BEGIN;
                     destinationCursor = 0;
-                    return;
+                    return 1;
                 }
                 case BEGIN:
                 {
-                    while (destinationCursor < DESTINATIONS && engine.ready(destinationCursor) == 0)
+                    // A begin starts only its own destination's sessions, so every count can be read up front.
+                    int count = 0;
+                    for (; destinationCursor < DESTINATIONS && count < max; destinationCursor++)
                     {
-                        destinationCursor++;
+                        if (engine.ready(destinationCursor) > 0)
+                        {
+                            begin.putInt(BEGIN_DESTINATION, destinationCursor);
+                            offer(begin, beginLength);
+                            count++;
+                        }
                     }
-                    if (destinationCursor < DESTINATIONS)
+                    if (count > 0)
                     {
-                        begin.putInt(BEGIN_DESTINATION, destinationCursor++);
-                        check(engine.apply(++index, 1, begin, 0, beginLength));
-                        begins++;
-                        return;
+                        engine.applyBatch();
+                        begins += count;
+                        operators += count;
+                        return count;
                     }
                     phase = REPORT;
                     break;
                 }
                 case REPORT:
                 {
-                    if (sink.startedPending() > REPORT_LAG)
+                    final int count = Math.min(max, sink.startedPending() - REPORT_LAG);
+                    if (count > 0)
                     {
-                        applyReport();
-                        return;
+                        final long finishedBefore = sink.finished;
+                        for (int i = 0; i < count; i++)
+                        {
+                            offerReport();
+                        }
+                        engine.applyBatch();
+                        // Every accepted report finishes its session except a retry that goes back to PENDING.
+                        retriesToPending += count - (sink.finished - finishedBefore);
+                        reports += count;
+                        operators += count;
+                        return count;
                     }
                     phase = SAVE;
                     break;
                 }
                 default:
                 {
-                    if (sink.finished > steadySaves)
+                    final int count = (int)Math.min(max, sink.finished - steadySaves);
+                    if (count > 0)
                     {
-                        steadySaves++;
-                        if (prefetchDistance > 0 && savesToPrefetch-- == 0)
+                        for (int i = 0; i < count; i++)
                         {
-                            final int batch = (int)Math.min(prefetchDistance, sink.finished - steadySaves + 1);
-                            for (int k = 1; k < batch; k++)
-                            {
-                                prefetchSave(k);
-                            }
-                            savesToPrefetch = Math.max(0, batch - 1);
+                            offerSave();
                         }
-                        applySave();
-                        return;
+                        steadySaves += count;
+                        engine.applyBatch();
+                        operators += count;
+                        return count;
                     }
                     phase = SET_TIME;
                     break;
@@ -291,7 +309,13 @@ final class SteadyStateMix
         }
     }
 
-    private void applySave()
+    private void offer(final UnsafeBuffer operator, final int length)
+    {
+        engine.offer(operator, 0, length);
+        index++;
+    }
+
+    private void offerSave()
     {
         final int destination = nextSaveDestination;
         nextSaveDestination = destination + 1 == DESTINATIONS ? 0 : destination + 1;
@@ -301,35 +325,12 @@ final class SteadyStateMix
         save.putLong(SAVE_SESSION_ID, nextSessionId++);
         save.putInt(SAVE_TENANT, tenant);
         save.putInt(SAVE_DESTINATION, destination);
-        check(engine.apply(++index, 1, save, 0, saveLength));
+        offer(save, saveLength);
         saves++;
     }
 
-    /** The save {@code prefetchDistance} places on, if the saves go on that long: same id and tenant sequence. */
-    private void prefetchSave(final int ahead)
+    private void offerReport()
     {
-        final int destination = (nextSaveDestination + ahead) % DESTINATIONS;
-        saveAhead.putLong(SAVE_SESSION_ID, nextSessionId + ahead);
-        saveAhead.putInt(SAVE_TENANT, destination + 1);
-        saveAhead.putInt(SAVE_DESTINATION, destination);
-        engine.prefetch(saveAhead, 0, saveLength);
-    }
-
-    private void applyReport()
-    {
-        if (prefetchDistance > 0 && reportsToPrefetch-- == 0)
-        {
-            // One batch of look-ups back to back, so that their cache misses overlap.
-            final int batch = Math.min(prefetchDistance, sink.startedPending() - REPORT_LAG);
-            for (int k = 1; k < batch; k++)
-            {
-                final int ahead = sink.ringIndex(k);
-                reportAhead.putLong(REPORT_SESSION_ID, sink.startedSessionId[ahead]);
-                reportAhead.putInt(REPORT_TENANT, sink.startedTenant[ahead]);
-                engine.prefetch(reportAhead, 0, reportLength);
-            }
-            reportsToPrefetch = Math.max(0, batch - 1);
-        }
         final int i = sink.ringIndexOfOldest();
         final int tenant = sink.startedTenant[i];
         final long choice = Math.floorMod(mix(++reportSeq), 100);
@@ -358,13 +359,7 @@ final class SteadyStateMix
         report.putInt(REPORT_ERROR_CODE, errorCode);
         report.putByte(REPORT_OUTCOME, (byte)outcome.value());
         sink.popOldest();
-        final long finishedBefore = sink.finished;
-        check(engine.apply(++index, 1, report, 0, reportLength));
-        if (outcome == Outcome.RETRY && sink.finished == finishedBefore)
-        {
-            retriesToPending++;
-        }
-        reports++;
+        offer(report, reportLength);
     }
 
     private int totalReady()
@@ -375,15 +370,6 @@ final class SteadyStateMix
             ready += engine.ready(d);
         }
         return ready;
-    }
-
-    private void check(final ResultCode result)
-    {
-        if (result != ResultCode.OK)
-        {
-            errors++;
-            lastError = result;
-        }
     }
 
     static long mix(final long value)
@@ -401,7 +387,7 @@ final class SteadyStateMix
             "index=%d now=+%dms live=%d ops=%d (setTime=%d begin=%d report=%d save=%d) started=%d completed=%d " +
             "dead=%d retried=%d purged=%d transitions=%d errors=%d%s",
             index, nowMs - START_MS, live(), operators, setTimes, begins, reports, saves, sink.started,
-            sink.completed, sink.dead, retriesToPending, sink.purged, transitions(), errors,
-            lastError == null ? "" : " last=" + lastError);
+            sink.completed, sink.dead, retriesToPending, sink.purged, transitions(), errors(),
+            sink.lastRejected == null ? "" : " last=" + sink.lastRejected);
     }
 }

@@ -285,7 +285,7 @@ public final class StandaloneNode implements AutoCloseable
         publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
         journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy());
         final ReplicationHandler replicationHandler = new ReplicationHandler();
-        logicHandler = new BusinessLogicHandler(logic);
+        logicHandler = new BusinessLogicHandler(logic, ring);
 
         final ExceptionHandler<OperationSlot> fatalHandler = new FatalStageError();
         final SequenceBarrier published = ring.newBarrier();

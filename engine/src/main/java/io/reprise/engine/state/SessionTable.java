@@ -203,6 +203,54 @@ public final class SessionTable
     }
 
     /**
+     * The index entry in the home slot of {@code (tenant, sessionId)}: one load, for look-ahead. Loads of several
+     * keys issued back to back overlap their cache misses, where {@link #find} waits for each in turn.
+     */
+    public int homeEntry(final int tenant, final long sessionId)
+    {
+        return index[(int)hash(tenant, sessionId) & indexMask];
+    }
+
+    /**
+     * Reads the record that an index entry from {@link #homeEntry} names, if the entry belongs to that home slot,
+     * so that {@link #find} and the operator after it hit the cache. Words 0 and 7 span the fields that look-ups,
+     * timers and status changes use. Returns the words read, only so that the loads cannot be optimised away.
+     */
+    public long touchHomeEntry(final int entry)
+    {
+        if (entry == 0 || (entry >>> recordBits) != 0)
+        {
+            return 0;
+        }
+        return touch((entry & recordMask) - 1);
+    }
+
+    /**
+     * Reads the home slot of a record's key in the index, to bring it into cache before the record is freed; the
+     * record itself should be in cache already. Changes nothing.
+     */
+    public int touchHomeSlot(final int record)
+    {
+        return index[homeSlot(record)];
+    }
+
+    /** Reads the record's hot words (see {@link #touchHomeEntry}) to bring them into cache; changes nothing. */
+    public long touch(final int record)
+    {
+        final long[] page = pages[record >>> PAGE_SHIFT];
+        final int base = (record & PAGE_MASK) * WORDS_PER_RECORD;
+        return page[base] + page[base + 7];
+    }
+
+    /** Reads words 1-4 (due time and wheel position), all that a cascade of the timer wheel uses; changes nothing. */
+    long touchTimer(final int record)
+    {
+        final long[] page = pages[record >>> PAGE_SHIFT];
+        final int base = (record & PAGE_MASK) * WORDS_PER_RECORD;
+        return page[base + 1] + page[base + 4];
+    }
+
+    /**
      * Takes a free record for a key that is not present, zeroes it, sets its key and indexes it.
      *
      * @return the record, or {@link #NULL} when {@code maxRecords} are live.
