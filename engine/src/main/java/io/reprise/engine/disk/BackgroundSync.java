@@ -11,27 +11,36 @@ import io.reprise.engine.util.SystemProperties;
  * to the kernel, hundreds of MB of dirty pages are written back in one burst; on ext4 (data=ordered) a journal
  * fsync then waits for that writeback. Synced in steps, it waits for at most one step; paced, the background
  * write also leaves the device idle part of the time. One instance per file being written; not thread-safe.
+ * The settings are JVM-wide system properties, read once.
  */
 public final class BackgroundSync
 {
-    /** Sync every this many bytes. */
-    public static final int STEP_BYTES =
-        SystemProperties.intValue("reprise.background.sync.step.bytes", 8 * 1024 * 1024);
-    /** Bytes per second a paced write may average; 0: unpaced. */
-    public static final long PACED_BYTES_PER_SECOND =
-        SystemProperties.longValue("reprise.background.write.bytes.per.second", 0);
+    /** Sync every this many bytes (docs/benchmarks.md, FsyncInterferenceProbe: 1 MiB against 8 MiB). */
+    public static final long STEP_BYTES =
+        SystemProperties.longValue("reprise.background.sync.step.bytes", 1024 * 1024);
+    /** The pace of snapshot writes, bytes per second on average; 0: as fast as the disk takes them. */
+    public static final long SNAPSHOT_BYTES_PER_SECOND =
+        SystemProperties.longValue("reprise.snapshot.write.bytes.per.second", 200_000_000);
 
     private final DiskFile file;
+    private final long stepBytes;
     private final long bytesPerSecond;
     private final long startNs = System.nanoTime();
     private long written;
     private long unsynced;
 
-    /** @param paced whether to hold the write to {@link #PACED_BYTES_PER_SECOND}. */
-    public BackgroundSync(final DiskFile file, final boolean paced)
+    /** Synced every {@link #STEP_BYTES}, not paced. */
+    public BackgroundSync(final DiskFile file)
+    {
+        this(file, STEP_BYTES, 0);
+    }
+
+    /** @param bytesPerSecond the pace, 0 for none. */
+    public BackgroundSync(final DiskFile file, final long stepBytes, final long bytesPerSecond)
     {
         this.file = file;
-        this.bytesPerSecond = paced ? PACED_BYTES_PER_SECOND : 0;
+        this.stepBytes = stepBytes;
+        this.bytesPerSecond = bytesPerSecond;
     }
 
     /** Call after each write of {@code bytes} to the file: syncs once a step is due, then waits out the pace. */
@@ -39,7 +48,7 @@ public final class BackgroundSync
     {
         written += bytes;
         unsynced += bytes;
-        if (unsynced < STEP_BYTES)
+        if (unsynced < stepBytes)
         {
             return;
         }

@@ -628,7 +628,7 @@ public final class SavedSessionStorage implements AutoCloseable
                 id = nextSourceId++;
             }
             int written;
-            try (SourceFile.Writer writer = new SourceFile.Writer(disk, directory, id, true))
+            try (SourceFile.Writer writer = new SourceFile.Writer(disk, directory, id))
             {
                 for (final SourceFile input : inputs)
                 {

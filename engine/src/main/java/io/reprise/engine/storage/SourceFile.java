@@ -468,22 +468,13 @@ public final class SourceFile
 
         public Writer(final Disk disk, final Path directory, final long id) throws IOException
         {
-            this(disk, directory, id, false);
-        }
-
-        /**
-         * @param paced whether to hold the record writes to {@link BackgroundSync#PACED_BYTES_PER_SECOND}: merges
-         *              may be, flushes must keep up with the container and are not.
-         */
-        public Writer(final Disk disk, final Path directory, final long id, final boolean paced) throws IOException
-        {
             this.disk = disk;
             this.directory = directory;
             this.id = id;
             this.temporary = directory.resolve(nameFor(id) + TEMPORARY_SUFFIX);
             this.file = disk.open(temporary, true);
             file.setLength(0);
-            this.background = new BackgroundSync(file, paced);
+            this.background = new BackgroundSync(file);
         }
 
         public int count()
