@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import io.reprise.engine.disk.FileChannelDisk;
@@ -29,6 +30,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -61,6 +63,12 @@ public class PipelineBenchmark
     /** On-disk size of one SaveSession record with a 128-byte payload: 40 record overhead + 232 operator. */
     static final int RECORD_BYTES = 272;
     static final int RAW_CHUNK = 4 * 1024 * 1024;
+    static final long BACK_PRESSURE_WAIT_NS = 20_000;
+
+    /** What the producer does when the ring is full: {@code park} 20 us, or {@code spin} (as before). */
+    @Param({"park"})
+    public String backPressure;
+    private boolean parkOnBackPressure;
 
     private Path directory;
     private StandaloneNode node;
@@ -82,6 +90,12 @@ public class PipelineBenchmark
     @Setup(Level.Iteration)
     public void setUp() throws IOException
     {
+        parkOnBackPressure = switch (backPressure)
+        {
+            case "park" -> true;
+            case "spin" -> false;
+            default -> throw new IllegalArgumentException("backPressure: park or spin, not " + backPressure);
+        };
         directory = Files.createTempDirectory(
             Path.of(System.getProperty("reprise.bench.dir", System.getProperty("java.io.tmpdir"))), "pipeline");
         node = StandaloneNode.start(new NodeContext()
@@ -138,7 +152,15 @@ public class PipelineBenchmark
                 {
                     throw new IllegalStateException("save refused: " + code);
                 }
-                Thread.onSpinWait();
+                if (parkOnBackPressure)
+                {
+                    // The ring is full: wait for the node instead of spinning, which takes a core from it.
+                    LockSupport.parkNanos(BACK_PRESSURE_WAIT_NS);
+                }
+                else
+                {
+                    Thread.onSpinWait();
+                }
             }
             nextSessionId++;
         }

@@ -1,5 +1,6 @@
 package io.reprise.jmh;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -8,6 +9,10 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.disk.ForwardingDisk;
+import io.reprise.engine.disk.ForwardingDiskFile;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
@@ -24,9 +29,16 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Snapshot cost at scale, on a real node: populates {@code sessions} live sessions, then offers saves at a fixed
- * rate and records, with HdrHistogram, the offer-to-result latency and the longest gap between two operators
- * applied by the business logic, first in a window without a snapshot (the baseline), then while the snapshot
- * agent writes one. Also reports the snapshot's write time, size and load time.
+ * rate, first in a window without a snapshot (the baseline), then while the snapshot agent writes one. For each
+ * window it reports, apart from each other:
+ * <ul>
+ *   <li>the offer-to-result latency (HdrHistogram) and the longest gap between two applied operators;</li>
+ *   <li>the journal's commit latency: every sync of a journal segment, timed through a wrapping disk;</li>
+ *   <li>the business logic's own stall: the longest time in which committed (durable) but unapplied entries
+ *       existed and the applied index did not move, sampled by a watcher thread every ~{@link #WATCH_NS} ns.
+ *       Waiting for a commit is not a stall by this measure; the sampling adds up to one period.</li>
+ * </ul>
+ * Also reports the snapshot's write time, size and load time, and the storage merges in each window.
  * <pre>
  * java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Xms8g -Xmx8g -cp jmh/target/benchmarks.jar \
  *     io.reprise.jmh.SnapshotProbe [sessions=10000000] [ratePerSecond=50000]
@@ -39,7 +51,13 @@ public final class SnapshotProbe
     private final long[] offeredAtNs = new long[LATENCY_SLOTS];
     private static final long MAX_LATENCY_NS = 10_000_000_000L;
 
+    private static final long WATCH_NS = 20_000;
+
     private final Recorder latency = new Recorder(MAX_LATENCY_NS, 3);
+    private final Recorder journalSync = new Recorder(MAX_LATENCY_NS, 3);
+    private volatile long maxStallNs;
+    private volatile long maxStallAtNs;
+    private volatile boolean watching = true;
     private final AtomicLong lastApplyNs = new AtomicLong();
     private volatile long maxGapNs;
     private volatile boolean snapshotDone;
@@ -61,6 +79,7 @@ public final class SnapshotProbe
             .expectedSessions(sessions + 5_000_000);
         final NodeContext context = new NodeContext()
             .dataDirectory(directory)
+            .disk(new TimedJournalDisk(directory.resolve("journal")))
             .rules(rules)
             .timeTickMs(1L << 40)
             .snapshotEveryOperators(Long.MAX_VALUE)
@@ -112,15 +131,19 @@ public final class SnapshotProbe
                 Thread.sleep(10);
             }
             System.out.printf("populated %,d sessions in %.1f s%n", sessions, (System.nanoTime() - populateStart) / 1e9);
+            final Thread watcher = new Thread(() -> watchStalls(node), "stall-watcher");
+            watcher.setDaemon(true);
+            watcher.start();
 
-            id = steady(client, policy, payload, id, rate, 10_000_000_000L, "baseline (no snapshot)");
+            id = steady(node, client, policy, payload, id, rate, 10_000_000_000L, "baseline (no snapshot)");
             node.snapshotAgent().requestSnapshot();
             final long snapshotStart = System.nanoTime();
-            id = steady(client, policy, payload, id, rate, -1, "during the snapshot");
+            id = steady(node, client, policy, payload, id, rate, -1, "during the snapshot");
             System.out.printf("snapshot: %s, %,d bytes, written in %.2f s (agent thread), %.2f s until rotated%n",
                 snapshot.fileName(), snapshot.fileLength(), snapshotWriteNs / 1e9,
                 (System.nanoTime() - snapshotStart) / 1e9);
 
+            watching = false;
             node.close();
             final BusinessLogic restored = new BusinessLogic(rules, OutputSink.NONE);
             final long loadStart = System.nanoTime();
@@ -139,10 +162,13 @@ public final class SnapshotProbe
 
     /** Offers saves at {@code rate}/s for {@code durationNs}, or until the snapshot is done when negative. */
     private long steady(
-        final InProcessClient client, final SessionPolicy policy, final UnsafeBuffer payload, final long firstId,
+        final StandaloneNode node, final InProcessClient client, final SessionPolicy policy, final UnsafeBuffer payload, final long firstId,
         final int rate, final long durationNs, final String phase)
     {
         latency.getIntervalHistogram();
+        journalSync.getIntervalHistogram();
+        final long mergesBefore = node.storage().merges();
+        maxStallNs = 0;
         maxGapNs = 0;
         lastApplyNs.set(0);
         final long intervalNs = 1_000_000_000L / rate;
@@ -171,6 +197,85 @@ public final class SnapshotProbe
             (System.nanoTime() - startNs) / 1e9, latency.getValueAtPercentile(50) / 1e3,
             latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
             latency.getMaxValue() / 1e3, maxGapNs / 1e6);
+        final Histogram syncs = journalSync.getIntervalHistogram();
+        System.out.printf("%s: journal commit (fsync) us: %,d syncs p50=%.1f p99=%.1f p99.9=%.1f max=%.1f; " +
+            "business-logic stall (committed work waiting, no progress) max %.2f ms (%.3f s into the window); storage merges %d%n",
+            phase,
+            syncs.getTotalCount(), syncs.getValueAtPercentile(50) / 1e3, syncs.getValueAtPercentile(99) / 1e3,
+            syncs.getValueAtPercentile(99.9) / 1e3, syncs.getMaxValue() / 1e3, maxStallNs / 1e6,
+            (maxStallAtNs - startNs) / 1e9,
+            node.storage().merges() - mergesBefore);
         return id;
+    }
+
+    /**
+     * Keeps {@link #maxStallNs}: the longest run of samples in which the journal's durable index was ahead of
+     * the applied index while the applied index stood still, counted from the later of the last progress and
+     * the first sample that saw durable work waiting.
+     */
+    private void watchStalls(final StandaloneNode node)
+    {
+        long lastApplied = -1;
+        long progressNs = 0;
+        long waitingSinceNs = 0;
+        while (watching)
+        {
+            final long applied = node.appliedIndex();
+            final long durable = node.durableIndex();
+            final long nowNs = System.nanoTime();
+            if (applied != lastApplied)
+            {
+                lastApplied = applied;
+                progressNs = nowNs;
+            }
+            if (durable > applied)
+            {
+                if (waitingSinceNs == 0)
+                {
+                    waitingSinceNs = nowNs;
+                }
+                final long stallNs = nowNs - Math.max(progressNs, waitingSinceNs);
+                if (stallNs > maxStallNs)
+                {
+                    maxStallNs = stallNs;
+                    maxStallAtNs = nowNs;
+                }
+            }
+            else
+            {
+                waitingSinceNs = 0;
+            }
+            LockSupport.parkNanos(WATCH_NS);
+        }
+    }
+
+    /** The real disk, timing every sync of a file in the journal directory. */
+    private final class TimedJournalDisk extends ForwardingDisk
+    {
+        private final Path journalDirectory;
+
+        TimedJournalDisk(final Path journalDirectory)
+        {
+            super(new FileChannelDisk());
+            this.journalDirectory = journalDirectory;
+        }
+
+        public DiskFile open(final Path file, final boolean create) throws IOException
+        {
+            final DiskFile opened = disk.open(file, create);
+            if (!journalDirectory.equals(file.getParent()))
+            {
+                return opened;
+            }
+            return new ForwardingDiskFile(opened)
+            {
+                public void sync() throws IOException
+                {
+                    final long startNs = System.nanoTime();
+                    file.sync();
+                    journalSync.recordValue(Math.min(System.nanoTime() - startNs, MAX_LATENCY_NS));
+                }
+            };
+        }
     }
 }

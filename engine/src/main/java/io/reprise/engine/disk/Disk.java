@@ -17,13 +17,6 @@ public interface Disk
      */
     int SECTOR_BYTES = 512;
 
-    /**
-     * Large background writes (snapshots, saved-session sources) sync every this many bytes: left to the kernel,
-     * hundreds of MB of dirty pages are written back in one burst, and the journal's fsync, which the business
-     * logic waits on, queues behind it for 100-200 ms. In steps, it waits for one step at most.
-     */
-    int BACKGROUND_SYNC_STEP_BYTES = 8 * 1024 * 1024;
-
     /** Opens a file for reading and writing, creating it (empty) when {@code create} and it does not exist. */
     DiskFile open(Path file, boolean create) throws IOException;
 

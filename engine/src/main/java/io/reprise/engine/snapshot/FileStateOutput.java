@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
-import io.reprise.engine.disk.Disk;
+import io.reprise.engine.disk.BackgroundSync;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.state.StateOutput;
 
@@ -13,16 +13,20 @@ import io.reprise.engine.state.StateOutput;
 final class FileStateOutput implements StateOutput
 {
     private final DiskFile file;
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+    // One write per sync step at most, so a step never overshoots by a whole buffer; room for a long at least.
+    private final ByteBuffer buffer = ByteBuffer.allocateDirect((int)Math.max(Long.BYTES,
+        Math.min(1 << 20, BackgroundSync.STEP_BYTES))).order(ByteOrder.LITTLE_ENDIAN);
     private final CRC32C crc = new CRC32C();
     private long filePosition;
     private long bytesWritten;
-    private long unsyncedBytes;
+    private final BackgroundSync background;
 
     FileStateOutput(final DiskFile file, final long filePosition)
     {
         this.file = file;
         this.filePosition = filePosition;
+        this.background =
+            new BackgroundSync(file, BackgroundSync.STEP_BYTES, BackgroundSync.SNAPSHOT_BYTES_PER_SECOND);
     }
 
     public void putLong(final long value) throws IOException
@@ -80,12 +84,7 @@ final class FileStateOutput implements StateOutput
         filePosition += length;
         bytesWritten += length;
         buffer.clear();
-        unsyncedBytes += length;
-        if (unsyncedBytes >= Disk.BACKGROUND_SYNC_STEP_BYTES)
-        {
-            file.sync();
-            unsyncedBytes = 0;
-        }
+        background.written(length);
     }
 
     long bytesWritten()

@@ -63,6 +63,8 @@ public final class SavedSessionStorage implements AutoCloseable
     // Merger thread only.
     private final List<long[]> retiredIds = new ArrayList<>();
     private final Map<Long, SourceFile> retiredOpen = new HashMap<>();
+    /** The last manifest {@link #plan} found nothing to merge in; planning scans every entry, so not again. */
+    private Manifest plannedIdle;
     private long flushes;
     private long merges;
     private long bytesFlushed;
@@ -494,7 +496,8 @@ public final class SavedSessionStorage implements AutoCloseable
         try
         {
             final SourceFile[] sources = manifest.sources;
-            if (sources.length == 0)
+            // The choice depends on the sources alone: a set already found to need nothing needs nothing now.
+            if (sources.length == 0 || (!full && manifest == plannedIdle))
             {
                 return null;
             }
@@ -532,7 +535,12 @@ public final class SavedSessionStorage implements AutoCloseable
                     garbage.add(sources[i]);
                 }
             }
-            return garbage.isEmpty() ? null : garbage.toArray(new SourceFile[0]);
+            if (garbage.isEmpty())
+            {
+                plannedIdle = manifest;
+                return null;
+            }
+            return garbage.toArray(new SourceFile[0]);
         }
         finally
         {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
 
+import io.reprise.engine.disk.BackgroundSync;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import org.agrona.DirectBuffer;
@@ -457,7 +458,7 @@ public final class SourceFile
         private final DiskFile file;
         private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         private final UnsafeBuffer writeView = new UnsafeBuffer(writeBuffer);
-        private long unsyncedBytes;
+        private final BackgroundSync background;
         private final ExpandableDirectByteBuffer entries = new ExpandableDirectByteBuffer(64 * ENTRY_LENGTH);
         private int count;
         private long position = HEADER_LENGTH;
@@ -473,6 +474,7 @@ public final class SourceFile
             this.temporary = directory.resolve(nameFor(id) + TEMPORARY_SUFFIX);
             this.file = disk.open(temporary, true);
             file.setLength(0);
+            this.background = new BackgroundSync(file);
         }
 
         public int count()
@@ -498,6 +500,7 @@ public final class SourceFile
                 final ByteBuffer one = ByteBuffer.allocateDirect(length);
                 new UnsafeBuffer(one).putBytes(0, buffer, offset, length);
                 file.write(one, position);
+                background.written(length);
             }
             else
             {
@@ -523,14 +526,10 @@ public final class SourceFile
         {
             final long start = position - writeBuffer.position();
             writeBuffer.flip();
-            unsyncedBytes += writeBuffer.remaining();
+            final int length = writeBuffer.remaining();
             file.write(writeBuffer, start);
             writeBuffer.clear();
-            if (unsyncedBytes >= Disk.BACKGROUND_SYNC_STEP_BYTES)
-            {
-                file.sync();
-                unsyncedBytes = 0;
-            }
+            background.written(length);
         }
 
         /** Sorts and writes the index, footer and header, syncs, renames into place, syncs the directory. */
