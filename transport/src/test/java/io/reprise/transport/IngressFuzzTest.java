@@ -1427,8 +1427,9 @@ class IngressFuzzTest
                     break;
                 case 10:
                     frame.variant = "block length too large";
-                    b.putShort(0, (short)(WorkerAnnounceEncoder.BLOCK_LENGTH + 1 + random.nextInt(1000)),
-                        ByteOrder.LITTLE_ENDIAN);
+                    // Past the frame's end: a block ending inside the group could make the group read as a
+                    // well-formed one by chance, and then the answer would be INVALID_ARGUMENT instead.
+                    b.putShort(0, (short)(full - HEADER + 1 + random.nextInt(1000)), ByteOrder.LITTLE_ENDIAN);
                     break;
                 default:
                     break;
