@@ -67,11 +67,12 @@ public final class RepriseNode implements AutoCloseable
                 .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true));
         }
+        // Aeron's default error handler exits the JVM when the driver goes away; the node reports instead.
         aeron = Aeron.connect(new Aeron.Context()
             .aeronDirectoryName(transportContext.aeronDirectoryName())
+            .errorHandler(nodeContext.conclude().errorHandler())
             .useConductorAgentInvoker(true));
 
-        nodeContext.conclude();
         final ClientRegistry registry = new ClientRegistry(transportContext.maxConnections());
         final Egress egress = new Egress(registry, nodeContext.rules().maxPayloadBytes());
         nodeContext.outputObserver(egress).workerLink(egress);

@@ -54,7 +54,7 @@ class ClientReconnectTest
             .threadingMode(ThreadingMode.SHARED)
             .dirDeleteOnStart(true)
             .dirDeleteOnShutdown(true));
-        clientAeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(clientDriver.aeronDirectoryName()));
+        clientAeron = ClientContext.connectAeron(clientDriver.aeronDirectoryName());
         port = 20_000 + ThreadLocalRandom.current().nextInt(20_000);
     }
 

@@ -181,7 +181,7 @@ class IngressFuzzTest
             .rules(rules())
             .journalSegmentLength(64L * 1024 * 1024)
             .ringSize(4096), transport);
-        aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(transport.aeronDirectoryName()));
+        aeron = io.reprise.transport.client.ClientContext.connectAeron(transport.aeronDirectoryName());
         final Counters counters = new Counters(aeron.countersReader());
 
         // Setup, all correct operators: the correct tenant owns its destination, the fuzz tenant has a pending and

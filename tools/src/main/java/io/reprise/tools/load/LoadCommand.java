@@ -19,6 +19,7 @@ import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
+import io.reprise.transport.client.ClientContext;
 import org.HdrHistogram.Histogram;
 import org.agrona.IoUtil;
 
@@ -132,7 +133,7 @@ public final class LoadCommand
         final LoadOptions options, final String aeronDir, final PrintStream out, final AtomicLong snapshots)
     {
         final LoadRun.Result result;
-        try (Aeron aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(aeronDir)))
+        try (Aeron aeron = ClientContext.connectAeron(aeronDir))
         {
             result = new LoadRun(options, aeron).run();
         }

@@ -62,7 +62,7 @@ final class ClientConnection implements AutoCloseable
         this.messages = messages;
         this.ownsAeron = null == context.aeron();
         this.aeron = ownsAeron ?
-            Aeron.connect(new Aeron.Context().aeronDirectoryName(context.aeronDirectoryName())) : context.aeron();
+            ClientContext.connectAeron(context.aeronDirectoryName()) : context.aeron();
         this.ingressChannel = context.ingressChannel();
     }
 

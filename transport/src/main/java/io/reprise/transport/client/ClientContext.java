@@ -14,6 +14,18 @@ public final class ClientContext
     /** Responses over UDP to a port the system picks: for a client on another machine, name its address. */
     public static final String UDP_RESPONSE_CHANNEL = "aeron:udp?endpoint=localhost:0|term-length=4m";
 
+    /**
+     * An Aeron client on the media driver in {@code aeronDirectoryName} whose errors are printed, never fatal:
+     * Aeron's default handler exits the JVM when the driver goes away, and a node that stops must not take its
+     * clients' processes with it.
+     */
+    public static Aeron connectAeron(final String aeronDirectoryName)
+    {
+        return Aeron.connect(new Aeron.Context()
+            .aeronDirectoryName(aeronDirectoryName)
+            .errorHandler((ex) -> System.err.println("reprise client: aeron: " + ex)));
+    }
+
     private Aeron aeron;
     private String aeronDirectoryName = System.getProperty(TransportContext.AERON_DIR_PROP_NAME,
         TransportContext.AERON_DIR_DEFAULT);
