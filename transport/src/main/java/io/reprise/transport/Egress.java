@@ -136,7 +136,8 @@ final class Egress implements OutputSink, WorkerLink
     private void countDropped()
     {
         final Counter dropped = responsesDropped;
-        if (null != dropped)
+        // A closed counter's memory may be unmapped: touching it would crash the JVM.
+        if (null != dropped && !dropped.isClosed())
         {
             dropped.increment();
         }
