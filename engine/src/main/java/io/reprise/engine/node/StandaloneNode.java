@@ -283,7 +283,7 @@ public final class StandaloneNode implements AutoCloseable
         final long term = Math.max(1, journal.lastTerm());
         ring = RingBuffer.createMultiProducer(OperationSlot::new, context.ringSize(), context.waitStrategy());
         publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
-        journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy());
+        journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy(), context.nanoClock());
         final ReplicationHandler replicationHandler = new ReplicationHandler();
         logicHandler = new BusinessLogicHandler(logic, ring);
 
