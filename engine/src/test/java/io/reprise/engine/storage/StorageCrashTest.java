@@ -109,7 +109,15 @@ class StorageCrashTest
                     mergeKills += landing.contains("merge:") ? 1 : 0;
                     child.lines.forEach(model::accept);
                 }
-                restartAndVerify(dataDirectory, model, where + " after the kill");
+                try
+                {
+                    restartAndVerify(dataDirectory, model, where + " after the kill");
+                }
+                catch (final AssertionError ex)
+                {
+                    throw new AssertionError(ex.getMessage() + " (data directory kept in " +
+                        keep(dataDirectory, seed, directory, run) + ")", ex);
+                }
             }
             final String where = "seed " + seed + ", directory " + directory + ", final run";
             try (ChildProcess child = child(dataDirectory, tmp.resolve("stderr-" + directory + "-final"), cycles + 1,
@@ -203,6 +211,30 @@ class StorageCrashTest
     }
 
     // ------------------------------------------------------------------------------------------ restart and check
+
+    /** Copies a failing run's data directory out of the temporary one, for inspection after the test. */
+    private static Path keep(final Path dataDirectory, final long seed, final int directory, final int run)
+        throws java.io.IOException
+    {
+        final Path kept = Path.of(System.getProperty("java.io.tmpdir"),
+            "storage-crash-" + seed + "-" + directory + "-" + run);
+        try (var paths = java.nio.file.Files.walk(dataDirectory))
+        {
+            for (final Path path : paths.toList())
+            {
+                final Path target = kept.resolve(dataDirectory.relativize(path).toString());
+                if (java.nio.file.Files.isDirectory(path))
+                {
+                    java.nio.file.Files.createDirectories(target);
+                }
+                else
+                {
+                    java.nio.file.Files.copy(path, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        return kept;
+    }
 
     private void restartAndVerify(final Path dataDirectory, final Model model, final String where) throws Exception
     {
