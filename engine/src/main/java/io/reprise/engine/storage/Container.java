@@ -55,6 +55,12 @@ public final class Container
     private final AtomicReferenceArray<Page> ring;
     private volatile long head;
     private volatile long tail;
+    /**
+     * Odd while {@link #commitCut} moves the pages' flushed limits. A lookup that overlaps it could see one page
+     * before and another after, e.g. an older payload still unflushed and its newer tombstone already flushed,
+     * and so return the payload: it retries instead.
+     */
+    private volatile long flushEpoch;
     private volatile long lastAppendedIndex;
     private volatile long flushedThroughIndex;
 
@@ -209,6 +215,12 @@ public final class Container
     {
         while (true)
         {
+            final long epoch = flushEpoch;
+            if ((epoch & 1) != 0)
+            {
+                Thread.onSpinWait();
+                continue;
+            }
             final long t = tail;
             final long h = head;
             long bestIndex = NOT_FOUND;
@@ -261,7 +273,7 @@ public final class Container
                         (StorageRecord.HEADER_LENGTH + length));
                 }
             }
-            if (tail != t)
+            if (tail != t || flushEpoch != epoch)
             {
                 continue;
             }
@@ -370,11 +382,13 @@ public final class Container
     public void commitCut(final long coveredThrough)
     {
         long h = head;
+        flushEpoch = flushEpoch + 1; // single writer: the flush thread
         for (long seq = h; seq < cutTail; seq++)
         {
             final Page page = ring.get((int)(seq % ring.length()));
             page.flushedLimit = page.cutLimit;
         }
+        flushEpoch = flushEpoch + 1;
         flushedThroughIndex = Math.max(flushedThroughIndex, coveredThrough);
         while (h < cutTail)
         {
