@@ -1,6 +1,5 @@
 package io.reprise.jmh;
 
-import java.nio.ByteBuffer;
 
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OperatorEncoder;

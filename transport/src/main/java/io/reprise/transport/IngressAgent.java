@@ -77,7 +77,6 @@ final class IngressAgent implements Agent
         new io.reprise.schema.client.MessageHeaderEncoder();
     private final ConnectDecoder connect = new ConnectDecoder();
     private final WorkerAnnounceDecoder announce = new WorkerAnnounceDecoder();
-    private final DisconnectDecoder disconnect = new DisconnectDecoder();
     private final ConnectResponseEncoder connectResponse = new ConnectResponseEncoder();
     private final ResponseEncoder response = new ResponseEncoder();
     private final SaveSessionEncoder saveEncoder = new SaveSessionEncoder();
@@ -349,7 +348,6 @@ final class IngressAgent implements Agent
                 if (null != connection && blockLength >= DisconnectDecoder.BLOCK_LENGTH &&
                     body + blockLength == offset + length)
                 {
-                    disconnect.wrap(buffer, body, blockLength, clientHeader.version());
                     closeConnection(ingress, connection);
                 }
                 else

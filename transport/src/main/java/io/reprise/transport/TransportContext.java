@@ -1,6 +1,5 @@
 package io.reprise.transport;
 
-import java.io.File;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -106,11 +105,6 @@ public final class TransportContext
     {
         this.aeronDirectoryName = aeronDirectoryName;
         return this;
-    }
-
-    public TransportContext aeronDirectory(final File directory)
-    {
-        return aeronDirectoryName(directory.getAbsolutePath());
     }
 
     public boolean embeddedDriver()

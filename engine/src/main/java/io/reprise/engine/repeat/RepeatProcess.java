@@ -1,7 +1,9 @@
 package io.reprise.engine.repeat;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -70,8 +72,8 @@ public final class RepeatProcess implements Agent
     private volatile boolean leader;
     private volatile boolean closed;
     /** Proposals in the ring, oldest (lowest index) first. */
-    private final java.util.ArrayDeque<Proposal> outstanding = new java.util.ArrayDeque<>();
-    private final java.util.ArrayDeque<Proposal> spareProposals = new java.util.ArrayDeque<>();
+    private final ArrayDeque<Proposal> outstanding = new ArrayDeque<>();
+    private final ArrayDeque<Proposal> spareProposals = new ArrayDeque<>();
     private long rounds;
     private final List<Destination> destinationList = new ArrayList<>();
 
@@ -362,7 +364,7 @@ public final class RepeatProcess implements Agent
         }
     }
 
-    private void onEvent(final int type, final org.agrona.MutableDirectBuffer buffer, final int offset, final int length)
+    private void onEvent(final int type, final MutableDirectBuffer buffer, final int offset, final int length)
     {
         final long sessionId = buffer.getLong(offset);
         final long leaseExpiresAtMs = buffer.getLong(offset + 8);
@@ -508,7 +510,7 @@ public final class RepeatProcess implements Agent
     {
         final int id;
         final List<Worker> workers = new ArrayList<>();
-        final java.util.ArrayDeque<Proposal> proposals = new java.util.ArrayDeque<>();
+        final ArrayDeque<Proposal> proposals = new ArrayDeque<>();
         /** Hands its proposals in the ring planned and have not used yet. */
         int outstandingPlanned;
         /** Planning scratch of the current round. */
@@ -560,7 +562,7 @@ public final class RepeatProcess implements Agent
         {
             if (workers.size() == counts.length)
             {
-                counts = java.util.Arrays.copyOf(counts, counts.length * 2);
+                counts = Arrays.copyOf(counts, counts.length * 2);
             }
             counts[workers.size()] = count;
             workers.add(worker);
