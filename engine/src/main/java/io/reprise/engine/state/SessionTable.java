@@ -56,7 +56,7 @@ public final class SessionTable
     // int fields: index i lives in word (i >> 1), low half when even
     private static final int I_TENANT = 4;
     private static final int I_DESTINATION = 5;
-    /** status bits 0-7, timer bucket + 1 bits 8-19, jitterPermille bits 20-30. */
+    /** status bits 0-3, timer bucket + 1 bits 4-18, jitterPermille bits 19-29. */
     private static final int I_STATUS_BUCKET_JITTER = 6;
     private static final int I_ATTEMPT = 7;
     /** Index of the record in its timer wheel bucket's array. */
@@ -74,9 +74,10 @@ public final class SessionTable
     private static final int I_LIFE_START_ATTEMPT = 19;
     private static final int I_PAYLOAD_SIZE = 20;
     private static final int I_PAYLOAD_CHECKSUM = 21;
-    private static final int BUCKET_SHIFT = 8;
-    private static final int BUCKET_MASK = 0xFFF;
-    private static final int JITTER_SHIFT = 20;
+    private static final int STATUS_MASK = 0xF;
+    private static final int BUCKET_SHIFT = 4;
+    private static final int BUCKET_MASK = 0x7FFF;
+    private static final int JITTER_SHIFT = 19;
     private static final int JITTER_MASK = 0x7FF;
 
     private static final int MIN_INDEX_LENGTH = 1024;
@@ -490,12 +491,13 @@ public final class SessionTable
     /** Status as the value of {@code io.reprise.schema.client.SessionStatus}. */
     public int status(final int record)
     {
-        return getInt(record, I_STATUS_BUCKET_JITTER) & 0xFF;
+        return getInt(record, I_STATUS_BUCKET_JITTER) & STATUS_MASK;
     }
 
     public void status(final int record, final int status)
     {
-        setInt(record, I_STATUS_BUCKET_JITTER, (getInt(record, I_STATUS_BUCKET_JITTER) & ~0xFF) | (status & 0xFF));
+        setInt(record, I_STATUS_BUCKET_JITTER,
+            (getInt(record, I_STATUS_BUCKET_JITTER) & ~STATUS_MASK) | (status & STATUS_MASK));
     }
 
     /** Timer wheel bucket + 1 while the record is on the wheel, 0 otherwise. */

@@ -35,8 +35,8 @@ public final class TimerWheel
     /** Latest time the wheel accepts: far beyond any real clock, well inside 48 bits. */
     public static final long MAX_TIME_MS = 1L << 46;
 
-    private static final int LEVELS = 6;
-    private static final int SLOT_BITS = 8;
+    private static final int LEVELS = 4;
+    private static final int SLOT_BITS = 12;
     private static final int SLOTS = 1 << SLOT_BITS;
     private static final int SLOT_MASK = SLOTS - 1;
     private static final int WORDS_PER_LEVEL = SLOTS / 64;

@@ -168,7 +168,7 @@ class SessionTableTest
     {
         final int r = f.record;
         f.destination = random.nextInt();
-        f.status = 1 + random.nextInt(255);
+        f.status = 1 + random.nextInt(15);
         f.attempt = random.nextInt();
         f.maxAttempts = random.nextInt(0x10000);
         f.jitter = random.nextInt(0x800);
@@ -226,14 +226,19 @@ class SessionTableTest
     {
         final SessionTable table = new SessionTable(4, 4);
         final int r = table.allocate(3, 9);
-        table.timerBucket(r, (6 * 256) + 1);
+        final int lastBucketPlusOne = 4 * 4096; // the wheel's last bucket, + 1
+        table.maxAttemptsAndJitter(r, 7, 2000);
+        table.timerBucket(r, lastBucketPlusOne);
         table.status(r, 6);
         assertEquals(6, table.status(r));
-        assertEquals((6 * 256) + 1, table.timerBucket(r));
+        assertEquals(lastBucketPlusOne, table.timerBucket(r));
+        assertEquals(2000, table.jitterPermille(r));
         table.timerBucket(r, 0);
         assertEquals(6, table.status(r));
+        assertEquals(2000, table.jitterPermille(r));
         table.status(r, 1);
         assertEquals(0, table.timerBucket(r));
+        assertEquals(2000, table.jitterPermille(r));
     }
 
     @Test
