@@ -18,6 +18,7 @@ final class CountingSink implements OutputSink
     final long[] startedSessionId = new long[RING_CAPACITY];
     final int[] startedTenant = new int[RING_CAPACITY];
     final int[] startedAttempt = new int[RING_CAPACITY];
+    final int[] startedHandle = new int[RING_CAPACITY];
     long startedHead;
     long startedTail;
 
@@ -54,7 +55,8 @@ final class CountingSink implements OutputSink
     }
 
     public void onRepeatStarted(
-        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs,
+        final int handle)
     {
         if (startedTail - startedHead == RING_CAPACITY)
         {
@@ -64,6 +66,7 @@ final class CountingSink implements OutputSink
         startedSessionId[i] = sessionId;
         startedTenant[i] = tenant;
         startedAttempt[i] = attempt;
+        startedHandle[i] = handle;
         started++;
     }
 

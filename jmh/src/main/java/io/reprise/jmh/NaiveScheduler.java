@@ -10,6 +10,7 @@ import java.util.zip.CRC32C;
 
 import io.reprise.engine.logic.Backoff;
 import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
@@ -335,7 +336,7 @@ final class NaiveScheduler implements Engine
             final long leaseExpiresAtMs = systemTimeMs + session.leaseMs;
             schedule(session, leaseExpiresAtMs);
             sink.onRepeatStarted(session.key.tenant(), session.key.sessionId(), destination, session.attempt,
-                leaseExpiresAtMs);
+                leaseExpiresAtMs, OperatorEncoder.NO_HANDLE);
         }
         return ResultCode.OK;
     }

@@ -76,7 +76,7 @@ public class RecoveryBenchmark
             }
 
             public void onRepeatStarted(final int tenant, final long sessionId, final int d, final int attempt,
-                final long lease)
+                final long lease, final int handle)
             {
                 started.add(new long[] {tenant, sessionId, attempt});
             }

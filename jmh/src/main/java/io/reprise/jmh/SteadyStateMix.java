@@ -58,6 +58,7 @@ final class SteadyStateMix
     private static final int REPORT_SESSION_ID = BODY + ReportOutcomeEncoder.sessionIdEncodingOffset();
     private static final int REPORT_TENANT = BODY + ReportOutcomeEncoder.tenantEncodingOffset();
     private static final int REPORT_ATTEMPT = BODY + ReportOutcomeEncoder.attemptEncodingOffset();
+    private static final int REPORT_HANDLE = BODY + ReportOutcomeEncoder.handleEncodingOffset();
     private static final int REPORT_ERROR_CODE = BODY + ReportOutcomeEncoder.errorCodeEncodingOffset();
     private static final int REPORT_OUTCOME = BODY + ReportOutcomeEncoder.outcomeEncodingOffset();
     private static final int BEGIN_DESTINATION = BODY + BeginRepeatsEncoder.destinationEncodingOffset();
@@ -355,6 +356,7 @@ final class SteadyStateMix
         report.putLong(REPORT_SESSION_ID, sink.startedSessionId[i]);
         report.putInt(REPORT_TENANT, tenant);
         report.putInt(REPORT_ATTEMPT, sink.startedAttempt[i]);
+        report.putInt(REPORT_HANDLE, sink.startedHandle[i]);
         report.putInt(REPORT_ERROR_CODE, errorCode);
         report.putByte(REPORT_OUTCOME, (byte)outcome.value());
         sink.popOldest();

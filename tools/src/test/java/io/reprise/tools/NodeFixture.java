@@ -300,7 +300,8 @@ public final class NodeFixture
         }
 
         public void onRepeatStarted(
-            final int tenant, final long sessionId, final int destination, final int attempt, final long leaseMs)
+            final int tenant, final long sessionId, final int destination, final int attempt, final long leaseMs,
+            final int handle)
         {
             attempts.put(sessionId, attempt);
         }

@@ -75,7 +75,8 @@ final class Egress implements OutputSink, WorkerLink
     }
 
     public void onRepeatStarted(
-        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs,
+        final int handle)
     {
     }
 
@@ -108,7 +109,8 @@ final class Egress implements OutputSink, WorkerLink
 
     public boolean dispatch(
         final long workerId, final int tenant, final long sessionId, final int destination, final int attempt,
-        final long leaseExpiresAtMs, final DirectBuffer payload, final int payloadOffset, final int payloadLength)
+        final long leaseExpiresAtMs, final int handle, final DirectBuffer payload, final int payloadOffset,
+        final int payloadLength)
     {
         final Connection worker = registry.get(workerId);
         if (null == worker)
@@ -121,6 +123,7 @@ final class Egress implements OutputSink, WorkerLink
             .tenant(tenant)
             .destination(destination)
             .attempt(attempt)
+            .handle(handle)
             .putPayload(payload, payloadOffset, payloadLength);
         return offer(worker.publication, repeatBuffer, MessageHeaderEncoder.ENCODED_LENGTH + dispatch.encodedLength());
     }

@@ -12,6 +12,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
+import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.node.StandaloneNode;
 import io.reprise.engine.state.DestinationFigures;
@@ -260,7 +261,7 @@ final class IngressAgent implements Agent
                 return checkVarData(buffer, SaveSessionDecoder.BLOCK_LENGTH, blockLength, body, end,
                     rules.maxPayloadBytes(), ResultCode.PAYLOAD_TOO_LARGE);
             case ReportOutcomeDecoder.TEMPLATE_ID:
-                return checkVarData(buffer, ReportOutcomeDecoder.BLOCK_LENGTH, blockLength, body, end,
+                return checkVarData(buffer, BusinessLogic.reportBlockLength(logHeader.version()), blockLength, body, end,
                     rules.maxErrorTextBytes(), ResultCode.ERROR_TEXT_TOO_LARGE);
             case CancelSessionDecoder.TEMPLATE_ID:
                 return checkFixed(CancelSessionDecoder.BLOCK_LENGTH, blockLength, body, end);

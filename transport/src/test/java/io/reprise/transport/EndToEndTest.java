@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 
+import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
@@ -78,14 +79,14 @@ class EndToEndTest
         // Session 1 succeeds, 2 fails permanently, 3 asks for a retry and then succeeds, 4 fails until dead.
         final Map<Long, List<Integer>> attempts = new ConcurrentHashMap<>();
         final RepriseWorker worker = worker(media, TENANT, TOKEN, new int[] {1}, 8);
-        final RepriseWorker.AttemptHandler handler = (tenant, sessionId, destination, attempt, lease, payload, off,
+        final RepriseWorker.AttemptHandler handler = (tenant, sessionId, destination, attempt, lease, handle, payload, off,
             len) ->
         {
             assertEquals("hello, worker", payload.getStringWithoutLengthAscii(off, len));
             attempts.computeIfAbsent(sessionId, (k) -> new ArrayList<>()).add(attempt);
             final Outcome outcome = sessionId == 1 ? Outcome.SUCCEEDED : sessionId == 2 ? Outcome.FAILED_PERMANENTLY :
                 sessionId == 3 ? (attempt == 1 ? Outcome.RETRY : Outcome.SUCCEEDED) : Outcome.RETRY;
-            assertTrue(worker.report(sessionId, attempt, outcome, 500, 0) > 0);
+            assertTrue(worker.report(sessionId, attempt, handle, outcome, 500, 0) > 0);
         };
         pollUntil(() -> notices.finished.size() >= 5, client, worker, handler);
 
@@ -102,8 +103,8 @@ class EndToEndTest
         notices.finished.clear();
         assertEquals(ResultCode.OK, client.redriveSessionAndAwait(4));
         assertEquals(1, client.awaitedValue());
-        final RepriseWorker.AttemptHandler succeed = (tenant, sessionId, destination, attempt, lease, payload, off,
-            len) -> worker.report(sessionId, attempt, Outcome.SUCCEEDED, 200, 0);
+        final RepriseWorker.AttemptHandler succeed = (tenant, sessionId, destination, attempt, lease, handle, payload, off,
+            len) -> worker.report(sessionId, attempt, handle, Outcome.SUCCEEDED, 200, 0);
         pollUntil(() -> notices.finished.containsKey(4L), client, worker, succeed);
         assertEquals(SessionStatus.COMPLETED, notices.finished.get(4L));
         assertEquals(ResultCode.NOT_DEAD, client.redriveSessionAndAwait(1));
@@ -121,7 +122,7 @@ class EndToEndTest
         final RepriseWorker doomed = RepriseWorker.connect(clientContext(media, TENANT, TOKEN), new int[] {1}, 1, null);
         final long[] firstAttempt = new long[1];
         pollUntil(() -> firstAttempt[0] != 0, client, doomed,
-            (tenant, sessionId, destination, attempt, lease, payload, off, len) -> firstAttempt[0] = attempt);
+            (tenant, sessionId, destination, attempt, lease, handle, payload, off, len) -> firstAttempt[0] = attempt);
         doomed.close(); // dies holding attempt 1
 
         final List<Integer> seen = new ArrayList<>();
@@ -135,17 +136,17 @@ class EndToEndTest
             }
         });
         pollUntil(() -> notices.finished.containsKey(7L), client, survivor[0],
-            (tenant, sessionId, destination, attempt, lease, payload, off, len) ->
+            (tenant, sessionId, destination, attempt, lease, handle, payload, off, len) ->
             {
                 seen.add(attempt);
-                survivor[0].report(sessionId, attempt, Outcome.SUCCEEDED, 200, 0);
+                survivor[0].report(sessionId, attempt, handle, Outcome.SUCCEEDED, 200, 0);
             });
         assertEquals(1, firstAttempt[0]);
         assertEquals(List.of(2), seen, "after the lease ran out the attempt came back as attempt 2");
         assertEquals(SessionStatus.COMPLETED, notices.finished.get(7L));
 
         // The dead worker's attempt, reported late by anyone, is stale.
-        final long late = survivor[0].report(7, 1, Outcome.SUCCEEDED, 200, 0);
+        final long late = survivor[0].report(7, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 200, 0);
         pollUntil(() -> staleResults.contains(late), client, survivor[0], null);
     }
 
@@ -177,13 +178,13 @@ class EndToEndTest
             {
                 final int index = w;
                 final RepriseWorker worker = workers[w];
-                worker.poll((tenant, sessionId, destination, attempt, lease, payload, off, len) ->
+                worker.poll((tenant, sessionId, destination, attempt, lease, handle, payload, off, len) ->
                 {
                     assertNull(handledBy.put(sessionId, index), "session " + sessionId + " attempt " + attempt +
                         " dispatched twice, now to " + index);
                     perWorker[index]++;
                     assertTrue(worker.inHand() <= 4, "more than 4 attempts in hand");
-                    assertTrue(worker.report(sessionId, attempt, Outcome.SUCCEEDED, 200, 0) > 0);
+                    assertTrue(worker.report(sessionId, attempt, handle, Outcome.SUCCEEDED, 200, 0) > 0);
                 });
             }
         }

@@ -749,7 +749,8 @@ class IngressFuzzTest
                 }
                 case WRONG_VERSION:
                     frame.length = base(random.nextInt(5));
-                    b.putShort(6, (short)(1 + random.nextInt(0xFFFF)), ByteOrder.LITTLE_ENDIAN);
+                    b.putShort(6, (short)(MessageHeaderDecoder.SCHEMA_VERSION + 1 +
+                        random.nextInt(0xFFFF - MessageHeaderDecoder.SCHEMA_VERSION)), ByteOrder.LITTLE_ENDIAN);
                     frame.expected = ResultCode.UNSUPPORTED_VERSION;
                     break;
                 case UNKNOWN_TEMPLATE:

@@ -126,7 +126,8 @@ public final class BusinessLogic
      * them: at 10^7 sessions each of those loads is a cache miss of hundreds of ns, and issued together they overlap.
      * Ignores operators that address no session and anything malformed; never throws, never changes the state.
      *
-     * @return the index entry in the session's home slot, or 0.
+     * @return the index entry in the session's home slot, or for a report that carries its dispatch's handle the
+     * entry naming that record ({@link SessionTable#handleEntry}), or 0.
      */
     public int prefetch(final DirectBuffer buffer, final int offset, final int length)
     {
@@ -157,9 +158,14 @@ public final class BusinessLogic
                 }
                 break;
             case ReportOutcomeDecoder.TEMPLATE_ID:
-                if (fixedBlockFits(ReportOutcomeDecoder.BLOCK_LENGTH, blockLength, body, end))
+                if (fixedBlockFits(reportBlockLength(version), blockLength, body, end))
                 {
                     prefetchReport.wrap(buffer, body, blockLength, version);
+                    final int handle = prefetchReport.handle();
+                    if (handle >= 0)
+                    {
+                        return sessions.handleEntry(handle);
+                    }
                     tenant = prefetchReport.tenant();
                     sessionId = prefetchReport.sessionId();
                 }
@@ -229,7 +235,7 @@ public final class BusinessLogic
             }
             case ReportOutcomeDecoder.TEMPLATE_ID:
             {
-                if (!fixedBlockFits(ReportOutcomeDecoder.BLOCK_LENGTH, blockLength, body, end))
+                if (!fixedBlockFits(reportBlockLength(version), blockLength, body, end))
                 {
                     return ResultCode.MALFORMED_FRAME;
                 }
@@ -291,6 +297,16 @@ public final class BusinessLogic
             default:
                 return ResultCode.UNKNOWN_TEMPLATE;
         }
+    }
+
+    /**
+     * The fixed block of a ReportOutcome as log schema version {@code version} wrote it: {@code handle} came in
+     * version 1. A shorter block is malformed; an older version's shorter block is not (old logs must replay).
+     */
+    public static int reportBlockLength(final int version)
+    {
+        return version >= ReportOutcomeDecoder.handleSinceVersion() ?
+            ReportOutcomeDecoder.BLOCK_LENGTH : ReportOutcomeDecoder.handleEncodingOffset();
     }
 
     private static boolean fixedBlockFits(final int minBlockLength, final int blockLength, final int body, final int end)
@@ -449,7 +465,11 @@ public final class BusinessLogic
         {
             return ResultCode.ERROR_TEXT_TOO_LARGE;
         }
-        final int record = sessions.find(tenant, report.sessionId());
+        final long sessionId = report.sessionId();
+        // The dispatch's handle names the record without a look-up in the index (a cache miss at 10^7 sessions).
+        final int handle = report.handle();
+        final int byHandle = handle >= 0 ? sessions.findByHandle(handle, tenant, sessionId) : NULL;
+        final int record = byHandle != NULL ? byHandle : sessions.find(tenant, sessionId);
         if (record == NULL)
         {
             return ResultCode.UNKNOWN_SESSION;
@@ -563,7 +583,7 @@ public final class BusinessLogic
             destinations.addInFlight(destination, 1);
             timers.schedule(record, leaseExpiresAtMs);
             sink.onRepeatStarted(sessions.tenant(record), sessions.sessionId(record), destination, attempt,
-                leaseExpiresAtMs);
+                leaseExpiresAtMs, record);
         }
         return ResultCode.OK;
     }

@@ -21,6 +21,9 @@ import org.agrona.MutableDirectBuffer;
  */
 public final class OperatorEncoder
 {
+    /** {@code ReportOutcome.handle} of a report that does not carry its dispatch's handle. */
+    public static final int NO_HANDLE = -1;
+
     private final MessageHeaderEncoder header = new MessageHeaderEncoder();
     private final SaveSessionEncoder save = new SaveSessionEncoder();
     private final CancelSessionEncoder cancel = new CancelSessionEncoder();
@@ -79,6 +82,7 @@ public final class OperatorEncoder
         return MessageHeaderEncoder.ENCODED_LENGTH + cancel.encodedLength();
     }
 
+    /** A report without the dispatch's handle: the session is found by its key alone. */
     public int reportOutcome(
         final MutableDirectBuffer buffer,
         final int offset,
@@ -87,6 +91,29 @@ public final class OperatorEncoder
         final int tenant,
         final long sessionId,
         final int attempt,
+        final Outcome outcome,
+        final int errorCode,
+        final long retryAfterMs,
+        final DirectBuffer errorText,
+        final int errorTextOffset,
+        final int errorTextLength)
+    {
+        return reportOutcome(buffer, offset, clientId, correlationId, tenant, sessionId, attempt, NO_HANDLE, outcome,
+            errorCode, retryAfterMs, errorText, errorTextOffset, errorTextLength);
+    }
+
+    /**
+     * @param handle the handle the attempt's dispatch carried ({@code RepeatDispatch.handle}), or {@link #NO_HANDLE}.
+     */
+    public int reportOutcome(
+        final MutableDirectBuffer buffer,
+        final int offset,
+        final long clientId,
+        final long correlationId,
+        final int tenant,
+        final long sessionId,
+        final int attempt,
+        final int handle,
         final Outcome outcome,
         final int errorCode,
         final long retryAfterMs,
@@ -103,6 +130,7 @@ public final class OperatorEncoder
             .attempt(attempt)
             .errorCode(errorCode)
             .outcome(outcome)
+            .handle(handle)
             .putErrorText(errorText, errorTextOffset, errorTextLength);
         return MessageHeaderEncoder.ENCODED_LENGTH + report.encodedLength();
     }

@@ -17,8 +17,11 @@ public interface OutputSink
     /** A session was saved; the payload is valid only during the call. */
     void onSessionSaved(int tenant, long sessionId, int destination, DirectBuffer payload, int offset, int length);
 
-    /** An attempt began: dispatch it to a worker of the destination once the entry is committed. */
-    void onRepeatStarted(int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs);
+    /**
+     * An attempt began: dispatch it to a worker of the destination once the entry is committed. {@code handle} names
+     * the session's record; a worker's report that echoes it is applied without a look-up in the index.
+     */
+    void onRepeatStarted(int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs, int handle);
 
     /**
      * An attempt left IN_FLIGHT: its worker reported, its lease ran out, or its session was cancelled. The repeat
@@ -49,7 +52,8 @@ public interface OutputSink
         }
 
         public void onRepeatStarted(
-            final int tenant, final long sessionId, final int destination, final int attempt, final long leaseMs)
+            final int tenant, final long sessionId, final int destination, final int attempt, final long leaseMs,
+            final int handle)
         {
         }
 

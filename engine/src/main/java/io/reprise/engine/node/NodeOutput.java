@@ -99,16 +99,17 @@ final class NodeOutput implements OutputSink
     }
 
     public void onRepeatStarted(
-        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs,
+        final int handle)
     {
         if (live)
         {
             final RepeatProcess repeats = repeatProcess;
             if (null != repeats)
             {
-                repeats.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+                repeats.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs, handle);
             }
-            observer.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+            observer.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs, handle);
         }
     }
 

@@ -109,15 +109,16 @@ public final class RepeatProcess implements Agent
 
     /** An attempt began and is committed: dispatch it. Business-logic thread. */
     public void onRepeatStarted(
-        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs,
+        final int handle)
     {
-        publishEvent(STARTED, tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+        publishEvent(STARTED, tenant, sessionId, destination, attempt, leaseExpiresAtMs, handle);
     }
 
     /** An attempt ended: free the hand that held it. Business-logic thread. */
     public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)
     {
-        publishEvent(ENDED, tenant, sessionId, destination, attempt, 0);
+        publishEvent(ENDED, tenant, sessionId, destination, attempt, 0, 0);
     }
 
     /**
@@ -126,7 +127,7 @@ public final class RepeatProcess implements Agent
      */
     private void publishEvent(
         final int type, final int tenant, final long sessionId, final int destination, final int attempt,
-        final long leaseExpiresAtMs)
+        final long leaseExpiresAtMs, final int handle)
     {
         if (!leader || closed)
         {
@@ -137,6 +138,7 @@ public final class RepeatProcess implements Agent
         eventScratch.putInt(16, tenant);
         eventScratch.putInt(20, destination);
         eventScratch.putInt(24, attempt);
+        eventScratch.putInt(28, handle);
         while (!events.write(type, eventScratch, 0, EVENT_LENGTH))
         {
             if (closed)
@@ -373,7 +375,7 @@ public final class RepeatProcess implements Agent
         final int attempt = buffer.getInt(offset + 24);
         if (type == STARTED)
         {
-            dispatch(tenant, sessionId, destination, attempt, leaseExpiresAtMs);
+            dispatch(tenant, sessionId, destination, attempt, leaseExpiresAtMs, buffer.getInt(offset + 28));
         }
         else
         {
@@ -382,7 +384,8 @@ public final class RepeatProcess implements Agent
     }
 
     private void dispatch(
-        final int tenant, final long sessionId, final int destinationId, final int attempt, final long leaseExpiresAtMs)
+        final int tenant, final long sessionId, final int destinationId, final int attempt, final long leaseExpiresAtMs,
+        final int handle)
     {
         final Destination destination = destinations.get(destinationId);
         final Worker worker = null == destination ? null : destination.take(tenant);
@@ -408,7 +411,8 @@ public final class RepeatProcess implements Agent
             undeliverable.lazySet(undeliverable.get() + 1);
             return;
         }
-        if (!link.dispatch(worker.id, tenant, sessionId, destinationId, attempt, leaseExpiresAtMs, payload, 0, length))
+        if (!link.dispatch(
+            worker.id, tenant, sessionId, destinationId, attempt, leaseExpiresAtMs, handle, payload, 0, length))
         {
             undeliverable.lazySet(undeliverable.get() + 1);
             return;

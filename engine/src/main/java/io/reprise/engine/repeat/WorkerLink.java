@@ -7,15 +7,16 @@ import org.agrona.DirectBuffer;
 public interface WorkerLink
 {
     /**
-     * Sends one attempt with its payload to the worker; must not block.
+     * Sends one attempt with its payload to the worker; must not block. {@code handle} goes with it, for the worker
+     * to echo in its report ({@code RepeatDispatch.handle}).
      *
      * @return false when the worker's connection cannot take it now (back-pressured or gone): the attempt then
      * stays with nobody and returns to the schedule when its lease runs out.
      */
     boolean dispatch(
-        long workerId, int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs,
+        long workerId, int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs, int handle,
         DirectBuffer payload, int payloadOffset, int payloadLength);
 
     /** No workers anywhere: nothing is ever delivered. */
-    WorkerLink NONE = (w, t, s, d, a, l, p, o, n) -> false;
+    WorkerLink NONE = (w, t, s, d, a, l, h, p, o, n) -> false;
 }

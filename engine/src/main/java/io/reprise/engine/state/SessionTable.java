@@ -213,6 +213,24 @@ public final class SessionTable
     }
 
     /**
+     * The entry {@link #touchHomeEntry} takes to read the record a handle names (a record id sent to a worker with
+     * its attempt), or 0 if no such record can exist: look-ahead for an operator that names its record.
+     */
+    public int handleEntry(final int handle)
+    {
+        return handle >= 0 && handle < highWater ? handle + 1 : 0;
+    }
+
+    /**
+     * The record named by {@code handle} if it is live and holds {@code (tenant, sessionId)}, else {@link #NULL}:
+     * a handle is only a hint, so whatever it holds, the answer is that of {@link #find} or {@link #NULL}.
+     */
+    public int findByHandle(final int handle, final int tenant, final long sessionId)
+    {
+        return isLive(handle) && sessionId(handle) == sessionId && tenant(handle) == tenant ? handle : NULL;
+    }
+
+    /**
      * Reads the record that an index entry from {@link #homeEntry} names, if the entry belongs to that home slot,
      * so that {@link #find} and the operator after it hit the cache. Words 0 and 7 span the fields that look-ups,
      * timers and status changes use. Returns the words read, only so that the loads cannot be optimised away.

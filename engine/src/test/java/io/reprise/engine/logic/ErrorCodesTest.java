@@ -188,7 +188,7 @@ class ErrorCodesTest
         assertRejectedSilently(ResultCode.UNSUPPORTED_VERSION, () ->
         {
             final int length = driver.encoder.cancelSession(driver.buffer, 0, 1, 1, T1, 2);
-            driver.buffer.putShort(6, (short)1);
+            driver.buffer.putShort(6, (short)(MessageHeaderEncoder.SCHEMA_VERSION + 1));
             return length;
         });
     }

@@ -62,6 +62,12 @@ final class LogicDriver
             errorCode, retryAfterMs, text, 0, textLength));
     }
 
+    ResultCode report(final int tenant, final long sessionId, final int attempt, final int handle, final Outcome outcome)
+    {
+        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId, attempt, handle,
+            outcome, 0, 0, EMPTY, 0, 0));
+    }
+
     ResultCode report(final int tenant, final long sessionId, final int attempt, final Outcome outcome)
     {
         return report(tenant, sessionId, attempt, outcome, 0, 0, EMPTY, 0);

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.ReportOutcomeEncoder;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -27,6 +28,8 @@ final class RandomOperators
     private static final long DAY_MS = 24L * 60 * 60 * 1000;
 
     private final SplittableRandom random;
+    private static final int[] GARBAGE_HANDLES = {Integer.MIN_VALUE, -2, 1 << 20, Integer.MAX_VALUE};
+
     private final ReferenceModel model;
     private final BusinessRules rules;
     private final OperatorEncoder encoder = new OperatorEncoder();
@@ -39,6 +42,14 @@ final class RandomOperators
     private long produced;
     private long correlationId;
     private long nextLeaderTerm = 1;
+    private Handles handles = (tenant, sessionId) -> OperatorEncoder.NO_HANDLE;
+
+    /** Where reports get the handle a dispatch would have carried: the engine's record of the session, or -1. */
+    @FunctionalInterface
+    interface Handles
+    {
+        int of(int tenant, long sessionId);
+    }
 
     /**
      * @param plannedOperators how long the stream will run; jumps to the very end of time happen only near its
@@ -50,6 +61,16 @@ final class RandomOperators
         this.model = model;
         this.rules = rules;
         this.plannedOperators = plannedOperators;
+    }
+
+    /**
+     * Lets reports carry handles: the right one (from {@code handles}), another record's, garbage, or none. The model
+     * ignores them, so the engine must give the same answers whatever handle a report carries.
+     */
+    RandomOperators handles(final Handles handles)
+    {
+        this.handles = handles;
+        return this;
     }
 
     /** The next frame; call only after the model has applied the previous one. */
@@ -465,14 +486,22 @@ final class RandomOperators
                     break;
             }
         }
+        final int handle;
+        switch (random.nextInt(8))
+        {
+            case 0, 1, 2 -> handle = handles.of(tenant, sessionId);
+            case 3, 4 -> handle = random.nextInt(64); // mostly another session's record, or a free one
+            case 5 -> handle = GARBAGE_HANDLES[random.nextInt(GARBAGE_HANDLES.length)];
+            default -> handle = OperatorEncoder.NO_HANDLE;
+        }
         fill(textLength);
         final int length = encoder.reportOutcome(buffer, 0, clientId(), ++correlationId, tenant, sessionId, attempt,
-            outcome, errorCode, retryAfterMs, bytes, 0, textLength);
+            handle, outcome, errorCode, retryAfterMs, bytes, 0, textLength);
         if (rawOutcome >= 0)
         {
             buffer.putByte(ReferenceModel.HEADER_LENGTH + 44, (byte)rawOutcome);
         }
-        final byte[] frame = copy(buffer, length);
+        final byte[] frame = chance(100) ? asVersion0Report(copy(buffer, length)) : copy(buffer, length);
         remember(recentReports, frame);
         return frame;
     }
@@ -736,6 +765,23 @@ final class RandomOperators
                 return padded;
             }
         }
+    }
+
+    /**
+     * The same report as a sender of log schema version 0 wrote it: no {@code handle}, so a shorter fixed block. Old
+     * logs must replay (docs/schema_versioning.md, rule 5).
+     */
+    private static byte[] asVersion0Report(final byte[] frame)
+    {
+        final int v0Block = ReportOutcomeEncoder.handleEncodingOffset();
+        final int v1End = ReferenceModel.HEADER_LENGTH + ReportOutcomeEncoder.BLOCK_LENGTH;
+        final int v0End = ReferenceModel.HEADER_LENGTH + v0Block;
+        final byte[] old = new byte[frame.length - (v1End - v0End)];
+        System.arraycopy(frame, 0, old, 0, v0End);
+        System.arraycopy(frame, v1End, old, v0End, frame.length - v1End);
+        putU16(old, 0, v0Block);
+        putU16(old, 6, 0);
+        return old;
     }
 
     private static void putU16(final byte[] frame, final int at, final int value)

@@ -1,7 +1,9 @@
 package io.reprise.engine.logic;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
@@ -11,6 +13,8 @@ import org.agrona.DirectBuffer;
 final class RecordingSink implements OutputSink
 {
     final List<String> events = new ArrayList<>();
+    /** The handle of each started attempt, by session id: not in {@link #events}, which the model must match. */
+    final Map<Long, Integer> handles = new HashMap<>();
 
     public void onResponse(
         final long clientId, final long correlationId, final int templateId, final ResultCode code, final long value)
@@ -30,10 +34,12 @@ final class RecordingSink implements OutputSink
     }
 
     public void onRepeatStarted(
-        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs)
+        final int tenant, final long sessionId, final int destination, final int attempt, final long leaseExpiresAtMs,
+        final int handle)
     {
         events.add("started " + tenant + ":" + sessionId + " dest=" + destination + " attempt=" + attempt +
             " lease=" + leaseExpiresAtMs);
+        handles.put(sessionId, handle);
     }
 
     public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)

@@ -42,7 +42,7 @@ final class ReferenceModel
 
     // log schema (reprise-log.xml): id, version, template ids and fixed block lengths
     static final int SCHEMA_ID = 1;
-    static final int SCHEMA_VERSION = 0;
+    static final int SCHEMA_VERSION = 1;
     static final int HEADER_LENGTH = 8;
     static final int SAVE = 10;
     static final int CANCEL = 11;
@@ -54,7 +54,9 @@ final class ReferenceModel
     static final int NEW_TERM = 22;
     static final int SAVE_BLOCK = 92;
     static final int CANCEL_BLOCK = 28;
-    static final int REPORT_BLOCK = 45;
+    /** ReportOutcome's fixed block: 45 bytes in version 0, then {@code handle} (int32, ignored here) in version 1. */
+    static final int REPORT_BLOCK_V0 = 45;
+    static final int REPORT_BLOCK = 49;
     static final int REDRIVE_BLOCK = 37;
     static final int CONFIGURE_BLOCK = 28;
     static final int BEGIN_BLOCK = 8;
@@ -281,7 +283,8 @@ final class ReferenceModel
                 return respond(b.getLong(o), b.getLong(o + 8), CANCEL, cancel(b.getInt(o + 24), b.getLong(o + 16)));
             case REPORT:
             {
-                final int textLength = varData(blockLength, REPORT_BLOCK, length, b);
+                final int textLength =
+                    varData(blockLength, u16(b, 6) >= 1 ? REPORT_BLOCK : REPORT_BLOCK_V0, length, b);
                 if (textLength < 0)
                 {
                     return ResultCode.MALFORMED_FRAME;

@@ -133,7 +133,8 @@ class ReferenceModelTest
     {
         final BusinessRules rules = modelRules();
         final Harness harness = new Harness(rules);
-        final RandomOperators stream = new RandomOperators(seed, harness.model, rules, operators);
+        final RandomOperators stream = new RandomOperators(seed, harness.model, rules, operators)
+            .handles(harness.logic.sessions()::find);
         for (long i = 0; i < operators; i++)
         {
             final byte[] frame = stream.next();
@@ -161,7 +162,8 @@ class ReferenceModelTest
 
         final BusinessRules rules = modelRules();
         final Harness harness = new Harness(rules);
-        final RandomOperators stream = new RandomOperators(seed, harness.model, rules, operators);
+        final RandomOperators stream = new RandomOperators(seed, harness.model, rules, operators)
+            .handles(harness.logic.sessions()::find);
         final List<byte[]> prefix = new ArrayList<>();
         String firstDifference = null;
         for (long i = 0; i <= failedAt && firstDifference == null; i++)
@@ -459,7 +461,8 @@ class ReferenceModelTest
     {
         // the comparison itself must be able to fail: break one field of the model and expect a difference
         final Harness harness = new Harness(modelRules());
-        final RandomOperators stream = new RandomOperators(42, harness.model, modelRules(), 2_000);
+        final RandomOperators stream = new RandomOperators(42, harness.model, modelRules(), 2_000)
+            .handles(harness.logic.sessions()::find);
         for (int i = 0; i < 2_000; i++)
         {
             assertEquals(null, harness.check(stream.next()));

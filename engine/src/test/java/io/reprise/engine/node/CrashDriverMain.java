@@ -393,7 +393,8 @@ public final class CrashDriverMain
         }
 
         public void onRepeatStarted(
-            final int tenant, final long sessionId, final int destination, final int attempt, final long leaseMs)
+            final int tenant, final long sessionId, final int destination, final int attempt, final long leaseMs,
+            final int handle)
         {
             final BusinessLogic logic = this.logic;
             if (null != logic) // null while start-up replays the journal: those were reported by an earlier run

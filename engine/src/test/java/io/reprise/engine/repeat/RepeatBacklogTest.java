@@ -150,7 +150,8 @@ class RepeatBacklogTest
     /** The workers' side of the link: every check happens here, on the repeat-process thread. */
     private boolean dispatch(
         final long workerId, final int tenant, final long sessionId, final int destination, final int attempt,
-        final long leaseExpiresAtMs, final DirectBuffer payload, final int payloadOffset, final int payloadLength)
+        final long leaseExpiresAtMs, final int handle, final DirectBuffer payload, final int payloadOffset,
+        final int payloadLength)
     {
         if (sessionId < 1 || sessionId > sessions || tenant != TENANT)
         {

@@ -532,8 +532,8 @@ public final class AeronDemo
                 try (RepriseWorker worker = RepriseWorker.connect(context(tenant), destinations, HANDS, null))
                 {
                     final boolean mayCrash = crashPending;
-                    final RepriseWorker.AttemptHandler handler = (t, sessionId, destination, attempt, lease, payload,
-                        offset, length) ->
+                    final RepriseWorker.AttemptHandler handler = (t, sessionId, destination, attempt, lease, handle,
+                        payload, offset, length) ->
                     {
                         attempts.incrementAndGet();
                         if (mayCrash && ++handled[0] >= ATTEMPTS_BEFORE_CRASH)
@@ -543,7 +543,7 @@ public final class AeronDemo
                             return; // never reported: it dies with this attempt in hand
                         }
                         final Outcome outcome = outcome(destination);
-                        while (worker.report(sessionId, attempt, outcome, outcome == Outcome.SUCCEEDED ? 200 : 503,
+                        while (worker.report(sessionId, attempt, handle, outcome, outcome == Outcome.SUCCEEDED ? 200 : 503,
                             0) < 0 && !stop.get())
                         {
                             Thread.onSpinWait();
@@ -559,7 +559,7 @@ public final class AeronDemo
                     if (dying[0])
                     {
                         // Whatever else arrived before the end is held too.
-                        worker.poll((t, s, d, a, l, p, o, n) -> crashHeld.incrementAndGet());
+                        worker.poll((t, s, d, a, l, h, p, o, n) -> crashHeld.incrementAndGet());
                         crashPending = false;
                     }
                 }

@@ -706,7 +706,7 @@ final class DemoScenario
 
         public void onRepeatStarted(
             final int tenant, final long sessionId, final int destination, final int attempt,
-            final long leaseExpiresAtMs)
+            final long leaseExpiresAtMs, final int handle)
         {
             attemptsStarted++;
             attemptsPerDestination[destination]++;

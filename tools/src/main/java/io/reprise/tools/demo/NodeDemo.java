@@ -328,7 +328,7 @@ public final class NodeDemo
 
         public void onRepeatStarted(
             final int tenant, final long sessionId, final int destination, final int attempt,
-            final long leaseExpiresAtMs)
+            final long leaseExpiresAtMs, final int handle)
         {
             add(new Event(Event.STARTED, 0, 0, 0, null, leaseExpiresAtMs, tenant, sessionId, destination,
                 attempt, null));
@@ -508,8 +508,9 @@ public final class NodeDemo
                     }
                     case Event.SAVED -> sink.onSessionSaved(event.tenant(), event.sessionId(), event.destination(),
                         noPayload, 0, (int)event.value());
+                    // The scenario's workers report without handles, so the event does not keep it.
                     case Event.STARTED -> sink.onRepeatStarted(event.tenant(), event.sessionId(), event.destination(),
-                        event.attempt(), event.value());
+                        event.attempt(), event.value(), OperatorEncoder.NO_HANDLE);
                     case Event.FINISHED -> sink.onSessionFinished(event.tenant(), event.sessionId(),
                         event.destination(), event.status(), event.attempt(), (int)event.value());
                     case Event.PURGED -> sink.onSessionPurged(event.tenant(), event.sessionId());

@@ -408,7 +408,8 @@ final class LoadRun
 
         public void onAttempt(
             final int tenant, final long sessionId, final int destination, final int attempt,
-            final long leaseExpiresAtMs, final DirectBuffer buffer, final int payloadOffset, final int payloadLength)
+            final long leaseExpiresAtMs, final int handle, final DirectBuffer buffer, final int payloadOffset,
+            final int payloadLength)
         {
             final long nowEpochNs = epochNs(System.nanoTime());
             result.attempts++;
@@ -440,7 +441,7 @@ final class LoadRun
             while (true)
             {
                 sentAtEpochNs = epochNs(System.nanoTime());
-                final long correlationId = current.report(sessionId, attempt, outcome, retry ? 503 : 200,
+                final long correlationId = current.report(sessionId, attempt, handle, outcome, retry ? 503 : 200,
                     retry ? RETRY_AFTER_MS : 0);
                 if (correlationId > 0)
                 {

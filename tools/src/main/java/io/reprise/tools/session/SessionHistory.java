@@ -238,7 +238,7 @@ public final class SessionHistory
 
         public void onRepeatStarted(
             final int tenant, final long sessionId, final int destination, final int attempt,
-            final long leaseExpiresAtMs)
+            final long leaseExpiresAtMs, final int handle)
         {
             if (isMine(tenant, sessionId))
             {

@@ -25,11 +25,14 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 public final class RepriseWorker implements AutoCloseable
 {
-    /** One attempt handed to this worker; the payload is valid only during the call. */
+    /**
+     * One attempt handed to this worker; the payload is valid only during the call. Pass {@code handle} back with
+     * the report: the node then finds the session without a look-up in its index.
+     */
     public interface AttemptHandler
     {
         void onAttempt(
-            int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs,
+            int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs, int handle,
             DirectBuffer payload, int payloadOffset, int payloadLength);
     }
 
@@ -147,15 +150,17 @@ public final class RepriseWorker implements AutoCloseable
     }
 
     /**
-     * Reports the outcome of an attempt.
+     * Reports the outcome of an attempt, with the handle its dispatch carried ({@link OperatorEncoder#NO_HANDLE} if
+     * it is not known: the node then finds the session by its id, which costs it more).
      *
      * @return the correlation id, or {@link RepriseClient#BACK_PRESSURED} / {@link RepriseClient#NOT_CONNECTED}.
      */
     public long report(
-        final long sessionId, final int attempt, final Outcome outcome, final int errorCode, final long retryAfterMs)
+        final long sessionId, final int attempt, final int handle, final Outcome outcome, final int errorCode,
+        final long retryAfterMs)
     {
         final int length = encoder.reportOutcome(buffer, 0, 0, nextCorrelationId, context.tenant(), sessionId,
-            attempt, outcome, errorCode, retryAfterMs, errorText, 0, 0);
+            attempt, handle, outcome, errorCode, retryAfterMs, errorText, 0, 0);
         final long result = connection.offer(buffer, 0, length);
         if (result > 0)
         {
@@ -191,7 +196,8 @@ public final class RepriseWorker implements AutoCloseable
                     final int payloadLength = dispatch.payloadLength();
                     final int payloadOffset = dispatch.limit() + RepeatDispatchDecoder.payloadHeaderLength();
                     handler.onAttempt(dispatch.tenant(), dispatch.sessionId(), dispatch.destination(),
-                        dispatch.attempt(), dispatch.leaseExpiresAtMs(), buffer, payloadOffset, payloadLength);
+                        dispatch.attempt(), dispatch.leaseExpiresAtMs(), dispatch.handle(), buffer, payloadOffset,
+                        payloadLength);
                 }
                 break;
             case ResponseDecoder.TEMPLATE_ID:
