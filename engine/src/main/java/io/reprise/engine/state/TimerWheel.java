@@ -5,21 +5,28 @@ import static io.reprise.engine.state.SessionTable.NULL;
 /**
  * A hierarchical timing wheel over the records of a {@link SessionTable}, with millisecond ticks.
  * <p>
- * Six levels of 256 slots cover 2^48 ms. A timer due at {@code at} lives at the level of the highest byte in
- * which {@code at} differs from the wheel's current time, in the slot named by that byte of {@code at}. Each slot
- * is a FIFO of record ids kept in a list of fixed-size chunks: insert appends, cancel leaves a tombstone at the
- * position the record remembers, so both are O(1) and no node objects exist. Advancing jumps straight to the next
- * non-empty slot through a 256-bit occupancy map per level, so a time jump of days costs no more than the timers
- * it fires. When time reaches the start of a higher slot, that slot's timers are re-placed on lower levels
- * (cascade); timers due at the same millisecond therefore always sit in one slot, in insertion order, and fire
- * in {@code (at, insertion order)}.
+ * Four levels of 4,096 slots cover 2^48 ms. A timer due at {@code at} lives at the level of the highest 12-bit
+ * digit in which {@code at} differs from the wheel's current time, in the slot named by that digit of {@code at}.
+ * Each slot is a FIFO of entries kept in a list of fixed-size chunks: insert appends, cancel leaves a tombstone at
+ * the position the record remembers, so both are O(1) and no node objects exist. Advancing jumps straight to the
+ * next non-empty slot through a 4,096-bit occupancy map per level, so a time jump of days costs no more than the
+ * timers it fires. When time reaches the start of a higher slot, that slot's timers are re-placed on lower levels
+ * (cascade); timers due at the same millisecond therefore always sit in one slot, in insertion order, and fire in
+ * {@code (at, insertion order)}.
  * <p>
- * Slots hold ids in arrays rather than lists threaded through the records because a cascade then reads the ids
- * in sequence and the records' due times independently of each other: the memory loads overlap, where a list
- * walk waits for each record (a cache miss of hundreds of ns at 10^7 sessions) before it knows the next. Chunks
- * of 1024 ids come from a shared free stack and go back to it as soon as all their entries have fired or been
- * cancelled, so memory follows the live timers (4 bytes each, plus partly used chunks) and a wheel in steady
- * state allocates nothing.
+ * A cascade reads no record. At 10^7 sessions a record read is a cache miss of hundreds of ns, and a cascade moves
+ * every timer of the next block at once (half a million timers every 4 s at 128 timers/ms), so each entry keeps the
+ * low 32 bits of its due time beside its record id: enough to re-place it from levels 1 and 2. Instead of writing
+ * its new position into the record, the cascade leaves a <em>forward</em> (new slot and position) where the entry
+ * was, and flags the moved entry as forwarded. The record still names the old position, so a cancel follows the
+ * forward, one hop; when a forwarded timer fires, its record is being read anyway, and the forward is released
+ * then. A chunk whose entries have all moved stays allocated, outside any slot, until its last forward is released.
+ * A forwarded entry that cascades a second time, and a timer on level 3 (whose due time does not fit), are re-placed
+ * from the record, as before.
+ * <p>
+ * Chunks of 1,024 entries (8 bytes each) come from a shared free stack and go back to it as soon as all their
+ * entries have fired, been cancelled, or moved with their forwards released, so memory follows the live timers and
+ * a wheel in steady state allocates nothing.
  * <p>
  * Not thread safe: owned by the business-logic thread.
  */
@@ -40,14 +47,23 @@ public final class TimerWheel
     private static final int SLOTS = 1 << SLOT_BITS;
     private static final int SLOT_MASK = SLOTS - 1;
     private static final int WORDS_PER_LEVEL = SLOTS / 64;
+    /** Levels whose timers' variable digits fit the 32 bits of due time an entry keeps. */
+    private static final int LEVELS_WITH_DUE_TIME_IN_ENTRY = 32 / SLOT_BITS;
 
     private static final int BUCKETS = LEVELS * SLOTS;
-    private static final int TOMBSTONE = NULL;
     private static final int CHUNK_SHIFT = 10;
     private static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;
     private static final int CHUNK_MASK = CHUNK_SIZE - 1;
     /** Timers whose records are read together before they fire. */
     private static final int FIRE_AHEAD = 16;
+
+    // An entry is a long. Low word: -1 for a tombstone; FORWARD | new position for a forward (new bucket in the
+    // high word); otherwise the record id, with FORWARDED set if a forward points at it, and the low 32 bits of its
+    // due time in the high word. Record ids stay below 2^29 (the session table's limit), so the bits cannot clash.
+    private static final long TOMBSTONE = 0xFFFF_FFFFL;
+    private static final int FORWARD = 1 << 31;
+    private static final int FORWARDED = 1 << 30;
+    private static final int RECORD_MASK = FORWARDED - 1;
 
     private final SessionTable table;
     /** Per bucket: first and last chunk, read offset in the first chunk, live timers. */
@@ -56,8 +72,11 @@ public final class TimerWheel
     private final int[] readOffset = new int[BUCKETS];
     private final int[] lives = new int[BUCKETS];
     private final long[] occupied = new long[LEVELS * WORDS_PER_LEVEL];
-    /** Per chunk: its ids, the links of its bucket's list, its live entries and where the next append goes. */
-    private int[][] chunks = new int[64][];
+    /**
+     * Per chunk: its entries, the links of its bucket's list, its live entries (or, once all have moved, its
+     * forwards not yet released) and where the next append goes.
+     */
+    private long[][] chunks = new long[64][];
     private int[] chunkNext = new int[64];
     private int[] chunkPrev = new int[64];
     private int[] chunkLive = new int[64];
@@ -90,7 +109,13 @@ public final class TimerWheel
     /** Bytes held by the chunks (used and free) and their bookkeeping, for footprint reports. */
     public long footprintBytes()
     {
-        return (long)chunkCount * CHUNK_SIZE * Integer.BYTES + (long)chunks.length * (5 * Integer.BYTES + 8);
+        return (long)chunkCount * CHUNK_SIZE * Long.BYTES + (long)chunks.length * (5 * Integer.BYTES + 8);
+    }
+
+    /** Chunks not on the free stack: in slots, or holding forwards not yet released. 0 when the wheel is empty. */
+    int chunksInUse()
+    {
+        return chunkCount - freeChunkCount;
     }
 
     /** Sets the current time of an empty wheel (restore). */
@@ -122,11 +147,24 @@ public final class TimerWheel
     /** Removes the record's timer if it has one. */
     public void cancel(final int record)
     {
-        if (table.timerBucket(record) != 0)
+        final int bucketPlusOne = table.timerBucket(record);
+        if (bucketPlusOne == 0)
         {
-            unlink(record);
-            size--;
+            return;
         }
+        int bucket = bucketPlusOne - 1;
+        int position = table.timerPosition(record);
+        final long entry = entryAt(position);
+        if (isForward(entry))
+        {
+            releaseForward(position);
+            bucket = (int)(entry >>> 32);
+            position = (int)entry & ~FORWARD;
+        }
+        remove(bucket, position);
+        table.timerPosition(record, NULL);
+        table.timerBucket(record, 0);
+        size--;
     }
 
     public boolean isScheduled(final int record)
@@ -145,9 +183,7 @@ public final class TimerWheel
             final int slot = nextOccupiedSlot(level, slotOf(nowMs, level) + 1);
             if (slot >= 0)
             {
-                final int shift = level * SLOT_BITS;
-                final long blockMask = (1L << (shift + SLOT_BITS)) - 1;
-                return (nowMs & ~blockMask) | ((long)slot << shift);
+                return blockStart(nowMs, level, slot);
             }
         }
         return Long.MAX_VALUE;
@@ -184,9 +220,7 @@ public final class TimerWheel
                 return fired;
             }
 
-            final int shift = level * SLOT_BITS;
-            final long blockMask = (1L << (shift + SLOT_BITS)) - 1;
-            final long eventMs = (nowMs & ~blockMask) | ((long)slot << shift);
+            final long eventMs = blockStart(nowMs, level, slot);
             if (eventMs > targetMs)
             {
                 nowMs = targetMs;
@@ -197,7 +231,7 @@ public final class TimerWheel
             final int bucket = level * SLOTS + slot;
             if (level > 0)
             {
-                cascade(bucket);
+                cascade(bucket, level);
             }
             final int due = slotOf(eventMs, 0);
             int touchedChunk = NULL;
@@ -208,7 +242,7 @@ public final class TimerWheel
                 if (headChunk[due] != touchedChunk || readOffset[due] >= touchedEnd)
                 {
                     touchedChunk = headChunk[due];
-                    touchedEnd = touchAhead(touchedChunk, readOffset[due], true);
+                    touchedEnd = touchAhead(touchedChunk, readOffset[due]);
                 }
                 final int record = pollFirst(due);
                 size--;
@@ -219,32 +253,60 @@ public final class TimerWheel
     }
 
     /**
-     * Re-places every timer of a higher-level slot whose block has begun; they all land on lower levels. Each chunk
-     * goes back to the free stack once read, so the timers are never held twice.
+     * Re-places every timer of a higher-level slot whose block has begun; they all land on lower levels. A timer
+     * whose due time its entry holds moves without its record being read: a forward takes its place. Each chunk
+     * goes back to the free stack once read, unless forwards in it are still to be released.
      */
-    private void cascade(final int bucket)
+    private void cascade(final int bucket, final int level)
     {
+        final boolean dueTimeInEntry = level <= LEVELS_WITH_DUE_TIME_IN_ENTRY;
+        final long varyingMask = (1L << (level * SLOT_BITS)) - 1;
+        final long blockStart = nowMs & ~varyingMask;
         int chunk = headChunk[bucket];
         int offset = readOffset[bucket];
         while (chunk != NULL)
         {
-            final int[] ids = chunks[chunk];
-            final int end = chunkEnd[chunk];
-            for (int from = offset; from < end; from += FIRE_AHEAD)
+            final long[] entries = chunks[chunk];
+            int forwards = 0;
+            for (int i = offset, end = chunkEnd[chunk]; i < end; i++)
             {
-                // Each placement waits for its record's due time: read a window of records first, so misses overlap.
-                final int windowEnd = touchAhead(chunk, from, false);
-                for (int i = from; i < windowEnd; i++)
+                final long entry = entries[i];
+                final int low = (int)entry;
+                if (entry == TOMBSTONE)
                 {
-                    final int record = ids[i];
-                    if (record != TOMBSTONE)
+                    continue;
+                }
+                final int record = low & RECORD_MASK;
+                if (dueTimeInEntry && (low & FORWARDED) == 0)
+                {
+                    final long atMs = blockStart | ((entry >>> 32) & varyingMask);
+                    final int newBucket = bucketOf(atMs);
+                    final int newPosition = append(newBucket, record | FORWARDED, atMs);
+                    entries[i] = ((long)newBucket << 32) | (FORWARD | newPosition) & 0xFFFF_FFFFL;
+                    forwards++;
+                }
+                else
+                {
+                    // A second move, or a due time the entry does not hold: settle the record itself.
+                    if ((low & FORWARDED) != 0)
                     {
-                        place(record, table.timerAt(record));
+                        releaseForward(table.timerPosition(record));
                     }
+                    entries[i] = TOMBSTONE;
+                    place(record, table.timerAt(record));
                 }
             }
             final int next = chunkNext[chunk];
-            freeChunk(chunk);
+            if (forwards == 0)
+            {
+                freeChunk(chunk);
+            }
+            else
+            {
+                chunkLive[chunk] = forwards;
+                chunkNext[chunk] = NULL;
+                chunkPrev[chunk] = NULL;
+            }
             chunk = next;
             offset = 0;
         }
@@ -256,64 +318,74 @@ public final class TimerWheel
     }
 
     /**
-     * Reads the records of the next {@link #FIRE_AHEAD} entries of a chunk from {@code from}, and then, for timers
-     * about to fire, their index slots, which a purge (about half of what fires) changes. Returns where it stopped.
+     * Reads the records of the next {@link #FIRE_AHEAD} entries of a chunk from {@code from}, about to fire, and then
+     * their index slots, which a purge (about half of what fires) changes. Returns where it stopped.
      */
-    private int touchAhead(final int chunk, final int from, final boolean firing)
+    private int touchAhead(final int chunk, final int from)
     {
-        final int[] ids = chunks[chunk];
+        final long[] entries = chunks[chunk];
         final int end = Math.min(from + FIRE_AHEAD, chunkEnd[chunk]);
         long sum = 0;
         for (int i = from; i < end; i++)
         {
-            final int record = ids[i];
-            if (record != TOMBSTONE)
+            if (entries[i] != TOMBSTONE)
             {
-                sum += firing ? table.touch(record) : table.touchTimer(record);
+                sum += table.touch((int)entries[i] & RECORD_MASK);
             }
         }
-        for (int i = from; firing && i < end; i++)
+        for (int i = from; i < end; i++)
         {
-            final int record = ids[i];
-            if (record != TOMBSTONE)
+            if (entries[i] != TOMBSTONE)
             {
-                sum += table.touchHomeSlot(record);
+                sum += table.touchHomeSlot((int)entries[i] & RECORD_MASK);
             }
         }
         touched += sum;
         return end;
     }
 
-    /** Takes the first timer of a slot off the wheel, or returns {@link SessionTable#NULL} when it is empty. */
+    /** Takes the first timer of a non-empty level-0 slot off the wheel. */
     private int pollFirst(final int bucket)
     {
-        if (lives[bucket] == 0)
-        {
-            return NULL;
-        }
         // The first chunk has a live entry at or after the read offset: a chunk without any is released at once.
-        final int[] ids = chunks[headChunk[bucket]];
+        final int chunk = headChunk[bucket];
+        final long[] entries = chunks[chunk];
         int i = readOffset[bucket];
-        int record;
-        while ((record = ids[i]) == TOMBSTONE)
+        while (entries[i] == TOMBSTONE)
         {
             i++;
         }
         readOffset[bucket] = i + 1;
-        unlink(record);
+        final int low = (int)entries[i];
+        final int record = low & RECORD_MASK;
+        if ((low & FORWARDED) != 0)
+        {
+            releaseForward(table.timerPosition(record));
+        }
+        remove(bucket, (chunk << CHUNK_SHIFT) | i);
+        table.timerPosition(record, NULL);
+        table.timerBucket(record, 0);
         return record;
     }
 
     /** Places a record whose timer is at or after the current time; at the current time it goes to level 0. */
     private void place(final int record, final long atMs)
     {
-        final long differing = atMs ^ nowMs;
-        final int level = differing == 0 ? 0 : (63 - Long.numberOfLeadingZeros(differing)) / SLOT_BITS;
-        append(level * SLOTS + slotOf(atMs, level), record);
+        final int bucket = bucketOf(atMs);
+        table.timerPosition(record, append(bucket, record, atMs));
+        table.timerBucket(record, bucket + 1);
     }
 
-    /** Appends the record to the FIFO of {@code bucket}. */
-    private void append(final int bucket, final int record)
+    /** The bucket of a timer due at {@code atMs}: the level of the highest digit in which it differs from now. */
+    private int bucketOf(final long atMs)
+    {
+        final long differing = atMs ^ nowMs;
+        final int level = differing == 0 ? 0 : (63 - Long.numberOfLeadingZeros(differing)) / SLOT_BITS;
+        return level * SLOTS + slotOf(atMs, level);
+    }
+
+    /** Appends an entry for {@code recordBits} (the id and flags) due at {@code atMs}; returns its position. */
+    private int append(final int bucket, final int recordBits, final long atMs)
     {
         int chunk = tailChunk[bucket];
         if (chunk == NULL || chunkEnd[chunk] == CHUNK_SIZE)
@@ -333,24 +405,43 @@ public final class TimerWheel
             tailChunk[bucket] = chunk;
         }
         final int offset = chunkEnd[chunk]++;
-        chunks[chunk][offset] = record;
+        chunks[chunk][offset] = (atMs << 32) | (recordBits & 0xFFFF_FFFFL);
         chunkLive[chunk]++;
-        table.timerPosition(record, (chunk << CHUNK_SHIFT) | offset);
-        table.timerBucket(record, bucket + 1);
         if (lives[bucket]++ == 0)
         {
             occupied[bucket >>> 6] |= 1L << bucket;
         }
+        return (chunk << CHUNK_SHIFT) | offset;
     }
 
-    private void unlink(final int record)
+    private long entryAt(final int position)
     {
-        final int bucket = table.timerBucket(record) - 1;
-        final int position = table.timerPosition(record);
+        return chunks[position >>> CHUNK_SHIFT][position & CHUNK_MASK];
+    }
+
+    private static boolean isForward(final long entry)
+    {
+        return entry != TOMBSTONE && ((int)entry & FORWARD) != 0;
+    }
+
+    /**
+     * A forward has served: free its chunk once its last forward has. The forward itself is left as it is: nothing
+     * reads it any more, and writing it would be a cache miss for every forwarded timer that fires.
+     */
+    private void releaseForward(final int position)
+    {
+        final int chunk = position >>> CHUNK_SHIFT;
+        if (--chunkLive[chunk] == 0)
+        {
+            freeChunk(chunk);
+        }
+    }
+
+    /** Tombstones the live entry at {@code position} of {@code bucket}, releasing what empties. */
+    private void remove(final int bucket, final int position)
+    {
         final int chunk = position >>> CHUNK_SHIFT;
         chunks[chunk][position & CHUNK_MASK] = TOMBSTONE;
-        table.timerPosition(record, NULL);
-        table.timerBucket(record, 0);
         final boolean chunkDone = --chunkLive[chunk] == 0 && chunkEnd[chunk] == CHUNK_SIZE;
         if (--lives[bucket] == 0)
         {
@@ -410,7 +501,7 @@ public final class TimerWheel
             chunkEnd = java.util.Arrays.copyOf(chunkEnd, length);
             freeChunks = java.util.Arrays.copyOf(freeChunks, length);
         }
-        chunks[chunk] = new int[CHUNK_SIZE];
+        chunks[chunk] = new long[CHUNK_SIZE];
         chunkNext[chunk] = NULL;
         chunkPrev[chunk] = NULL;
         return chunk;
@@ -438,14 +529,22 @@ public final class TimerWheel
         return -1;
     }
 
+    /** The time at which slot {@code slot} of {@code level} begins, in the block of {@code timeMs}. */
+    private static long blockStart(final long timeMs, final int level, final int slot)
+    {
+        final int shift = level * SLOT_BITS;
+        final long blockMask = (1L << (shift + SLOT_BITS)) - 1;
+        return (timeMs & ~blockMask) | ((long)slot << shift);
+    }
+
     private static int slotOf(final long timeMs, final int level)
     {
         return (int)(timeMs >>> (level * SLOT_BITS)) & SLOT_MASK;
     }
 
     /**
-     * Writes the wheel's image: time, and each occupied slot's live timers in FIFO order (tombstones and chunk
-     * placement are memory layout, not state, and are left out).
+     * Writes the wheel's image: time, and each occupied slot's live timers in FIFO order (tombstones, forwards and
+     * chunk placement are memory layout, not state, and are left out).
      */
     public void writeTo(final StateOutput out) throws java.io.IOException
     {
@@ -459,21 +558,33 @@ public final class TimerWheel
             }
             out.putInt(bucket);
             out.putInt(lives[bucket]);
-            int offset = readOffset[bucket];
-            for (int chunk = headChunk[bucket]; chunk != NULL; chunk = chunkNext[chunk])
-            {
-                final int[] ids = chunks[chunk];
-                for (int i = offset, end = chunkEnd[chunk]; i < end; i++)
-                {
-                    if (ids[i] != TOMBSTONE)
-                    {
-                        out.putInt(ids[i]);
-                    }
-                }
-                offset = 0;
-            }
+            forEachInBucket(bucket, out::putInt);
         }
         out.putInt(NULL);
+    }
+
+    /** Visits the live records of a bucket in FIFO order; {@code visitor} may throw what {@link #writeTo} does. */
+    private void forEachInBucket(final int bucket, final RecordVisitor visitor) throws java.io.IOException
+    {
+        int offset = readOffset[bucket];
+        for (int chunk = headChunk[bucket]; chunk != NULL; chunk = chunkNext[chunk])
+        {
+            final long[] entries = chunks[chunk];
+            for (int i = offset, end = chunkEnd[chunk]; i < end; i++)
+            {
+                if (entries[i] != TOMBSTONE)
+                {
+                    visitor.accept((int)entries[i] & RECORD_MASK);
+                }
+            }
+            offset = 0;
+        }
+    }
+
+    @FunctionalInterface
+    private interface RecordVisitor
+    {
+        void accept(int record) throws java.io.IOException;
     }
 
     /**
@@ -504,7 +615,8 @@ public final class TimerWheel
                 {
                     throw new java.io.IOException("timer wheel image names a free record: " + record);
                 }
-                append(bucket, record);
+                table.timerPosition(record, append(bucket, record, table.timerAt(record)));
+                table.timerBucket(record, bucket + 1);
             }
             restored += count;
         }
@@ -523,18 +635,13 @@ public final class TimerWheel
     {
         for (int bucket = 0; bucket < BUCKETS; bucket++)
         {
-            int offset = readOffset[bucket];
-            for (int chunk = headChunk[bucket]; chunk != NULL; chunk = chunkNext[chunk])
+            try
             {
-                final int[] ids = chunks[chunk];
-                for (int i = offset, end = chunkEnd[chunk]; i < end; i++)
-                {
-                    if (ids[i] != TOMBSTONE)
-                    {
-                        visitor.accept(ids[i]);
-                    }
-                }
-                offset = 0;
+                forEachInBucket(bucket, visitor::accept);
+            }
+            catch (final java.io.IOException ex)
+            {
+                throw new java.io.UncheckedIOException(ex); // cannot happen: an IntConsumer throws no IOException
             }
         }
     }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -45,7 +47,7 @@ class TimerWheelTest
     }
 
     @Test
-    void shouldFireInTimeThenInsertionOrderLikeASortedMap()
+    void shouldFireInTimeThenInsertionOrderLikeASortedMap() throws IOException
     {
         final long seed = new SplittableRandom().nextLong();
         System.out.println("TimerWheelTest.shouldFireInTimeThenInsertionOrderLikeASortedMap seed " + seed);
@@ -58,10 +60,11 @@ class TimerWheelTest
         assertTrue(fired > 50_000, "seed " + seed + ": only " + fired + " timers fired");
     }
 
-    private long runRound(final SplittableRandom random, final long seed, final int round)
+    private long runRound(final SplittableRandom random, final long seed, final int round) throws IOException
     {
         final String where = "seed " + seed + " round " + round;
-        final TimerWheel wheel = new TimerWheel(table);
+        final TimerWheel[] current = {new TimerWheel(table)};
+        TimerWheel wheel = current[0];
         final long start = random.nextInt(4) == 0 ? 0 : random.nextLong(MAX >>> 1);
         wheel.resetTime(start);
         final TreeMap<Key, Integer> model = new TreeMap<>();
@@ -117,9 +120,9 @@ class TimerWheelTest
                     assertTrue(expected != null && expected.getKey().at <= target, where + ": fired too many");
                     assertEquals(expected.getKey().at, nowMs, where + ": time of the firing timer");
                     assertEquals(expected.getValue().intValue(), record, where + ": order at " + nowMs);
-                    assertEquals(nowMs, wheel.nowMs(), where);
+                    assertEquals(nowMs, current[0].nowMs(), where);
                     assertEquals(nowMs, table.timerAt(record), where);
-                    assertFalse(wheel.isScheduled(record), where);
+                    assertFalse(current[0].isScheduled(record), where);
                     scheduled.remove(record);
                     firedCount[0]++;
                     if (random.nextInt(3) == 0 && nowMs < MAX)
@@ -127,7 +130,7 @@ class TimerWheelTest
                         // schedule again from inside the handler, sometimes before the target
                         final long at = Math.min(MAX, nowMs + 1 + (random.nextBoolean() ?
                             random.nextInt(300) : delta(random, nowMs)));
-                        wheel.schedule(record, at);
+                        current[0].schedule(record, at);
                         final Key key = new Key(at, seq[0]++);
                         model.put(key, record);
                         scheduled.put(record, key);
@@ -138,6 +141,16 @@ class TimerWheelTest
                 assertEquals(firedCount[0] - firedBefore, count, where + ": fired count");
             }
             assertEquals(model.size(), wheel.size(), where);
+            if (op % 500 == 250)
+            {
+                // A snapshot and a restore in the middle: the restored wheel, without forwards, goes on alike.
+                final Image image = new Image();
+                wheel.writeTo(image);
+                wheel = new TimerWheel(table);
+                wheel.readFrom(image);
+                current[0] = wheel;
+                assertEquals(model.size(), wheel.size(), where);
+            }
             if (op % 500 == 0)
             {
                 final Set<Integer> visited = new HashSet<>();
@@ -162,6 +175,7 @@ class TimerWheelTest
         });
         assertTrue(model.isEmpty(), where);
         assertEquals(0, wheel.size(), where);
+        assertEquals(0, wheel.chunksInUse(), where + ": chunks leaked (a forward never released?)");
         return firedCount[0];
     }
 
@@ -280,5 +294,63 @@ class TimerWheelTest
         assertThrows(IllegalStateException.class, () -> wheel.advance(999, (r, t) -> { }));
         assertThrows(IllegalStateException.class, () -> wheel.resetTime(5));
         assertEquals(1, wheel.size());
+    }
+
+    /** An in-memory snapshot image. */
+    private static final class Image implements StateOutput, StateInput
+    {
+        private final ArrayDeque<Long> values = new ArrayDeque<>();
+
+        public void putLong(final long value)
+        {
+            values.add(value);
+        }
+
+        public void putInt(final int value)
+        {
+            values.add((long)value);
+        }
+
+        public void putLongs(final long[] array, final int offset, final int length)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                values.add(array[offset + i]);
+            }
+        }
+
+        public void putInts(final int[] array, final int offset, final int length)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                values.add((long)array[offset + i]);
+            }
+        }
+
+        public long getLong()
+        {
+            return values.remove();
+        }
+
+        public int getInt()
+        {
+            return (int)(long)values.remove();
+        }
+
+        public void getLongs(final long[] array, final int offset, final int length)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                array[offset + i] = values.remove();
+            }
+        }
+
+        public void getInts(final int[] array, final int offset, final int length)
+        {
+            for (int i = 0; i < length; i++)
+            {
+                array[offset + i] = (int)(long)values.remove();
+            }
+        }
     }
 }
