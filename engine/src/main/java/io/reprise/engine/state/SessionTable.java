@@ -75,6 +75,8 @@ public final class SessionTable
     private static final int I_PAYLOAD_SIZE = 20;
     private static final int I_PAYLOAD_CHECKSUM = 21;
     private static final int STATUS_MASK = 0xF;
+    /** COMPLETED, CANCELLED and DEAD follow every live status in {@code SessionStatus}. */
+    private static final int FIRST_FINISHED_STATUS = io.reprise.schema.client.SessionStatus.COMPLETED.value();
     private static final int BUCKET_SHIFT = 4;
     private static final int BUCKET_MASK = 0x7FFF;
     private static final int JITTER_SHIFT = 19;
@@ -245,12 +247,13 @@ public final class SessionTable
     }
 
     /**
-     * Reads the home slot of a record's key in the index, to bring it into cache before the record is freed; the
-     * record itself should be in cache already. Changes nothing.
+     * Reads the home slot of a finished (COMPLETED, CANCELLED or DEAD) record's key in the index, to bring it into
+     * cache before the record's timer, the end of its retention, frees it; the record itself should be in cache
+     * already. Any other status keeps its key, so its slot is not read. Changes nothing.
      */
-    public int touchHomeSlot(final int record)
+    public int touchHomeSlotIfFinished(final int record)
     {
-        return index[homeSlot(record)];
+        return status(record) >= FIRST_FINISHED_STATUS ? index[homeSlot(record)] : 0;
     }
 
     /** Reads the record's hot words (see {@link #touchHomeEntry}) to bring them into cache; changes nothing. */

@@ -319,7 +319,7 @@ public final class TimerWheel
 
     /**
      * Reads the records of the next {@link #FIRE_AHEAD} entries of a chunk from {@code from}, about to fire, and then
-     * their index slots, which a purge (about half of what fires) changes. Returns where it stopped.
+     * the index slots of those whose firing purges them (about half of what fires). Returns where it stopped.
      */
     private int touchAhead(final int chunk, final int from)
     {
@@ -337,7 +337,7 @@ public final class TimerWheel
         {
             if (entries[i] != TOMBSTONE)
             {
-                sum += table.touchHomeSlot((int)entries[i] & RECORD_MASK);
+                sum += table.touchHomeSlotIfFinished((int)entries[i] & RECORD_MASK);
             }
         }
         touched += sum;
