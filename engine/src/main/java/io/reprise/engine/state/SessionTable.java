@@ -14,10 +14,13 @@ import java.io.IOException;
  * The index is open addressing with linear probing over an {@code int[]}, kept at most half full, with
  * backward-shift deletion so no tombstones accumulate. An entry is 0 when empty, else {@code record + 1} in its
  * low {@code log2(index length)} bits (it fits: the index grows before more than half its length is live, and
- * ids are reused before new ones are taken) and, in the bits above, the entry's displacement from its home slot,
- * capped at the largest value those bits hold ({@code escape}: "look at the record"). The displacement gives each
- * entry's home slot without reading its record, so a probe skips entries of other homes, and deletion moves
- * entries without reading theirs: at 10^7 sessions a record read is a cache miss of hundreds of ns.
+ * ids are reused before new ones are taken) and, in the bits above, a tag: the entry's displacement from its home
+ * slot in the low 3 bits, capped at 7 ({@code escape}: "look at the record"), and a fingerprint of the key's hash in
+ * the rest (4 bits at 10^7 sessions, none from 2^29 index slots). The displacement gives each entry's home slot
+ * without reading its record, so a probe skips entries of other homes and deletion moves entries without reading
+ * theirs; the fingerprint lets a probe skip 15 in 16 of the entries of its own home that hold another key. At
+ * 10^7 sessions a record read is a cache miss of hundreds of ns, and a quarter of new keys find their home slot
+ * taken by a key of the same home.
  * <p>
  * Record layout, 12 words (96 bytes). The fields that index look-ups, timers, queues and status changes touch
  * come first, in words 0-7 (64 bytes, one or two cache lines); the policy and payload fields that only a save,
@@ -83,6 +86,9 @@ public final class SessionTable
     private static final int JITTER_MASK = 0x7FF;
 
     private static final int MIN_INDEX_LENGTH = 1024;
+    private static final int DISPLACEMENT_BITS = 3;
+    /** The fingerprint comes from hash bits far above any slot number's. */
+    private static final int FINGERPRINT_SHIFT = 40;
 
     private final int maxRecords;
     private long[][] pages = new long[256][];
@@ -95,9 +101,13 @@ public final class SessionTable
     /** Bits of an entry that hold {@code record + 1}: log2 of the index length. */
     private int recordBits;
     private int recordMask;
+    /** Bits of a tag that hold the displacement: the rest hold the fingerprint. */
+    private int displacementBits;
+    private int displacementMask;
+    private int fingerprintMask;
     /** Largest displacement tag; an entry tagged with it has displacement {@code >= escape}. */
     private int escape;
-    /** Caps {@link #escape}; below {@code -1 >>> recordBits} only in tests, to exercise escaped entries. */
+    /** Caps {@link #escape}; below 7 only in tests, to exercise escaped entries. */
     private final int escapeLimit;
 
     /**
@@ -138,7 +148,11 @@ public final class SessionTable
         indexMask = index.length - 1;
         recordBits = Integer.numberOfTrailingZeros(index.length);
         recordMask = indexMask;
-        escape = Math.min(-1 >>> recordBits, escapeLimit);
+        final int tagBits = Integer.SIZE - recordBits;
+        displacementBits = Math.min(DISPLACEMENT_BITS, tagBits);
+        displacementMask = (1 << displacementBits) - 1;
+        fingerprintMask = (1 << (tagBits - displacementBits)) - 1;
+        escape = Math.min(displacementMask, escapeLimit);
     }
 
     public int size()
@@ -185,13 +199,15 @@ public final class SessionTable
         final int mask = indexMask;
         final int recordBits = this.recordBits;
         final int escape = this.escape;
-        int slot = (int)hash(tenant, sessionId) & mask;
+        final long hash = hash(tenant, sessionId);
+        final int fingerprint = fingerprint(hash) << displacementBits;
+        int slot = (int)hash & mask;
         int displacement = 0;
         int entry;
         while ((entry = index[slot]) != 0)
         {
-            // Only an entry of the same home slot, i.e. of the same displacement, can hold the key.
-            if ((entry >>> recordBits) == Math.min(displacement, escape))
+            // Only an entry of the same home slot (the same displacement) and fingerprint can hold the key.
+            if ((entry >>> recordBits) == (fingerprint | Math.min(displacement, escape)))
             {
                 final int record = (entry & recordMask) - 1;
                 if (sessionId(record) == sessionId && tenant(record) == tenant)
@@ -206,12 +222,15 @@ public final class SessionTable
     }
 
     /**
-     * The index entry in the home slot of {@code (tenant, sessionId)}: one load, for look-ahead. Loads of several
-     * keys issued back to back overlap their cache misses, where {@link #find} waits for each in turn.
+     * The index entry in the home slot of {@code (tenant, sessionId)} if it may hold that key (its own home, the
+     * key's fingerprint), else 0: one load, for look-ahead. Loads of several keys issued back to back overlap their
+     * cache misses, where {@link #find} waits for each in turn.
      */
     public int homeEntry(final int tenant, final long sessionId)
     {
-        return index[(int)hash(tenant, sessionId) & indexMask];
+        final long hash = hash(tenant, sessionId);
+        final int entry = index[(int)hash & indexMask];
+        return (entry >>> recordBits) == fingerprint(hash) << displacementBits ? entry : 0;
     }
 
     /**
@@ -233,17 +252,13 @@ public final class SessionTable
     }
 
     /**
-     * Reads the record that an index entry from {@link #homeEntry} names, if the entry belongs to that home slot,
-     * so that {@link #find} and the operator after it hit the cache. Words 0 and 7 span the fields that look-ups,
-     * timers and status changes use. Returns the words read, only so that the loads cannot be optimised away.
+     * Reads the record that an entry from {@link #homeEntry} or {@link #handleEntry} names, if any, so that
+     * {@link #find} and the operator after it hit the cache. Words 0 and 7 span the fields that look-ups, timers
+     * and status changes use. Returns the words read, only so that the loads cannot be optimised away.
      */
     public long touchHomeEntry(final int entry)
     {
-        if (entry == 0 || (entry >>> recordBits) != 0)
-        {
-            return 0;
-        }
-        return touch((entry & recordMask) - 1);
+        return entry == 0 ? 0 : touch((entry & recordMask) - 1);
     }
 
     /**
@@ -341,13 +356,14 @@ public final class SessionTable
     {
         final int[] index = this.index;
         final int mask = indexMask;
-        final int home = homeSlot(record);
+        final long hash = hash(tenant(record), sessionId(record));
+        final int home = (int)hash & mask;
         int slot = home;
         while (index[slot] != 0)
         {
             slot = (slot + 1) & mask;
         }
-        index[slot] = entry(record, (slot - home) & mask);
+        index[slot] = entry(record, fingerprint(hash), (slot - home) & mask);
     }
 
     private void removeFromIndex(final int record)
@@ -372,10 +388,11 @@ public final class SessionTable
         while ((entry = index[next]) != 0)
         {
             final int tag = entry >>> recordBits;
-            final int home = tag != escape ? (next - tag) & mask : homeSlot((entry & recordMask) - 1);
+            final int displacement = tag & displacementMask;
+            final int home = displacement != escape ? (next - displacement) & mask : homeSlot((entry & recordMask) - 1);
             if (((next - home) & mask) >= ((next - hole) & mask))
             {
-                index[hole] = entry(((entry & recordMask) - 1), (hole - home) & mask);
+                index[hole] = entry(((entry & recordMask) - 1), tag >>> displacementBits, (hole - home) & mask);
                 hole = next;
             }
             next = (next + 1) & mask;
@@ -388,9 +405,14 @@ public final class SessionTable
         return (int)hash(tenant(record), sessionId(record)) & indexMask;
     }
 
-    private int entry(final int record, final int displacement)
+    private int entry(final int record, final int fingerprint, final int displacement)
     {
-        return (Math.min(displacement, escape) << recordBits) | (record + 1);
+        return (((fingerprint << displacementBits) | Math.min(displacement, escape)) << recordBits) | (record + 1);
+    }
+
+    private int fingerprint(final long hash)
+    {
+        return (int)(hash >>> FINGERPRINT_SHIFT) & fingerprintMask;
     }
 
     private void growIndex()
