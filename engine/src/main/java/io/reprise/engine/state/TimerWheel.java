@@ -24,6 +24,14 @@ import static io.reprise.engine.state.SessionTable.NULL;
  * A forwarded entry that cascades a second time, and a timer on level 3 (whose due time does not fit), are re-placed
  * from the record, as before.
  * <p>
+ * The next block's level-1 slot is moved down ahead of time, a chunk at a time, while the current block runs, so
+ * that entering the block costs what one tick costs: level 0 has two rows of slots (banks), one for the current
+ * level-1 block and one for the next, and after each advance the wheel moves chunks of the next block's slot into
+ * the next bank until what is left is at most {@code drainPerMs} timers per millisecond left in the block (1,024
+ * by default). Once that slot is empty, new timers of the next block go straight to the next bank. FIFO order
+ * holds: the slot is drained from its head, and a timer joins the next bank directly only when the slot is empty.
+ * How much is moved depends on the time and the slot alone, so every replica, restored or not, moves the same.
+ * <p>
  * Chunks of 1,024 entries (8 bytes each) come from a shared free stack and go back to it as soon as all their
  * entries have fired, been cancelled, or moved with their forwards released, so memory follows the live timers and
  * a wheel in steady state allocates nothing.
@@ -50,7 +58,11 @@ public final class TimerWheel
     /** Levels whose timers' variable digits fit the 32 bits of due time an entry keeps. */
     private static final int LEVELS_WITH_DUE_TIME_IN_ENTRY = 32 / SLOT_BITS;
 
-    private static final int BUCKETS = LEVELS * SLOTS;
+    /** Rows of slots: two for level 0 (the banks of this and the next level-1 block), then one per level. */
+    private static final int ROWS = LEVELS + 1;
+    private static final int BUCKETS = ROWS * SLOTS;
+    /** Timers of the next block left in its level-1 slot per millisecond to go: the rest are moved ahead of time. */
+    static final int DRAIN_PER_MS = 1024;
     private static final int CHUNK_SHIFT = 10;
     private static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;
     private static final int CHUNK_MASK = CHUNK_SIZE - 1;
@@ -71,7 +83,12 @@ public final class TimerWheel
     private final int[] tailChunk = new int[BUCKETS];
     private final int[] readOffset = new int[BUCKETS];
     private final int[] lives = new int[BUCKETS];
-    private final long[] occupied = new long[LEVELS * WORDS_PER_LEVEL];
+    private final long[] occupied = new long[ROWS * WORDS_PER_LEVEL];
+    private final int drainPerMs;
+    /** The event {@link #findNextEvent} found: its time, the bucket to cascade or fire, and that bucket's level. */
+    private long eventMs;
+    private int eventBucket;
+    private int eventLevel;
     /**
      * Per chunk: its entries, the links of its bucket's list, its live entries (or, once all have moved, its
      * forwards not yet released) and where the next append goes.
@@ -91,7 +108,14 @@ public final class TimerWheel
 
     public TimerWheel(final SessionTable table)
     {
+        this(table, DRAIN_PER_MS);
+    }
+
+    /** @param drainPerMs see {@link #DRAIN_PER_MS}; tests make it small so that draining happens all the time. */
+    TimerWheel(final SessionTable table, final int drainPerMs)
+    {
         this.table = table;
+        this.drainPerMs = drainPerMs;
         java.util.Arrays.fill(headChunk, NULL);
         java.util.Arrays.fill(tailChunk, NULL);
     }
@@ -116,6 +140,18 @@ public final class TimerWheel
     int chunksInUse()
     {
         return chunkCount - freeChunkCount;
+    }
+
+    /** Timers on level {@code level} (both banks for level 0): for tests of where timers sit. */
+    int timersOnLevel(final int level)
+    {
+        int timers = 0;
+        for (int bucket = (level == 0 ? 0 : levelRow(level)) * SLOTS, end = levelRow(level) * SLOTS + SLOTS;
+            bucket < end; bucket++)
+        {
+            timers += lives[bucket];
+        }
+        return timers;
     }
 
     /** Sets the current time of an empty wheel (restore). */
@@ -178,15 +214,48 @@ public final class TimerWheel
      */
     public long nextEventLowerBoundMs()
     {
-        for (int level = 0; level < LEVELS; level++)
+        return findNextEvent() ? eventMs : Long.MAX_VALUE;
+    }
+
+    /**
+     * Finds the next occupied slot after the current time, in time order: this block's level-0 slots; the next
+     * block's, if its level-1 slot is empty (else that slot comes first, at the next block's start); then each
+     * higher level. Sets {@link #eventMs}, {@link #eventBucket} and {@link #eventLevel}; false if none.
+     */
+    private boolean findNextEvent()
+    {
+        final int bank = bankRow(nowMs);
+        int slot = nextOccupiedSlot(bank, slotOf(nowMs, 0) + 1);
+        if (slot >= 0)
         {
-            final int slot = nextOccupiedSlot(level, slotOf(nowMs, level) + 1);
+            return event(blockStart(nowMs, 0, slot), bank * SLOTS + slot, 0);
+        }
+        final int nextBlock = slotOf(nowMs, 1) + 1;
+        if (nextBlock < SLOTS && lives[levelRow(1) * SLOTS + nextBlock] == 0)
+        {
+            slot = nextOccupiedSlot(1 - bank, 0);
             if (slot >= 0)
             {
-                return blockStart(nowMs, level, slot);
+                return event(blockStart(nowMs, 1, nextBlock) | slot, (1 - bank) * SLOTS + slot, 0);
             }
         }
-        return Long.MAX_VALUE;
+        for (int level = 1; level < LEVELS; level++)
+        {
+            slot = nextOccupiedSlot(levelRow(level), slotOf(nowMs, level) + 1);
+            if (slot >= 0)
+            {
+                return event(blockStart(nowMs, level, slot), levelRow(level) * SLOTS + slot, level);
+            }
+        }
+        return false;
+    }
+
+    private boolean event(final long eventMs, final int bucket, final int level)
+    {
+        this.eventMs = eventMs;
+        eventBucket = bucket;
+        eventLevel = level;
+        return true;
     }
 
     /**
@@ -204,36 +273,19 @@ public final class TimerWheel
         int fired = 0;
         while (true)
         {
-            int level = 0;
-            int slot = -1;
-            for (; level < LEVELS; level++)
-            {
-                slot = nextOccupiedSlot(level, slotOf(nowMs, level) + 1);
-                if (slot >= 0)
-                {
-                    break;
-                }
-            }
-            if (slot < 0)
+            if (!findNextEvent() || eventMs > targetMs)
             {
                 nowMs = targetMs;
+                drainNextBlock();
                 return fired;
             }
-
-            final long eventMs = blockStart(nowMs, level, slot);
-            if (eventMs > targetMs)
-            {
-                nowMs = targetMs;
-                return fired;
-            }
-
+            final long eventMs = this.eventMs;
             nowMs = eventMs;
-            final int bucket = level * SLOTS + slot;
-            if (level > 0)
+            if (eventLevel > 0)
             {
-                cascade(bucket, level);
+                cascade(eventBucket, eventLevel);
             }
-            final int due = slotOf(eventMs, 0);
+            final int due = bankRow(eventMs) * SLOTS + slotOf(eventMs, 0);
             int touchedChunk = NULL;
             int touchedEnd = 0;
             while (lives[due] != 0)
@@ -249,64 +301,23 @@ public final class TimerWheel
                 fired++;
                 handler.onTimer(record, eventMs);
             }
+            drainNextBlock();
         }
     }
 
     /**
-     * Re-places every timer of a higher-level slot whose block has begun; they all land on lower levels. A timer
-     * whose due time its entry holds moves without its record being read: a forward takes its place. Each chunk
+     * Re-places every timer of a higher-level slot whose block has begun; they all land on lower levels. Each chunk
      * goes back to the free stack once read, unless forwards in it are still to be released.
      */
     private void cascade(final int bucket, final int level)
     {
-        final boolean dueTimeInEntry = level <= LEVELS_WITH_DUE_TIME_IN_ENTRY;
-        final long varyingMask = (1L << (level * SLOT_BITS)) - 1;
-        final long blockStart = nowMs & ~varyingMask;
+        final long blockStartMs = nowMs & ~((1L << (level * SLOT_BITS)) - 1);
         int chunk = headChunk[bucket];
         int offset = readOffset[bucket];
         while (chunk != NULL)
         {
-            final long[] entries = chunks[chunk];
-            int forwards = 0;
-            for (int i = offset, end = chunkEnd[chunk]; i < end; i++)
-            {
-                final long entry = entries[i];
-                final int low = (int)entry;
-                if (entry == TOMBSTONE)
-                {
-                    continue;
-                }
-                final int record = low & RECORD_MASK;
-                if (dueTimeInEntry && (low & FORWARDED) == 0)
-                {
-                    final long atMs = blockStart | ((entry >>> 32) & varyingMask);
-                    final int newBucket = bucketOf(atMs);
-                    final int newPosition = append(newBucket, record | FORWARDED, atMs);
-                    entries[i] = ((long)newBucket << 32) | (FORWARD | newPosition) & 0xFFFF_FFFFL;
-                    forwards++;
-                }
-                else
-                {
-                    // A second move, or a due time the entry does not hold: settle the record itself.
-                    if ((low & FORWARDED) != 0)
-                    {
-                        releaseForward(table.timerPosition(record));
-                    }
-                    entries[i] = TOMBSTONE;
-                    place(record, table.timerAt(record));
-                }
-            }
             final int next = chunkNext[chunk];
-            if (forwards == 0)
-            {
-                freeChunk(chunk);
-            }
-            else
-            {
-                chunkLive[chunk] = forwards;
-                chunkNext[chunk] = NULL;
-                chunkPrev[chunk] = NULL;
-            }
+            moveChunk(chunk, offset, level, blockStartMs, false);
             chunk = next;
             offset = 0;
         }
@@ -315,6 +326,111 @@ public final class TimerWheel
         readOffset[bucket] = 0;
         lives[bucket] = 0;
         occupied[bucket >>> 6] &= ~(1L << bucket);
+    }
+
+    /**
+     * Moves chunks of the next block's level-1 slot, from its head, into the next bank, until at most
+     * {@link #drainPerMs} timers per millisecond left in the current block remain in it.
+     */
+    private void drainNextBlock()
+    {
+        final int nextBlock = slotOf(nowMs, 1) + 1;
+        if (nextBlock == SLOTS)
+        {
+            return; // the next block is in the next level-2 block: its timers are on level 2
+        }
+        final int bucket = levelRow(1) * SLOTS + nextBlock;
+        final long nextBlockMs = blockStart(nowMs, 1, nextBlock);
+        final long keep = drainPerMs * (nextBlockMs - nowMs);
+        while (lives[bucket] > keep)
+        {
+            final int chunk = headChunk[bucket];
+            final int next = chunkNext[chunk];
+            lives[bucket] -= moveChunk(chunk, readOffset[bucket], 1, nextBlockMs, true);
+            headChunk[bucket] = next;
+            readOffset[bucket] = 0;
+            if (next == NULL)
+            {
+                tailChunk[bucket] = NULL;
+            }
+            else
+            {
+                chunkPrev[next] = NULL;
+            }
+        }
+        if (lives[bucket] == 0)
+        {
+            // Only tombstones may be left in its chunks.
+            int next;
+            for (int c = headChunk[bucket]; c != NULL; c = next)
+            {
+                next = chunkNext[c];
+                freeChunk(c);
+            }
+            headChunk[bucket] = NULL;
+            tailChunk[bucket] = NULL;
+            readOffset[bucket] = 0;
+            occupied[bucket >>> 6] &= ~(1L << bucket);
+        }
+    }
+
+    /**
+     * Moves the live entries of a chunk of a level-{@code level} slot, from {@code from}, to where they belong
+     * (the next bank when {@code toNextBank}), then frees the chunk or keeps it for its forwards. A timer whose due
+     * time its entry holds moves without its record being read: a forward takes its place. Returns the live
+     * entries moved.
+     *
+     * @param blockStartMs where the slot's block begins: the due times' digits above {@code level}.
+     */
+    private int moveChunk(
+        final int chunk, final int from, final int level, final long blockStartMs, final boolean toNextBank)
+    {
+        final boolean dueTimeInEntry = level <= LEVELS_WITH_DUE_TIME_IN_ENTRY;
+        final long varyingMask = (1L << (level * SLOT_BITS)) - 1;
+        final long[] entries = chunks[chunk];
+        int moved = 0;
+        int forwards = 0;
+        for (int i = from, end = chunkEnd[chunk]; i < end; i++)
+        {
+            final long entry = entries[i];
+            if (entry == TOMBSTONE)
+            {
+                continue;
+            }
+            moved++;
+            final int low = (int)entry;
+            final int record = low & RECORD_MASK;
+            if (dueTimeInEntry && (low & FORWARDED) == 0)
+            {
+                final long atMs = blockStartMs | ((entry >>> 32) & varyingMask);
+                final int newBucket = toNextBank ? levelZeroBucket(atMs) : bucketOf(atMs);
+                final int newPosition = append(newBucket, record | FORWARDED, atMs);
+                entries[i] = ((long)newBucket << 32) | (FORWARD | newPosition) & 0xFFFF_FFFFL;
+                forwards++;
+            }
+            else
+            {
+                // A second move, or a due time the entry does not hold: settle the record itself.
+                if ((low & FORWARDED) != 0)
+                {
+                    releaseForward(table.timerPosition(record));
+                }
+                entries[i] = TOMBSTONE;
+                final long atMs = table.timerAt(record);
+                place(record, toNextBank ? levelZeroBucket(atMs) : bucketOf(atMs), atMs);
+            }
+        }
+        if (forwards == 0)
+        {
+            freeChunk(chunk);
+        }
+        else
+        {
+            chunkLive[chunk] = forwards;
+            chunkNext[chunk] = NULL;
+            chunkPrev[chunk] = NULL;
+        }
+        return moved;
     }
 
     /**
@@ -371,17 +487,50 @@ public final class TimerWheel
     /** Places a record whose timer is at or after the current time; at the current time it goes to level 0. */
     private void place(final int record, final long atMs)
     {
-        final int bucket = bucketOf(atMs);
+        place(record, bucketOf(atMs), atMs);
+    }
+
+    private void place(final int record, final int bucket, final long atMs)
+    {
         table.timerPosition(record, append(bucket, record, atMs));
         table.timerBucket(record, bucket + 1);
     }
 
-    /** The bucket of a timer due at {@code atMs}: the level of the highest digit in which it differs from now. */
+    /**
+     * The bucket of a timer due at {@code atMs}: the level of the highest digit in which it differs from now; a
+     * timer of the next level-1 block goes to the next bank once that block's level-1 slot is empty.
+     */
     private int bucketOf(final long atMs)
     {
         final long differing = atMs ^ nowMs;
         final int level = differing == 0 ? 0 : (63 - Long.numberOfLeadingZeros(differing)) / SLOT_BITS;
-        return level * SLOTS + slotOf(atMs, level);
+        if (level == 0)
+        {
+            return levelZeroBucket(atMs);
+        }
+        final int slot = slotOf(atMs, level);
+        if (level == 1 && slot == slotOf(nowMs, 1) + 1 && lives[levelRow(1) * SLOTS + slot] == 0)
+        {
+            return levelZeroBucket(atMs);
+        }
+        return levelRow(level) * SLOTS + slot;
+    }
+
+    /** The level-0 bucket of {@code atMs}: in the bank of its level-1 block. */
+    private static int levelZeroBucket(final long atMs)
+    {
+        return bankRow(atMs) * SLOTS + slotOf(atMs, 0);
+    }
+
+    /** The level-0 row of the level-1 block of {@code timeMs}: blocks alternate between the two banks. */
+    private static int bankRow(final long timeMs)
+    {
+        return (int)(timeMs >>> SLOT_BITS) & 1;
+    }
+
+    private static int levelRow(final int level)
+    {
+        return level + 1;
     }
 
     /** Appends an entry for {@code recordBits} (the id and flags) due at {@code atMs}; returns its position. */
@@ -516,11 +665,11 @@ public final class TimerWheel
         freeChunks[freeChunkCount++] = chunk;
     }
 
-    private int nextOccupiedSlot(final int level, final int fromSlot)
+    private int nextOccupiedSlot(final int row, final int fromSlot)
     {
         for (int slot = fromSlot; slot < SLOTS; slot = (slot | 63) + 1)
         {
-            final long bits = occupied[level * WORDS_PER_LEVEL + (slot >>> 6)] & (-1L << slot);
+            final long bits = occupied[row * WORDS_PER_LEVEL + (slot >>> 6)] & (-1L << slot);
             if (bits != 0)
             {
                 return (slot & ~63) + Long.numberOfTrailingZeros(bits);

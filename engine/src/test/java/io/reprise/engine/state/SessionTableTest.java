@@ -226,7 +226,7 @@ class SessionTableTest
     {
         final SessionTable table = new SessionTable(4, 4);
         final int r = table.allocate(3, 9);
-        final int lastBucketPlusOne = 4 * 4096; // the wheel's last bucket, + 1
+        final int lastBucketPlusOne = 5 * 4096; // the wheel's last bucket (5 rows of 4,096 slots), + 1
         table.maxAttemptsAndJitter(r, 7, 2000);
         table.timerBucket(r, lastBucketPlusOne);
         table.status(r, 6);

@@ -55,15 +55,18 @@ class TimerWheelTest
         long fired = 0;
         for (int round = 0; round < 50; round++)
         {
-            fired += runRound(random, seed, round);
+            // The default drain, and drains that move the next block ahead of time at every advance.
+            final int[] drains = {TimerWheel.DRAIN_PER_MS, 1, 0};
+            fired += runRound(random, seed, round, drains[round % drains.length]);
         }
         assertTrue(fired > 50_000, "seed " + seed + ": only " + fired + " timers fired");
     }
 
-    private long runRound(final SplittableRandom random, final long seed, final int round) throws IOException
+    private long runRound(final SplittableRandom random, final long seed, final int round, final int drainPerMs)
+        throws IOException
     {
-        final String where = "seed " + seed + " round " + round;
-        final TimerWheel[] current = {new TimerWheel(table)};
+        final String where = "seed " + seed + " round " + round + " drainPerMs " + drainPerMs;
+        final TimerWheel[] current = {new TimerWheel(table, drainPerMs)};
         TimerWheel wheel = current[0];
         final long start = random.nextInt(4) == 0 ? 0 : random.nextLong(MAX >>> 1);
         wheel.resetTime(start);
@@ -146,7 +149,7 @@ class TimerWheelTest
                 // A snapshot and a restore in the middle: the restored wheel, without forwards, goes on alike.
                 final Image image = new Image();
                 wheel.writeTo(image);
-                wheel = new TimerWheel(table);
+                wheel = new TimerWheel(table, drainPerMs);
                 wheel.readFrom(image);
                 current[0] = wheel;
                 assertEquals(model.size(), wheel.size(), where);
@@ -260,6 +263,45 @@ class TimerWheelTest
         wheel.schedule(records[5], 1L << 40);
         wheel.advance(MAX, (r, t) -> fired.add(r));
         assertEquals(List.of(records[3], records[0], records[1], records[2], records[4], records[5]), fired);
+    }
+
+    @Test
+    void shouldMoveTheNextBlockDownAheadOfTimeAndFireItInOrder()
+    {
+        final TimerWheel wheel = new TimerWheel(table, 2);
+        final long block = 4096;
+        final long start = 1_700_000_000_000L & ~(block - 1);
+        wheel.resetTime(start + 100);
+        // 1,000 timers two level-1 blocks ahead, a few per millisecond, several at the same time: on level 1.
+        final TreeMap<Key, Integer> model = new TreeMap<>();
+        for (int i = 0; i < 1_000; i++)
+        {
+            final long at = start + 2 * block + (i * 7L) % 300;
+            wheel.schedule(records[i], at);
+            model.put(new Key(at, i), records[i]);
+        }
+        assertEquals(1_000, wheel.timersOnLevel(1));
+        // A timer of the very next block goes straight to level 0 (its level-1 slot is empty).
+        wheel.schedule(records[1_000], start + block + 5);
+        model.put(new Key(start + block + 5, 1_000), records[1_000]);
+        assertEquals(1, wheel.timersOnLevel(0));
+
+        // Once theirs is the next block, within 500 ms of its start at most 2 per ms to go stay on level 1.
+        final List<Integer> fired = new ArrayList<>();
+        wheel.advance(start + 2 * block - 500, (r, t) -> fired.add(r));
+        assertTrue(wheel.timersOnLevel(1) <= 2 * 500, "level 1 holds " + wheel.timersOnLevel(1));
+        wheel.advance(start + 2 * block - 1, (r, t) -> fired.add(r));
+        assertEquals(0, wheel.timersOnLevel(1)); // a chunk (1,024 entries) moves whole: all of them by now
+        assertEquals(1_000, wheel.timersOnLevel(0));
+        final long late = start + 2 * block + 150;
+        wheel.schedule(records[1_001], late); // the next block's level-1 slot is empty: straight to level 0
+        model.put(new Key(late, 1_001), records[1_001]);
+        assertEquals(0, wheel.timersOnLevel(1));
+
+        wheel.advance(start + 2 * block + 400, (r, t) -> fired.add(r));
+        assertEquals(new ArrayList<>(model.values()), fired);
+        assertEquals(0, wheel.size());
+        assertEquals(0, wheel.chunksInUse());
     }
 
     @Test
