@@ -360,17 +360,7 @@ public final class TimerWheel
         }
         if (lives[bucket] == 0)
         {
-            // Only tombstones may be left in its chunks.
-            int next;
-            for (int c = headChunk[bucket]; c != NULL; c = next)
-            {
-                next = chunkNext[c];
-                freeChunk(c);
-            }
-            headChunk[bucket] = NULL;
-            tailChunk[bucket] = NULL;
-            readOffset[bucket] = 0;
-            occupied[bucket >>> 6] &= ~(1L << bucket);
+            releaseList(bucket);
         }
     }
 
@@ -594,17 +584,7 @@ public final class TimerWheel
         final boolean chunkDone = --chunkLive[chunk] == 0 && chunkEnd[chunk] == CHUNK_SIZE;
         if (--lives[bucket] == 0)
         {
-            // Only tombstones left: release the whole list.
-            int next;
-            for (int c = headChunk[bucket]; c != NULL; c = next)
-            {
-                next = chunkNext[c];
-                freeChunk(c);
-            }
-            headChunk[bucket] = NULL;
-            tailChunk[bucket] = NULL;
-            readOffset[bucket] = 0;
-            occupied[bucket >>> 6] &= ~(1L << bucket);
+            releaseList(bucket);
         }
         else if (chunkDone)
         {
@@ -630,6 +610,21 @@ public final class TimerWheel
             }
             freeChunk(chunk);
         }
+    }
+
+    /** Frees the chunks of a bucket with no live timer left (only tombstones, if anything) and marks it empty. */
+    private void releaseList(final int bucket)
+    {
+        int next;
+        for (int c = headChunk[bucket]; c != NULL; c = next)
+        {
+            next = chunkNext[c];
+            freeChunk(c);
+        }
+        headChunk[bucket] = NULL;
+        tailChunk[bucket] = NULL;
+        readOffset[bucket] = 0;
+        occupied[bucket >>> 6] &= ~(1L << bucket);
     }
 
     /** A chunk from the free stack, or a new one: empty, unlinked. */
