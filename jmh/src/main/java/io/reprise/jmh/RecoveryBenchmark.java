@@ -120,7 +120,7 @@ public class RecoveryBenchmark
                     final Outcome outcome = index % 10 == 3 ? Outcome.RETRY :
                         index % 50 == 2 ? Outcome.FAILED_PERMANENTLY : Outcome.SUCCEEDED;
                     length = encoder.reportOutcome(buffer, 0, 1, index, (int)attempt[0], attempt[1],
-                        (int)attempt[2], outcome, 0, 0, payload, 0, 0);
+                        (int)attempt[2], OperatorEncoder.NO_HANDLE, outcome, 0, 0, payload, 0, 0);
                 }
                 else
                 {

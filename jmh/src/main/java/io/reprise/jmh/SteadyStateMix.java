@@ -138,7 +138,7 @@ final class SteadyStateMix
         }
         saveLength = encoder.saveSession(save, 0, 1, 0, 1, 0, 0, policy(spreadMs), payload, 0, PAYLOAD_BYTES);
         reportLength = encoder.reportOutcome(
-            report, 0, 1, 0, 1, 0, 1, Outcome.SUCCEEDED, 200, 0, payload, 0, 0);
+            report, 0, 1, 0, 1, 0, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 200, 0, payload, 0, 0);
         beginLength = encoder.beginRepeats(begin, 0, 0, BEGIN_BATCH);
         setTimeLength = encoder.setTime(setTime, 0, START_MS);
     }

@@ -92,6 +92,7 @@ class IngressFuzzTest
     private static final int MAX_PAYLOAD = 256;
     private static final int MAX_ERROR_TEXT = 64;
     private static final int MAX_IN_FLIGHT_LIMIT = 1 << 20;
+    private static final int CLIENT_SCHEMA_VERSION = io.reprise.schema.client.MessageHeaderDecoder.SCHEMA_VERSION;
     private static final int MAX_REDRIVE_BATCH = 10_000;
     private static final long MAX_LEASE_MS = 24L * 60 * 60 * 1000;
     /** Owned by the correct tenant before the fuzz starts. */
@@ -749,8 +750,7 @@ class IngressFuzzTest
                 }
                 case WRONG_VERSION:
                     frame.length = base(random.nextInt(5));
-                    b.putShort(6, (short)(MessageHeaderDecoder.SCHEMA_VERSION + 1 +
-                        random.nextInt(0xFFFF - MessageHeaderDecoder.SCHEMA_VERSION)), ByteOrder.LITTLE_ENDIAN);
+                    b.putShort(6, (short)newerThan(MessageHeaderDecoder.SCHEMA_VERSION), ByteOrder.LITTLE_ENDIAN);
                     frame.expected = ResultCode.UNSUPPORTED_VERSION;
                     break;
                 case UNKNOWN_TEMPLATE:
@@ -814,7 +814,7 @@ class IngressFuzzTest
                     {
                         frame.variant = "report";
                         frame.length = encoder.reportOutcome(b, 0, 0, frame.correlationId, FUZZ_TENANT,
-                            PENDING_SESSION, 1, Outcome.SUCCEEDED, 0, 0, bytesFF, 0,
+                            PENDING_SESSION, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0,
                             MAX_ERROR_TEXT + 1 + random.nextInt(256));
                         frame.expected = ResultCode.ERROR_TEXT_TOO_LARGE;
                     }
@@ -839,8 +839,8 @@ class IngressFuzzTest
                     frame.dropped = true;
                     break;
                 case CONNECT_WRONG_VERSION:
-                    // With version 0 this would be a valid connect that replaces the fuzzer's own connection.
-                    frame.length = connect(1 + random.nextInt(0xFFFF), FUZZ_TENANT, ClientRole.CONTROLLER.value(),
+                    // With the current version this would be a valid connect that replaces the fuzzer's own connection.
+                    frame.length = connect(newerThan(CLIENT_SCHEMA_VERSION), FUZZ_TENANT, ClientRole.CONTROLLER.value(),
                         CONNECT_RESPONSE_CHANNEL, FUZZ_TOKEN);
                     frame.expected = ResultCode.UNSUPPORTED_VERSION;
                     break;
@@ -895,6 +895,28 @@ class IngressFuzzTest
         private long unknownSession()
         {
             return UNKNOWN_SESSIONS_FROM + random.nextInt(1 << 30);
+        }
+
+        /** The frame cut to a length in {@code [from, full)}. */
+        private void truncate(final int from, final int full)
+        {
+            frame.variant = "truncated";
+            frame.length = from + random.nextInt(full - from);
+        }
+
+        /** The full frame followed by 1 to {@code maxExtra} random bytes. */
+        private void addTrailingBytes(final int full, final int maxExtra)
+        {
+            frame.variant = "trailing bytes";
+            final int extra = 1 + random.nextInt(maxExtra);
+            fillRandom(full, extra);
+            frame.length = full + extra;
+        }
+
+        /** A schema version the node does not know: above {@code current}. */
+        private int newerThan(final int current)
+        {
+            return current + 1 + random.nextInt(0xFFFF - current);
         }
 
         private void fillRandom(final int offset, final int length)
@@ -962,7 +984,7 @@ class IngressFuzzTest
                     return encoder.cancelSession(b, 0, 0, correlationId, FUZZ_TENANT, PENDING_SESSION);
                 case REPORT:
                     return encoder.reportOutcome(b, 0, 0, correlationId, FUZZ_TENANT, PENDING_SESSION, 1,
-                        Outcome.SUCCEEDED, 0, 0, bytesFF, 0, 1 + random.nextInt(32));
+                        OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0, 1 + random.nextInt(32));
                 case REDRIVE:
                     return encoder.redriveDestination(b, 0, 0, correlationId, FUZZ_TENANT, FUZZ_DESTINATION, 10);
                 default:
@@ -1007,7 +1029,7 @@ class IngressFuzzTest
             {
                 frame.variant = "outcome " + raw;
                 frame.length = encoder.reportOutcome(b, 0, 0, frame.correlationId, FUZZ_TENANT, PENDING_SESSION, 1,
-                    Outcome.SUCCEEDED, 0, 0, bytesFF, 0, random.nextInt(8));
+                    OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0, random.nextInt(8));
                 b.putByte(HEADER + ReportOutcomeEncoder.outcomeEncodingOffset(), (byte)raw);
             }
             else
@@ -1140,14 +1162,15 @@ class IngressFuzzTest
                     break;
                 case 6:
                     frame.length = encoder.reportOutcome(b, 0, 0, c, t, unknownSession(), 1 + random.nextInt(10),
-                        Outcome.SUCCEEDED, 0, 0, payload, 0, small);
+                        OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, payload, 0, small);
                     set("report: unknown session", ResultCode.UNKNOWN_SESSION);
                     break;
                 case 7:
                 {
                     final Outcome outcome = Outcome.values()[random.nextInt(3)];
                     frame.length = encoder.reportOutcome(b, 0, 0, c, t, random.nextBoolean() ? PENDING_SESSION :
-                        CANCELLED_SESSION, 1 + random.nextInt(100), outcome, random.nextInt(600), 0, payload, 0, small);
+                        CANCELLED_SESSION, 1 + random.nextInt(100), OperatorEncoder.NO_HANDLE, outcome,
+                        random.nextInt(600), 0, payload, 0, small);
                     set("report: stale attempt", ResultCode.STALE_ATTEMPT);
                     break;
                 }
@@ -1173,8 +1196,8 @@ class IngressFuzzTest
                             outcome = random.nextBoolean() ? Outcome.SUCCEEDED : Outcome.FAILED_PERMANENTLY;
                             break;
                     }
-                    frame.length = encoder.reportOutcome(b, 0, 0, c, t, PENDING_SESSION, attempt, outcome, errorCode,
-                        retryAfterMs, payload, 0, small);
+                    frame.length = encoder.reportOutcome(b, 0, 0, c, t, PENDING_SESSION, attempt,
+                        OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, payload, 0, small);
                     set("report: invalid argument", ResultCode.INVALID_ARGUMENT);
                     break;
                 }
@@ -1294,17 +1317,11 @@ class IngressFuzzTest
                     frame.length = full;
                     break;
                 case 2:
-                    frame.variant = "truncated";
-                    frame.length = HEADER + random.nextInt(full - HEADER);
+                    truncate(HEADER, full);
                     break;
                 case 3:
-                {
-                    frame.variant = "trailing bytes";
-                    final int extra = 1 + random.nextInt(64);
-                    fillRandom(full, extra);
-                    frame.length = full + extra;
+                    addTrailingBytes(full, 64);
                     break;
-                }
                 case 4:
                     frame.variant = "channel length past the end";
                     b.putInt(channelLengthAt, (int)(channelLength + 1 + random.nextLong(0xFFFF_FFFFL - channelLength)),
@@ -1372,7 +1389,7 @@ class IngressFuzzTest
                     expected = ResultCode.FOREIGN_DESTINATION;
                     break;
                 case 9:
-                    version = 1 + random.nextInt(0xFFFF);
+                    version = newerThan(CLIENT_SCHEMA_VERSION);
                     frame.variant = "version " + version;
                     expected = ResultCode.UNSUPPORTED_VERSION;
                     break;
@@ -1397,17 +1414,11 @@ class IngressFuzzTest
                     b.putShort(0, (short)random.nextInt(WorkerAnnounceEncoder.BLOCK_LENGTH), ByteOrder.LITTLE_ENDIAN);
                     break;
                 case 1:
-                    frame.variant = "truncated";
-                    frame.length = HEADER + random.nextInt(full - HEADER);
+                    truncate(HEADER, full);
                     break;
                 case 2:
-                {
-                    frame.variant = "trailing bytes";
-                    final int extra = 1 + random.nextInt(16);
-                    fillRandom(full, extra);
-                    frame.length = full + extra;
+                    addTrailingBytes(full, 16);
                     break;
-                }
                 case 3:
                 {
                     frame.variant = "group count wrong";
@@ -1459,20 +1470,14 @@ class IngressFuzzTest
                         ByteOrder.LITTLE_ENDIAN);
                     break;
                 case 2:
-                    frame.variant = "truncated";
-                    frame.length = random.nextInt(full);
+                    truncate(0, full);
                     break;
                 case 3:
-                {
-                    frame.variant = "trailing bytes";
-                    final int extra = 1 + random.nextInt(32);
-                    fillRandom(full, extra);
-                    frame.length = full + extra;
+                    addTrailingBytes(full, 32);
                     break;
-                }
                 default:
                     frame.variant = "version";
-                    clientHeader.version(1 + random.nextInt(0xFFFF));
+                    clientHeader.version(newerThan(CLIENT_SCHEMA_VERSION));
                     frame.expected = ResultCode.UNSUPPORTED_VERSION;
                     break;
             }

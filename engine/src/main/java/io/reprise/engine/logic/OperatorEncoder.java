@@ -82,26 +82,6 @@ public final class OperatorEncoder
         return MessageHeaderEncoder.ENCODED_LENGTH + cancel.encodedLength();
     }
 
-    /** A report without the dispatch's handle: the session is found by its key alone. */
-    public int reportOutcome(
-        final MutableDirectBuffer buffer,
-        final int offset,
-        final long clientId,
-        final long correlationId,
-        final int tenant,
-        final long sessionId,
-        final int attempt,
-        final Outcome outcome,
-        final int errorCode,
-        final long retryAfterMs,
-        final DirectBuffer errorText,
-        final int errorTextOffset,
-        final int errorTextLength)
-    {
-        return reportOutcome(buffer, offset, clientId, correlationId, tenant, sessionId, attempt, NO_HANDLE, outcome,
-            errorCode, retryAfterMs, errorText, errorTextOffset, errorTextLength);
-    }
-
     /**
      * @param handle the handle the attempt's dispatch carried ({@code RepeatDispatch.handle}), or {@link #NO_HANDLE}.
      */

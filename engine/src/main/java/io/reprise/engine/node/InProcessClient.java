@@ -74,8 +74,8 @@ public final class InProcessClient
     public ResultCode reportOutcome(
         final long sessionId, final int attempt, final Outcome outcome, final int errorCode, final long retryAfterMs)
     {
-        return offer(encoder.reportOutcome(buffer, 0, clientId, correlationId + 1, tenant, sessionId, attempt, outcome,
-            errorCode, retryAfterMs, buffer, 0, 0));
+        return offer(encoder.reportOutcome(buffer, 0, clientId, correlationId + 1, tenant, sessionId, attempt,
+            OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, buffer, 0, 0));
     }
 
     public ResultCode redriveSession(final long sessionId)

@@ -430,8 +430,8 @@ class ErrorCodesTest
     private int encodeReport(final int tenant, final long sessionId, final int attempt, final Outcome outcome,
         final int errorCode, final long retryAfterMs, final int textLength)
     {
-        return driver.encoder.reportOutcome(driver.buffer, 0, tenant, 1, tenant, sessionId, attempt, outcome,
-            errorCode, retryAfterMs, text, 0, textLength);
+        return driver.encoder.reportOutcome(driver.buffer, 0, tenant, 1, tenant, sessionId, attempt,
+            OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, text, 0, textLength);
     }
 
     private long responseValue()

@@ -58,8 +58,8 @@ final class LogicDriver
     ResultCode report(final int tenant, final long sessionId, final int attempt, final Outcome outcome,
         final int errorCode, final long retryAfterMs, final DirectBuffer text, final int textLength)
     {
-        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId, attempt, outcome,
-            errorCode, retryAfterMs, text, 0, textLength));
+        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId, attempt,
+            OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, text, 0, textLength));
     }
 
     ResultCode report(final int tenant, final long sessionId, final int attempt, final int handle, final Outcome outcome)
