@@ -189,6 +189,7 @@ public final class StandaloneNode implements AutoCloseable
 
         // Only now that recovery succeeded may the refused snapshots go: a refused start changes nothing.
         setAsideRejectedSnapshots(snapshotIndex);
+        storage.handOverFlushToAgent();
         output.live();
         startFlow();
         listener.onStep("flow-started first-index=" + firstIndex);
@@ -460,6 +461,9 @@ public final class StandaloneNode implements AutoCloseable
             listener.onStep("agent-stopped " + name);
         }
 
+        // The flush has stopped: an append still waiting for container space would wait forever. What it held is
+        // in the journal and is replayed at the next start.
+        storage.abortContainerWaits();
         drainFlow();
         String flushed = "flushed-and-synced durable=";
         try

@@ -8,6 +8,8 @@ import java.util.zip.CRC32C;
 
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -21,8 +23,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * A page is recycled only after its records are in a published source, and every page carries a generation
  * counter (odd while it is being reset) so a reader that raced a recycle discards what it read and looks again;
  * by then the records are in the newest source. Limits: a record must fit in a page, and at most
- * {@code maxBytes / pageBytes} pages may be unreleased, beyond which {@link #append} fails: the flush has not
- * kept up and the node stops rather than lose a payload.
+ * {@code maxBytes / pageBytes} pages may be unreleased. Beyond that the flush has not kept up (or cannot write),
+ * and {@link #append} waits until it releases a page: back-pressure that reaches the ring and the clients, never a
+ * drop. Only {@link #abortWaits} (shutdown, once the flush has stopped) ends such a wait with an error.
  */
 public final class Container
 {
@@ -68,6 +71,10 @@ public final class Container
     private Page active;
     private final CRC32C writerCrc = new CRC32C();
     private final byte[] writerScratch = new byte[4096];
+    private final IdleStrategy fullWait = new BackoffIdleStrategy(100, 10, 1_000, 100_000);
+    private volatile boolean waitsAborted;
+    private Runnable inlineFlush;
+    private volatile long fullWaits;
 
     // Flush-thread state.
     private long cutTail;
@@ -157,8 +164,7 @@ public final class Container
         final long t = tail;
         if (t - head >= ring.length())
         {
-            throw new IllegalStateException("container full: " + ring.length() + " pages of " + pageBytes +
-                " bytes not yet flushed (the container flush is not keeping up or cannot write)");
+            awaitFreePage(t);
         }
         final int slot = (int)(t % ring.length());
         Page page = ring.get(slot);
@@ -178,6 +184,52 @@ public final class Container
         active = page;
         tail = t + 1;
         return page;
+    }
+
+    private void awaitFreePage(final long t)
+    {
+        fullWaits = fullWaits + 1; // single writer
+        fullWait.reset();
+        while (t - head >= ring.length())
+        {
+            if (waitsAborted)
+            {
+                throw new IllegalStateException("container full: " + ring.length() + " pages of " + pageBytes +
+                    " bytes not yet flushed, and the flush has stopped");
+            }
+            if (null != inlineFlush)
+            {
+                inlineFlush.run();
+            }
+            else
+            {
+                fullWait.idle();
+            }
+        }
+    }
+
+    /**
+     * While set, a full container is flushed by the appending thread itself instead of waiting for the flush agent:
+     * for recovery, which replays before the agents start. Cleared (null) before the flush agent takes over.
+     */
+    public void inlineFlushWhenFull(final Runnable flush)
+    {
+        inlineFlush = flush;
+    }
+
+    /** How many times {@link #append} found every page unflushed and waited for the flush. */
+    public long fullWaits()
+    {
+        return fullWaits;
+    }
+
+    /**
+     * Ends any wait of {@link #append} for a free page, now and later, with an error: for shutdown, after the flush
+     * has stopped, when no page would ever be released. What the waiting append held is in the journal.
+     */
+    public void abortWaits()
+    {
+        waitsAborted = true;
     }
 
     /** Index of the last record appended, 0 before any. */

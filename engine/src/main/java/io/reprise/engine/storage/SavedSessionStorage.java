@@ -191,6 +191,18 @@ public final class SavedSessionStorage implements AutoCloseable
         final SavedSessionStorage storage = new SavedSessionStorage(disk, directory, container, appliedIndex,
             listener, manifest, maxId + 1);
         storage.snapshotManifests.putAll(manifests);
+        // Recovery replays into the container before any flush agent runs: if it fills, the replay flushes it.
+        container.inlineFlushWhenFull(() ->
+        {
+            try
+            {
+                storage.flush();
+            }
+            catch (final IOException ex)
+            {
+                throw new java.io.UncheckedIOException(ex);
+            }
+        });
         storage.recomputePinned();
         // Sources only older snapshots list stay on disk until those snapshots go.
         for (final long[] ids : manifests.values())
@@ -245,6 +257,21 @@ public final class SavedSessionStorage implements AutoCloseable
     public long replayAfter()
     {
         return replayAfter;
+    }
+
+    /**
+     * From now on a full container waits for the flush agent (back-pressure), instead of being flushed by the
+     * replaying thread as during recovery. Call before the business logic goes live and the flush agent starts.
+     */
+    public void handOverFlushToAgent()
+    {
+        container.inlineFlushWhenFull(null);
+    }
+
+    /** Stops waiting for the flush: any append that would wait for a free container page fails (shutdown). */
+    public void abortContainerWaits()
+    {
+        container.abortWaits();
     }
 
     // ------------------------------------------------------------------------------------------------------------

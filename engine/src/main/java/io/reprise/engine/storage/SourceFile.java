@@ -11,8 +11,6 @@ import io.reprise.engine.disk.BackgroundSync;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import org.agrona.DirectBuffer;
-import org.agrona.ExpandableDirectByteBuffer;
-import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -47,12 +45,12 @@ public final class SourceFile
     static final int VERSION = 1;
     static final int HEADER_LENGTH = 64;
     static final int FOOTER_LENGTH = 64;
-    static final int ENTRY_LENGTH = 32;
+    static final int ENTRY_LENGTH = EntryTable.ENTRY_LENGTH;
 
     private final Path path;
     private final long id;
     private final DiskFile file;
-    private final UnsafeBuffer index;
+    private final EntryTable index;
     private final int entries;
     private final long firstIndex;
     private final long lastIndex;
@@ -61,7 +59,7 @@ public final class SourceFile
     private final AtomicInteger references = new AtomicInteger(1);
 
     private SourceFile(
-        final Path path, final long id, final DiskFile file, final UnsafeBuffer index, final int entries,
+        final Path path, final long id, final DiskFile file, final EntryTable index, final int entries,
         final long firstIndex, final long lastIndex, final long fileLength, final long recordsLength)
     {
         this.path = path;
@@ -175,27 +173,27 @@ public final class SourceFile
 
     int entryTenant(final int entry)
     {
-        return index.getInt(entry * ENTRY_LENGTH);
+        return index.tenant(entry);
     }
 
     int entryPayloadLength(final int entry)
     {
-        return index.getInt(entry * ENTRY_LENGTH + 4);
+        return index.payloadLength(entry);
     }
 
     long entrySessionId(final int entry)
     {
-        return index.getLong(entry * ENTRY_LENGTH + 8);
+        return index.sessionId(entry);
     }
 
     long entryIndex(final int entry)
     {
-        return index.getLong(entry * ENTRY_LENGTH + 16);
+        return index.index(entry);
     }
 
     long entryOffset(final int entry)
     {
-        return index.getLong(entry * ENTRY_LENGTH + 24);
+        return index.offset(entry);
     }
 
     /** The entry of the key's newest record, or -1. */
@@ -323,14 +321,14 @@ public final class SourceFile
             {
                 throw new StorageCorruptException(path, length - FOOTER_LENGTH, "footer does not fit the file");
             }
-            final UnsafeBuffer index = readFully(file, path, indexOffset, (int)(count * ENTRY_LENGTH));
-            if (footer.getInt(40) != crcOf(index, 0, (int)(count * ENTRY_LENGTH), crc))
+            final EntryTable index = new EntryTable();
+            if (footer.getInt(40) != index.readFrom(file, path, indexOffset, (int)count, crc))
             {
                 throw new StorageCorruptException(path, indexOffset, "index checksum mismatch");
             }
             for (int i = 0; i < count; i++)
             {
-                final long offset = index.getLong(i * ENTRY_LENGTH + 24);
+                final long offset = index.offset(i);
                 if (offset < HEADER_LENGTH || offset + StorageRecord.HEADER_LENGTH > indexOffset)
                 {
                     throw new StorageCorruptException(path, indexOffset + (long)i * ENTRY_LENGTH,
@@ -459,7 +457,7 @@ public final class SourceFile
         private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         private final UnsafeBuffer writeView = new UnsafeBuffer(writeBuffer);
         private final BackgroundSync background;
-        private final ExpandableDirectByteBuffer entries = new ExpandableDirectByteBuffer(64 * ENTRY_LENGTH);
+        private final EntryTable entries = new EntryTable();
         private int count;
         private long position = HEADER_LENGTH;
         private long firstIndex = Long.MAX_VALUE;
@@ -507,15 +505,11 @@ public final class SourceFile
                 writeView.putBytes(writeBuffer.position(), buffer, offset, length);
                 writeBuffer.position(writeBuffer.position() + length);
             }
-            final int at = count * ENTRY_LENGTH;
             final short type = buffer.getShort(offset + StorageRecord.TYPE_OFFSET);
             final long index = buffer.getLong(offset + StorageRecord.INDEX_OFFSET);
-            entries.putInt(at, buffer.getInt(offset + StorageRecord.TENANT_OFFSET));
-            entries.putInt(at + 4, type == StorageRecord.TOMBSTONE ? -1 :
-                buffer.getInt(offset + StorageRecord.LENGTH_OFFSET));
-            entries.putLong(at + 8, buffer.getLong(offset + StorageRecord.SESSION_ID_OFFSET));
-            entries.putLong(at + 16, index);
-            entries.putLong(at + 24, position);
+            entries.put(count, buffer.getInt(offset + StorageRecord.TENANT_OFFSET),
+                type == StorageRecord.TOMBSTONE ? -1 : buffer.getInt(offset + StorageRecord.LENGTH_OFFSET),
+                buffer.getLong(offset + StorageRecord.SESSION_ID_OFFSET), index, position);
             firstIndex = Math.min(firstIndex, index);
             lastIndex = Math.max(lastIndex, index);
             position += length;
@@ -538,13 +532,9 @@ public final class SourceFile
             drain();
             final CRC32C crc = new CRC32C();
             final long recordsLength = position - HEADER_LENGTH;
-            sortEntries(entries, count);
+            entries.sort(count);
             final int indexLength = count * ENTRY_LENGTH;
-            final ByteBuffer index = ByteBuffer.allocateDirect(Math.max(indexLength, 1)).order(ByteOrder.LITTLE_ENDIAN);
-            final UnsafeBuffer indexView = new UnsafeBuffer(index);
-            indexView.putBytes(0, entries, 0, indexLength);
-            index.limit(indexLength);
-            file.write(index, position);
+            final int indexCrc = entries.writeTo(file, position, count, crc);
 
             final ByteBuffer footer = ByteBuffer.allocateDirect(FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
             final UnsafeBuffer footerView = new UnsafeBuffer(footer);
@@ -553,7 +543,7 @@ public final class SourceFile
             footerView.putLong(16, recordsLength);
             footerView.putLong(24, position);
             footerView.putLong(32, count);
-            footerView.putInt(40, crcOf(indexView, 0, indexLength, crc));
+            footerView.putInt(40, indexCrc);
             footerView.putInt(60, crcOf(footerView, 0, 60, crc));
             file.write(footer, position + indexLength);
 
@@ -589,81 +579,5 @@ public final class SourceFile
                 }
             }
         }
-    }
-
-    // In-place quicksort of 32-byte entries by (tenant, sessionId, index).
-    static void sortEntries(final MutableDirectBuffer entries, final int count)
-    {
-        final byte[] pivot = new byte[ENTRY_LENGTH];
-        final byte[] tmp = new byte[ENTRY_LENGTH];
-        sort(entries, 0, count - 1, pivot, tmp);
-    }
-
-    private static void sort(final MutableDirectBuffer e, int low, int high, final byte[] pivot, final byte[] tmp)
-    {
-        while (high - low > 16)
-        {
-            final int mid = (low + high) >>> 1;
-            e.getBytes(mid * ENTRY_LENGTH, pivot);
-            final UnsafeBuffer p = new UnsafeBuffer(pivot);
-            int i = low;
-            int j = high;
-            while (i <= j)
-            {
-                while (compare(e, i, p) < 0)
-                {
-                    i++;
-                }
-                while (compare(e, j, p) > 0)
-                {
-                    j--;
-                }
-                if (i <= j)
-                {
-                    swap(e, i, j, tmp);
-                    i++;
-                    j--;
-                }
-            }
-            // Recurse into the smaller half, loop on the larger: bounded stack.
-            if (j - low < high - i)
-            {
-                sort(e, low, j, pivot, tmp);
-                low = i;
-            }
-            else
-            {
-                sort(e, i, high, pivot, tmp);
-                high = j;
-            }
-        }
-        for (int i = low + 1; i <= high; i++)
-        {
-            for (int j = i; j > low && compareEntries(e, j - 1, j) > 0; j--)
-            {
-                swap(e, j - 1, j, tmp);
-            }
-        }
-    }
-
-    private static int compare(final DirectBuffer e, final int entry, final DirectBuffer pivot)
-    {
-        final int byKey = compareKey(e.getInt(entry * ENTRY_LENGTH), e.getLong(entry * ENTRY_LENGTH + 8),
-            pivot.getInt(0), pivot.getLong(8));
-        return byKey != 0 ? byKey : Long.compare(e.getLong(entry * ENTRY_LENGTH + 16), pivot.getLong(16));
-    }
-
-    private static int compareEntries(final DirectBuffer e, final int a, final int b)
-    {
-        final int byKey = compareKey(e.getInt(a * ENTRY_LENGTH), e.getLong(a * ENTRY_LENGTH + 8),
-            e.getInt(b * ENTRY_LENGTH), e.getLong(b * ENTRY_LENGTH + 8));
-        return byKey != 0 ? byKey : Long.compare(e.getLong(a * ENTRY_LENGTH + 16), e.getLong(b * ENTRY_LENGTH + 16));
-    }
-
-    private static void swap(final MutableDirectBuffer e, final int a, final int b, final byte[] tmp)
-    {
-        e.getBytes(a * ENTRY_LENGTH, tmp);
-        e.putBytes(a * ENTRY_LENGTH, e, b * ENTRY_LENGTH, ENTRY_LENGTH);
-        e.putBytes(b * ENTRY_LENGTH, tmp);
     }
 }

@@ -447,6 +447,95 @@ class StorageTest
     }
 
     @Test
+    void shouldFlushAFullContainerInlineDuringRecovery() throws IOException
+    {
+        final SavedSessionStorage storage = open(new long[0], 0);
+        final int keys = 3000; // 3000 x 2 KiB: more than the 4 MiB container
+        for (int i = 1; i <= keys; i++)
+        {
+            save(storage, 1, i, payload(1, i, 0, 2048));
+        }
+        assertTrue(storage.flushes() > 0, "the replaying thread flushed");
+        final StorageReader reader = storage.newReader(MAX_PAYLOAD);
+        for (int i = 1; i <= keys; i++)
+        {
+            assertArrayEquals(payload(1, i, 0, 2048), read(reader, 1, i), "key " + i);
+        }
+    }
+
+    @Test
+    void shouldMakeAnAppendToAFullContainerWaitForTheFlushAgent() throws Exception
+    {
+        final SavedSessionStorage storage = open(new long[0], 0);
+        storage.handOverFlushToAgent();
+        final int keys = 3000;
+        final Thread appender = startAppender(storage, keys, new AtomicReference<>());
+        awaitContainerWait(storage, appender);
+        assertEquals(0, storage.flushes());
+        while (appender.isAlive())
+        {
+            storage.flush();
+        }
+        final StorageReader reader = storage.newReader(MAX_PAYLOAD);
+        for (int i = 1; i <= keys; i++)
+        {
+            assertArrayEquals(payload(1, i, 0, 2048), read(reader, 1, i), "key " + i);
+        }
+    }
+
+    @Test
+    void shouldFailAWaitingAppendWithAPreciseErrorOnlyWhenWaitsAreAborted() throws Exception
+    {
+        final SavedSessionStorage storage = open(new long[0], 0);
+        storage.handOverFlushToAgent();
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final Thread appender = startAppender(storage, 3000, failure);
+        awaitContainerWait(storage, appender);
+        final long lastAppended = storage.container().lastAppendedIndex();
+        storage.abortContainerWaits();
+        appender.join(10_000);
+        assertFalse(appender.isAlive());
+        assertEquals("container full: 64 pages of 65536 bytes not yet flushed, and the flush has stopped",
+            failure.get().getMessage());
+        assertEquals(lastAppended, storage.container().lastAppendedIndex(), "the failed append added nothing");
+    }
+
+    /** Saves 2 KiB payloads for keys 1..keys on a new thread, recording what it throws. */
+    private Thread startAppender(final SavedSessionStorage storage, final int keys,
+        final AtomicReference<Throwable> failure)
+    {
+        final Thread appender = new Thread(() ->
+        {
+            try
+            {
+                for (int i = 1; i <= keys; i++)
+                {
+                    storage.onSessionSaved(i, 1, i, new UnsafeBuffer(payload(1, i, 0, 2048)), 0, 2048);
+                    applied.set(i);
+                }
+            }
+            catch (final Throwable t)
+            {
+                failure.set(t);
+            }
+        }, "appender");
+        appender.start();
+        return appender;
+    }
+
+    private static void awaitContainerWait(final SavedSessionStorage storage, final Thread appender)
+        throws InterruptedException
+    {
+        while (storage.container().fullWaits() == 0)
+        {
+            assertTrue(appender.isAlive(), "the appender ended without filling the container");
+            Thread.sleep(1);
+        }
+        Thread.sleep(50);
+        assertTrue(appender.isAlive(), "still waiting for the flush");
+    }
+
+    @Test
     void shouldKeepDiskUseWithinTwiceTheLivePayloadsPlusOneContainerUnderChurn() throws IOException
     {
         final SavedSessionStorage storage = open(new long[0], 0);

@@ -1,0 +1,215 @@
+package io.reprise.engine.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+
+import io.reprise.engine.disk.DiskFile;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The index entries of a source, 32 bytes each (layout in {@link SourceFile}), off heap in chunks of 2 MiB.
+ * <p>
+ * Chunks rather than one buffer: a source of 10^7 records has a 320 MB index, and one direct buffer that large is
+ * zeroed when allocated, and copied when grown, by single calls into the JVM during which no safepoint can begin.
+ * Every other thread then waits for the merger at the next safepoint: that was 100-500 ms stalls of the business
+ * logic. A chunk is allocated, filled, copied and checksummed by calls of at most 2 MiB, and a table grows by adding
+ * chunks, never by copying.
+ */
+final class EntryTable
+{
+    static final int ENTRY_LENGTH = 32;
+    private static final int CHUNK_SHIFT = 16;
+    private static final int ENTRIES_PER_CHUNK = 1 << CHUNK_SHIFT;
+    private static final int CHUNK_MASK = ENTRIES_PER_CHUNK - 1;
+    private static final int CHUNK_BYTES = ENTRIES_PER_CHUNK * ENTRY_LENGTH;
+
+    private static final int TENANT = 0;
+    private static final int PAYLOAD_LENGTH = 4;
+    private static final int SESSION_ID = 8;
+    private static final int INDEX = 16;
+    private static final int OFFSET = 24;
+
+    private ByteBuffer[] buffers = new ByteBuffer[0];
+    private UnsafeBuffer[] chunks = new UnsafeBuffer[0];
+    private final byte[] swap = new byte[ENTRY_LENGTH];
+
+    /** Makes room for entries {@code 0 .. count - 1}. */
+    void ensure(final int count)
+    {
+        final int needed = (int)(((long)count + ENTRIES_PER_CHUNK - 1) >>> CHUNK_SHIFT);
+        if (needed > chunks.length)
+        {
+            final int old = chunks.length;
+            buffers = Arrays.copyOf(buffers, Math.max(needed, old * 2));
+            chunks = Arrays.copyOf(chunks, buffers.length);
+            for (int c = old; c < chunks.length; c++)
+            {
+                buffers[c] = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+                chunks[c] = new UnsafeBuffer(buffers[c]);
+            }
+        }
+    }
+
+    void put(final int entry, final int tenant, final int payloadLength, final long sessionId, final long index,
+        final long offset)
+    {
+        ensure(entry + 1);
+        final UnsafeBuffer chunk = chunks[entry >>> CHUNK_SHIFT];
+        final int at = (entry & CHUNK_MASK) * ENTRY_LENGTH;
+        chunk.putInt(at + TENANT, tenant);
+        chunk.putInt(at + PAYLOAD_LENGTH, payloadLength);
+        chunk.putLong(at + SESSION_ID, sessionId);
+        chunk.putLong(at + INDEX, index);
+        chunk.putLong(at + OFFSET, offset);
+    }
+
+    int tenant(final int entry)
+    {
+        return chunks[entry >>> CHUNK_SHIFT].getInt((entry & CHUNK_MASK) * ENTRY_LENGTH + TENANT);
+    }
+
+    /** The payload's length, or -1 for a tombstone. */
+    int payloadLength(final int entry)
+    {
+        return chunks[entry >>> CHUNK_SHIFT].getInt((entry & CHUNK_MASK) * ENTRY_LENGTH + PAYLOAD_LENGTH);
+    }
+
+    long sessionId(final int entry)
+    {
+        return chunks[entry >>> CHUNK_SHIFT].getLong((entry & CHUNK_MASK) * ENTRY_LENGTH + SESSION_ID);
+    }
+
+    long index(final int entry)
+    {
+        return chunks[entry >>> CHUNK_SHIFT].getLong((entry & CHUNK_MASK) * ENTRY_LENGTH + INDEX);
+    }
+
+    long offset(final int entry)
+    {
+        return chunks[entry >>> CHUNK_SHIFT].getLong((entry & CHUNK_MASK) * ENTRY_LENGTH + OFFSET);
+    }
+
+    /** Orders entries by (tenant, sessionId, index). */
+    int compare(final int a, final int b)
+    {
+        final int byKey = SourceFile.compareKey(tenant(a), sessionId(a), tenant(b), sessionId(b));
+        return byKey != 0 ? byKey : Long.compare(index(a), index(b));
+    }
+
+    void swap(final int a, final int b)
+    {
+        final UnsafeBuffer chunkA = chunks[a >>> CHUNK_SHIFT];
+        final UnsafeBuffer chunkB = chunks[b >>> CHUNK_SHIFT];
+        final int atA = (a & CHUNK_MASK) * ENTRY_LENGTH;
+        final int atB = (b & CHUNK_MASK) * ENTRY_LENGTH;
+        chunkA.getBytes(atA, swap);
+        chunkA.putBytes(atA, chunkB, atB, ENTRY_LENGTH);
+        chunkB.putBytes(atB, swap);
+    }
+
+    /** Sorts entries {@code 0 .. count - 1} by {@link #compare}, in place (quicksort, insertion sort below 17). */
+    void sort(final int count)
+    {
+        sort(0, count - 1);
+    }
+
+    private void sort(int low, int high)
+    {
+        while (high - low > 16)
+        {
+            final int mid = (low + high) >>> 1;
+            final int pivotTenant = tenant(mid);
+            final long pivotSessionId = sessionId(mid);
+            final long pivotIndex = index(mid);
+            int i = low;
+            int j = high;
+            while (i <= j)
+            {
+                while (compareTo(i, pivotTenant, pivotSessionId, pivotIndex) < 0)
+                {
+                    i++;
+                }
+                while (compareTo(j, pivotTenant, pivotSessionId, pivotIndex) > 0)
+                {
+                    j--;
+                }
+                if (i <= j)
+                {
+                    swap(i++, j--);
+                }
+            }
+            // Recurse into the smaller part, loop on the larger: bounded stack.
+            if (j - low < high - i)
+            {
+                sort(low, j);
+                low = i;
+            }
+            else
+            {
+                sort(i, high);
+                high = j;
+            }
+        }
+        for (int i = low + 1; i <= high; i++)
+        {
+            for (int j = i; j > low && compare(j - 1, j) > 0; j--)
+            {
+                swap(j - 1, j);
+            }
+        }
+    }
+
+    private int compareTo(final int entry, final int tenant, final long sessionId, final long index)
+    {
+        final int byKey = SourceFile.compareKey(tenant(entry), sessionId(entry), tenant, sessionId);
+        return byKey != 0 ? byKey : Long.compare(index(entry), index);
+    }
+
+    /** Writes entries {@code 0 .. count - 1} at {@code position}, a chunk per write; returns their CRC32C. */
+    int writeTo(final DiskFile file, final long position, final int count, final CRC32C crc) throws IOException
+    {
+        crc.reset();
+        long at = position;
+        for (int c = 0; (long)c * ENTRIES_PER_CHUNK < count; c++)
+        {
+            final int bytes = Math.min(ENTRIES_PER_CHUNK, count - c * ENTRIES_PER_CHUNK) * ENTRY_LENGTH;
+            final ByteBuffer chunk = buffers[c].duplicate().position(0).limit(bytes);
+            crc.update(chunk.duplicate());
+            file.write(chunk, at);
+            at += bytes;
+        }
+        return (int)crc.getValue();
+    }
+
+    /**
+     * Reads {@code count} entries from {@code position}, a chunk per read; returns their CRC32C.
+     *
+     * @throws StorageCorruptException when the file ends first.
+     */
+    int readFrom(final DiskFile file, final Path path, final long position, final int count, final CRC32C crc)
+        throws IOException
+    {
+        ensure(count);
+        crc.reset();
+        long at = position;
+        for (int c = 0; (long)c * ENTRIES_PER_CHUNK < count; c++)
+        {
+            final int bytes = Math.min(ENTRIES_PER_CHUNK, count - c * ENTRIES_PER_CHUNK) * ENTRY_LENGTH;
+            final ByteBuffer chunk = buffers[c].duplicate().position(0).limit(bytes);
+            while (chunk.hasRemaining())
+            {
+                if (file.read(chunk, at + chunk.position()) < 0)
+                {
+                    throw new StorageCorruptException(path, at + chunk.position(), "unexpected end of file");
+                }
+            }
+            crc.update(chunk.flip());
+            at += bytes;
+        }
+        return (int)crc.getValue();
+    }
+}
