@@ -123,9 +123,6 @@ public class PipelineBenchmark
             throw new IllegalStateException("record size changed: " + (JournalFormat.RECORD_OVERHEAD + operatorLength));
         }
         journalIndex = 0;
-        // A node preallocates its state (and its shadow's) at start: pages born in the young generation, which the
-        // first collections copy out. That is once per node, so it is done before the iteration, not during it.
-        System.gc();
     }
 
     @TearDown(Level.Iteration)

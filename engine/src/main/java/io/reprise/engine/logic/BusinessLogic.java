@@ -94,7 +94,7 @@ public final class BusinessLogic
         this.rules = rules;
         this.sink = sink;
         sessions = new SessionTable(rules.maxSessions(), rules.expectedSessions());
-        timers = new TimerWheel(sessions);
+        timers = new TimerWheel(sessions, rules.expectedSessions());
         destinations = new Destinations(sessions, rules.maxDestinations(), rules.defaultInFlightLimit());
     }
 

@@ -24,7 +24,7 @@ class TimerWheelAgainstSortedSetTest
     }
 
     private final SessionTable table = new SessionTable(1 << 14, 0);
-    private final TimerWheel wheel = new TimerWheel(table);
+    private final TimerWheel wheel = new TimerWheel(table, 0);
     private final TreeSet<Timer> expected = new TreeSet<>();
     private final Timer[] byRecord = new Timer[1 << 14];
     private final SplittableRandom random = new SplittableRandom(7);

@@ -66,7 +66,9 @@ class TimerWheelTest
         throws IOException
     {
         final String where = "seed " + seed + " round " + round + " drainPerMs " + drainPerMs;
-        final TimerWheel[] current = {new TimerWheel(table, drainPerMs)};
+        // Half the rounds on a wheel with chunks allocated up front (16 of them).
+        final int expectedTimers = round % 2 == 0 ? 0 : 16 * 1024;
+        final TimerWheel[] current = {new TimerWheel(table, drainPerMs, expectedTimers)};
         TimerWheel wheel = current[0];
         final long start = random.nextInt(4) == 0 ? 0 : random.nextLong(MAX >>> 1);
         wheel.resetTime(start);
@@ -149,7 +151,7 @@ class TimerWheelTest
                 // A snapshot and a restore in the middle: the restored wheel, without forwards, goes on alike.
                 final Image image = new Image();
                 wheel.writeTo(image);
-                wheel = new TimerWheel(table, drainPerMs);
+                wheel = new TimerWheel(table, drainPerMs, expectedTimers);
                 wheel.readFrom(image);
                 current[0] = wheel;
                 assertEquals(model.size(), wheel.size(), where);
@@ -248,9 +250,49 @@ class TimerWheelTest
     }
 
     @Test
+    void shouldPlaceEveryTimerAtTheSamePositionWithOrWithoutChunksAllocatedUpFront()
+    {
+        final SessionTable otherTable = new SessionTable(RECORDS, RECORDS);
+        for (int i = 0; i < RECORDS; i++)
+        {
+            assertEquals(records[i], otherTable.allocate(1, i));
+        }
+        final TimerWheel lazy = new TimerWheel(table, 0);
+        final TimerWheel preallocated = new TimerWheel(otherTable, 40 * 1024);
+        final SplittableRandom random = new SplittableRandom(11);
+        for (int op = 0; op < 20_000; op++)
+        {
+            final int record = records[random.nextInt(RECORDS)];
+            final int kind = random.nextInt(10);
+            if (kind < 6 && !lazy.isScheduled(record))
+            {
+                final long at = lazy.nowMs() + 1 + random.nextInt(kind < 3 ? 300 : 5_000_000);
+                lazy.schedule(record, at);
+                preallocated.schedule(record, at);
+            }
+            else if (kind < 8)
+            {
+                lazy.cancel(record);
+                preallocated.cancel(record);
+            }
+            else
+            {
+                final long target = lazy.nowMs() + random.nextInt(100_000);
+                assertEquals(lazy.advance(target, (r, t) -> { }), preallocated.advance(target, (r, t) -> { }));
+            }
+            for (final int r : records)
+            {
+                assertEquals(table.timerPosition(r), otherTable.timerPosition(r), "op " + op + " record " + r);
+            }
+        }
+        assertTrue(lazy.size() > 20, "timers left: " + lazy.size());
+        assertEquals(lazy.chunksInUse(), preallocated.chunksInUse());
+    }
+
+    @Test
     void shouldKeepInsertionOrderForEqualTimesAcrossCascades()
     {
-        final TimerWheel wheel = new TimerWheel(table);
+        final TimerWheel wheel = new TimerWheel(table, 0);
         final List<Integer> fired = new ArrayList<>();
         wheel.schedule(records[0], 300);          // placed one level up, from time 0
         wheel.advance(255, (r, t) -> fired.add(r));
@@ -268,7 +310,7 @@ class TimerWheelTest
     @Test
     void shouldMoveTheNextBlockDownAheadOfTimeAndFireItInOrder()
     {
-        final TimerWheel wheel = new TimerWheel(table, 2);
+        final TimerWheel wheel = new TimerWheel(table, 2, 0);
         final long block = 4096;
         final long start = 1_700_000_000_000L & ~(block - 1);
         wheel.resetTime(start + 100);
@@ -307,7 +349,7 @@ class TimerWheelTest
     @Test
     void shouldFireAcrossAHugeJumpInOrderAndLandOnTheTarget()
     {
-        final TimerWheel wheel = new TimerWheel(table);
+        final TimerWheel wheel = new TimerWheel(table, 0);
         wheel.resetTime(1_700_000_000_000L);
         final long[] times = {1_700_000_000_001L, 1_700_000_000_001L + (1L << 33), 1_700_086_400_000L,
             1_700_000_000_256L, MAX};
@@ -327,7 +369,7 @@ class TimerWheelTest
     @Test
     void shouldRefuseTimersNotAfterNowOrBeyondTheEndAndTimeGoingBack()
     {
-        final TimerWheel wheel = new TimerWheel(table);
+        final TimerWheel wheel = new TimerWheel(table, 0);
         wheel.advance(1_000, (r, t) -> { });
         assertThrows(IllegalStateException.class, () -> wheel.schedule(records[0], 1_000));
         assertThrows(IllegalStateException.class, () -> wheel.schedule(records[0], MAX + 1));
