@@ -57,7 +57,10 @@ final class EntryTable
     void put(final int entry, final int tenant, final int payloadLength, final long sessionId, final long index,
         final long offset)
     {
-        ensure(entry + 1);
+        if (entry >>> CHUNK_SHIFT >= chunks.length)
+        {
+            ensure(entry + 1);
+        }
         final UnsafeBuffer chunk = chunks[entry >>> CHUNK_SHIFT];
         final int at = (entry & CHUNK_MASK) * ENTRY_LENGTH;
         chunk.putInt(at + TENANT, tenant);

@@ -411,13 +411,9 @@ public final class SavedSessionStorage implements AutoCloseable
                     written = writer.count();
                     if (written > 0)
                     {
-                        writer.finish();
+                        source = writer.finish();
                         bytesFlushed += writer.bytesWritten();
                     }
-                }
-                if (written > 0)
-                {
-                    source = SourceFile.open(disk, directory.resolve(SourceFile.nameFor(id)));
                 }
             }
             synchronized (swapLock)
@@ -655,6 +651,7 @@ public final class SavedSessionStorage implements AutoCloseable
                 id = nextSourceId++;
             }
             int written;
+            SourceFile output = null;
             try (SourceFile.Writer writer = new SourceFile.Writer(disk, directory, id))
             {
                 for (final SourceFile input : inputs)
@@ -670,12 +667,10 @@ public final class SavedSessionStorage implements AutoCloseable
                 written = writer.count();
                 if (written > 0)
                 {
-                    writer.finish();
+                    output = writer.finish();
                     bytesMerged += writer.bytesWritten();
                 }
             }
-            final SourceFile output = written > 0 ?
-                SourceFile.open(disk, directory.resolve(SourceFile.nameFor(id))) : null;
             synchronized (swapLock)
             {
                 final Manifest old = current.get();
@@ -803,7 +798,8 @@ public final class SavedSessionStorage implements AutoCloseable
         }
     }
 
-    private static long[] readManifest(final Disk disk, final Path file, final long snapshotIndex,
+    /** The source ids the manifest of the snapshot at {@code snapshotIndex} lists (also for tests). */
+    static long[] readManifest(final Disk disk, final Path file, final long snapshotIndex,
         final long[] coveredThrough) throws IOException
     {
         try (DiskFile f = disk.open(file, false))

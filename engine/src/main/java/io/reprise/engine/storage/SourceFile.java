@@ -526,8 +526,11 @@ public final class SourceFile
             background.written(length);
         }
 
-        /** Sorts and writes the index, footer and header, syncs, renames into place, syncs the directory. */
-        public Path finish() throws IOException
+        /**
+         * Sorts and writes the index, footer and header, syncs, renames into place, syncs the directory, and opens the
+         * source with the index it holds in memory (not read back: the file's checks are made when a node starts).
+         */
+        public SourceFile finish() throws IOException
         {
             drain();
             final CRC32C crc = new CRC32C();
@@ -563,7 +566,9 @@ public final class SourceFile
             final Path target = directory.resolve(nameFor(id));
             disk.rename(temporary, target);
             disk.syncDirectory(directory);
-            return target;
+            final long fileLength = position + indexLength + FOOTER_LENGTH;
+            return new SourceFile(target, id, disk.open(target, false), entries, count, count == 0 ? 0 : firstIndex,
+                lastIndex, fileLength, recordsLength);
         }
 
         /** Abandons an unfinished source: closes and deletes the temporary file. */

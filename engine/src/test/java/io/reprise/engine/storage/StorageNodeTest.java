@@ -16,6 +16,7 @@ import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.node.InProcessClient;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;
+import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.schema.client.ResultCode;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -144,11 +145,19 @@ class StorageNodeTest
         final long victim;
         final long recordOffset;
         final long neighbour;
-        try (StandaloneNode node = StandaloneNode.start(context(dir)))
+        // The victim: a source the newest snapshot lists, which the next start restores. (A node started just to
+        // ask would catch its shadow up, snapshot and merge, and the source could be gone by the next start.)
         {
-            final List<Path> live = node.storage().liveSources();
-            assertTrue(!live.isEmpty(), "the restored snapshot lists sources");
-            source = live.get(0);
+            final FileChannelDisk disk = new FileChannelDisk();
+            final long newest;
+            try (SnapshotCatalog catalog = SnapshotCatalog.open(disk, dir.resolve("snapshots")))
+            {
+                newest = catalog.snapshots().get(catalog.snapshots().size() - 1).index();
+            }
+            final long[] listed = SavedSessionStorage.readManifest(disk,
+                dir.resolve("sources").resolve(SavedSessionStorage.manifestNameFor(newest)), newest, new long[1]);
+            assertTrue(listed.length > 0, "the newest snapshot lists sources");
+            source = dir.resolve("sources").resolve(SourceFile.nameFor(listed[0]));
             final SourceFile opened = SourceFile.open(new FileChannelDisk(), source);
             assertTrue(opened.entries() >= 2, "entries in " + source);
             victim = opened.entrySessionId(opened.entries() / 2);

@@ -111,7 +111,19 @@ class StorageTest
                 writer.onRecord(record, 0, length);
                 written.put(id, bytes);
             }
-            writer.finish();
+            final SourceFile finished = writer.finish();
+            final SourceFile reopened = SourceFile.open(disk, DIR.resolve(SourceFile.nameFor(5)));
+            assertEquals(reopened.fileLength(), finished.fileLength());
+            assertEquals(reopened.recordsLength(), finished.recordsLength());
+            for (int e = 0; e < 500; e++)
+            {
+                assertEquals(reopened.entrySessionId(e), finished.entrySessionId(e), "entry " + e);
+                assertEquals(reopened.entryIndex(e), finished.entryIndex(e), "entry " + e);
+                assertEquals(reopened.entryOffset(e), finished.entryOffset(e), "entry " + e);
+                assertEquals(reopened.entryPayloadLength(e), finished.entryPayloadLength(e), "entry " + e);
+            }
+            finished.close();
+            reopened.close();
         }
         final SourceFile source = SourceFile.open(disk, DIR.resolve(SourceFile.nameFor(5)));
         assertEquals(500, source.entries());
