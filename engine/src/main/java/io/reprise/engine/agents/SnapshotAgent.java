@@ -8,6 +8,7 @@ import java.util.function.LongSupplier;
 
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.journal.Journal;
+import io.reprise.engine.journal.JournalApplier;
 import io.reprise.engine.journal.JournalFormat;
 import io.reprise.engine.journal.JournalReader;
 import io.reprise.engine.logic.BusinessLogic;
@@ -88,6 +89,7 @@ public final class SnapshotAgent implements Agent
     private final Path journalDirectory;
     private final SnapshotCatalog catalog;
     private final BusinessLogic shadow;
+    private final JournalApplier shadowApplier;
     private final LongSupplier durableIndex;
     private final EpochClock clock;
     private final NanoClock nanoClock;
@@ -130,6 +132,7 @@ public final class SnapshotAgent implements Agent
         this.journalDirectory = journalDirectory;
         this.catalog = catalog;
         this.shadow = shadow;
+        this.shadowApplier = new JournalApplier(shadow);
         this.durableIndex = durableIndex;
         this.clock = clock;
         this.nanoClock = nanoClock;
@@ -217,8 +220,7 @@ public final class SnapshotAgent implements Agent
                         " unreadable: " + status + " " + reader.describeProblem());
                 }
             }
-            shadow.apply(reader.index(), reader.term(), reader.buffer(), reader.operatorOffset(),
-                reader.operatorLength());
+            shadowApplier.applyCurrent(reader);
             operatorsSince++;
             logBytesSince += JournalFormat.align(JournalFormat.RECORD_OVERHEAD + reader.operatorLength());
             applied++;

@@ -208,6 +208,42 @@ public final class JournalReader implements AutoCloseable
         }
     }
 
+    /** Receives operators of records ahead of the current one ({@link #peekAhead}). */
+    @FunctionalInterface
+    public interface OperatorVisitor
+    {
+        void onOperator(DirectBuffer buffer, int offset, int length);
+    }
+
+    /**
+     * Shows the operators of up to {@code max} records after the current one that lie whole in the read buffer,
+     * without reading the file and without checking them: for look-ahead, which only loads what they name.
+     *
+     * @return how many were shown.
+     */
+    public int peekAhead(final int max, final OperatorVisitor visitor)
+    {
+        if (null == file)
+        {
+            return 0;
+        }
+        final long bufferEnd = bufferFileOffset + bufferLimit;
+        long at = position;
+        int shown = 0;
+        while (shown < max && at >= bufferFileOffset && at + RECORD_HEADER_LENGTH <= bufferEnd)
+        {
+            final int frameLength = view.getInt(offsetOf(at), ByteOrder.LITTLE_ENDIAN);
+            if (frameLength < RECORD_OVERHEAD || frameLength > MAX_FRAME_LENGTH || at + frameLength > bufferEnd)
+            {
+                break;
+            }
+            visitor.onOperator(view, offsetOf(at) + RECORD_OVERHEAD, frameLength - RECORD_OVERHEAD);
+            at += align(frameLength);
+            shown++;
+        }
+        return shown;
+    }
+
     private Status openNextSegment() throws IOException
     {
         if (segmentOrdinal + 1 >= segments.size())

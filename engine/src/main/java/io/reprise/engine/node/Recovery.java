@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.reprise.engine.disk.Disk;
+import io.reprise.engine.journal.JournalApplier;
 import io.reprise.engine.journal.JournalCorruptException;
 import io.reprise.engine.journal.JournalReader;
 import io.reprise.engine.logic.BusinessLogic;
@@ -101,6 +102,7 @@ public final class Recovery
         final Listener listener) throws IOException
     {
         long applied = 0;
+        final JournalApplier applier = new JournalApplier(logic);
         try (JournalReader reader = new JournalReader(disk, journalDirectory).from(logic.appliedIndex() + 1))
         {
             JournalReader.Status status;
@@ -115,8 +117,7 @@ public final class Recovery
                     throw new JournalCorruptException(reader.file() + ": record " + reader.index() +
                         " follows applied index " + logic.appliedIndex() + " (missing segment?)");
                 }
-                logic.apply(reader.index(), reader.term(), reader.buffer(), reader.operatorOffset(),
-                    reader.operatorLength());
+                applier.applyCurrent(reader);
                 applied++;
                 if ((applied & 0xFFFFF) == 0)
                 {

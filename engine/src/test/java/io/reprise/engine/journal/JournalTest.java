@@ -67,6 +67,46 @@ class JournalTest
     }
 
     @Test
+    void shouldPeekAheadAtTheOperatorsOfTheNextRecordsInTheBufferWithoutMovingTheReader() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= 3000; i++)
+            {
+                append(journal, i, lengthOf(i));
+            }
+            journal.commit();
+        }
+        long peeked = 0;
+        try (JournalReader reader = new JournalReader(disk, DIR))
+        {
+            long expectedNext = 1;
+            while (reader.next() == JournalReader.Status.RECORD)
+            {
+                assertEquals(expectedNext++, reader.index(), "peeking moved the reader");
+                final long current = reader.index();
+                final List<Long> seen = new ArrayList<>();
+                final int shown = reader.peekAhead(15, (buffer, offset, length) ->
+                {
+                    final long index = current + 1 + seen.size();
+                    assertEquals(lengthOf(index), length, "length of the operator of " + index);
+                    for (int i = 0; i < length; i++)
+                    {
+                        assertEquals((byte)(index * 31 + i), buffer.getByte(offset + i), "byte " + i + " of " + index);
+                    }
+                    seen.add(index);
+                });
+                assertEquals(seen.size(), shown);
+                assertTrue(shown <= 15);
+                peeked += shown;
+            }
+            assertEquals(3001, expectedNext);
+        }
+        assertTrue(peeked > 3000, "peeked " + peeked);
+    }
+
+    @Test
     void shouldReadBackEveryCommittedRecordAcrossSegmentsAfterReopen() throws IOException
     {
         disk.createDirectories(DIR);
