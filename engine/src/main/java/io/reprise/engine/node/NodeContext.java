@@ -69,7 +69,7 @@ public final class NodeContext
     public static final String STORAGE_CONTAINER_MAX_BYTES_PROP_NAME = "reprise.storage.container.max.bytes";
     public static final long STORAGE_CONTAINER_MAX_BYTES_DEFAULT = 256L * 1024 * 1024;
     public static final String STORAGE_FLUSH_BYTES_PROP_NAME = "reprise.storage.flush.bytes";
-    public static final long STORAGE_FLUSH_BYTES_DEFAULT = 8L * 1024 * 1024;
+    public static final long STORAGE_FLUSH_BYTES_DEFAULT = 16L * 1024 * 1024;
     public static final String STORAGE_FLUSH_AGE_MS_PROP_NAME = "reprise.storage.flush.age.ms";
     public static final long STORAGE_FLUSH_AGE_MS_DEFAULT = 1000;
     public static final String STORAGE_MERGE_FAN_IN_PROP_NAME = "reprise.storage.merge.fan.in";
