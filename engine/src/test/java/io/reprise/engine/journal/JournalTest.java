@@ -41,6 +41,20 @@ class JournalTest
         journal.append(index, 1 + index / 1000, 1000 + index, operator, 0, length);
     }
 
+    /** Creates the journal and writes records 1..count, committed. */
+    private void writeCommitted(final long count) throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            for (long i = 1; i <= count; i++)
+            {
+                append(journal, i, lengthOf(i));
+            }
+            journal.commit();
+        }
+    }
+
     private static int lengthOf(final long index)
     {
         return (int)(17 + (index * 7919) % 3000);
@@ -69,15 +83,7 @@ class JournalTest
     @Test
     void shouldPeekAheadAtTheOperatorsOfTheNextRecordsInTheBufferWithoutMovingTheReader() throws IOException
     {
-        disk.createDirectories(DIR);
-        try (Journal journal = open(1))
-        {
-            for (long i = 1; i <= 3000; i++)
-            {
-                append(journal, i, lengthOf(i));
-            }
-            journal.commit();
-        }
+        writeCommitted(3000);
         long peeked = 0;
         try (JournalReader reader = new JournalReader(disk, DIR))
         {
@@ -485,15 +491,7 @@ class JournalTest
     @Test
     void shouldKeepWritingAnExistingSegmentWithItsOwnLengthWhenTheSettingChanges() throws IOException
     {
-        disk.createDirectories(DIR);
-        try (Journal journal = open(1))
-        {
-            for (long i = 1; i <= 100; i++)
-            {
-                append(journal, i, lengthOf(i));
-            }
-            journal.commit();
-        }
+        writeCommitted(100);
         for (final long other : new long[] {SEGMENT * 2, SEGMENT - 4096})
         {
             try (Journal journal = Journal.open(disk, DIR, other, WRITE_BUFFER, 1))

@@ -468,26 +468,26 @@ class StorageTest
             save(storage, 1, i, payload(1, i, 0, 2048));
         }
         assertTrue(storage.flushes() > 0, "the replaying thread flushed");
-        final StorageReader reader = storage.newReader(MAX_PAYLOAD);
-        for (int i = 1; i <= keys; i++)
-        {
-            assertArrayEquals(payload(1, i, 0, 2048), read(reader, 1, i), "key " + i);
-        }
+        assertEveryPayloadOf2KiBReads(storage, keys);
     }
 
     @Test
     void shouldMakeAnAppendToAFullContainerWaitForTheFlushAgent() throws Exception
     {
         final SavedSessionStorage storage = open(new long[0], 0);
-        storage.handOverFlushToAgent();
         final int keys = 3000;
-        final Thread appender = startAppender(storage, keys, new AtomicReference<>());
-        awaitContainerWait(storage, appender);
+        final Thread appender = startAppenderUntilTheContainerIsFull(storage, keys, new AtomicReference<>());
         assertEquals(0, storage.flushes());
         while (appender.isAlive())
         {
             storage.flush();
         }
+        assertEveryPayloadOf2KiBReads(storage, keys);
+    }
+
+    private static void assertEveryPayloadOf2KiBReads(final SavedSessionStorage storage, final int keys)
+        throws IOException
+    {
         final StorageReader reader = storage.newReader(MAX_PAYLOAD);
         for (int i = 1; i <= keys; i++)
         {
@@ -499,10 +499,8 @@ class StorageTest
     void shouldFailAWaitingAppendWithAPreciseErrorOnlyWhenWaitsAreAborted() throws Exception
     {
         final SavedSessionStorage storage = open(new long[0], 0);
-        storage.handOverFlushToAgent();
         final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final Thread appender = startAppender(storage, 3000, failure);
-        awaitContainerWait(storage, appender);
+        final Thread appender = startAppenderUntilTheContainerIsFull(storage, 3000, failure);
         final long lastAppended = storage.container().lastAppendedIndex();
         storage.abortContainerWaits();
         appender.join(10_000);
@@ -512,10 +510,14 @@ class StorageTest
         assertEquals(lastAppended, storage.container().lastAppendedIndex(), "the failed append added nothing");
     }
 
-    /** Saves 2 KiB payloads for keys 1..keys on a new thread, recording what it throws. */
-    private Thread startAppender(final SavedSessionStorage storage, final int keys,
-        final AtomicReference<Throwable> failure)
+    /**
+     * With the flush handed to an agent that does not run, saves 2 KiB payloads for keys 1..keys on a new thread,
+     * recording what it throws, and returns once that thread waits for a free container page.
+     */
+    private Thread startAppenderUntilTheContainerIsFull(final SavedSessionStorage storage, final int keys,
+        final AtomicReference<Throwable> failure) throws InterruptedException
     {
+        storage.handOverFlushToAgent();
         final Thread appender = new Thread(() ->
         {
             try
@@ -532,6 +534,7 @@ class StorageTest
             }
         }, "appender");
         appender.start();
+        awaitContainerWait(storage, appender);
         return appender;
     }
 
