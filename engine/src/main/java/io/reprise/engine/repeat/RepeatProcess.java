@@ -18,6 +18,8 @@ import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
@@ -58,6 +60,8 @@ public final class RepeatProcess implements Agent
     private final int maxBatch;
     private final OneToOneRingBuffer events;
     private final UnsafeBuffer eventScratch = new UnsafeBuffer(ByteBuffer.allocateDirect(EVENT_LENGTH));
+    /** How the business-logic thread waits for room in a full event ring: spin briefly, then yield, then park. */
+    private final IdleStrategy fullEventsWait = new BackoffIdleStrategy(100, 10, 1_000, 100_000);
     private final ManyToOneConcurrentLinkedQueue<Runnable> commands = new ManyToOneConcurrentLinkedQueue<>();
     private final Long2ObjectHashMap<Worker> workers = new Long2ObjectHashMap<>();
     private final Int2ObjectHashMap<Destination> destinations = new Int2ObjectHashMap<>();
@@ -123,7 +127,8 @@ public final class RepeatProcess implements Agent
 
     /**
      * Waits for room rather than lose an event: this process drains the ring every duty cycle and never waits on
-     * the business logic, so the wait is short. A follower or a stopped process takes no events.
+     * the business logic, so the wait is short. It yields and parks rather than spin: on 2 cores a spinning
+     * business-logic thread takes the CPU the draining agent needs. A follower or a stopped process takes no events.
      */
     private void publishEvent(
         final int type, final int tenant, final long sessionId, final int destination, final int attempt,
@@ -139,13 +144,14 @@ public final class RepeatProcess implements Agent
         eventScratch.putInt(20, destination);
         eventScratch.putInt(24, attempt);
         eventScratch.putInt(28, handle);
+        fullEventsWait.reset();
         while (!events.write(type, eventScratch, 0, EVENT_LENGTH))
         {
             if (closed)
             {
                 return;
             }
-            Thread.onSpinWait();
+            fullEventsWait.idle();
         }
     }
 
