@@ -124,6 +124,10 @@ public final class SnapshotProbe
                 {
                     id++;
                 }
+                else
+                {
+                    failIfStopped(node);
+                }
             }
             node.awaitApplied(600_000);
             while (node.snapshotAgent().shadow().appliedIndex() < node.appliedIndex())
@@ -188,6 +192,10 @@ public final class SnapshotProbe
             {
                 id++;
             }
+            else
+            {
+                failIfStopped(node);
+            }
             next += intervalNs;
         }
         LockSupport.parkNanos(200_000_000);
@@ -213,6 +221,15 @@ public final class SnapshotProbe
      * the applied index while the applied index stood still, counted from the later of the last progress and
      * the first sample that saw durable work waiting.
      */
+    /** A node that stopped takes nothing more: say why instead of offering forever. */
+    private static void failIfStopped(final StandaloneNode node)
+    {
+        if (null != node.fatalError())
+        {
+            throw new IllegalStateException("the node stopped", node.fatalError());
+        }
+    }
+
     private void watchStalls(final StandaloneNode node)
     {
         long lastApplied = -1;
