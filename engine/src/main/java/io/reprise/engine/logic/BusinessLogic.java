@@ -799,7 +799,7 @@ public final class BusinessLogic
     // ------------------------------------------------------------------------------------------ snapshots
 
     /** Bumped whenever the image layout changes; a snapshot of another version is not loaded. */
-    public static final int STATE_FORMAT_VERSION = 4;
+    public static final int STATE_FORMAT_VERSION = 5;
 
     /** Writes the whole state, exactly, for a snapshot. */
     public void writeState(final StateOutput out) throws IOException

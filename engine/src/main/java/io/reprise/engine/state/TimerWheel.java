@@ -30,6 +30,11 @@ import static io.reprise.engine.state.SessionTable.NULL;
  * the next bank until what is left is at most {@code drainPerMs} timers per millisecond left in the block (1,024
  * by default). Once that slot is empty, new timers of the next block go straight to the next bank. FIFO order
  * holds: the slot is drained from its head, and a timer joins the next bank directly only when the slot is empty.
+ * One level up the same holds: level 1 has two banks, one per level-2 block (4.7 hours), and the next level-2
+ * block's slot is moved into the next bank of level 1 ahead of time, at a sixteenth of that rate; entering a
+ * level-2 block then moves at most what that slot still holds (with the first level-1 slot of its bank, whose
+ * timers came from it earlier). Without it, every timer of the next 4.7 hours (a retention's purges, say) moved
+ * in one tick.
  * How much is moved depends on the time and the slot alone, so every replica, restored or not, moves the same.
  * <p>
  * Chunks of 1,024 entries (8 bytes each) come from a shared free stack and go back to it as soon as all their
@@ -61,11 +66,23 @@ public final class TimerWheel
     /** Levels whose timers' variable digits fit the 32 bits of due time an entry keeps. */
     private static final int LEVELS_WITH_DUE_TIME_IN_ENTRY = 32 / SLOT_BITS;
 
-    /** Rows of slots: two for level 0 (the banks of this and the next level-1 block), then one per level. */
-    private static final int ROWS = LEVELS + 1;
+    /**
+     * Rows of slots: two for level 0 (the banks of this and the next level-1 block), two for level 1 (the banks of
+     * this and the next level-2 block), then one per level.
+     */
+    private static final int ROWS = LEVELS + 2;
     private static final int BUCKETS = ROWS * SLOTS;
     /** Timers of the next block left in its level-1 slot per millisecond to go: the rest are moved ahead of time. */
     static final int DRAIN_PER_MS = 1024;
+    /**
+     * The same for the next level-2 block's slot, whose timers move ahead of time to the next bank of level 1: a
+     * sixteenth, since that block is 4,096 times longer.
+     */
+    private static final int LEVEL_TWO_DRAIN_DIVISOR = 16;
+    /** Where {@link #moveChunk} puts a timer: where it belongs now, the next bank of level 0, that of level 1. */
+    private static final int TO_ITS_BUCKET = 0;
+    private static final int TO_NEXT_LEVEL_ZERO_BANK = 1;
+    private static final int TO_NEXT_LEVEL_ONE_BANK = 2;
     private static final int CHUNK_SHIFT = 10;
     private static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;
     private static final int CHUNK_MASK = CHUNK_SIZE - 1;
@@ -88,6 +105,7 @@ public final class TimerWheel
     private final int[] lives = new int[BUCKETS];
     private final long[] occupied = new long[ROWS * WORDS_PER_LEVEL];
     private final int drainPerMs;
+    private final int levelTwoDrainPerMs;
     /** The event {@link #findNextEvent} found: its time, the bucket to cascade or fire, and that bucket's level. */
     private long eventMs;
     private int eventBucket;
@@ -120,6 +138,7 @@ public final class TimerWheel
     {
         this.table = table;
         this.drainPerMs = drainPerMs;
+        this.levelTwoDrainPerMs = drainPerMs / LEVEL_TWO_DRAIN_DIVISOR;
         java.util.Arrays.fill(headChunk, NULL);
         java.util.Arrays.fill(tailChunk, NULL);
         preallocateChunks(expectedTimers / CHUNK_SIZE);
@@ -164,8 +183,9 @@ public final class TimerWheel
     int timersOnLevel(final int level)
     {
         int timers = 0;
-        for (int bucket = (level == 0 ? 0 : levelRow(level)) * SLOTS, end = levelRow(level) * SLOTS + SLOTS;
-            bucket < end; bucket++)
+        final int firstRow = level == 0 ? 0 : level == 1 ? 2 : levelRow(level);
+        final int lastRow = level <= 1 ? firstRow + 1 : firstRow;
+        for (int bucket = firstRow * SLOTS, end = lastRow * SLOTS + SLOTS; bucket < end; bucket++)
         {
             timers += lives[bucket];
         }
@@ -236,9 +256,11 @@ public final class TimerWheel
     }
 
     /**
-     * Finds the next occupied slot after the current time, in time order: this block's level-0 slots; the next
-     * block's, if its level-1 slot is empty (else that slot comes first, at the next block's start); then each
-     * higher level. Sets {@link #eventMs}, {@link #eventBucket} and {@link #eventLevel}; false if none.
+     * Finds the next occupied slot after the current time, in time order: this level-1 block's level-0 slots; the
+     * next block's, once none of its timers is left above level 0 (else its level-1 slot comes first, at the next
+     * block's start); this level-2 block's level-1 slots; the next level-2 block's, once none of its timers is left
+     * on level 2 (else its level-2 slot, with the first level-1 slot of its bank, at its start); then each higher
+     * level. Sets {@link #eventMs}, {@link #eventBucket} and {@link #eventLevel}; false if none.
      */
     private boolean findNextEvent()
     {
@@ -248,24 +270,63 @@ public final class TimerWheel
         {
             return event(blockStart(nowMs, 0, slot), bank * SLOTS + slot, 0);
         }
-        final int nextBlock = slotOf(nowMs, 1) + 1;
-        if (nextBlock < SLOTS && lives[levelRow(1) * SLOTS + nextBlock] == 0)
+        if (nextLevelOneBlockIsOnLevelZero())
         {
             slot = nextOccupiedSlot(1 - bank, 0);
             if (slot >= 0)
             {
-                return event(blockStart(nowMs, 1, nextBlock) | slot, (1 - bank) * SLOTS + slot, 0);
+                return event(nextBlockStart(nowMs, 1) | slot, (1 - bank) * SLOTS + slot, 0);
             }
         }
-        for (int level = 1; level < LEVELS; level++)
+        final int levelOneRow = levelOneRow(nowMs);
+        slot = nextOccupiedSlot(levelOneRow, slotOf(nowMs, 1) + 1);
+        if (slot >= 0)
         {
-            slot = nextOccupiedSlot(levelRow(level), slotOf(nowMs, level) + 1);
+            return event(blockStart(nowMs, 1, slot), levelOneRow * SLOTS + slot, 1);
+        }
+        return findNextEventBeyondThisLevelTwoBlock(levelOneRow);
+    }
+
+    /** {@link #findNextEvent} once nothing is left in this level-2 block. */
+    private boolean findNextEventBeyondThisLevelTwoBlock(final int levelOneRow)
+    {
+        final int nextLevelTwoSlot = slotOf(nowMs, 2) + 1;
+        if (nextLevelTwoSlot < SLOTS)
+        {
+            // Until the next level-2 slot is empty, it is the next event, and its cascade starts with the bank's
+            // first slot (see advance).
+            final int otherRow = levelOneRow ^ 1;
+            final int slot = lives[levelRow(2) * SLOTS + nextLevelTwoSlot] == 0 ? nextOccupiedSlot(otherRow, 0) : -1;
+            if (slot >= 0)
+            {
+                return event(nextBlockStart(nowMs, 2) | ((long)slot << SLOT_BITS), otherRow * SLOTS + slot, 1);
+            }
+        }
+        for (int level = 2; level < LEVELS; level++)
+        {
+            final int slot = nextOccupiedSlot(levelRow(level), slotOf(nowMs, level) + 1);
             if (slot >= 0)
             {
                 return event(blockStart(nowMs, level, slot), levelRow(level) * SLOTS + slot, level);
             }
         }
         return false;
+    }
+
+    /**
+     * Whether every timer of the next level-1 block is on level 0 (in the next bank): its level-1 slot is empty and,
+     * when that block begins the next level-2 block, so is that block's level-2 slot.
+     */
+    private boolean nextLevelOneBlockIsOnLevelZero()
+    {
+        final int nextBlock = slotOf(nowMs, 1) + 1;
+        if (nextBlock < SLOTS)
+        {
+            return lives[levelOneRow(nowMs) * SLOTS + nextBlock] == 0;
+        }
+        final int nextLevelTwoSlot = slotOf(nowMs, 2) + 1;
+        return nextLevelTwoSlot < SLOTS && lives[(levelOneRow(nowMs) ^ 1) * SLOTS] == 0 &&
+            lives[levelRow(2) * SLOTS + nextLevelTwoSlot] == 0;
     }
 
     private boolean event(final long eventMs, final int bucket, final int level)
@@ -294,11 +355,17 @@ public final class TimerWheel
             if (!findNextEvent() || eventMs > targetMs)
             {
                 nowMs = targetMs;
-                drainNextBlock();
+                drainAhead();
                 return fired;
             }
             final long eventMs = this.eventMs;
             nowMs = eventMs;
+            if (eventLevel == 2 && lives[levelOneRow(eventMs) * SLOTS] != 0)
+            {
+                // Timers already moved ahead from this level-2 slot into its block's first level-1 slot: they were
+                // ahead of those still in the level-2 slot, so they move down first.
+                cascade(levelOneRow(eventMs) * SLOTS, 1);
+            }
             if (eventLevel > 0)
             {
                 cascade(eventBucket, eventLevel);
@@ -319,7 +386,7 @@ public final class TimerWheel
                 fired++;
                 handler.onTimer(record, eventMs);
             }
-            drainNextBlock();
+            drainAhead();
         }
     }
 
@@ -335,7 +402,7 @@ public final class TimerWheel
         while (chunk != NULL)
         {
             final int next = chunkNext[chunk];
-            moveChunk(chunk, offset, level, blockStartMs, false);
+            moveChunk(chunk, offset, level, blockStartMs, TO_ITS_BUCKET);
             chunk = next;
             offset = 0;
         }
@@ -347,24 +414,50 @@ public final class TimerWheel
     }
 
     /**
-     * Moves chunks of the next block's level-1 slot, from its head, into the next bank, until at most
-     * {@link #drainPerMs} timers per millisecond left in the current block remain in it.
+     * Moves timers of the next level-2 block from its level-2 slot to the next bank of level 1, and then those of the
+     * next level-1 block from its level-1 slot to the next bank of level 0, each ahead of time and at a bounded
+     * rate, so that no block's start has to move all of them at once.
      */
-    private void drainNextBlock()
+    private void drainAhead()
     {
-        final int nextBlock = slotOf(nowMs, 1) + 1;
-        if (nextBlock == SLOTS)
+        final int nextLevelTwoSlot = slotOf(nowMs, 2) + 1;
+        if (nextLevelTwoSlot < SLOTS)
         {
-            return; // the next block is in the next level-2 block: its timers are on level 2
+            final long nextLevelTwoBlockMs = nextBlockStart(nowMs, 2);
+            drainHead(levelRow(2) * SLOTS + nextLevelTwoSlot, (long)levelTwoDrainPerMs * (nextLevelTwoBlockMs - nowMs), 2,
+                nextLevelTwoBlockMs, TO_NEXT_LEVEL_ONE_BANK);
         }
-        final int bucket = levelRow(1) * SLOTS + nextBlock;
-        final long nextBlockMs = blockStart(nowMs, 1, nextBlock);
-        final long keep = drainPerMs * (nextBlockMs - nowMs);
+        final int nextBlock = slotOf(nowMs, 1) + 1;
+        final int bucket;
+        if (nextBlock < SLOTS)
+        {
+            bucket = levelOneRow(nowMs) * SLOTS + nextBlock;
+        }
+        else if (nextLevelTwoSlot < SLOTS && lives[levelRow(2) * SLOTS + nextLevelTwoSlot] == 0)
+        {
+            bucket = (levelOneRow(nowMs) ^ 1) * SLOTS; // the next level-2 block's first slot, all on level 1
+        }
+        else
+        {
+            return; // some timers of the next level-1 block may still be higher up: they move at its start
+        }
+        final long nextBlockMs = nextBlockStart(nowMs, 1);
+        drainHead(bucket, (long)drainPerMs * (nextBlockMs - nowMs), 1, nextBlockMs, TO_NEXT_LEVEL_ZERO_BANK);
+    }
+
+    /** Moves chunks from the head of a slot of {@code level} until at most {@code keep} timers remain in it. */
+    private void drainHead(final int bucket, final long keep, final int level, final long blockStartMs,
+        final int destination)
+    {
+        if (lives[bucket] <= keep)
+        {
+            return;
+        }
         while (lives[bucket] > keep)
         {
             final int chunk = headChunk[bucket];
             final int next = chunkNext[chunk];
-            lives[bucket] -= moveChunk(chunk, readOffset[bucket], 1, nextBlockMs, true);
+            lives[bucket] -= moveChunk(chunk, readOffset[bucket], level, blockStartMs, destination);
             headChunk[bucket] = next;
             readOffset[bucket] = 0;
             if (next == NULL)
@@ -384,14 +477,14 @@ public final class TimerWheel
 
     /**
      * Moves the live entries of a chunk of a level-{@code level} slot, from {@code from}, to where they belong
-     * (the next bank when {@code toNextBank}), then frees the chunk or keeps it for its forwards. A timer whose due
+     * ({@code destination}: where it belongs now, or a next bank), then frees the chunk or keeps it for its forwards. A timer whose due
      * time its entry holds moves without its record being read: a forward takes its place. Returns the live
      * entries moved.
      *
      * @param blockStartMs where the slot's block begins: the due times' digits above {@code level}.
      */
     private int moveChunk(
-        final int chunk, final int from, final int level, final long blockStartMs, final boolean toNextBank)
+        final int chunk, final int from, final int level, final long blockStartMs, final int destination)
     {
         final boolean dueTimeInEntry = level <= LEVELS_WITH_DUE_TIME_IN_ENTRY;
         final long varyingMask = (1L << (level * SLOT_BITS)) - 1;
@@ -411,7 +504,7 @@ public final class TimerWheel
             if (dueTimeInEntry && (low & FORWARDED) == 0)
             {
                 final long atMs = blockStartMs | ((entry >>> 32) & varyingMask);
-                final int newBucket = toNextBank ? levelZeroBucket(atMs) : bucketOf(atMs);
+                final int newBucket = bucketFor(atMs, destination);
                 final int newPosition = append(newBucket, record | FORWARDED, atMs);
                 entries[i] = ((long)newBucket << 32) | (FORWARD | newPosition) & 0xFFFF_FFFFL;
                 forwards++;
@@ -425,7 +518,7 @@ public final class TimerWheel
                 }
                 entries[i] = TOMBSTONE;
                 final long atMs = table.timerAt(record);
-                place(record, toNextBank ? levelZeroBucket(atMs) : bucketOf(atMs), atMs);
+                place(record, bucketFor(atMs, destination), atMs);
             }
         }
         if (forwards == 0)
@@ -506,22 +599,49 @@ public final class TimerWheel
 
     /**
      * The bucket of a timer due at {@code atMs}: the level of the highest digit in which it differs from now; a
-     * timer of the next level-1 block goes to the next bank once that block's level-1 slot is empty.
+     * timer of the next level-1 block goes to the next bank of level 0 once none of that block's timers is left
+     * above level 0, and one of the next level-2 block to the next bank of level 1 once that block's level-2 slot
+     * is empty. So a timer joins a bank ahead of time only behind every earlier timer of its slot.
      */
     private int bucketOf(final long atMs)
     {
         final long differing = atMs ^ nowMs;
-        final int level = differing == 0 ? 0 : (63 - Long.numberOfLeadingZeros(differing)) / SLOT_BITS;
-        if (level == 0)
+        if (differing < SLOTS ||
+            (atMs >>> SLOT_BITS) == (nowMs >>> SLOT_BITS) + 1 && nextLevelOneBlockIsOnLevelZero())
         {
             return levelZeroBucket(atMs);
         }
-        final int slot = slotOf(atMs, level);
-        if (level == 1 && slot == slotOf(nowMs, 1) + 1 && lives[levelRow(1) * SLOTS + slot] == 0)
+        if (differing < 1L << (2 * SLOT_BITS))
         {
-            return levelZeroBucket(atMs);
+            return levelOneRow(nowMs) * SLOTS + slotOf(atMs, 1);
+        }
+        return higherBucketOf(atMs, differing);
+    }
+
+    /** {@link #bucketOf} for a timer beyond this level-2 block. */
+    private int higherBucketOf(final long atMs, final long differing)
+    {
+        final int level = (63 - Long.numberOfLeadingZeros(differing)) / SLOT_BITS;
+        final int slot = slotOf(atMs, level);
+        if (level == 2 && slot == slotOf(nowMs, 2) + 1 && lives[levelRow(2) * SLOTS + slot] == 0)
+        {
+            return (levelOneRow(nowMs) ^ 1) * SLOTS + slotOf(atMs, 1);
         }
         return levelRow(level) * SLOTS + slot;
+    }
+
+    /** Where {@link #moveChunk} puts a timer due at {@code atMs}. */
+    private int bucketFor(final long atMs, final int destination)
+    {
+        switch (destination)
+        {
+            case TO_NEXT_LEVEL_ZERO_BANK:
+                return levelZeroBucket(atMs);
+            case TO_NEXT_LEVEL_ONE_BANK:
+                return levelOneRow(atMs) * SLOTS + slotOf(atMs, 1);
+            default:
+                return bucketOf(atMs);
+        }
     }
 
     /** The level-0 bucket of {@code atMs}: in the bank of its level-1 block. */
@@ -536,9 +656,16 @@ public final class TimerWheel
         return (int)(timeMs >>> SLOT_BITS) & 1;
     }
 
+    /** The level-1 row of the level-2 block of {@code timeMs}: blocks alternate between the two banks. */
+    private static int levelOneRow(final long timeMs)
+    {
+        return 2 + ((int)(timeMs >>> (2 * SLOT_BITS)) & 1);
+    }
+
+    /** The row of levels 2 and up. */
     private static int levelRow(final int level)
     {
-        return level + 1;
+        return level + 2;
     }
 
     /** Appends an entry for {@code recordBits} (the id and flags) due at {@code atMs}; returns its position. */
@@ -697,6 +824,13 @@ public final class TimerWheel
         final int shift = level * SLOT_BITS;
         final long blockMask = (1L << (shift + SLOT_BITS)) - 1;
         return (timeMs & ~blockMask) | ((long)slot << shift);
+    }
+
+    /** Where the next block of {@code level} (the span of one of its slots) after that of {@code timeMs} begins. */
+    private static long nextBlockStart(final long timeMs, final int level)
+    {
+        final int shift = level * SLOT_BITS;
+        return ((timeMs >>> shift) + 1) << shift;
     }
 
     private static int slotOf(final long timeMs, final int level)

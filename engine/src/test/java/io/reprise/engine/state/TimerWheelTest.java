@@ -26,6 +26,8 @@ class TimerWheelTest
 {
     private static final int RECORDS = 2_000;
     private static final long MAX = TimerWheel.MAX_TIME_MS;
+    /** The span of a level-2 slot: 4.7 hours. */
+    private static final long LEVEL_TWO_BLOCK = 1L << 24;
 
     private record Key(long at, long seq) implements Comparable<Key>
     {
@@ -305,6 +307,88 @@ class TimerWheelTest
         wheel.schedule(records[5], 1L << 40);
         wheel.advance(MAX, (r, t) -> fired.add(r));
         assertEquals(List.of(records[3], records[0], records[1], records[2], records[4], records[5]), fired);
+    }
+
+    @Test
+    void shouldMoveTheNextLevelTwoBlockDownAheadOfTimeAndFireItInOrder()
+    {
+        final TimerWheel wheel = new TimerWheel(table, TimerWheel.DRAIN_PER_MS, 0);
+        final long start = 1_700_000_000_000L & ~(LEVEL_TWO_BLOCK - 1);
+        wheel.resetTime(start + 100);
+        // 1,500 timers two level-2 blocks ahead, a few per level-1 slot and several at the same time, spread over
+        // the block's whole span: on level 2. Record ids shuffled, so that FIFO order is not id order.
+        final TreeMap<Key, Integer> model = new TreeMap<>();
+        for (int i = 0; i < 1_500; i++)
+        {
+            final long at = start + 2 * LEVEL_TWO_BLOCK + ((i * 7919L) % 4096) * 4096 + (i % 5) * 3;
+            final int record = records[(i * 37) % 1_500];
+            wheel.schedule(record, at);
+            model.put(new Key(at, i), record);
+        }
+        assertEquals(1_500, wheel.timersOnLevel(2));
+        // A timer of the very next level-2 block goes straight to its bank of level 1 (its level-2 slot is empty).
+        wheel.schedule(records[1_500], start + LEVEL_TWO_BLOCK + 4096 * 7 + 2);
+        model.put(new Key(start + LEVEL_TWO_BLOCK + 4096 * 7 + 2, 1_500), records[1_500]);
+        assertEquals(1, wheel.timersOnLevel(1));
+
+        // Once theirs is the next block, 64 per millisecond to go stay on level 2: 10 ms before it, at most 640.
+        final List<Integer> fired = new ArrayList<>();
+        wheel.advance(start + 2 * LEVEL_TWO_BLOCK - 10, (r, t) -> fired.add(r));
+        assertEquals(1, fired.size());
+        assertTrue(wheel.timersOnLevel(2) <= 640, "level 2 holds " + wheel.timersOnLevel(2));
+        assertTrue(wheel.timersOnLevel(2) < 1_500, "nothing moved ahead");
+        wheel.advance(start + 2 * LEVEL_TWO_BLOCK - 1, (r, t) -> fired.add(r));
+        assertEquals(0, wheel.timersOnLevel(2), "all moved ahead: a chunk moves whole");
+        // Now a timer of the next level-2 block joins its bank of level 1 directly, behind those moved there.
+        final long late = start + 2 * LEVEL_TWO_BLOCK + 4096 * 2 + 1;
+        wheel.schedule(records[1_600], late);
+        model.put(new Key(late, 1_600), records[1_600]);
+        assertEquals(0, wheel.timersOnLevel(2));
+
+        wheel.advance(start + 3 * LEVEL_TWO_BLOCK, (r, t) -> fired.add(r));
+        assertEquals(new ArrayList<>(model.values()), fired);
+        assertEquals(0, wheel.size());
+        assertEquals(0, wheel.chunksInUse());
+    }
+
+    /**
+     * Time jumps over a level-2 boundary while the next block's slot is only partly moved ahead: the timers of its
+     * first level-1 slot already moved, then those still on level 2 (some scheduled after the move began) come down
+     * together at the boundary, in FIFO order.
+     */
+    @Test
+    void shouldKeepFifoOrderWhenAJumpCrossesAPartlyMovedLevelTwoBlock()
+    {
+        final TimerWheel wheel = new TimerWheel(table, TimerWheel.DRAIN_PER_MS, 0);
+        final long start = 1_700_000_000_000L & ~(LEVEL_TWO_BLOCK - 1);
+        wheel.resetTime(start + 100);
+        final long target = start + 2 * LEVEL_TWO_BLOCK;
+        final TreeMap<Key, Integer> model = new TreeMap<>();
+        long seq = 0;
+        // 900 timers of the target block's first 40 ms (its first level-1 slot), then 900 spread over the block.
+        for (int i = 0; i < 1_800; i++)
+        {
+            final long at = i < 900 ? target + i % 40 : target + ((i * 7919L) % 4096) * 4096 + i % 7;
+            wheel.schedule(records[i], at);
+            model.put(new Key(at, seq++), records[i]);
+        }
+        // 20 ms before the target block at most 1,280 stay on level 2: the first chunk (1,024 timers, the 900 of
+        // the first level-1 slot among them) has moved to the next bank of level 1, the rest has not.
+        final List<Integer> fired = new ArrayList<>();
+        wheel.advance(target - 20, (r, t) -> fired.add(r));
+        assertEquals(1_800 - 1_024, wheel.timersOnLevel(2));
+        assertEquals(1_024, wheel.timersOnLevel(1));
+        // More of the first level-1 slot: behind everything still on level 2.
+        for (int i = 1_800; i < 1_850; i++)
+        {
+            final long at = target + i % 40;
+            wheel.schedule(records[i], at);
+            model.put(new Key(at, seq++), records[i]);
+        }
+        assertEquals(1_800 - 1_024 + 50, wheel.timersOnLevel(2));
+        wheel.advance(target + LEVEL_TWO_BLOCK, (r, t) -> fired.add(r));
+        assertEquals(new ArrayList<>(model.values()), fired);
+        assertEquals(0, wheel.size());
     }
 
     @Test
