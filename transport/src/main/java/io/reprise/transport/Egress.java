@@ -20,11 +20,17 @@ import org.agrona.concurrent.UnsafeBuffer;
  * the node's output observer), attempts from the repeat process (this is its worker link). Each thread encodes
  * into its own buffer and offers to the client's publication, which is safe from any thread. A publication that
  * stays back-pressured after a few tries loses the message and the loss is counted: the business logic must
- * never wait for a client.
+ * never wait for a client. An attempt is offered for longer, yielding between tries: the repeat process may wait,
+ * and a dropped attempt waits for its lease to run out before it is started again.
  */
 final class Egress implements OutputSink, WorkerLink
 {
     private static final int OFFER_TRIES = 3;
+    /**
+     * Tries for an attempt, each after a yield. On 2 busy cores the driver thread that moves a UDP publication's
+     * limit can be off the CPU for milliseconds; three tries dropped a first attempt now and then.
+     */
+    private static final int DISPATCH_OFFER_TRIES = 1_000;
 
     private final ClientRegistry registry;
     private final MessageHeaderEncoder logicHeader = new MessageHeaderEncoder();
@@ -125,7 +131,8 @@ final class Egress implements OutputSink, WorkerLink
             .attempt(attempt)
             .handle(handle)
             .putPayload(payload, payloadOffset, payloadLength);
-        return offer(worker.publication, repeatBuffer, MessageHeaderEncoder.ENCODED_LENGTH + dispatch.encodedLength());
+        return offer(worker.publication, repeatBuffer, MessageHeaderEncoder.ENCODED_LENGTH + dispatch.encodedLength(),
+            DISPATCH_OFFER_TRIES, true);
     }
 
     private void send(final Publication publication, final DirectBuffer buffer, final int length)
@@ -148,7 +155,13 @@ final class Egress implements OutputSink, WorkerLink
 
     static boolean offer(final Publication publication, final DirectBuffer buffer, final int length)
     {
-        for (int i = 0; i < OFFER_TRIES; i++)
+        return offer(publication, buffer, length, OFFER_TRIES, false);
+    }
+
+    private static boolean offer(final Publication publication, final DirectBuffer buffer, final int length,
+        final int tries, final boolean yieldBetween)
+    {
+        for (int i = 0; i < tries; i++)
         {
             final long result = publication.offer(buffer, 0, length);
             if (result > 0)
@@ -159,7 +172,14 @@ final class Egress implements OutputSink, WorkerLink
             {
                 return false;
             }
-            Thread.onSpinWait();
+            if (yieldBetween)
+            {
+                Thread.yield();
+            }
+            else
+            {
+                Thread.onSpinWait();
+            }
         }
         return false;
     }
