@@ -28,7 +28,7 @@ final class Egress implements OutputSink, WorkerLink
     private static final int OFFER_TRIES = 3;
     /**
      * Tries for an attempt, each after a yield. On 2 busy cores the driver thread that moves a UDP publication's
-     * limit can be off the CPU for milliseconds; three tries dropped a first attempt now and then.
+     * limit can be off the CPU for milliseconds, and three tries are over in nanoseconds.
      */
     private static final int DISPATCH_OFFER_TRIES = 1_000;
 
