@@ -1,7 +1,6 @@
 package io.reprise.engine.disk;
 
 import java.io.IOException;
-import java.util.concurrent.locks.LockSupport;
 
 import io.reprise.engine.util.SystemProperties;
 
@@ -25,7 +24,8 @@ public final class BackgroundSync
     private final DiskFile file;
     private final long stepBytes;
     private final long bytesPerSecond;
-    private final long startNs = System.nanoTime();
+    private final Pace pace;
+    private final long startNs;
     private long written;
     private long unsynced;
 
@@ -35,12 +35,20 @@ public final class BackgroundSync
         this(file, STEP_BYTES, 0);
     }
 
-    /** @param bytesPerSecond the pace, 0 for none. */
+    /** @param bytesPerSecond the pace, in real time; 0 for none. */
     public BackgroundSync(final DiskFile file, final long stepBytes, final long bytesPerSecond)
+    {
+        this(file, stepBytes, bytesPerSecond, Pace.REAL);
+    }
+
+    /** @param pace the clock and the wait the pace is kept with. */
+    public BackgroundSync(final DiskFile file, final long stepBytes, final long bytesPerSecond, final Pace pace)
     {
         this.file = file;
         this.stepBytes = stepBytes;
         this.bytesPerSecond = bytesPerSecond;
+        this.pace = pace;
+        this.startNs = pace.nanoTime();
     }
 
     /** Call after each write of {@code bytes} to the file: syncs once a step is due, then waits out the pace. */
@@ -59,9 +67,9 @@ public final class BackgroundSync
             final long dueNs = startNs + (long)(written * 1e9 / bytesPerSecond);
             long waitNs;
             // An interrupt (the agent being closed) ends the pacing: the write then finishes at full speed.
-            while ((waitNs = dueNs - System.nanoTime()) > 0 && !Thread.currentThread().isInterrupted())
+            while ((waitNs = dueNs - pace.nanoTime()) > 0 && !Thread.currentThread().isInterrupted())
             {
-                LockSupport.parkNanos(waitNs);
+                pace.waitNanos(waitNs);
             }
         }
     }
