@@ -480,9 +480,9 @@ public final class StandaloneNode implements AutoCloseable
             listener.onStep("agent-stopped " + name);
         }
 
-        // The flush has stopped: an append still waiting for container space would wait forever. What it held is
-        // in the journal and is replayed at the next start.
-        storage.abortContainerWaits();
+        // The flush agent has stopped (joined): an append waiting for container space now flushes it itself, so the
+        // flow drains every committed entry.
+        storage.flushOnAppendingThread();
         drainFlow();
         String flushed = "flushed-and-synced durable=";
         try

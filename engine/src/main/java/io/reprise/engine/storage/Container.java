@@ -25,7 +25,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * by then the records are in the newest source. Limits: a record must fit in a page, and at most
  * {@code maxBytes / pageBytes} pages may be unreleased. Beyond that the flush has not kept up (or cannot write),
  * and {@link #append} waits until it releases a page: back-pressure that reaches the ring and the clients, never a
- * drop. Only {@link #abortWaits} (shutdown, once the flush has stopped) ends such a wait with an error.
+ * drop. When no flush agent runs (recovery, shutdown), the appending thread flushes instead
+ * ({@link #inlineFlushWhenFull}).
  */
 public final class Container
 {
@@ -72,8 +73,8 @@ public final class Container
     private final CRC32C writerCrc = new CRC32C();
     private final byte[] writerScratch = new byte[4096];
     private final IdleStrategy fullWait = new BackoffIdleStrategy(100, 10, 1_000, 100_000);
-    private volatile boolean waitsAborted;
-    private Runnable inlineFlush;
+    /** Set by other threads (start-up, shutdown) while the writer may be waiting: read on each turn of the wait. */
+    private volatile Runnable inlineFlush;
     private volatile long fullWaits;
 
     // Flush-thread state.
@@ -192,14 +193,10 @@ public final class Container
         fullWait.reset();
         while (t - head >= ring.length())
         {
-            if (waitsAborted)
+            final Runnable flush = inlineFlush;
+            if (null != flush)
             {
-                throw new IllegalStateException("container full: " + ring.length() + " pages of " + pageBytes +
-                    " bytes not yet flushed, and the flush has stopped");
-            }
-            if (null != inlineFlush)
-            {
-                inlineFlush.run();
+                flush.run();
             }
             else
             {
@@ -210,7 +207,8 @@ public final class Container
 
     /**
      * While set, a full container is flushed by the appending thread itself instead of waiting for the flush agent:
-     * for recovery, which replays before the agents start. Cleared (null) before the flush agent takes over.
+     * for recovery, which replays before the agents start, and for shutdown, once they have stopped. Cleared (null)
+     * while the flush agent runs. An append already waiting picks the change up.
      */
     public void inlineFlushWhenFull(final Runnable flush)
     {
@@ -221,15 +219,6 @@ public final class Container
     public long fullWaits()
     {
         return fullWaits;
-    }
-
-    /**
-     * Ends any wait of {@link #append} for a free page, now and later, with an error: for shutdown, after the flush
-     * has stopped, when no page would ever be released. What the waiting append held is in the journal.
-     */
-    public void abortWaits()
-    {
-        waitsAborted = true;
     }
 
     /** Index of the last record appended, 0 before any. */

@@ -192,17 +192,7 @@ public final class SavedSessionStorage implements AutoCloseable
             listener, manifest, maxId + 1);
         storage.snapshotManifests.putAll(manifests);
         // Recovery replays into the container before any flush agent runs: if it fills, the replay flushes it.
-        container.inlineFlushWhenFull(() ->
-        {
-            try
-            {
-                storage.flush();
-            }
-            catch (final IOException ex)
-            {
-                throw new java.io.UncheckedIOException(ex);
-            }
-        });
+        storage.flushOnAppendingThread();
         storage.recomputePinned();
         // Sources only older snapshots list stay on disk until those snapshots go.
         for (final long[] ids : manifests.values())
@@ -268,10 +258,26 @@ public final class SavedSessionStorage implements AutoCloseable
         container.inlineFlushWhenFull(null);
     }
 
-    /** Stops waiting for the flush: any append that would wait for a free container page fails (shutdown). */
-    public void abortContainerWaits()
+    /**
+     * From now on a full container is flushed by the appending (business-logic) thread itself. For when no flush
+     * agent runs: recovery, and shutdown once the agents have stopped, so an append waiting for a free page then
+     * completes instead of waiting forever. A failed flush fails the append with the I/O error.
+     */
+    public void flushOnAppendingThread()
     {
-        container.abortWaits();
+        container.inlineFlushWhenFull(this::flushOrThrow);
+    }
+
+    private void flushOrThrow()
+    {
+        try
+        {
+            flush();
+        }
+        catch (final IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------

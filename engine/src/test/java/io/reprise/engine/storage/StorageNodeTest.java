@@ -1,15 +1,20 @@
 package io.reprise.engine.storage;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
+import io.reprise.engine.disk.Disk;
+import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.disk.ForwardingDisk;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.SessionPolicy;
@@ -200,6 +205,93 @@ class StorageNodeTest
                 () -> reader.read(1, victim, out, 0));
             assertNull(node.fatalError());
         }
+    }
+
+    /**
+     * The flush cannot write (every new source fails), so the container fills and the business logic waits for a
+     * free page with committed saves still in the ring. Shutdown stops the flush agent and then drains the flow:
+     * the waiting append must flush the container itself (the disk works again by then), not fail the stage, and
+     * every save must be applied, in a source, and there after a restart.
+     */
+    @Test
+    void shouldApplyEveryCommittedSaveWhenShutDownWhileTheContainerIsFull(@TempDir final Path dir) throws Exception
+    {
+        final AtomicBoolean sourcesFail = new AtomicBoolean();
+        final Disk disk = new ForwardingDisk(new FileChannelDisk())
+        {
+            public DiskFile open(final Path file, final boolean create) throws IOException
+            {
+                if (create && sourcesFail.get() && file.getParent().endsWith("sources"))
+                {
+                    throw new IOException("injected: no space for " + file.getFileName());
+                }
+                return disk.open(file, create);
+            }
+        };
+        final List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
+        final int sessions = 200;
+        final NodeContext context = smallContainer(context(dir))
+            .disk(disk)
+            .errorHandler(errors::add)
+            .lifecycleListener((step) ->
+            {
+                steps.add(step);
+                if (step.equals("agent-stopped container-flush"))
+                {
+                    sourcesFail.set(false);
+                }
+            });
+        final long lastIndex;
+        try (StandaloneNode node = StandaloneNode.start(context))
+        {
+            sourcesFail.set(true);
+            final InProcessClient client = node.newClient(1, (index, correlationId, templateId, code, value) -> { });
+            for (long id = 1; id <= sessions; id++)
+            {
+                final UnsafeBuffer bytes = new UnsafeBuffer(payload(id));
+                final long sessionId = id;
+                until(client, () -> client.save(sessionId, 1, policy, bytes, 0, bytes.capacity()));
+            }
+            waitFor(() -> node.storage().container().fullWaits() > 0 && node.durableIndex() > node.appliedIndex());
+            lastIndex = node.durableIndex();
+            assertTrue(node.appliedIndex() < lastIndex, "committed saves wait behind the full container");
+            assertEquals(0, node.storage().flushes(), "no flush got through");
+            node.close();
+            assertNull(node.fatalError(), "the business logic was not failed by shutdown");
+            assertEquals(lastIndex, node.appliedIndex(), "every committed save applied");
+            assertTrue(node.storage().flushes() > 0, "the waiting append flushed the container itself");
+        }
+        assertTrue(errors.stream().allMatch((e) -> e.getMessage().startsWith("injected: no space")), errors::toString);
+        assertTrue(steps.indexOf("agent-stopped container-flush") < steps.indexOf("exited"), steps::toString);
+
+        sourcesFail.set(false);
+        try (StandaloneNode node = StandaloneNode.start(smallContainer(context(dir))))
+        {
+            assertEquals(lastIndex, node.appliedIndex());
+            assertEquals(sessions, node.logic().sessions().size());
+            final StorageReader reader = node.storage().newReader(4096);
+            final UnsafeBuffer out = new UnsafeBuffer(new byte[4096]);
+            for (long id = 1; id <= sessions; id++)
+            {
+                assertEquals(1024, reader.read(1, id, out, 0), "session " + id);
+                final byte[] back = new byte[1024];
+                out.getBytes(0, back);
+                assertArrayEquals(payload(id), back, "session " + id);
+            }
+            assertNull(node.fatalError());
+        }
+    }
+
+    /** A container of 16 pages of 4 KiB: about 48 saves of 1 KiB fill it. */
+    private static NodeContext smallContainer(final NodeContext context)
+    {
+        return context
+            .rules(new BusinessRules().maxSessions(100_000).expectedSessions(4096).maxDestinations(16)
+                .maxPayloadBytes(2048))
+            .snapshotEveryOperators(Long.MAX_VALUE)
+            .storagePageBytes(4096)
+            .storageFlushBytes(4096)
+            .storageContainerMaxBytes(16 * 4096);
     }
 
     static void assertPayloads(final StorageReader reader, final int sessions) throws Exception

@@ -22,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -496,18 +497,19 @@ class StorageTest
     }
 
     @Test
-    void shouldFailAWaitingAppendWithAPreciseErrorOnlyWhenWaitsAreAborted() throws Exception
+    void shouldLetAWaitingAppendFlushTheContainerItselfOnceTheFlushIsHandedBack() throws Exception
     {
         final SavedSessionStorage storage = open(new long[0], 0);
+        final int keys = 3000;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final Thread appender = startAppenderUntilTheContainerIsFull(storage, 3000, failure);
-        final long lastAppended = storage.container().lastAppendedIndex();
-        storage.abortContainerWaits();
-        appender.join(10_000);
-        assertFalse(appender.isAlive());
-        assertEquals("container full: 64 pages of 65536 bytes not yet flushed, and the flush has stopped",
-            failure.get().getMessage());
-        assertEquals(lastAppended, storage.container().lastAppendedIndex(), "the failed append added nothing");
+        final Thread appender = startAppenderUntilTheContainerIsFull(storage, keys, failure);
+        assertEquals(0, storage.flushes(), "the agent that was handed the flush never ran");
+        storage.flushOnAppendingThread();
+        appender.join(30_000);
+        assertFalse(appender.isAlive(), "the waiting append went on");
+        assertNull(failure.get());
+        assertTrue(storage.flushes() > 0, "the appending thread flushed");
+        assertEveryPayloadOf2KiBReads(storage, keys);
     }
 
     /**
