@@ -117,7 +117,8 @@ public final class Journal implements AutoCloseable
         long records = 0;
         long tailSegment = -1;
         long tailOffset = SEGMENT_HEADER_LENGTH;
-        try (JournalReader reader = new JournalReader(disk, directory))
+        try (JournalReader reader =
+            new JournalReader(disk, directory).endOnlyWithinTheLastBatch(writeBuffer.capacity()))
         {
             final List<Long> segments = reader.segments();
             if (!segments.isEmpty() && segments.get(0) > emptyStartIndex)
@@ -150,9 +151,9 @@ public final class Journal implements AutoCloseable
                         reader.problemFile());
                     return;
                 }
+                tailSegment = segments.isEmpty() ? -1 : reader.segmentFirstIndex();
                 if (status == JournalReader.Status.TORN)
                 {
-                    checkTornRecordIsInTheLastBatch(reader);
                     truncation = "truncated torn tail: " + reader.describeProblem();
                     tailOffset = reader.problemOffset();
                 }
@@ -160,7 +161,6 @@ public final class Journal implements AutoCloseable
                 {
                     tailOffset = reader.endOffset();
                 }
-                tailSegment = segments.isEmpty() ? -1 : reader.segmentFirstIndex();
                 break;
             }
         }
@@ -214,38 +214,6 @@ public final class Journal implements AutoCloseable
         // make them durable before calling them so (earlier segments were synced before this one began).
         segment.sync();
         syncedOffset = offset;
-    }
-
-    /**
-     * A torn record belongs to the batch being written when the node stopped: everything before that batch was
-     * synced, and a batch is never larger than the write buffer, so nothing can have been written more than one
-     * write buffer past the torn record. If something was, the record had been synced: a checksum failure in it
-     * is corruption of committed data (a bit flip in a record whose payload holds an all-zero sector), and
-     * truncating there would silently drop every committed record after it.
-     */
-    private void checkTornRecordIsInTheLastBatch(final JournalReader reader) throws IOException
-    {
-        final long limit = reader.problemOffset() + writeBuffer.capacity();
-        try (DiskFile file = disk.open(reader.problemFile(), false))
-        {
-            final long length = file.length();
-            final ByteBuffer chunk = ByteBuffer.allocateDirect(1024 * 1024);
-            for (long at = limit; at < length; at += chunk.capacity())
-            {
-                chunk.clear().limit((int)Math.min(chunk.capacity(), length - at));
-                final int read = file.read(chunk, at);
-                for (int i = 0; i < read; i++)
-                {
-                    if (chunk.get(i) != 0)
-                    {
-                        throw new JournalCorruptException(reader.describeProblem() + "; but written data follows " +
-                            "at offset " + (at + i) + ", more than one write batch (" + writeBuffer.capacity() +
-                            " bytes) after it, so the record was synced: corruption of committed data, not a torn " +
-                            "write");
-                    }
-                }
-            }
-        }
     }
 
     /** Reads the (already validated) header of a segment into the header buffer. */

@@ -64,6 +64,7 @@ public final class JournalReader implements AutoCloseable
     private int previousChecksum;
     private boolean chainKnown;
     private long skipBelowIndex;
+    private int lastBatchBytes = -1;
 
     private long index;
     private long term;
@@ -89,6 +90,21 @@ public final class JournalReader implements AutoCloseable
                 segments.add(firstIndex);
             }
         }
+    }
+
+    /**
+     * For a journal no writer appends to (start-up, the tools): where the valid records of the last segment end, at
+     * a frame length of 0 or at a torn record, only the batch being written when the writer stopped can follow.
+     * Everything before that batch was synced, and a batch is never larger than the writer's buffer, so nothing can
+     * be written more than {@code batchBytes} past the end. If something is, the end is damage to synced records (a
+     * bit flip in a record whose payload holds an all-zero sector, or the first sector of a record lost), and
+     * {@link #next()} reports it as {@link Status#CORRUPT}: truncating there would drop the committed records after
+     * it. A reader that follows a live writer must not ask for this, as the writer may be far ahead of it.
+     */
+    public JournalReader endOnlyWithinTheLastBatch(final int batchBytes)
+    {
+        lastBatchBytes = batchBytes;
+        return this;
     }
 
     /** First indexes of the segment files, in order. */
@@ -147,7 +163,7 @@ public final class JournalReader implements AutoCloseable
                     closeSegment();
                     continue;
                 }
-                return Status.END;
+                return endOfTheLastSegment(Status.END, "the journal ends (a frame length of 0)");
             }
             if (frameLength < RECORD_OVERHEAD || frameLength > MAX_FRAME_LENGTH ||
                 position + frameLength > segmentLength)
@@ -162,11 +178,13 @@ public final class JournalReader implements AutoCloseable
                 crc, seed, previousChecksum, buffer, at + RECORD_HEADER_LENGTH, frameLength - RECORD_HEADER_LENGTH);
             if (stored != computed)
             {
-                final boolean torn = isLastSegment() && hasZeroSector(position, frameLength);
-                return fail(torn ? Status.TORN : Status.CORRUPT, position, torn ?
-                    "torn write: checksum mismatch and a sector of the record is unwritten" :
-                    "checksum mismatch in a fully written record (stored " + Integer.toHexString(stored) +
-                    ", computed " + Integer.toHexString(computed) + ")");
+                if (isLastSegment() && hasZeroSector(position, frameLength))
+                {
+                    return endOfTheLastSegment(
+                        Status.TORN, "torn write: checksum mismatch and a sector of the record is unwritten");
+                }
+                return fail(Status.CORRUPT, position, "checksum mismatch in a fully written record (stored " +
+                    Integer.toHexString(stored) + ", computed " + Integer.toHexString(computed) + ")");
             }
 
             messageHeader.wrap(view, at + RECORD_HEADER_LENGTH);
@@ -338,6 +356,53 @@ public final class JournalReader implements AutoCloseable
         problemFile = segmentPath();
         problemOffset = offset;
         return status;
+    }
+
+    /** The scan of the last segment ends at {@code position}: {@code status}, or corruption if data follows. */
+    private Status endOfTheLastSegment(final Status status, final String description) throws IOException
+    {
+        if (lastBatchBytes >= 0)
+        {
+            final long written = firstWrittenByteFrom(position + lastBatchBytes);
+            if (written >= 0)
+            {
+                return fail(Status.CORRUPT, position, description + "; but written data follows at offset " + written +
+                    ", more than one write batch (" + lastBatchBytes + " bytes) after it, so the records there were " +
+                    "synced: corruption of committed data, not a torn write (if the journal write buffer was made " +
+                    "smaller since the node stopped, start it with the old size)");
+            }
+        }
+        return status == Status.END ? Status.END : fail(status, position, description);
+    }
+
+    /** Offset of the first non-zero byte of the current segment at or after {@code from}, or -1. */
+    private long firstWrittenByteFrom(final long from) throws IOException
+    {
+        final ByteBuffer chunk = ByteBuffer.allocateDirect(1024 * 1024);
+        final long length = file.length();
+        int read;
+        for (long at = from; at < length; at += read)
+        {
+            chunk.clear().limit((int)Math.min(chunk.capacity(), length - at));
+            read = file.read(chunk, at);
+            if (read <= 0)
+            {
+                break;
+            }
+            int i = 0;
+            while (i + Long.BYTES <= read && chunk.getLong(i) == 0)
+            {
+                i += Long.BYTES;
+            }
+            for (; i < read; i++)
+            {
+                if (chunk.get(i) != 0)
+                {
+                    return at + i;
+                }
+            }
+        }
+        return -1;
     }
 
     private boolean isLastSegment()

@@ -257,6 +257,40 @@ class NodeCorruptionTest
         }
     }
 
+    /**
+     * A synced record in the last segment lost its frame length (reads 0, as if its first sector never reached the
+     * disk). The scan ends there; records more than one write batch after it show the end is damage, not where the
+     * writer stopped, and the node refuses to start instead of zeroing every committed record after it.
+     */
+    @Test
+    void shouldRefuseToStartWhenASyncedRecordInTheLastSegmentLostItsFrameLength(@TempDir final Path dir)
+        throws Exception
+    {
+        try (StandaloneNode node = startAndSave(context(dir), 800, 2000, false))
+        {
+            node.close();
+        }
+        final List<Record> records = records(dir);
+        final Record old = records.get(100);
+        final Record last = records.get(records.size() - 1);
+        assertEquals(old.file, last.file, "the damaged record is in the last segment");
+        assertTrue(last.offset - old.offset > WRITE_BUFFER, "more than one write batch of records follows it");
+        final byte[] frameLength = read(old.file, old.offset, Integer.BYTES);
+        write(old.file, old.offset, new byte[Integer.BYTES]);
+
+        final JournalCorruptException ex =
+            assertThrows(JournalCorruptException.class, () -> StandaloneNode.start(context(dir)));
+        assertTrue(ex.getMessage().contains(old.file + " at offset " + old.offset + ": the journal ends") &&
+            ex.getMessage().contains("not a torn write"), ex.getMessage());
+
+        write(old.file, old.offset, frameLength);
+        try (StandaloneNode node = StandaloneNode.start(context(dir)))
+        {
+            assertEquals(lastAcknowledged.get(), node.logic().appliedIndex(), "nothing after it was zeroed");
+            assertSessions(node.logic(), 1, 800);
+        }
+    }
+
     @Test
     void shouldRefuseToStartWhenAMiddleSegmentIsMissingAndSayWhichIndex(@TempDir final Path dir) throws Exception
     {
@@ -591,6 +625,16 @@ class NodeCorruptionTest
             channel.read(one, offset);
             one.put(0, (byte)(one.get(0) ^ 0x08)).clear();
             channel.write(one, offset);
+        }
+    }
+
+    private static byte[] read(final Path file, final long offset, final int length) throws IOException
+    {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ))
+        {
+            final ByteBuffer bytes = ByteBuffer.allocate(length);
+            channel.read(bytes, offset);
+            return bytes.array();
         }
     }
 

@@ -1,8 +1,13 @@
 package io.reprise.tools.data;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import io.reprise.engine.disk.Disk;
+import io.reprise.engine.journal.JournalReader;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.engine.util.SystemProperties;
 import io.reprise.tools.cli.UsageException;
 
 /**
@@ -40,6 +45,16 @@ public final class DataDirectory
     public Path root()
     {
         return root;
+    }
+
+    /**
+     * A reader of a stopped node's journal that judges where it ends as the node's start-up does: nothing may be
+     * written more than one write batch past the end (the node's {@code reprise.journal.write.buffer.bytes}).
+     */
+    public static JournalReader journalReader(final Disk disk, final Path journal) throws IOException
+    {
+        return new JournalReader(disk, journal).endOnlyWithinTheLastBatch(
+            SystemProperties.intValue(NodeContext.WRITE_BUFFER_PROP_NAME, NodeContext.WRITE_BUFFER_DEFAULT));
     }
 
     public Path journal()

@@ -129,7 +129,7 @@ public final class StateRebuild
         final Progress progress) throws IOException
     {
         long records = 0;
-        try (JournalReader reader = new JournalReader(disk, journalDirectory).from(logic.appliedIndex() + 1))
+        try (JournalReader reader = DataDirectory.journalReader(disk, journalDirectory).from(logic.appliedIndex() + 1))
         {
             while (logic.appliedIndex() < toIndex)
             {

@@ -71,7 +71,7 @@ public final class LogDump
         long shown = 0;
         final JournalReader.Status status;
         final String problem;
-        try (JournalReader reader = new JournalReader(new ReadOnlyDisk(), dir.journal()).from(from))
+        try (JournalReader reader = DataDirectory.journalReader(new ReadOnlyDisk(), dir.journal()).from(from))
         {
             JournalReader.Status next;
             while ((next = reader.next()) == JournalReader.Status.RECORD && reader.index() <= to)

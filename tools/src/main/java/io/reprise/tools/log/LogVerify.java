@@ -51,7 +51,7 @@ public final class LogVerify
         long lastIndex = -1;
         final JournalReader.Status status;
         final String problem;
-        try (JournalReader reader = new JournalReader(disk, dir.journal()))
+        try (JournalReader reader = DataDirectory.journalReader(disk, dir.journal()))
         {
             final List<Long> segments = reader.segments();
             out.println("verify: journal " + dir.journal() + ": " + segments.size() + " segment" +

@@ -56,6 +56,19 @@ class LogVerifyTest
         throw new AssertionError("no record " + index);
     }
 
+    static long lastIndex(final Path dir) throws IOException
+    {
+        long last = -1;
+        try (JournalReader reader = new JournalReader(new FileChannelDisk(), dir.resolve("journal")))
+        {
+            while (reader.next() == JournalReader.Status.RECORD)
+            {
+                last = reader.index();
+            }
+        }
+        return last;
+    }
+
     static void write(final Path file, final long offset, final byte[] bytes) throws IOException
     {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE))
@@ -132,6 +145,39 @@ class LogVerifyTest
         assertTrue(run.out().contains("verify: TORN tail " + last.file() + " at offset " + last.offset() +
             ": torn write"), run.toString());
         assertTrue(run.lastLine().startsWith("verify: records=" + (node.appliedIndex() - 1) + " valid"), run.toString());
+    }
+
+    /**
+     * The second record of the last segment lost its frame length: the scan ends there, but data follows more
+     * than one write batch later, so the journal is corrupt, not torn (the node refuses to start on it).
+     */
+    @Test
+    void shouldReportAnEndFollowedByMoreThanOneWriteBatchOfRecordsAsCorruption(@TempDir final Path tmp)
+        throws IOException
+    {
+        final Path dir = NodeFixture.copy(node.dir(), tmp.resolve("copy"));
+        final long last = lastIndex(dir);
+        final Located end = locate(dir, last);
+        final Located damaged = locate(dir, JournalFormat.firstIndexOf(end.file().getFileName().toString()) + 1);
+        assertEquals(end.file(), damaged.file(), "in the last segment");
+        assertTrue(end.offset() - damaged.offset() > 2 * 65536, "more than one write batch of records follows it");
+        write(damaged.file(), damaged.offset(), new byte[Integer.BYTES]);
+
+        final String property = "reprise.journal.write.buffer.bytes";
+        System.setProperty(property, "65536");
+        final NodeFixture.Run run;
+        try
+        {
+            run = reprise("log", "verify", dir.toString());
+        }
+        finally
+        {
+            System.clearProperty(property);
+        }
+
+        assertEquals(ExitCode.FAILED, run.exit(), run.toString());
+        assertTrue(run.out().contains("verify: CORRUPT " + damaged.file() + " at offset " + damaged.offset() +
+            ": the journal ends (a frame length of 0); but written data follows at offset "), run.toString());
     }
 
     @Test
