@@ -20,17 +20,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * the node's output observer), attempts from the repeat process (this is its worker link). Each thread encodes
  * into its own buffer and offers to the client's publication, which is safe from any thread. A publication that
  * stays back-pressured after a few tries loses the message and the loss is counted: the business logic must
- * never wait for a client. An attempt is offered for longer, yielding between tries: the repeat process may wait,
- * and a dropped attempt waits for its lease to run out before it is started again.
+ * never wait for a client. An attempt refused the same way is not lost: the repeat process keeps it and offers it
+ * again on its next duty cycles, so it never waits here either.
  */
 final class Egress implements OutputSink, WorkerLink
 {
     private static final int OFFER_TRIES = 3;
-    /**
-     * Tries for an attempt, each after a yield. On 2 busy cores the driver thread that moves a UDP publication's
-     * limit can be off the CPU for milliseconds, and three tries are over in nanoseconds.
-     */
-    private static final int DISPATCH_OFFER_TRIES = 1_000;
 
     private final ClientRegistry registry;
     private final MessageHeaderEncoder logicHeader = new MessageHeaderEncoder();
@@ -131,8 +126,7 @@ final class Egress implements OutputSink, WorkerLink
             .attempt(attempt)
             .handle(handle)
             .putPayload(payload, payloadOffset, payloadLength);
-        return offer(worker.publication, repeatBuffer, MessageHeaderEncoder.ENCODED_LENGTH + dispatch.encodedLength(),
-            DISPATCH_OFFER_TRIES, true);
+        return offer(worker.publication, repeatBuffer, MessageHeaderEncoder.ENCODED_LENGTH + dispatch.encodedLength());
     }
 
     private void send(final Publication publication, final DirectBuffer buffer, final int length)
@@ -155,13 +149,7 @@ final class Egress implements OutputSink, WorkerLink
 
     static boolean offer(final Publication publication, final DirectBuffer buffer, final int length)
     {
-        return offer(publication, buffer, length, OFFER_TRIES, false);
-    }
-
-    private static boolean offer(final Publication publication, final DirectBuffer buffer, final int length,
-        final int tries, final boolean yieldBetween)
-    {
-        for (int i = 0; i < tries; i++)
+        for (int i = 0; i < OFFER_TRIES; i++)
         {
             final long result = publication.offer(buffer, 0, length);
             if (result > 0)
@@ -172,14 +160,7 @@ final class Egress implements OutputSink, WorkerLink
             {
                 return false;
             }
-            if (yieldBetween)
-            {
-                Thread.yield();
-            }
-            else
-            {
-                Thread.onSpinWait();
-            }
+            Thread.onSpinWait();
         }
         return false;
     }

@@ -17,6 +17,7 @@ import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -40,7 +41,8 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * <p>
  * A worker's hand is freed when the business logic says its attempt ended (reported, lease expired, cancelled).
  * A worker that vanishes keeps nothing: its attempts stay in flight until their leases run out and then return
- * to the schedule. Events arrive from the business-logic thread through a one-to-one ring; workers join and
+ * to the schedule. An attempt the worker's connection cannot take now (back-pressured) keeps its hand and is
+ * offered again on every duty cycle, oldest first, until it is taken, the attempt ends, or the worker leaves. Events arrive from the business-logic thread through a one-to-one ring; workers join and
  * leave through a queue from the transport's thread; everything else runs on this agent's thread.
  */
 public final class RepeatProcess implements Agent
@@ -50,6 +52,8 @@ public final class RepeatProcess implements Agent
     private static final int EVENT_LENGTH = 32;
     /** Proposals of one destination in the ring at once: enough to cover a commit's latency, few enough to waste little. */
     private static final int MAX_PROPOSALS_PER_DESTINATION = 4;
+    /** Refused attempts kept for another offer; beyond this they wait out their lease instead. */
+    static final int MAX_DEFERRED = 4096;
 
     private final OperationPublisher publisher;
     private final LongSupplier appliedIndex;
@@ -73,6 +77,7 @@ public final class RepeatProcess implements Agent
     private final AtomicLong dispatched = new AtomicLong();
     private final AtomicLong undeliverable = new AtomicLong();
     private final AtomicLong proposals = new AtomicLong();
+    private final AtomicLong deferredCount = new AtomicLong();
     private volatile boolean leader;
     private volatile boolean closed;
     /** Proposals in the ring, oldest (lowest index) first. */
@@ -80,6 +85,10 @@ public final class RepeatProcess implements Agent
     private final ArrayDeque<Proposal> spareProposals = new ArrayDeque<>();
     private long rounds;
     private final List<Destination> destinationList = new ArrayList<>();
+    /** Attempts a worker's connection refused, oldest first; at most {@link #MAX_DEFERRED}. */
+    private final ArrayDeque<Deferred> deferred = new ArrayDeque<>();
+    private final ArrayDeque<Deferred> spareDeferred = new ArrayDeque<>();
+    private final LongHashSet refusedThisPass = new LongHashSet();
 
     /**
      * @param appliedIndex the business logic's applied index, readable from any thread.
@@ -193,6 +202,8 @@ public final class RepeatProcess implements Agent
             work += read;
         }
         work += settle(applied);
+        work += offerDeferred();
+        deferredCount.lazySet(deferred.size());
         if (!leader)
         {
             return work;
@@ -215,7 +226,10 @@ public final class RepeatProcess implements Agent
         return dispatched.get();
     }
 
-    /** Attempts started that no worker could take: they return to the schedule when their lease runs out. */
+    /**
+     * Attempts started that no worker took: none was there, the payload was gone, or the worker left (or too many
+     * were waiting) while its connection refused them. They return to the schedule when their lease runs out.
+     */
     public long undeliverable()
     {
         return undeliverable.get();
@@ -417,18 +431,127 @@ public final class RepeatProcess implements Agent
             undeliverable.lazySet(undeliverable.get() + 1);
             return;
         }
-        if (!link.dispatch(
-            worker.id, tenant, sessionId, destinationId, attempt, leaseExpiresAtMs, handle, payload, 0, length))
+        // Behind attempts the worker's connection refused, a new one waits its turn: a worker gets them in order.
+        final boolean taken = worker.deferred == 0 && link.dispatch(
+            worker.id, tenant, sessionId, destinationId, attempt, leaseExpiresAtMs, handle, payload, 0, length);
+        if (!taken && deferred.size() >= MAX_DEFERRED)
         {
             undeliverable.lazySet(undeliverable.get() + 1);
             return;
         }
+        // A refused attempt keeps the worker's hand while it waits for another offer.
         worker.inHand++;
         inHand.computeIfAbsent(tenant, (t) -> new Long2LongHashMap(Long.MIN_VALUE)).put(sessionId, worker.id);
-        dispatched.lazySet(dispatched.get() + 1);
+        if (taken)
+        {
+            dispatched.lazySet(dispatched.get() + 1);
+        }
+        else
+        {
+            final Deferred entry = spareDeferred.isEmpty() ? new Deferred() : spareDeferred.pollFirst();
+            entry.set(worker.id, tenant, sessionId, destinationId, attempt, leaseExpiresAtMs, handle);
+            deferred.addLast(entry);
+            worker.deferred++;
+        }
     }
 
+    /**
+     * Offers each refused attempt once more, oldest first; after a worker's connection refuses one, its later ones
+     * wait for the next pass, so a worker gets its attempts in the order they started. One that ended meanwhile was
+     * dropped by {@link #release}; one whose worker left, or whose payload is gone, is given up (its lease returns
+     * it to the schedule).
+     */
+    private int offerDeferred()
+    {
+        int taken = 0;
+        refusedThisPass.clear();
+        for (int i = deferred.size(); i > 0; i--)
+        {
+            final Deferred entry = deferred.pollFirst();
+            if (refusedThisPass.contains(entry.workerId))
+            {
+                deferred.addLast(entry);
+                continue;
+            }
+            final Worker worker = workers.get(entry.workerId);
+            int length = StorageReader.NOT_FOUND;
+            if (null != worker)
+            {
+                try
+                {
+                    length = reader.read(entry.tenant, entry.sessionId, payload, 0);
+                }
+                catch (final Exception ex)
+                {
+                    errorHandler.onError(ex);
+                }
+            }
+            if (length == StorageReader.NOT_FOUND)
+            {
+                undeliverable.lazySet(undeliverable.get() + 1);
+                releaseHand(entry.tenant, entry.sessionId);
+                retire(entry);
+            }
+            else if (link.dispatch(worker.id, entry.tenant, entry.sessionId, entry.destination, entry.attempt,
+                entry.leaseExpiresAtMs, entry.handle, payload, 0, length))
+            {
+                dispatched.lazySet(dispatched.get() + 1);
+                retire(entry);
+                taken++;
+            }
+            else
+            {
+                refusedThisPass.add(entry.workerId);
+                deferred.addLast(entry);
+            }
+        }
+        return taken;
+    }
+
+    /** Refused attempts waiting for another offer, as of the last duty cycle. */
+    public long deferred()
+    {
+        return deferredCount.get();
+    }
+
+    /** The attempt ended: its hand is free, and if it still waits for another offer, it waits no more. */
     private void release(final int tenant, final long sessionId)
+    {
+        if (!deferred.isEmpty())
+        {
+            dropDeferred(tenant, sessionId);
+        }
+        releaseHand(tenant, sessionId);
+    }
+
+    private void dropDeferred(final int tenant, final long sessionId)
+    {
+        for (int i = deferred.size(); i > 0; i--)
+        {
+            final Deferred entry = deferred.pollFirst();
+            if (entry.tenant == tenant && entry.sessionId == sessionId)
+            {
+                retire(entry);
+            }
+            else
+            {
+                deferred.addLast(entry);
+            }
+        }
+    }
+
+    /** An attempt no longer waits for another offer. */
+    private void retire(final Deferred entry)
+    {
+        final Worker worker = workers.get(entry.workerId);
+        if (null != worker)
+        {
+            worker.deferred--;
+        }
+        spareDeferred.addLast(entry);
+    }
+
+    private void releaseHand(final int tenant, final long sessionId)
     {
         final Long2LongHashMap sessions = inHand.get(tenant);
         if (null == sessions)
@@ -496,6 +619,8 @@ public final class RepeatProcess implements Agent
         final int[] destinations;
         final int hands;
         int inHand;
+        /** Of those, attempts its connection refused that wait for another offer. */
+        int deferred;
         /** Hands promised in the current round, across all its destinations. */
         int planned;
         /** What one destination may take of its free hands in a round's first pass. */
@@ -555,6 +680,31 @@ public final class RepeatProcess implements Agent
                 }
             }
             return null;
+        }
+    }
+
+    /** A started attempt whose worker's connection refused it: what its dispatch needs again. */
+    private static final class Deferred
+    {
+        long workerId;
+        int tenant;
+        long sessionId;
+        int destination;
+        int attempt;
+        long leaseExpiresAtMs;
+        int handle;
+
+        void set(
+            final long workerId, final int tenant, final long sessionId, final int destination, final int attempt,
+            final long leaseExpiresAtMs, final int handle)
+        {
+            this.workerId = workerId;
+            this.tenant = tenant;
+            this.sessionId = sessionId;
+            this.destination = destination;
+            this.attempt = attempt;
+            this.leaseExpiresAtMs = leaseExpiresAtMs;
+            this.handle = handle;
         }
     }
 
