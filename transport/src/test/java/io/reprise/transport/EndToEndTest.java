@@ -190,8 +190,10 @@ class EndToEndTest
         }
         assertEquals(sessions, notices.finished.size());
         assertEquals(sessions, handledBy.size());
+        final io.reprise.engine.repeat.RepeatProcess repeats = node.node.node().repeatProcess();
         assertTrue(perWorker[0] > 0 && perWorker[1] > 0, "both workers took part: " + perWorker[0] + "/" +
-            perWorker[1]);
+            perWorker[1] + " (dispatched " + repeats.dispatched() + ", deferred " + repeats.deferred() +
+            ", undeliverable " + repeats.undeliverable() + ", proposals " + repeats.proposals() + ")");
     }
 
     @ParameterizedTest
