@@ -4,16 +4,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
+import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.disk.ForwardingDisk;
 import io.reprise.engine.disk.SimulatedDisk;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.SessionPolicy;
@@ -267,6 +273,60 @@ class StandaloneNodeTest
             disk.capacityBytes(Long.MAX_VALUE);
             waitFor(() -> steps.stream().anyMatch((s) -> s.startsWith("snapshot-taken")));
             assertNull(node.fatalError());
+        }
+    }
+
+    /**
+     * The business logic never waits for a snapshot: the snapshot agent serializes its own copy of the state, so with
+     * the snapshot file's creation held for as long as the test likes, thousands of operators are still applied, and
+     * the snapshot, once let go, holds the state at the index where it began.
+     */
+    @Test
+    void shouldKeepApplyingWhileASnapshotIsHeldMidWrite(@TempDir final Path dir) throws Exception
+    {
+        final CountDownLatch snapshotWriting = new CountDownLatch(1);
+        final CountDownLatch letGo = new CountDownLatch(1);
+        final Disk disk = new ForwardingDisk(new FileChannelDisk())
+        {
+            public DiskFile open(final Path file, final boolean create) throws IOException
+            {
+                if (create && file.getFileName().toString().endsWith(".snapshot.tmp"))
+                {
+                    snapshotWriting.countDown();
+                    try
+                    {
+                        letGo.await();
+                    }
+                    catch (final InterruptedException ex)
+                    {
+                        throw new IOException(ex);
+                    }
+                }
+                return disk.open(file, create);
+            }
+        };
+        final long begun;
+        try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk).snapshotEveryOperators(500)))
+        {
+            final InProcessClient client = client(node);
+            saveAll(client, 1, 1000);
+            assertTrue(snapshotWriting.await(20, TimeUnit.SECONDS), "a snapshot began");
+            begun = steps.stream().filter((s) -> s.startsWith("snapshot-starting index="))
+                .mapToLong((s) -> Long.parseLong(s.substring("snapshot-starting index=".length()))).max().orElseThrow();
+
+            saveAll(client, 1001, 3000);
+            assertTrue(node.awaitApplied(20_000), "applied while the snapshot is held");
+            assertTrue(node.appliedIndex() >= begun + 3000, node.appliedIndex() + " after " + begun);
+            assertTrue(steps.stream().noneMatch((s) -> s.startsWith("snapshot-taken")), "the snapshot is still held");
+
+            letGo.countDown();
+            waitFor(() -> steps.stream().anyMatch((s) -> s.startsWith("snapshot-taken")));
+            assertNull(node.fatalError());
+        }
+        try (SnapshotCatalog catalog = SnapshotCatalog.open(new FileChannelDisk(), dir.resolve("snapshots")))
+        {
+            assertTrue(catalog.snapshots().stream().anyMatch((info) -> info.index() == begun),
+                "the held snapshot is of index " + begun + ": " + catalog.snapshots());
         }
     }
 
