@@ -233,15 +233,7 @@ class NodeCorruptionTest
     @Test
     void shouldRefuseToStartOnABitFlipInAnOldRecordWithZeroPayload(@TempDir final Path dir) throws Exception
     {
-        try (StandaloneNode node = startAndSave(context(dir), 800, 2000, true))
-        {
-            node.close();
-        }
-        final List<Record> records = records(dir);
-        final Record old = records.get(100);
-        final Record last = records.get(records.size() - 1);
-        assertEquals(old.file, last.file, "the flipped record is in the last segment");
-        assertTrue(last.offset - old.offset > WRITE_BUFFER, "more than one write batch of records follows it");
+        final Record old = savedRecordWithMoreThanABatchAfterIt(dir, true);
         flipBit(old.file, old.offset + JournalFormat.RECORD_OVERHEAD + 1000);
 
         final JournalCorruptException ex =
@@ -266,15 +258,7 @@ class NodeCorruptionTest
     void shouldRefuseToStartWhenASyncedRecordInTheLastSegmentLostItsFrameLength(@TempDir final Path dir)
         throws Exception
     {
-        try (StandaloneNode node = startAndSave(context(dir), 800, 2000, false))
-        {
-            node.close();
-        }
-        final List<Record> records = records(dir);
-        final Record old = records.get(100);
-        final Record last = records.get(records.size() - 1);
-        assertEquals(old.file, last.file, "the damaged record is in the last segment");
-        assertTrue(last.offset - old.offset > WRITE_BUFFER, "more than one write batch of records follows it");
+        final Record old = savedRecordWithMoreThanABatchAfterIt(dir, false);
         final byte[] frameLength = read(old.file, old.offset, Integer.BYTES);
         write(old.file, old.offset, new byte[Integer.BYTES]);
 
@@ -289,6 +273,24 @@ class NodeCorruptionTest
             assertEquals(lastAcknowledged.get(), node.logic().appliedIndex(), "nothing after it was zeroed");
             assertSessions(node.logic(), 1, 800);
         }
+    }
+
+    /**
+     * Saves 800 sessions (with all-zero payloads if asked) in one segment and stops the node: returns the 101st
+     * record, which has more than one write batch of synced records after it in that last segment.
+     */
+    private Record savedRecordWithMoreThanABatchAfterIt(final Path dir, final boolean zeroPayloads) throws Exception
+    {
+        try (StandaloneNode node = startAndSave(context(dir), 800, 2000, zeroPayloads))
+        {
+            node.close();
+        }
+        final List<Record> records = records(dir);
+        final Record old = records.get(100);
+        final Record last = records.get(records.size() - 1);
+        assertEquals(old.file, last.file, "the record is in the last segment");
+        assertTrue(last.offset - old.offset > WRITE_BUFFER, "more than one write batch of records follows it");
+        return old;
     }
 
     @Test
