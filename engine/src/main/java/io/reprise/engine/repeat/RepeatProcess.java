@@ -42,8 +42,9 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * A worker's hand is freed when the business logic says its attempt ended (reported, lease expired, cancelled).
  * A worker that vanishes keeps nothing: its attempts stay in flight until their leases run out and then return
  * to the schedule. An attempt the worker's connection cannot take now (back-pressured) keeps its hand and is
- * offered again on every duty cycle, oldest first, until it is taken, the attempt ends, or the worker leaves. Events arrive from the business-logic thread through a one-to-one ring; workers join and
- * leave through a queue from the transport's thread; everything else runs on this agent's thread.
+ * offered again on every duty cycle, oldest first, until it is taken, the attempt ends, or the worker leaves.
+ * Events arrive from the business-logic thread through a one-to-one ring; workers join and leave through a queue
+ * from the transport's thread; everything else runs on this agent's thread.
  */
 public final class RepeatProcess implements Agent
 {
@@ -53,7 +54,7 @@ public final class RepeatProcess implements Agent
     /** Proposals of one destination in the ring at once: enough to cover a commit's latency, few enough to waste little. */
     private static final int MAX_PROPOSALS_PER_DESTINATION = 4;
     /** Refused attempts kept for another offer; beyond this they wait out their lease instead. */
-    static final int MAX_DEFERRED = 4096;
+    private static final int MAX_DEFERRED = 4096;
 
     private final OperationPublisher publisher;
     private final LongSupplier appliedIndex;

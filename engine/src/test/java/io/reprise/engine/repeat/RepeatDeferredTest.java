@@ -60,6 +60,11 @@ class RepeatDeferredTest
             .workerLink(this::link));
     }
 
+    private static InProcessClient client(final StandaloneNode node)
+    {
+        return node.newClient(TENANT, (index, correlationId, templateId, code, value) -> { });
+    }
+
     private static void save(final InProcessClient client, final long sessionId)
     {
         final UnsafeBuffer payload = new UnsafeBuffer(new byte[] {1, 2, 3});
@@ -71,7 +76,7 @@ class RepeatDeferredTest
     {
         try (StandaloneNode node = start(dir))
         {
-            final InProcessClient client = node.newClient(TENANT, (index, correlationId, templateId, code, value) -> { });
+            final InProcessClient client = client(node);
             node.repeatProcess().workerJoined(WORKER, TENANT, new int[] {0}, 8);
             for (long id = 1; id <= 3; id++)
             {
@@ -94,7 +99,7 @@ class RepeatDeferredTest
     {
         try (StandaloneNode node = start(dir))
         {
-            final InProcessClient client = node.newClient(TENANT, (index, correlationId, templateId, code, value) -> { });
+            final InProcessClient client = client(node);
             node.repeatProcess().workerJoined(WORKER, TENANT, new int[] {0}, 8);
             save(client, 1);
             waitFor(() -> node.repeatProcess().deferred() == 1);
