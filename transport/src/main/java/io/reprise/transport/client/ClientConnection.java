@@ -145,6 +145,12 @@ final class ClientConnection implements AutoCloseable
     /** Polls responses; follows a redirect or reconnects when the node went away. */
     int poll()
     {
+        return poll(FRAGMENT_LIMIT);
+    }
+
+    /** Reconnects if needed, then hands at most {@code fragmentLimit} fragments to the message handler. */
+    int poll(final int fragmentLimit)
+    {
         if (null != redirectChannel)
         {
             ingressChannel = redirectChannel;
@@ -155,7 +161,7 @@ final class ClientConnection implements AutoCloseable
         {
             reconnect();
         }
-        return subscription.poll(assembler, FRAGMENT_LIMIT);
+        return subscription.poll(assembler, fragmentLimit);
     }
 
     private void reconnect()

@@ -112,9 +112,11 @@ public final class RepriseWorker implements AutoCloseable
         {
             awaitUntil(deadlineNs);
         }
+        // One fragment at a time, and not one past the answer: the node's first attempts follow it closely, and
+        // taken here, before the caller polls with its handler, they would be lost until their leases ran out.
         while (null == announceCode)
         {
-            if (connection.poll() == 0)
+            if (connection.poll(1) == 0)
             {
                 awaitUntil(deadlineNs);
             }
