@@ -42,7 +42,8 @@ interface Engine
     {
         // No thread waits on this ring, so publishing need not signal (the default strategy takes a lock).
         final RingBuffer<OperationSlot> ring =
-            RingBuffer.createSingleProducer(OperationSlot::new, 4 * MAX_BATCH, new BusySpinWaitStrategy());
+            RingBuffer.createSingleProducer(
+                OperationSlot.factory(4 * MAX_BATCH), 4 * MAX_BATCH, new BusySpinWaitStrategy());
         final OperationPublisher publisher = new OperationPublisher(ring, logic.appliedIndex() + 1, 1, () -> 0L);
         final BusinessLogicHandler handler = new BusinessLogicHandler(logic, ring, lookAhead);
         return new Engine()

@@ -63,7 +63,7 @@ public final class BusinessLogicHandler implements EventHandler<OperationSlot>
         {
             windowLeft = lookAhead(sequence, (int)Math.min(homeEntries.length, batchLeft));
         }
-        logic.apply(slot.index, slot.term, slot.buffer, 0, slot.length);
+        logic.apply(slot.index, slot.term, slot.buffer, slot.offset, slot.length);
         appliedIndex.setRelease(slot.index);
         if (windowLeft > 0)
         {
@@ -83,7 +83,7 @@ public final class BusinessLogicHandler implements EventHandler<OperationSlot>
         for (int i = 0; i < count; i++)
         {
             final OperationSlot ahead = ring.get(sequence + i);
-            homeEntries[i] = logic.prefetch(ahead.buffer, 0, ahead.length);
+            homeEntries[i] = logic.prefetch(ahead.buffer, ahead.offset, ahead.length);
         }
         long sum = 0;
         for (int i = 0; i < count; i++)

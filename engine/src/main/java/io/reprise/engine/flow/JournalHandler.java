@@ -43,7 +43,7 @@ public final class JournalHandler implements EventHandler<OperationSlot>
         {
             try
             {
-                journal.append(slot.index, slot.term, slot.timestampMs, slot.buffer, 0, slot.length);
+                journal.append(slot.index, slot.term, slot.timestampMs, slot.buffer, slot.offset, slot.length);
                 break;
             }
             catch (final IOException ex)

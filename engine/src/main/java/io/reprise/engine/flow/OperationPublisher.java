@@ -58,8 +58,7 @@ public final class OperationPublisher
             slot.index = indexBase + sequence;
             slot.term = term;
             slot.timestampMs = clock.time();
-            slot.buffer.putBytes(0, operator, offset, length);
-            slot.length = length;
+            slot.put(operator, offset, length);
         }
         finally
         {

@@ -301,7 +301,8 @@ public final class StandaloneNode implements AutoCloseable
     {
         firstIndex = journal.lastIndex() + 1;
         final long term = Math.max(1, journal.lastTerm());
-        ring = RingBuffer.createMultiProducer(OperationSlot::new, context.ringSize(), context.waitStrategy());
+        ring = RingBuffer.createMultiProducer(
+            OperationSlot.factory(context.ringSize()), context.ringSize(), context.waitStrategy());
         publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
         journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy(), context.nanoClock());
         final ReplicationHandler replicationHandler = new ReplicationHandler();

@@ -15,16 +15,16 @@ class TimeProcessTest
 {
     private final AtomicLong clock = new AtomicLong(10_000);
     private final AtomicLong nextTimer = new AtomicLong(Long.MAX_VALUE);
-    private final RingBuffer<OperationSlot> ring = RingBuffer.createSingleProducer(OperationSlot::new, 1024);
+    private final RingBuffer<OperationSlot> ring = RingBuffer.createSingleProducer(OperationSlot.factory(1024), 1024);
     private final OperationPublisher publisher = new OperationPublisher(ring, 1, 1, clock::get);
     private final TimeProcess process = new TimeProcess(publisher, clock::get, 1, 1000, nextTimer::get, 10_000);
 
     private long lastProposedTime()
     {
         final OperationSlot slot = ring.get(ring.getCursor());
-        final MessageHeaderDecoder header = new MessageHeaderDecoder().wrap(slot.buffer(), 0);
+        final MessageHeaderDecoder header = new MessageHeaderDecoder().wrap(slot.buffer(), slot.offset());
         assertEquals(SetTimeDecoder.TEMPLATE_ID, header.templateId());
-        return new SetTimeDecoder().wrap(slot.buffer(), MessageHeaderDecoder.ENCODED_LENGTH, header.blockLength(),
+        return new SetTimeDecoder().wrap(slot.buffer(), slot.offset() + MessageHeaderDecoder.ENCODED_LENGTH, header.blockLength(),
             header.version()).timeMs();
     }
 

@@ -36,7 +36,7 @@ class BatchApplyTest
         final BusinessLogic a = new BusinessLogic(ReferenceModelTest.modelRules(), sinkA);
         final BusinessLogic b = new BusinessLogic(ReferenceModelTest.modelRules(), sinkB);
         final RingBuffer<OperationSlot> ring =
-            RingBuffer.createSingleProducer(OperationSlot::new, 256, new BusySpinWaitStrategy());
+            RingBuffer.createSingleProducer(OperationSlot.factory(256), 256, new BusySpinWaitStrategy());
         final BusinessLogicHandler handler = new BusinessLogicHandler(b, ring, 1 + random.nextInt(32));
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[4096]);
 
