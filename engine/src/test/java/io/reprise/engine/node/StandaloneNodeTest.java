@@ -306,7 +306,9 @@ class StandaloneNodeTest
             }
         };
         final long begun;
-        try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk).snapshotEveryOperators(500)))
+        // Retain them all: the snapshots taken after the held one must not drop it from the catalog.
+        try (StandaloneNode node = StandaloneNode.start(
+            context(dir).disk(disk).snapshotEveryOperators(500).snapshotsRetained(100)))
         {
             final InProcessClient client = client(node);
             saveAll(client, 1, 1000);
