@@ -10,6 +10,7 @@ import com.lmax.disruptor.YieldingWaitStrategy;
 import io.reprise.engine.agents.SnapshotAgent;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.flow.OperationSlot;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.repeat.WorkerLink;
@@ -42,6 +43,11 @@ public final class NodeContext
     public static final String DATA_DIR_DEFAULT = "reprise-data";
     public static final String RING_SIZE_PROP_NAME = "reprise.ring.size";
     public static final int RING_SIZE_DEFAULT = 8192;
+    /** Bytes of an operator a ring slot keeps in the shared slab; larger ones use the slot's own buffer. */
+    public static final String RING_CELL_BYTES_PROP_NAME = "reprise.ring.cell.bytes";
+    public static final int RING_CELL_BYTES_DEFAULT = OperationSlot.DEFAULT_CELL_BYTES;
+    /** The slab is one byte array. */
+    static final long MAX_RING_SLAB_BYTES = 1L << 30;
     public static final String MAX_BATCH_PROP_NAME = "reprise.ring.max.batch";
     public static final int MAX_BATCH_DEFAULT = 4096;
     public static final String WAIT_STRATEGY_PROP_NAME = "reprise.ring.wait.strategy";
@@ -80,6 +86,7 @@ public final class NodeContext
 
     private Path dataDirectory = Path.of(System.getProperty(DATA_DIR_PROP_NAME, DATA_DIR_DEFAULT));
     private int ringSize = SystemProperties.intValue(RING_SIZE_PROP_NAME, RING_SIZE_DEFAULT);
+    private int ringCellBytes = SystemProperties.intValue(RING_CELL_BYTES_PROP_NAME, RING_CELL_BYTES_DEFAULT);
     private int maxBatchSize = SystemProperties.intValue(MAX_BATCH_PROP_NAME, MAX_BATCH_DEFAULT);
     private String waitStrategyName = System.getProperty(WAIT_STRATEGY_PROP_NAME, WAIT_STRATEGY_DEFAULT);
     private long journalSegmentLength = SystemProperties.longValue(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
@@ -125,6 +132,11 @@ public final class NodeContext
         if (Integer.bitCount(ringSize) != 1 || ringSize < 64)
         {
             throw new IllegalArgumentException("ring size must be a power of two >= 64: " + ringSize);
+        }
+        if (ringCellBytes < 64 || (long)ringSize * ringCellBytes > MAX_RING_SLAB_BYTES)
+        {
+            throw new IllegalArgumentException("ring cell bytes must be >= 64 and ring size x cell bytes <= " +
+                MAX_RING_SLAB_BYTES + ": " + ringSize + " x " + ringCellBytes);
         }
         if (Integer.bitCount(repeatEventBytes) != 1 || repeatEventBytes < 4096)
         {
@@ -248,6 +260,18 @@ public final class NodeContext
     public NodeContext ringSize(final int ringSize)
     {
         this.ringSize = ringSize;
+        return this;
+    }
+
+    public int ringCellBytes()
+    {
+        return ringCellBytes;
+    }
+
+    /** Bytes of an operator a ring slot keeps in the ring's shared slab; larger ones go to the slot's own buffer. */
+    public NodeContext ringCellBytes(final int ringCellBytes)
+    {
+        this.ringCellBytes = ringCellBytes;
         return this;
     }
 

@@ -302,7 +302,7 @@ public final class StandaloneNode implements AutoCloseable
         firstIndex = journal.lastIndex() + 1;
         final long term = Math.max(1, journal.lastTerm());
         ring = RingBuffer.createMultiProducer(
-            OperationSlot.factory(context.ringSize()), context.ringSize(), context.waitStrategy());
+            OperationSlot.factory(context.ringSize(), context.ringCellBytes()), context.ringSize(), context.waitStrategy());
         publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
         journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy(), context.nanoClock());
         final ReplicationHandler replicationHandler = new ReplicationHandler();

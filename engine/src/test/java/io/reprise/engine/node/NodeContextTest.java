@@ -21,4 +21,15 @@ class NodeContextTest
     {
         assertThrows(IllegalArgumentException.class, () -> new NodeContext().ringSize(1000).conclude());
     }
+
+    @Test
+    void shouldRefuseRingCellsTooSmallOrASlabOverOneGibibyte()
+    {
+        final IllegalArgumentException small =
+            assertThrows(IllegalArgumentException.class, () -> new NodeContext().ringCellBytes(32).conclude());
+        assertTrue(small.getMessage().startsWith("ring cell bytes must be >= 64"), small.getMessage());
+        assertThrows(IllegalArgumentException.class,
+            () -> new NodeContext().ringSize(1 << 20).ringCellBytes(2048).conclude());
+        new NodeContext().ringSize(1 << 19).ringCellBytes(2048).conclude();
+    }
 }
