@@ -98,6 +98,51 @@ public final class BusinessLogic
         destinations = new Destinations(sessions, rules.maxDestinations(), rules.defaultInFlightLimit());
     }
 
+    /** A frozen view of {@code live}: see {@link #freeze}. */
+    private BusinessLogic(final BusinessLogic live)
+    {
+        rules = live.rules;
+        sink = OutputSink.NONE;
+        sessions = live.sessions.freeze();
+        timers = live.timers.freeze(sessions);
+        destinations = live.destinations.freeze(sessions);
+        systemTimeMs = live.systemTimeMs;
+        appliedIndex = live.appliedIndex;
+        appliedTerm = live.appliedTerm;
+        leaderTerm = live.leaderTerm;
+        leaderMemberId = live.leaderMemberId;
+    }
+
+    /**
+     * The state as it is now, as a read-only view for a snapshot: {@link #writeState}, {@link #digest} and the
+     * queries answer as this instance would have at this moment, from another thread (after a safe publication),
+     * while this one goes on applying. It shares the session pages, index and timer chunks, which this instance
+     * copies when it first writes them (copy-on-write; a few hundred microseconds of copying at 10^7 sessions,
+     * spread over the writes that follow). At most one view at a time: {@link #recycle} ends it. Business-logic
+     * thread only, like {@link #apply}.
+     */
+    public BusinessLogic freeze()
+    {
+        return new BusinessLogic(this);
+    }
+
+    /** Ends a view from {@link #freeze} that nothing reads any more, taking back the memory it held. */
+    public void recycle(final BusinessLogic view)
+    {
+        sessions.recycle(view.sessions);
+        timers.recycle(view.timers);
+    }
+
+    /**
+     * Allocates, now, the spare pages and chunks that the copies of a snapshot will take, so that the node allocates
+     * nothing large while serving. Costs as much memory as the tables hold now.
+     */
+    public void reserveSnapshotCopies()
+    {
+        sessions.reserveCopies();
+        timers.reserveCopies();
+    }
+
     /**
      * Applies one encoded operator (SBE header and body) that the log holds at {@code (index, term)}.
      *

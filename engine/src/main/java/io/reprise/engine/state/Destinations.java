@@ -48,6 +48,30 @@ public final class Destinations
         deadTail = filled(count);
     }
 
+    /** A copy of {@code live} over {@code table}: the figures and queue ends are small enough to copy whole. */
+    private Destinations(final Destinations live, final SessionTable table)
+    {
+        this.table = table;
+        count = live.count;
+        owner = live.owner.clone();
+        inFlightLimit = live.inFlightLimit.clone();
+        pending = live.pending.clone();
+        ready = live.ready.clone();
+        inFlight = live.inFlight.clone();
+        dead = live.dead.clone();
+        retained = live.retained.clone();
+        readyHead = live.readyHead.clone();
+        readyTail = live.readyTail.clone();
+        deadHead = live.deadHead.clone();
+        deadTail = live.deadTail.clone();
+    }
+
+    /** A copy as it is now, over {@code frozenTable}, for a snapshot (see {@link SessionTable#freeze}). */
+    public Destinations freeze(final SessionTable frozenTable)
+    {
+        return new Destinations(this, frozenTable);
+    }
+
     private static int[] filled(final int count)
     {
         final int[] array = new int[count];

@@ -35,6 +35,12 @@ import java.io.IOException;
  *  word 5  queuePrev | queueNext      word 11 createdAt
  * </pre>
  * Not thread safe: owned by the business-logic thread.
+ * <p>
+ * Copy-on-write, for snapshots: {@link #freeze} returns a read-only view of the table as it is, which shares
+ * every page and index chunk with it and may be read on another thread. The first write to a shared page or
+ * chunk after a freeze copies it (from spares, so that serving allocates nothing) and writes the copy: the
+ * view keeps the original, which nothing writes again. {@link #recycle} ends the view and takes back, as spares,
+ * the originals that were replaced.
  */
 public final class SessionTable
 {
@@ -86,17 +92,28 @@ public final class SessionTable
     private static final int JITTER_MASK = 0x7FF;
 
     private static final int MIN_INDEX_LENGTH = 1024;
+    /** The index is held in chunks of 16 Ki slots (64 KiB), so that a snapshot copies only the chunks written. */
+    private static final int INDEX_CHUNK_SHIFT = 14;
+    private static final int INDEX_CHUNK_MASK = (1 << INDEX_CHUNK_SHIFT) - 1;
+    private static final int PAGE_LONGS = RECORDS_PER_PAGE * WORDS_PER_RECORD;
+    /** The epoch of a frozen view: any write to it fails. */
+    private static final int FROZEN = -1;
     private static final int DISPLACEMENT_BITS = 3;
     /** The fingerprint comes from hash bits far above any slot number's. */
     private static final int FINGERPRINT_SHIFT = 40;
 
     private final int maxRecords;
     private long[][] pages = new long[256][];
+    /** The epoch in which each page was last made this table's own; older pages may be shared with a view. */
+    private int[] pageEpochs = new int[256];
     private int highWater;
     private int freeHead = NULL;
     private int size;
 
-    private int[] index;
+    private int[][] indexChunks;
+    /** As {@link #pageEpochs}, for the index chunks. */
+    private int[] indexChunkEpochs;
+    private int indexLength;
     private int indexMask;
     /** Bits of an entry that hold {@code record + 1}: log2 of the index length. */
     private int recordBits;
@@ -109,6 +126,13 @@ public final class SessionTable
     private int escape;
     /** Caps {@link #escape}; below 7 only in tests, to exercise escaped entries. */
     private final int escapeLimit;
+
+    /** Bumped by every {@link #freeze}; {@link #FROZEN} in a view. */
+    private int epoch;
+    private long[][] sparePages = new long[0][];
+    private int sparePageCount;
+    private int[][] spareIndexChunks = new int[0][];
+    private int spareIndexChunkCount;
 
     /**
      * @param maxRecords      hard limit of live sessions; {@link #allocate} fails beyond it.
@@ -128,25 +152,53 @@ public final class SessionTable
         }
         this.maxRecords = maxRecords;
         final int expected = Math.min(expectedRecords, maxRecords);
-        setIndex(new int[indexLengthFor(expected)]);
+        setIndex(indexLengthFor(expected));
         // Pages for the expected records are allocated now, at start-up: pages allocated while serving are born
         // young, and copying hundreds of MB of them out of the young generation pauses the node for 100 ms+.
         final int pageCount = (expected + RECORDS_PER_PAGE - 1) >>> PAGE_SHIFT;
-        if (pageCount > pages.length)
-        {
-            pages = new long[Integer.highestOneBit(pageCount) * 2][];
-        }
         for (int page = 0; page < pageCount; page++)
         {
-            pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+            newPage(page);
         }
     }
 
-    private void setIndex(final int[] index)
+    /** A view of {@code live} as it is now: its own copies of the page and chunk tables, sharing their contents. */
+    private SessionTable(final SessionTable live)
     {
-        this.index = index;
-        indexMask = index.length - 1;
-        recordBits = Integer.numberOfTrailingZeros(index.length);
+        escapeLimit = live.escapeLimit;
+        maxRecords = live.maxRecords;
+        pages = live.pages.clone();
+        pageEpochs = live.pageEpochs.clone();
+        highWater = live.highWater;
+        freeHead = live.freeHead;
+        size = live.size;
+        indexChunks = live.indexChunks.clone();
+        indexChunkEpochs = live.indexChunkEpochs.clone();
+        indexLength = live.indexLength;
+        indexMask = live.indexMask;
+        recordBits = live.recordBits;
+        recordMask = live.recordMask;
+        displacementBits = live.displacementBits;
+        displacementMask = live.displacementMask;
+        fingerprintMask = live.fingerprintMask;
+        escape = live.escape;
+        epoch = FROZEN;
+    }
+
+    /** Sets up an empty index of {@code length} slots (a power of two). */
+    private void setIndex(final int length)
+    {
+        final int chunkLength = Math.min(length, 1 << INDEX_CHUNK_SHIFT);
+        indexChunks = new int[length / chunkLength][];
+        for (int c = 0; c < indexChunks.length; c++)
+        {
+            indexChunks[c] = new int[chunkLength];
+        }
+        indexChunkEpochs = new int[indexChunks.length];
+        java.util.Arrays.fill(indexChunkEpochs, epoch);
+        indexLength = length;
+        indexMask = length - 1;
+        recordBits = Integer.numberOfTrailingZeros(length);
         recordMask = indexMask;
         final int tagBits = Integer.SIZE - recordBits;
         displacementBits = Math.min(DISPLACEMENT_BITS, tagBits);
@@ -168,7 +220,7 @@ public final class SessionTable
     /** Bytes held by pages and index, for footprint reports. */
     public long footprintBytes()
     {
-        long bytes = (long)index.length * Integer.BYTES + (long)pages.length * 8;
+        long bytes = (long)indexLength * Integer.BYTES + (long)pages.length * 8;
         for (final long[] page : pages)
         {
             if (null != page)
@@ -195,7 +247,7 @@ public final class SessionTable
     /** @return the record of {@code (tenant, sessionId)} or {@link #NULL}. */
     public int find(final int tenant, final long sessionId)
     {
-        final int[] index = this.index;
+        final int[][] index = indexChunks;
         final int mask = indexMask;
         final int recordBits = this.recordBits;
         final int escape = this.escape;
@@ -204,7 +256,7 @@ public final class SessionTable
         int slot = (int)hash & mask;
         int displacement = 0;
         int entry;
-        while ((entry = index[slot]) != 0)
+        while ((entry = index[slot >>> INDEX_CHUNK_SHIFT][slot & INDEX_CHUNK_MASK]) != 0)
         {
             // Only an entry of the same home slot (the same displacement) and fingerprint can hold the key.
             if ((entry >>> recordBits) == (fingerprint | Math.min(displacement, escape)))
@@ -229,7 +281,7 @@ public final class SessionTable
     public int homeEntry(final int tenant, final long sessionId)
     {
         final long hash = hash(tenant, sessionId);
-        final int entry = index[(int)hash & indexMask];
+        final int entry = indexAt((int)hash & indexMask);
         return (entry >>> recordBits) == fingerprint(hash) << displacementBits ? entry : 0;
     }
 
@@ -268,7 +320,7 @@ public final class SessionTable
      */
     public int touchHomeSlotIfFinished(final int record)
     {
-        return status(record) >= FIRST_FINISHED_STATUS ? index[homeSlot(record)] : 0;
+        return status(record) >= FIRST_FINISHED_STATUS ? indexAt(homeSlot(record)) : 0;
     }
 
     /** Reads the record's hot words (see {@link #touchHomeEntry}) to bring them into cache; changes nothing. */
@@ -313,17 +365,13 @@ public final class SessionTable
         {
             record = highWater++;
             final int page = record >>> PAGE_SHIFT;
-            if (page == pages.length)
+            if (null == pageOrNull(page))
             {
-                pages = java.util.Arrays.copyOf(pages, pages.length * 2);
-            }
-            if (null == pages[page])
-            {
-                pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+                newPage(page);
             }
         }
 
-        final long[] page = pages[record >>> PAGE_SHIFT];
+        final long[] page = writablePage(record);
         final int base = (record & PAGE_MASK) * WORDS_PER_RECORD;
         java.util.Arrays.fill(page, base, base + WORDS_PER_RECORD, 0L);
         page[base + W_SESSION_ID] = sessionId;
@@ -334,7 +382,7 @@ public final class SessionTable
         setInt(record, I_QUEUE_NEXT, NULL);
         size++;
 
-        if (size > (index.length >>> 1))
+        if (size > (indexLength >>> 1))
         {
             growIndex();
         }
@@ -354,27 +402,25 @@ public final class SessionTable
 
     private void insertIntoIndex(final int record)
     {
-        final int[] index = this.index;
         final int mask = indexMask;
         final long hash = hash(tenant(record), sessionId(record));
         final int home = (int)hash & mask;
         int slot = home;
-        while (index[slot] != 0)
+        while (indexAt(slot) != 0)
         {
             slot = (slot + 1) & mask;
         }
-        index[slot] = entry(record, fingerprint(hash), (slot - home) & mask);
+        setIndexAt(slot, entry(record, fingerprint(hash), (slot - home) & mask));
     }
 
     private void removeFromIndex(final int record)
     {
-        final int[] index = this.index;
         final int mask = indexMask;
         final int recordMask = this.recordMask;
         int slot = homeSlot(record);
-        while ((index[slot] & recordMask) != record + 1)
+        while ((indexAt(slot) & recordMask) != record + 1)
         {
-            if (index[slot] == 0)
+            if (indexAt(slot) == 0)
             {
                 throw new IllegalStateException("record not indexed: " + record);
             }
@@ -385,19 +431,34 @@ public final class SessionTable
         int hole = slot;
         int next = (hole + 1) & mask;
         int entry;
-        while ((entry = index[next]) != 0)
+        while ((entry = indexAt(next)) != 0)
         {
             final int tag = entry >>> recordBits;
             final int displacement = tag & displacementMask;
             final int home = displacement != escape ? (next - displacement) & mask : homeSlot((entry & recordMask) - 1);
             if (((next - home) & mask) >= ((next - hole) & mask))
             {
-                index[hole] = entry(((entry & recordMask) - 1), tag >>> displacementBits, (hole - home) & mask);
+                setIndexAt(hole, entry(((entry & recordMask) - 1), tag >>> displacementBits, (hole - home) & mask));
                 hole = next;
             }
             next = (next + 1) & mask;
         }
-        index[hole] = 0;
+        setIndexAt(hole, 0);
+    }
+
+    private int indexAt(final int slot)
+    {
+        return indexChunks[slot >>> INDEX_CHUNK_SHIFT][slot & INDEX_CHUNK_MASK];
+    }
+
+    private void setIndexAt(final int slot, final int entry)
+    {
+        final int chunk = slot >>> INDEX_CHUNK_SHIFT;
+        if (indexChunkEpochs[chunk] != epoch)
+        {
+            copyIndexChunk(chunk);
+        }
+        indexChunks[chunk][slot & INDEX_CHUNK_MASK] = entry;
     }
 
     private int homeSlot(final int record)
@@ -415,16 +476,20 @@ public final class SessionTable
         return (int)(hash >>> FINGERPRINT_SHIFT) & fingerprintMask;
     }
 
+    /** Rehashes into a new index twice as long; the old chunks are left as they are (a view may hold them). */
     private void growIndex()
     {
-        final int[] old = index;
+        final int[][] old = indexChunks;
         final int oldMask = recordMask;
-        setIndex(new int[old.length * 2]);
-        for (final int entry : old)
+        setIndex(indexLength * 2);
+        for (final int[] chunk : old)
         {
-            if (entry != 0)
+            for (final int entry : chunk)
             {
-                insertIntoIndex((entry & oldMask) - 1);
+                if (entry != 0)
+                {
+                    insertIntoIndex((entry & oldMask) - 1);
+                }
             }
         }
     }
@@ -460,13 +525,16 @@ public final class SessionTable
         out.putInt(highWater);
         out.putInt(size);
         out.putInt(freeHead);
-        out.putInt(index.length);
+        out.putInt(indexLength);
         for (int first = 0; first < highWater; first += RECORDS_PER_PAGE)
         {
             final int records = Math.min(RECORDS_PER_PAGE, highWater - first);
             out.putLongs(pages[first >>> PAGE_SHIFT], 0, records * WORDS_PER_RECORD);
         }
-        out.putInts(index, 0, index.length);
+        for (final int[] chunk : indexChunks)
+        {
+            out.putInts(chunk, 0, chunk.length);
+        }
     }
 
     /** Replaces this (empty) table with the image {@link #writeTo} wrote. */
@@ -488,22 +556,19 @@ public final class SessionTable
             throw new IOException("implausible session table image: highWater=" + highWater + " size=" + size +
                 " freeHead=" + freeHead + " indexLength=" + indexLength);
         }
-        final int pageCount = (highWater + RECORDS_PER_PAGE - 1) >>> PAGE_SHIFT;
-        if (pageCount > pages.length)
-        {
-            pages = java.util.Arrays.copyOf(pages, Integer.highestOneBit(pageCount) * 2);
-        }
         for (int first = 0, page = 0; first < highWater; first += RECORDS_PER_PAGE, page++)
         {
-            if (null == pages[page])
+            if (null == pageOrNull(page))
             {
-                pages[page] = new long[RECORDS_PER_PAGE * WORDS_PER_RECORD];
+                newPage(page);
             }
             in.getLongs(pages[page], 0, Math.min(RECORDS_PER_PAGE, highWater - first) * WORDS_PER_RECORD);
         }
-        final int[] index = new int[indexLength];
-        in.getInts(index, 0, indexLength);
-        setIndex(index);
+        setIndex(indexLength);
+        for (final int[] chunk : indexChunks)
+        {
+            in.getInts(chunk, 0, chunk.length);
+        }
         this.highWater = highWater;
         this.size = size;
         this.freeHead = freeHead;
@@ -743,7 +808,7 @@ public final class SessionTable
 
     private void setLong(final int record, final int word, final long value)
     {
-        org.agrona.UnsafeApi.putLong(page(record), fieldOffset(record, word << 1), value);
+        org.agrona.UnsafeApi.putLong(writablePage(record), fieldOffset(record, word << 1), value);
     }
 
     private int getInt(final int record, final int intSlot)
@@ -753,7 +818,7 @@ public final class SessionTable
 
     private void setInt(final int record, final int intSlot, final int value)
     {
-        org.agrona.UnsafeApi.putInt(page(record), fieldOffset(record, intSlot), value);
+        org.agrona.UnsafeApi.putInt(writablePage(record), fieldOffset(record, intSlot), value);
     }
 
     private long[] page(final int record)
@@ -764,6 +829,135 @@ public final class SessionTable
             throw new IllegalStateException("record " + record + " is beyond every allocated page");
         }
         return page;
+    }
+
+    /** The record's page, made this table's own first if a frozen view may share it. */
+    private long[] writablePage(final int record)
+    {
+        final int page = record >>> PAGE_SHIFT;
+        return pageEpochs[page] == epoch ? page(record) : copyPage(page);
+    }
+
+    private long[] pageOrNull(final int page)
+    {
+        return page < pages.length ? pages[page] : null;
+    }
+
+    /** Allocates page {@code page}, growing the page table if need be. */
+    private void newPage(final int page)
+    {
+        checkWritable();
+        if (page >= pages.length)
+        {
+            final int length = Integer.highestOneBit(page) * 2;
+            pages = java.util.Arrays.copyOf(pages, length);
+            pageEpochs = java.util.Arrays.copyOf(pageEpochs, length);
+        }
+        pages[page] = new long[PAGE_LONGS];
+        pageEpochs[page] = epoch;
+    }
+
+    // ---------------------------------------------------------------------------------------------- copy-on-write
+
+    /**
+     * A read-only view of the table as it is now, for a snapshot written on another thread (after a safe
+     * publication) while this table goes on changing. {@link #recycle} of the latest view ends it and every earlier
+     * one; a view must not be read after that.
+     */
+    public SessionTable freeze()
+    {
+        if (epoch == FROZEN)
+        {
+            throw new IllegalStateException("a frozen view cannot be frozen");
+        }
+        final SessionTable view = new SessionTable(this);
+        epoch++;
+        return view;
+    }
+
+    /**
+     * Ends {@code view}, which nothing reads any more: the pages and chunks this table replaced since the freeze
+     * become spares for the next one, and nothing is shared any longer.
+     */
+    public void recycle(final SessionTable view)
+    {
+        for (int p = 0, n = Math.min(view.pages.length, pages.length); p < n; p++)
+        {
+            final long[] original = view.pages[p];
+            if (null != original && original != pages[p])
+            {
+                sparePages = push(sparePages, sparePageCount++, original);
+            }
+        }
+        java.util.Arrays.fill(pageEpochs, epoch);
+        for (int c = 0; c < view.indexChunks.length; c++)
+        {
+            final int[] original = view.indexChunks[c];
+            final boolean replaced = c >= indexChunks.length || original != indexChunks[c];
+            if (replaced && original.length == 1 << INDEX_CHUNK_SHIFT)
+            {
+                spareIndexChunks = push(spareIndexChunks, spareIndexChunkCount++, original);
+            }
+        }
+        java.util.Arrays.fill(indexChunkEpochs, epoch);
+    }
+
+    /**
+     * Allocates, now, a spare for every page and full index chunk the table has, so that the copies of a snapshot
+     * allocate nothing while serving (young arrays of hundreds of MB would be copied by the collector).
+     */
+    public void reserveCopies()
+    {
+        for (final long[] page : pages)
+        {
+            if (null != page && sparePageCount < pages.length)
+            {
+                sparePages = push(sparePages, sparePageCount++, new long[PAGE_LONGS]);
+            }
+        }
+        for (final int[] chunk : indexChunks)
+        {
+            if (chunk.length == 1 << INDEX_CHUNK_SHIFT)
+            {
+                spareIndexChunks = push(spareIndexChunks, spareIndexChunkCount++, new int[chunk.length]);
+            }
+        }
+    }
+
+    private long[] copyPage(final int page)
+    {
+        checkWritable();
+        final long[] copy = sparePageCount > 0 ? sparePages[--sparePageCount] : new long[PAGE_LONGS];
+        System.arraycopy(pages[page], 0, copy, 0, PAGE_LONGS);
+        pages[page] = copy;
+        pageEpochs[page] = epoch;
+        return copy;
+    }
+
+    private void copyIndexChunk(final int chunk)
+    {
+        checkWritable();
+        final int[] original = indexChunks[chunk];
+        final int[] copy = spareIndexChunkCount > 0 && original.length == 1 << INDEX_CHUNK_SHIFT ?
+            spareIndexChunks[--spareIndexChunkCount] : new int[original.length];
+        System.arraycopy(original, 0, copy, 0, original.length);
+        indexChunks[chunk] = copy;
+        indexChunkEpochs[chunk] = epoch;
+    }
+
+    private void checkWritable()
+    {
+        if (epoch == FROZEN)
+        {
+            throw new IllegalStateException("a frozen view of the session table is read-only");
+        }
+    }
+
+    static <T> T[] push(final T[] stack, final int at, final T item)
+    {
+        final T[] grown = at < stack.length ? stack : java.util.Arrays.copyOf(stack, Math.max(16, at * 2));
+        grown[at] = item;
+        return grown;
     }
 
     /** Where int slot {@code intSlot} of the record lies in its page (word w is int slot 2w). */

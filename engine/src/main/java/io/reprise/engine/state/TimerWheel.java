@@ -44,7 +44,9 @@ import static io.reprise.engine.state.SessionTable.NULL;
  * out of the young generation paused the node for 330 ms. The free stack hands out the same chunk ids in the same
  * order either way, so preallocation changes no timer's position.
  * <p>
- * Not thread safe: owned by the business-logic thread.
+ * Not thread safe: owned by the business-logic thread. Copy-on-write for snapshots as {@link SessionTable}: a
+ * {@link #freeze frozen view} copies the bucket lists' heads and links, shares the chunks, and the first write to a
+ * shared chunk copies it.
  */
 public final class TimerWheel
 {
@@ -99,11 +101,11 @@ public final class TimerWheel
 
     private final SessionTable table;
     /** Per bucket: first and last chunk, read offset in the first chunk, live timers. */
-    private final int[] headChunk = new int[BUCKETS];
-    private final int[] tailChunk = new int[BUCKETS];
-    private final int[] readOffset = new int[BUCKETS];
-    private final int[] lives = new int[BUCKETS];
-    private final long[] occupied = new long[ROWS * WORDS_PER_LEVEL];
+    private final int[] headChunk;
+    private final int[] tailChunk;
+    private final int[] readOffset;
+    private final int[] lives;
+    private final long[] occupied;
     private final int drainPerMs;
     private final int levelTwoDrainPerMs;
     /** The event {@link #findNextEvent} found: its time, the bucket to cascade or fire, and that bucket's level. */
@@ -115,6 +117,8 @@ public final class TimerWheel
      * forwards not yet released) and where the next append goes.
      */
     private long[][] chunks = new long[64][];
+    /** The epoch in which each chunk was last made this wheel's own; older chunks may be shared with a view. */
+    private int[] chunkEpochs = new int[64];
     private int[] chunkNext = new int[64];
     private int[] chunkPrev = new int[64];
     private int[] chunkLive = new int[64];
@@ -126,6 +130,11 @@ public final class TimerWheel
     private int size;
     /** Sum of what look-ahead read, kept only so that the reads cannot be optimised away. */
     private long touched;
+    /** Bumped by every {@link #freeze}; {@link #FROZEN} in a view. */
+    private int epoch;
+    private long[][] spareChunks = new long[0][];
+    private int spareChunkCount;
+    private static final int FROZEN = -1;
 
     /** @param expectedTimers sizes the chunks allocated up front (one timer per live or retained session). */
     public TimerWheel(final SessionTable table, final int expectedTimers)
@@ -139,9 +148,92 @@ public final class TimerWheel
         this.table = table;
         this.drainPerMs = drainPerMs;
         this.levelTwoDrainPerMs = drainPerMs / LEVEL_TWO_DRAIN_DIVISOR;
+        headChunk = new int[BUCKETS];
+        tailChunk = new int[BUCKETS];
+        readOffset = new int[BUCKETS];
+        lives = new int[BUCKETS];
+        occupied = new long[ROWS * WORDS_PER_LEVEL];
         java.util.Arrays.fill(headChunk, NULL);
         java.util.Arrays.fill(tailChunk, NULL);
         preallocateChunks(expectedTimers / CHUNK_SIZE);
+    }
+
+    /**
+     * A view of {@code live} over {@code table} (its session table's view) holding what the image reads: the
+     * bucket lists, copied, and the chunks, shared.
+     */
+    private TimerWheel(final TimerWheel live, final SessionTable table)
+    {
+        this.table = table;
+        drainPerMs = live.drainPerMs;
+        levelTwoDrainPerMs = live.levelTwoDrainPerMs;
+        headChunk = live.headChunk.clone();
+        readOffset = live.readOffset.clone();
+        lives = live.lives.clone();
+        tailChunk = null;
+        occupied = null;
+        chunks = java.util.Arrays.copyOf(live.chunks, live.chunkCount);
+        chunkNext = java.util.Arrays.copyOf(live.chunkNext, live.chunkCount);
+        chunkEnd = java.util.Arrays.copyOf(live.chunkEnd, live.chunkCount);
+        chunkCount = live.chunkCount;
+        nowMs = live.nowMs;
+        size = live.size;
+        epoch = FROZEN;
+    }
+
+    /**
+     * A read-only view of the wheel as it is now, over {@code frozenTable} (the session table's view frozen with
+     * it), for a snapshot written on another thread: it answers {@link #writeTo}, {@link #forEachInOrder},
+     * {@link #size} and {@link #nowMs}. At most one view at a time; {@link #recycle} ends it.
+     */
+    public TimerWheel freeze(final SessionTable frozenTable)
+    {
+        if (epoch == FROZEN)
+        {
+            throw new IllegalStateException("a frozen view cannot be frozen");
+        }
+        final TimerWheel view = new TimerWheel(this, frozenTable);
+        epoch++;
+        return view;
+    }
+
+    /** Ends {@code view}: the chunks replaced since the freeze become spares, and nothing is shared any longer. */
+    public void recycle(final TimerWheel view)
+    {
+        for (int c = 0; c < view.chunkCount; c++)
+        {
+            if (view.chunks[c] != chunks[c])
+            {
+                spareChunks = SessionTable.push(spareChunks, spareChunkCount++, view.chunks[c]);
+            }
+        }
+        java.util.Arrays.fill(chunkEpochs, epoch);
+    }
+
+    /** Allocates, now, a spare for every chunk, so that the copies of a snapshot allocate nothing while serving. */
+    public void reserveCopies()
+    {
+        while (spareChunkCount < chunkCount)
+        {
+            spareChunks = SessionTable.push(spareChunks, spareChunkCount++, new long[CHUNK_SIZE]);
+        }
+    }
+
+    /** The chunk's entries, made this wheel's own first if a frozen view may share them. */
+    private long[] writableChunk(final int chunk)
+    {
+        if (chunkEpochs[chunk] != epoch)
+        {
+            if (epoch == FROZEN)
+            {
+                throw new IllegalStateException("a frozen view of the timer wheel is read-only");
+            }
+            final long[] copy = spareChunkCount > 0 ? spareChunks[--spareChunkCount] : new long[CHUNK_SIZE];
+            System.arraycopy(chunks[chunk], 0, copy, 0, CHUNK_SIZE);
+            chunks[chunk] = copy;
+            chunkEpochs[chunk] = epoch;
+        }
+        return chunks[chunk];
     }
 
     /** Allocates chunks 0..count-1 onto the free stack, chunk 0 on top: the order {@link #takeChunk} would create them. */
@@ -488,7 +580,7 @@ public final class TimerWheel
     {
         final boolean dueTimeInEntry = level <= LEVELS_WITH_DUE_TIME_IN_ENTRY;
         final long varyingMask = (1L << (level * SLOT_BITS)) - 1;
-        final long[] entries = chunks[chunk];
+        final long[] entries = writableChunk(chunk);
         int moved = 0;
         int forwards = 0;
         for (int i = from, end = chunkEnd[chunk]; i < end; i++)
@@ -689,7 +781,7 @@ public final class TimerWheel
             tailChunk[bucket] = chunk;
         }
         final int offset = chunkEnd[chunk]++;
-        chunks[chunk][offset] = (atMs << 32) | (recordBits & 0xFFFF_FFFFL);
+        writableChunk(chunk)[offset] = (atMs << 32) | (recordBits & 0xFFFF_FFFFL);
         chunkLive[chunk]++;
         if (lives[bucket]++ == 0)
         {
@@ -725,7 +817,7 @@ public final class TimerWheel
     private void remove(final int bucket, final int position)
     {
         final int chunk = position >>> CHUNK_SHIFT;
-        chunks[chunk][position & CHUNK_MASK] = TOMBSTONE;
+        writableChunk(chunk)[position & CHUNK_MASK] = TOMBSTONE;
         final boolean chunkDone = --chunkLive[chunk] == 0 && chunkEnd[chunk] == CHUNK_SIZE;
         if (--lives[bucket] == 0)
         {
@@ -784,6 +876,7 @@ public final class TimerWheel
         {
             final int length = chunk * 2;
             chunks = java.util.Arrays.copyOf(chunks, length);
+            chunkEpochs = java.util.Arrays.copyOf(chunkEpochs, length);
             chunkNext = java.util.Arrays.copyOf(chunkNext, length);
             chunkPrev = java.util.Arrays.copyOf(chunkPrev, length);
             chunkLive = java.util.Arrays.copyOf(chunkLive, length);
@@ -791,6 +884,7 @@ public final class TimerWheel
             freeChunks = java.util.Arrays.copyOf(freeChunks, length);
         }
         chunks[chunk] = new long[CHUNK_SIZE];
+        chunkEpochs[chunk] = epoch;
         chunkNext[chunk] = NULL;
         chunkPrev[chunk] = NULL;
         return chunk;
