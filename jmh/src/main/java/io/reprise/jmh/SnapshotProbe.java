@@ -130,10 +130,6 @@ public final class SnapshotProbe
                 }
             }
             node.awaitApplied(600_000);
-            while (node.snapshotAgent().shadow().appliedIndex() < node.appliedIndex())
-            {
-                Thread.sleep(10);
-            }
             System.out.printf("populated %,d sessions in %.1f s%n", sessions, (System.nanoTime() - populateStart) / 1e9);
             final Thread watcher = new Thread(() -> watchStalls(node), "stall-watcher");
             watcher.setDaemon(true);

@@ -1,16 +1,13 @@
 package io.reprise.engine.agents;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.LongSupplier;
 
 import io.reprise.engine.disk.Disk;
+import io.reprise.engine.flow.StateHandOff;
 import io.reprise.engine.journal.Journal;
-import io.reprise.engine.journal.JournalApplier;
-import io.reprise.engine.journal.JournalFormat;
-import io.reprise.engine.journal.JournalReader;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotFile;
@@ -22,10 +19,11 @@ import org.agrona.concurrent.NanoClock;
 
 /**
  * Takes snapshots and rotates the log (ARCHITECTURE §8, seed start-up step 4) without stalling the business
- * logic: it keeps a shadow copy of the state, fed with durable journal records on its own thread, and
- * serializes that. When a trigger fires (operators, time or log bytes since the last snapshot) it writes and
- * syncs the snapshot file, appends it to the catalog, drops snapshots beyond the retained count (catalog entry
- * first, file second), and deletes the journal segments the oldest retained snapshot covers.
+ * logic. When a trigger fires (operators, time or log bytes since the last snapshot) it asks the business logic
+ * for a frozen view of its state ({@link BusinessLogic#freeze}, served between two batches, copy-on-write), writes
+ * and syncs the view as the snapshot file, gives the view back, appends the file to the catalog, drops snapshots
+ * beyond the retained count (catalog entry first, file second), and deletes the journal segments the oldest
+ * retained snapshot covers. Everything the business logic applies is committed, so a view holds durable state.
  */
 public final class SnapshotAgent implements Agent
 {
@@ -82,15 +80,14 @@ public final class SnapshotAgent implements Agent
         };
     }
 
-    private static final int RECORDS_PER_DUTY_CYCLE = 65_536;
     private static final long RETRY_AFTER_FAILURE_MS = 10_000;
 
     private final Disk disk;
     private final Path journalDirectory;
     private final SnapshotCatalog catalog;
-    private final BusinessLogic shadow;
-    private final JournalApplier shadowApplier;
-    private final LongSupplier durableIndex;
+    private final StateHandOff handOff;
+    private final LongSupplier appliedIndex;
+    private final LongSupplier durableLogBytes;
     private final EpochClock clock;
     private final NanoClock nanoClock;
     private final long everyOperators;
@@ -98,23 +95,30 @@ public final class SnapshotAgent implements Agent
     private final long everyLogBytes;
     private final int retained;
     private final Listener listener;
-    private JournalReader reader;
-    private volatile boolean requested;
     private final ErrorHandler errorHandler;
+    private volatile boolean requested;
+    private volatile long lastSnapshotIndex;
     private long failures;
     private long retryAtMs;
-    private long operatorsSince;
-    private long logBytesSince;
+    private long lastSnapshotLogBytes;
     private long lastSnapshotMs;
+    private boolean freezeAsked;
+    private long freezeAskedLogBytes;
+    private BusinessLogic view;
     private SourceManifests sourceManifests = SourceManifests.NONE;
-    private boolean waitingForStorage;
 
+    /**
+     * @param handOff         where frozen views of the state come from and go back to.
+     * @param appliedIndex    the business logic's last applied index.
+     * @param durableLogBytes journal bytes made durable since start, for the log-bytes trigger.
+     */
     public SnapshotAgent(
         final Disk disk,
         final Path journalDirectory,
         final SnapshotCatalog catalog,
-        final BusinessLogic shadow,
-        final LongSupplier durableIndex,
+        final StateHandOff handOff,
+        final LongSupplier appliedIndex,
+        final LongSupplier durableLogBytes,
         final EpochClock clock,
         final NanoClock nanoClock,
         final long everyOperators,
@@ -131,9 +135,9 @@ public final class SnapshotAgent implements Agent
         this.disk = disk;
         this.journalDirectory = journalDirectory;
         this.catalog = catalog;
-        this.shadow = shadow;
-        this.shadowApplier = new JournalApplier(shadow);
-        this.durableIndex = durableIndex;
+        this.handOff = handOff;
+        this.appliedIndex = appliedIndex;
+        this.durableLogBytes = durableLogBytes;
         this.clock = clock;
         this.nanoClock = nanoClock;
         this.everyOperators = everyOperators;
@@ -154,44 +158,56 @@ public final class SnapshotAgent implements Agent
     public void onStart()
     {
         lastSnapshotMs = clock.time();
+        final List<SnapshotInfo> existing = catalog.snapshots();
+        lastSnapshotIndex = existing.isEmpty() ? 0 : existing.get(existing.size() - 1).index();
+    }
+
+    public int doWork()
+    {
+        if (null == view)
+        {
+            if (!freezeAsked)
+            {
+                if (!isDue())
+                {
+                    return 0;
+                }
+                requested = false;
+                freezeAsked = true;
+                freezeAskedLogBytes = durableLogBytes.getAsLong();
+                handOff.requestFreeze();
+                return 1;
+            }
+            view = handOff.takeFrozen();
+            if (null == view)
+            {
+                return 0;
+            }
+            freezeAsked = false;
+        }
+        // Every payload up to the view's index must be in a source first: the view waits, the business logic not.
+        if (!sourceManifests.coversThrough(view.appliedIndex()))
+        {
+            sourceManifests.requestFlush();
+            return 0;
+        }
         try
         {
-            reader = new JournalReader(disk, journalDirectory).from(shadow.appliedIndex() + 1);
+            write(view);
         }
         catch (final IOException ex)
         {
-            throw new UncheckedIOException(ex);
+            // A snapshot is an optimisation: the journal still holds everything. Report it and try later.
+            failures++;
+            retryAtMs = clock.time() + Math.min(RETRY_AFTER_FAILURE_MS, everyMs);
+            errorHandler.onError(ex);
         }
-    }
-
-    public int doWork() throws IOException
-    {
-        // While waiting for storage to cover the shadow's index, the shadow stands still so the wait ends.
-        final int applied = waitingForStorage ? 0 : catchUp();
-        if (isDue())
+        finally
         {
-            if (!sourceManifests.coversThrough(shadow.appliedIndex()))
-            {
-                waitingForStorage = true;
-                sourceManifests.requestFlush();
-                return applied;
-            }
-            waitingForStorage = false;
-            requested = false;
-            try
-            {
-                snapshotNow();
-            }
-            catch (final IOException ex)
-            {
-                // A snapshot is an optimisation: the journal still holds everything. Report it and try later.
-                failures++;
-                retryAtMs = clock.time() + Math.min(RETRY_AFTER_FAILURE_MS, everyMs);
-                errorHandler.onError(ex);
-            }
-            return applied + 1;
+            handOff.giveBack(view);
+            view = null;
         }
-        return applied;
+        return 1;
     }
 
     /** Snapshots that failed (disk full, I/O error) and will be tried again. */
@@ -200,32 +216,10 @@ public final class SnapshotAgent implements Agent
         return failures;
     }
 
-    /** Applies durable journal records to the shadow, a bounded number per duty cycle. */
-    int catchUp() throws IOException
+    /** The index of the newest snapshot in the catalog, taken by this agent or found at start. */
+    public long lastSnapshotIndex()
     {
-        final long durable = durableIndex.getAsLong();
-        int applied = 0;
-        while (shadow.appliedIndex() < durable && applied < RECORDS_PER_DUTY_CYCLE &&
-            operatorsSince < everyOperators && logBytesSince < everyLogBytes)
-        {
-            JournalReader.Status status = reader.next();
-            if (status != JournalReader.Status.RECORD)
-            {
-                // Cached bytes or the segment list may predate what the journal has made durable since.
-                reader.refresh();
-                status = reader.next();
-                if (status != JournalReader.Status.RECORD)
-                {
-                    throw new IOException("durable journal record " + (shadow.appliedIndex() + 1) +
-                        " unreadable: " + status + " " + reader.describeProblem());
-                }
-            }
-            shadowApplier.applyCurrent(reader);
-            operatorsSince++;
-            logBytesSince += JournalFormat.align(JournalFormat.RECORD_OVERHEAD + reader.operatorLength());
-            applied++;
-        }
-        return applied;
+        return lastSnapshotIndex;
     }
 
     /** Asks for a snapshot at the next duty cycle, whatever the triggers say (tools, benchmarks). */
@@ -240,34 +234,36 @@ public final class SnapshotAgent implements Agent
         {
             return false;
         }
-        if (requested && shadow.appliedIndex() > 0)
+        final long applied = appliedIndex.getAsLong();
+        if (requested && applied > 0)
         {
             return true;
         }
-        if (operatorsSince == 0)
+        final long operatorsSince = applied - lastSnapshotIndex;
+        if (operatorsSince <= 0)
         {
             return false;
         }
-        return operatorsSince >= everyOperators || logBytesSince >= everyLogBytes ||
+        return operatorsSince >= everyOperators || durableLogBytes.getAsLong() - lastSnapshotLogBytes >= everyLogBytes ||
             clock.time() - lastSnapshotMs >= everyMs;
     }
 
-    /** Writes a snapshot of the shadow as it is now, then applies retention and rotation. */
-    public SnapshotInfo snapshotNow() throws IOException
+    /** Writes a snapshot of the frozen {@code state}, then applies retention and rotation. */
+    private void write(final BusinessLogic state) throws IOException
     {
-        operatorsSince = 0;
-        logBytesSince = 0;
+        lastSnapshotLogBytes = freezeAskedLogBytes;
         lastSnapshotMs = clock.time();
         final List<SnapshotInfo> existing = catalog.snapshots();
-        if (!existing.isEmpty() && existing.get(existing.size() - 1).index() == shadow.appliedIndex())
+        if (!existing.isEmpty() && existing.get(existing.size() - 1).index() == state.appliedIndex())
         {
-            return existing.get(existing.size() - 1);
+            return;
         }
-        listener.onSnapshotStarting(shadow.appliedIndex());
+        listener.onSnapshotStarting(state.appliedIndex());
         final long startNs = nanoClock.nanoTime();
-        sourceManifests.writeManifest(shadow.appliedIndex());
-        final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), shadow, clock.time());
+        sourceManifests.writeManifest(state.appliedIndex());
+        final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), state, clock.time());
         catalog.add(info);
+        lastSnapshotIndex = info.index();
         final long writeNs = nanoClock.nanoTime() - startNs;
         listener.onSnapshot(info, writeNs);
 
@@ -295,27 +291,6 @@ public final class SnapshotAgent implements Agent
         // holds every payload up to its index, so no deleted segment holds a payload that is in no source.
         final int segmentsDeleted = Journal.deleteSegmentsBefore(disk, journalDirectory, live.get(0).index() + 1);
         listener.onRotation(segmentsDeleted, snapshotsDeleted);
-        return info;
-    }
-
-    public BusinessLogic shadow()
-    {
-        return shadow;
-    }
-
-    public void onClose()
-    {
-        try
-        {
-            if (null != reader)
-            {
-                reader.close();
-            }
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
     }
 
     public String roleName()

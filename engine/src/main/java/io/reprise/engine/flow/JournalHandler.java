@@ -5,6 +5,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import com.lmax.disruptor.EventHandler;
 import io.reprise.engine.journal.Journal;
+import io.reprise.engine.journal.JournalFormat;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 
@@ -22,6 +23,8 @@ public final class JournalHandler implements EventHandler<OperationSlot>
     private final IdleStrategy retryIdle;
     private final NanoClock clock;
     private final AtomicLong durableIndex;
+    private final AtomicLong durableLogBytes = new AtomicLong();
+    private long appendedLogBytes;
     private volatile String failure;
     private volatile boolean closing;
     private long failures;
@@ -44,6 +47,7 @@ public final class JournalHandler implements EventHandler<OperationSlot>
             try
             {
                 journal.append(slot.index, slot.term, slot.timestampMs, slot.buffer, slot.offset, slot.length);
+                appendedLogBytes += JournalFormat.align(JournalFormat.RECORD_OVERHEAD + slot.length);
                 break;
             }
             catch (final IOException ex)
@@ -81,6 +85,7 @@ public final class JournalHandler implements EventHandler<OperationSlot>
         retryIdle.reset();
         failure = null;
         durableIndex.setRelease(journal.durableIndex());
+        durableLogBytes.setRelease(appendedLogBytes);
     }
 
     private void onFailure(final IOException ex)
@@ -98,6 +103,12 @@ public final class JournalHandler implements EventHandler<OperationSlot>
     public long durableIndex()
     {
         return durableIndex.getAcquire();
+    }
+
+    /** Bytes of journal records made durable since this handler started; read by the snapshot agent. */
+    public long durableLogBytes()
+    {
+        return durableLogBytes.getAcquire();
     }
 
     /** Why the journal cannot write right now, or null when it can. */

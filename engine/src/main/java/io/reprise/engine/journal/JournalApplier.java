@@ -8,8 +8,7 @@ import io.reprise.engine.state.SessionTable;
  * Applies journal records to a business logic with the look-ahead of the business-logic stage
  * ({@link BusinessLogicHandler}): at the start of each window it loads the index slots that the current record and
  * the next ones in the reader's buffer name, then their records, so that the cache misses of the window overlap.
- * Used by recovery and by the snapshot agent's shadow. Only reads ahead; what is applied, and in what order, does
- * not change.
+ * Used by recovery. Only reads ahead; what is applied, and in what order, does not change.
  */
 public final class JournalApplier
 {

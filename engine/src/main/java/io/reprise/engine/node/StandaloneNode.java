@@ -13,18 +13,20 @@ import com.lmax.disruptor.BatchEventProcessorBuilder;
 import com.lmax.disruptor.ExceptionHandler;
 import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.SequenceBarrier;
+import com.lmax.disruptor.WaitStrategy;
 import io.reprise.engine.agents.SnapshotAgent;
 import io.reprise.engine.agents.TimeProcess;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.flow.BusinessLogicHandler;
+import io.reprise.engine.flow.HandOffWaitStrategy;
 import io.reprise.engine.flow.JournalHandler;
 import io.reprise.engine.flow.OperationPublisher;
 import io.reprise.engine.flow.OperationSlot;
 import io.reprise.engine.flow.ReplicationHandler;
+import io.reprise.engine.flow.StateHandOff;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalCorruptException;
 import io.reprise.engine.logic.BusinessLogic;
-import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.repeat.RepeatProcess;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotFile;
@@ -71,6 +73,7 @@ public final class StandaloneNode implements AutoCloseable
     private final List<AgentRunner> agentRunners = new ArrayList<>();
     private final List<Thread> stageThreads = new ArrayList<>();
     private final List<BatchEventProcessor<OperationSlot>> stages = new ArrayList<>();
+    private StateHandOff stateHandOff;
 
     private SnapshotCatalog catalog;
     private Journal journal;
@@ -192,9 +195,8 @@ public final class StandaloneNode implements AutoCloseable
         // Only now that recovery succeeded may the refused snapshots go: a refused start changes nothing.
         setAsideRejectedSnapshots(snapshotIndex);
         storage.handOverFlushToAgent();
-        // The snapshot agent's shadow: the same snapshot, restored now so that its tables are preallocated too.
-        final BusinessLogic shadow = Recovery.restoreSnapshot(disk, catalog, context.rules(), OutputSink.NONE,
-            Recovery.Start.NEWEST_VALID, (step) -> { });
+        // The pages and chunks that snapshots' copy-on-write will take, allocated now like the tables themselves.
+        logic.reserveSnapshotCopies();
         settleHeap();
         output.live();
         startFlow();
@@ -216,8 +218,8 @@ public final class StandaloneNode implements AutoCloseable
         repeatProcess.leader(true);
         output.repeatProcess(repeatProcess);
         startAgent(repeatProcess);
-        snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, shadow, journalHandler::durableIndex,
-            context.epochClock(), context.nanoClock(), context.snapshotEveryOperators(), context.snapshotEveryMs(),
+        snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, stateHandOff, logicHandler::appliedIndex,
+            journalHandler::durableLogBytes, context.epochClock(), context.nanoClock(), context.snapshotEveryOperators(), context.snapshotEveryMs(),
             context.snapshotEveryLogBytes(), context.snapshotsRetained(), context.snapshotListener(),
             context.errorHandler()).sourceManifests(new SnapshotAgent.SourceManifests()
             {
@@ -246,7 +248,7 @@ public final class StandaloneNode implements AutoCloseable
     }
 
     /**
-     * The state's tables (session pages, index, timer chunks, of the logic and of its shadow) are allocated at start
+     * The state's tables (session pages, index, timer chunks, and their spares for copy-on-write) are allocated at start
      * in the young generation. Left there, the first young collections while serving copy them: at 10^7 sessions
      * a 370 ms pause some time after start. One collection now, before the flow starts, moves them once. Small
      * tables copy fast, so a small node skips it (tests start hundreds).
@@ -301,8 +303,12 @@ public final class StandaloneNode implements AutoCloseable
     {
         firstIndex = journal.lastIndex() + 1;
         final long term = Math.max(1, journal.lastTerm());
+        // The snapshot agent's frozen views are served on the business-logic thread as it waits for a batch.
+        final WaitStrategy waitStrategy = context.waitStrategy();
+        stateHandOff = new StateHandOff(waitStrategy::signalAllWhenBlocking);
+        final HandOffWaitStrategy handOffWaitStrategy = new HandOffWaitStrategy(waitStrategy, stateHandOff);
         ring = RingBuffer.createMultiProducer(
-            OperationSlot.factory(context.ringSize(), context.ringCellBytes()), context.ringSize(), context.waitStrategy());
+            OperationSlot.factory(context.ringSize(), context.ringCellBytes()), context.ringSize(), handOffWaitStrategy);
         publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
         journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy(), context.nanoClock());
         final ReplicationHandler replicationHandler = new ReplicationHandler();
@@ -318,6 +324,7 @@ public final class StandaloneNode implements AutoCloseable
             builder.build(ring, published, new AggregateEventHandler<>(journalHandler, replicationHandler));
         // The business logic runs only what is committed: standalone, that is what the journal has synced.
         final SequenceBarrier committed = ring.newBarrier(journalStage.getSequence());
+        handOffWaitStrategy.serve(committed, logic);
         final BatchEventProcessor<OperationSlot> logicStage = builder.build(ring, committed, logicHandler);
         ring.addGatingSequences(logicStage.getSequence());
 

@@ -33,6 +33,7 @@ import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotCorruptException;
 import io.reprise.engine.snapshot.SnapshotInfo;
 import io.reprise.engine.state.SessionTable;
+import io.reprise.engine.testing.Snapshots;
 import io.reprise.schema.client.ResultCode;
 import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -328,7 +329,7 @@ class NodeCorruptionTest
     {
         try (StandaloneNode node = startAndSave(context(dir).snapshotEveryOperators(1500), 5000, 1500, false))
         {
-            awaitShadow(node);
+            awaitSnapshots(node, 1500);
             node.close();
         }
         final SnapshotInfo newest = newest(dir);
@@ -395,24 +396,22 @@ class NodeCorruptionTest
         assertThrows(IOException.class, killed::commit);
 
         final long digest;
-        // The shadow snapshots every 25 operators from index 0: one snapshot falls among the unsynced records.
-        final long snapshotIndex = (synced / 25 + 1) * 25;
-        assertTrue(snapshotIndex > synced && snapshotIndex <= written);
+        final long applied;
         try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk).snapshotEveryOperators(25)))
         {
             assertEquals(written, node.logic().appliedIndex(), "the restart found what the killed process wrote");
-            awaitShadow(node);
-            waitFor(() -> steps.stream().anyMatch((s) -> s.startsWith("snapshot-taken " +
-                io.reprise.engine.snapshot.SnapshotFile.nameFor(snapshotIndex))));
+            // More than 25 operators since the last snapshot: the agent snapshots, past the records never synced.
+            waitFor(() -> node.snapshotAgent().lastSnapshotIndex() >= written);
             node.close();
             digest = node.logic().digest();
+            applied = node.logic().appliedIndex();
         }
         disk.crash(); // power fails after the graceful close
 
         steps.clear();
         try (StandaloneNode node = StandaloneNode.start(context(dir).disk(disk)))
         {
-            assertEquals(written, node.logic().appliedIndex());
+            assertEquals(applied, node.logic().appliedIndex());
             assertEquals(digest, node.logic().digest());
             assertSessions(node.logic(), 1000, 50);
         }
@@ -425,9 +424,11 @@ class NodeCorruptionTest
         throws Exception
     {
         final long digest;
-        try (StandaloneNode node = startAndSave(context(dir).snapshotEveryOperators(300), 1000, 100, false))
+        try (StandaloneNode node = startAndSave(context(dir), 500, 100, false))
         {
-            awaitShadow(node);
+            Snapshots.takeNow(node);
+            save(node, 501, 500, 100, false);
+            Snapshots.takeNow(node);
             node.close();
             digest = node.logic().digest();
         }
@@ -459,7 +460,7 @@ class NodeCorruptionTest
     {
         try (StandaloneNode node = startAndSave(context(dir).snapshotEveryOperators(1000), 6000, 1500, false))
         {
-            awaitShadow(node);
+            awaitSnapshots(node, 1000);
             node.close();
         }
         final List<SnapshotInfo> snapshots = snapshots(dir);
@@ -495,7 +496,7 @@ class NodeCorruptionTest
     {
         try (StandaloneNode node = startAndSave(context(dir).snapshotEveryOperators(1000), 3500, 1500, false))
         {
-            awaitShadow(node);
+            awaitSnapshots(node, 1000);
             node.close();
         }
         final List<SnapshotInfo> before = snapshots(dir);
@@ -505,7 +506,7 @@ class NodeCorruptionTest
         try (StandaloneNode node = StandaloneNode.start(context(dir).snapshotEveryOperators(1000)))
         {
             save(node, 10_000, 3000, 1500, false);
-            awaitShadow(node);
+            awaitSnapshots(node, 1000);
             node.close();
             digest = node.logic().digest();
         }
@@ -526,9 +527,11 @@ class NodeCorruptionTest
     void shouldCutATornLastCatalogEntryAndDeleteItsSnapshot(@TempDir final Path dir) throws Exception
     {
         final long digest;
-        try (StandaloneNode node = startAndSave(context(dir).snapshotEveryOperators(300), 700, 100, false))
+        try (StandaloneNode node = startAndSave(context(dir), 350, 100, false))
         {
-            awaitShadow(node);
+            Snapshots.takeNow(node);
+            save(node, 351, 350, 100, false);
+            Snapshots.takeNow(node);
             node.close();
             digest = node.logic().digest();
         }
@@ -559,7 +562,7 @@ class NodeCorruptionTest
     {
         try (StandaloneNode node = startAndSave(context(dir).snapshotEveryOperators(300), 700, 100, false))
         {
-            awaitShadow(node);
+            awaitSnapshots(node, 300);
             node.close();
         }
         final Path catalog = dir.resolve("snapshots").resolve(SnapshotCatalog.FILE_NAME);
@@ -614,9 +617,11 @@ class NodeCorruptionTest
         return snapshots.get(snapshots.size() - 1);
     }
 
-    private static void awaitShadow(final StandaloneNode node) throws InterruptedException
+    /** Waits until no snapshot is due by operator count: the agent has snapshotted what it will. */
+    private static void awaitSnapshots(final StandaloneNode node, final long everyOperators)
+        throws InterruptedException
     {
-        waitFor(() -> node.snapshotAgent().shadow().appliedIndex() >= node.appliedIndex());
+        waitFor(() -> node.snapshotAgent().lastSnapshotIndex() > node.appliedIndex() - everyOperators);
     }
 
     private static void flipBit(final Path file, final long offset) throws IOException

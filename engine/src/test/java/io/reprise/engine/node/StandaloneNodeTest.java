@@ -25,6 +25,7 @@ import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.engine.testing.Snapshots;
 import io.reprise.schema.client.ResultCode;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -131,11 +132,10 @@ class StandaloneNodeTest
         {
             saveAll(client(node), 1, 1000);
             assertTrue(node.awaitApplied(10_000));
-            waitFor(() -> node.snapshotAgent().shadow().appliedIndex() >= node.appliedIndex());
+            waitFor(() -> node.snapshotAgent().lastSnapshotIndex() > node.appliedIndex() - 300);
             node.close();
             digest = node.logic().digest();
             applied = node.logic().appliedIndex();
-            assertEquals(digest, node.snapshotAgent().shadow().digest(), "shadow state equals the live state");
         }
         assertTrue(steps.stream().anyMatch((s) -> s.startsWith("snapshot-taken")), steps.toString());
         steps.clear();
@@ -152,11 +152,14 @@ class StandaloneNodeTest
     void shouldFallBackToAnOlderSnapshotWhenTheNewestIsCorrupt(@TempDir final Path dir) throws Exception
     {
         final long digest;
-        try (StandaloneNode node = StandaloneNode.start(context(dir).snapshotEveryOperators(200)))
+        try (StandaloneNode node = StandaloneNode.start(context(dir)))
         {
-            saveAll(client(node), 1, 1000);
+            saveAll(client(node), 1, 500);
             assertTrue(node.awaitApplied(10_000));
-            waitFor(() -> node.snapshotAgent().shadow().appliedIndex() >= node.appliedIndex());
+            Snapshots.takeNow(node);
+            saveAll(client(node), 501, 500);
+            assertTrue(node.awaitApplied(10_000));
+            Snapshots.takeNow(node);
             node.close();
             digest = node.logic().digest();
         }

@@ -1,0 +1,66 @@
+package io.reprise.engine.flow;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+import io.reprise.engine.logic.BusinessLogic;
+
+/**
+ * Passes frozen views of the state ({@link BusinessLogic#freeze}) from the business-logic thread to the snapshot
+ * agent and back. The agent asks; the business logic, between two batches or while it waits for one (see
+ * {@link HandOffWaitStrategy}), recycles the view given back last time, if any, then freezes; the agent writes
+ * the view and gives it back. The business logic never waits for the agent, and an idle one serves the agent
+ * without any entry being journaled for it.
+ */
+public final class StateHandOff
+{
+    private final Runnable wake;
+    private volatile boolean freezeRequested;
+    private final AtomicReference<BusinessLogic> frozen = new AtomicReference<>();
+    private final AtomicReference<BusinessLogic> givenBack = new AtomicReference<>();
+
+    /** @param wake wakes a business logic blocked waiting for entries (the ring wait strategy's signal). */
+    public StateHandOff(final Runnable wake)
+    {
+        this.wake = wake;
+    }
+
+    /** Snapshot agent: asks for a view at the next batch boundary. */
+    public void requestFreeze()
+    {
+        freezeRequested = true;
+        wake.run();
+    }
+
+    /** Snapshot agent: the view asked for, once the business logic has frozen it, else null. */
+    public BusinessLogic takeFrozen()
+    {
+        return frozen.getAndSet(null);
+    }
+
+    /** Snapshot agent: done with {@code view}; it must not read it again. */
+    public void giveBack(final BusinessLogic view)
+    {
+        givenBack.set(view);
+        wake.run();
+    }
+
+    /** Whether the business logic has something to do here. */
+    boolean hasWork()
+    {
+        return freezeRequested || null != givenBack.get();
+    }
+
+    /** Business-logic thread, between two batches. */
+    void serve(final BusinessLogic logic)
+    {
+        if (null != givenBack.get())
+        {
+            logic.recycle(givenBack.getAndSet(null));
+        }
+        if (freezeRequested)
+        {
+            freezeRequested = false;
+            frozen.set(logic.freeze());
+        }
+    }
+}
