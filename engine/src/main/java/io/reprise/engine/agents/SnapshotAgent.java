@@ -146,6 +146,8 @@ public final class SnapshotAgent implements Agent
         this.retained = retained;
         this.listener = listener;
         this.errorHandler = errorHandler;
+        final List<SnapshotInfo> existing = catalog.snapshots();
+        lastSnapshotIndex = existing.isEmpty() ? 0 : existing.get(existing.size() - 1).index();
     }
 
     /** Attaches saved-session storage; before the agent starts. */
@@ -158,8 +160,6 @@ public final class SnapshotAgent implements Agent
     public void onStart()
     {
         lastSnapshotMs = clock.time();
-        final List<SnapshotInfo> existing = catalog.snapshots();
-        lastSnapshotIndex = existing.isEmpty() ? 0 : existing.get(existing.size() - 1).index();
     }
 
     public int doWork()

@@ -11,7 +11,8 @@ import java.io.IOException;
  * the per-destination lists link records by these ids. Freed ids are reused in LIFO order, which keeps the
  * assignment deterministic for a given history.
  * <p>
- * The index is open addressing with linear probing over an {@code int[]}, kept at most half full, with
+ * The index is open addressing with linear probing over an {@code int[]} held in 64 KiB chunks (so that a
+ * snapshot copies only the chunks written, see below), kept at most half full, with
  * backward-shift deletion so no tombstones accumulate. An entry is 0 when empty, else {@code record + 1} in its
  * low {@code log2(index length)} bits (it fits: the index grows before more than half its length is live, and
  * ids are reused before new ones are taken) and, in the bits above, a tag: the entry's displacement from its home
