@@ -84,6 +84,7 @@ public final class BusinessLogic
     private long responseValue;
     private int varDataOffset;
     private int varDataLength;
+    private final boolean frozen;
 
     public BusinessLogic(final BusinessRules rules, final OutputSink sink)
     {
@@ -96,6 +97,7 @@ public final class BusinessLogic
         sessions = new SessionTable(rules.maxSessions(), rules.expectedSessions());
         timers = new TimerWheel(sessions, rules.expectedSessions());
         destinations = new Destinations(sessions, rules.maxDestinations(), rules.defaultInFlightLimit());
+        frozen = false;
     }
 
     /** A frozen view of {@code live}: see {@link #freeze}. */
@@ -111,26 +113,29 @@ public final class BusinessLogic
         appliedTerm = live.appliedTerm;
         leaderTerm = live.leaderTerm;
         leaderMemberId = live.leaderMemberId;
+        frozen = true;
     }
 
     /**
      * The state as it is now, as a read-only view for a snapshot: {@link #writeState}, {@link #digest} and the
-     * queries answer as this instance would have at this moment, from another thread (after a safe publication),
-     * while this one goes on applying. It shares the session pages, index and timer chunks, which this instance
-     * copies when it first writes them (copy-on-write; a few hundred microseconds of copying at 10^7 sessions,
-     * spread over the writes that follow). At most one view at a time: {@link #recycle} ends it. Business-logic
-     * thread only, like {@link #apply}.
+     * queries answer as this instance would have at this moment (but the view has no session index: it writes one
+     * built from its records), from another thread (after a safe publication), while this one goes on applying.
+     * It shares the session pages and timer chunks, which this instance copies when it first writes them
+     * (copy-on-write), until {@link #recycle}. Business-logic thread only, like {@link #apply}.
      */
     public BusinessLogic freeze()
     {
         return new BusinessLogic(this);
     }
 
-    /** Ends a view from {@link #freeze} that nothing reads any more, taking back the memory it held. */
+    /**
+     * Ends {@code view}, from {@link #freeze}, and any earlier one: nothing may read them any more. The pages and
+     * chunks copied since the freeze take back the originals as spares. A few array copies, whatever the state's size.
+     */
     public void recycle(final BusinessLogic view)
     {
-        sessions.recycle(view.sessions);
-        timers.recycle(view.timers);
+        sessions.endViews();
+        timers.endViews();
     }
 
     /**
@@ -153,6 +158,10 @@ public final class BusinessLogic
     public ResultCode apply(
         final long index, final long term, final DirectBuffer buffer, final int offset, final int length)
     {
+        if (frozen)
+        {
+            throw new IllegalStateException("a frozen view of the state is read-only");
+        }
         if (index != appliedIndex + 1 || term < appliedTerm)
         {
             throw new IllegalStateException("log order broken: entry (" + index + ", " + term +

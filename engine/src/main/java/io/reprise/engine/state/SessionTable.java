@@ -11,8 +11,7 @@ import java.io.IOException;
  * the per-destination lists link records by these ids. Freed ids are reused in LIFO order, which keeps the
  * assignment deterministic for a given history.
  * <p>
- * The index is open addressing with linear probing over an {@code int[]} held in 64 KiB chunks (so that a
- * snapshot copies only the chunks written, see below), kept at most half full, with
+ * The index is open addressing with linear probing over an {@code int[]}, kept at most half full, with
  * backward-shift deletion so no tombstones accumulate. An entry is 0 when empty, else {@code record + 1} in its
  * low {@code log2(index length)} bits (it fits: the index grows before more than half its length is live, and
  * ids are reused before new ones are taken) and, in the bits above, a tag: the entry's displacement from its home
@@ -38,10 +37,11 @@ import java.io.IOException;
  * Not thread safe: owned by the business-logic thread.
  * <p>
  * Copy-on-write, for snapshots: {@link #freeze} returns a read-only view of the table as it is, which shares
- * every page and index chunk with it and may be read on another thread. The first write to a shared page or
- * chunk after a freeze copies it (from spares, so that serving allocates nothing) and writes the copy: the
- * view keeps the original, which nothing writes again. {@link #recycle} ends the view and takes back, as spares,
- * the originals that were replaced.
+ * every page with it and may be read on another thread. The table keeps a second page table, of the pages it may
+ * write; a freeze empties it, so the first write to a page after a freeze copies the page (from spares, so that
+ * serving allocates nothing) and writes the copy, and the view keeps the original, which nothing writes again.
+ * The index is not shared: a view has none, and writes one built from its records ({@link #writeTo}).
+ * {@link #endViews} ends the views and takes back, as spares, the originals that were replaced.
  */
 public final class SessionTable
 {
@@ -93,28 +93,22 @@ public final class SessionTable
     private static final int JITTER_MASK = 0x7FF;
 
     private static final int MIN_INDEX_LENGTH = 1024;
-    /** The index is held in chunks of 16 Ki slots (64 KiB), so that a snapshot copies only the chunks written. */
-    private static final int INDEX_CHUNK_SHIFT = 14;
-    private static final int INDEX_CHUNK_MASK = (1 << INDEX_CHUNK_SHIFT) - 1;
     private static final int PAGE_LONGS = RECORDS_PER_PAGE * WORDS_PER_RECORD;
-    /** The epoch of a frozen view: any write to it fails. */
-    private static final int FROZEN = -1;
     private static final int DISPLACEMENT_BITS = 3;
     /** The fingerprint comes from hash bits far above any slot number's. */
     private static final int FINGERPRINT_SHIFT = 40;
 
     private final int maxRecords;
+    /** Every page, the table's own and those a view shares: what views copy, and the slow path of reads. */
     private long[][] pages = new long[256][];
-    /** The epoch in which each page was last made this table's own; older pages may be shared with a view. */
-    private int[] pageEpochs = new int[256];
+    /** The pages this table may write in place: those of {@link #pages} no view shares, else null. */
+    private long[][] writablePages = new long[256][];
+    private CopyOnWritePages<long[]> pageCopies = new CopyOnWritePages<>(PAGE_LONGS, long[]::new);
     private int highWater;
     private int freeHead = NULL;
     private int size;
 
-    private int[][] indexChunks;
-    /** As {@link #pageEpochs}, for the index chunks. */
-    private int[] indexChunkEpochs;
-    private int indexLength;
+    private int[] index;
     private int indexMask;
     /** Bits of an entry that hold {@code record + 1}: log2 of the index length. */
     private int recordBits;
@@ -127,13 +121,6 @@ public final class SessionTable
     private int escape;
     /** Caps {@link #escape}; below 7 only in tests, to exercise escaped entries. */
     private final int escapeLimit;
-
-    /** Bumped by every {@link #freeze}; {@link #FROZEN} in a view. */
-    private int epoch;
-    private long[][] sparePages = new long[0][];
-    private int sparePageCount;
-    private int[][] spareIndexChunks = new int[0][];
-    private int spareIndexChunkCount;
 
     /**
      * @param maxRecords      hard limit of live sessions; {@link #allocate} fails beyond it.
@@ -153,7 +140,7 @@ public final class SessionTable
         }
         this.maxRecords = maxRecords;
         final int expected = Math.min(expectedRecords, maxRecords);
-        setIndex(indexLengthFor(expected));
+        setIndex(new int[indexLengthFor(expected)]);
         // Pages for the expected records are allocated now, at start-up: pages allocated while serving are born
         // young, and copying hundreds of MB of them out of the young generation pauses the node for 100 ms+.
         final int pageCount = (expected + RECORDS_PER_PAGE - 1) >>> PAGE_SHIFT;
@@ -163,19 +150,18 @@ public final class SessionTable
         }
     }
 
-    /** A view of {@code live} as it is now: its own copies of the page and chunk tables, sharing their contents. */
+    /** A view of {@code live} as it is now: its own copy of the page table, sharing the pages; no index. */
     private SessionTable(final SessionTable live)
     {
         escapeLimit = live.escapeLimit;
         maxRecords = live.maxRecords;
         pages = live.pages.clone();
-        pageEpochs = live.pageEpochs.clone();
+        writablePages = new long[pages.length][];
+        pageCopies = live.pageCopies.forView();
         highWater = live.highWater;
         freeHead = live.freeHead;
         size = live.size;
-        indexChunks = live.indexChunks.clone();
-        indexChunkEpochs = live.indexChunkEpochs.clone();
-        indexLength = live.indexLength;
+        index = null;
         indexMask = live.indexMask;
         recordBits = live.recordBits;
         recordMask = live.recordMask;
@@ -183,23 +169,13 @@ public final class SessionTable
         displacementMask = live.displacementMask;
         fingerprintMask = live.fingerprintMask;
         escape = live.escape;
-        epoch = FROZEN;
     }
 
-    /** Sets up an empty index of {@code length} slots (a power of two). */
-    private void setIndex(final int length)
+    private void setIndex(final int[] index)
     {
-        final int chunkLength = Math.min(length, 1 << INDEX_CHUNK_SHIFT);
-        indexChunks = new int[length / chunkLength][];
-        for (int c = 0; c < indexChunks.length; c++)
-        {
-            indexChunks[c] = new int[chunkLength];
-        }
-        indexChunkEpochs = new int[indexChunks.length];
-        java.util.Arrays.fill(indexChunkEpochs, epoch);
-        indexLength = length;
-        indexMask = length - 1;
-        recordBits = Integer.numberOfTrailingZeros(length);
+        this.index = index;
+        indexMask = index.length - 1;
+        recordBits = Integer.numberOfTrailingZeros(index.length);
         recordMask = indexMask;
         final int tagBits = Integer.SIZE - recordBits;
         displacementBits = Math.min(DISPLACEMENT_BITS, tagBits);
@@ -221,7 +197,7 @@ public final class SessionTable
     /** Bytes held by pages and index, for footprint reports. */
     public long footprintBytes()
     {
-        long bytes = (long)indexLength * Integer.BYTES + (long)pages.length * 8;
+        long bytes = (long)index.length * Integer.BYTES + (long)pages.length * 8;
         for (final long[] page : pages)
         {
             if (null != page)
@@ -248,7 +224,7 @@ public final class SessionTable
     /** @return the record of {@code (tenant, sessionId)} or {@link #NULL}. */
     public int find(final int tenant, final long sessionId)
     {
-        final int[][] index = indexChunks;
+        final int[] index = this.index;
         final int mask = indexMask;
         final int recordBits = this.recordBits;
         final int escape = this.escape;
@@ -257,7 +233,7 @@ public final class SessionTable
         int slot = (int)hash & mask;
         int displacement = 0;
         int entry;
-        while ((entry = index[slot >>> INDEX_CHUNK_SHIFT][slot & INDEX_CHUNK_MASK]) != 0)
+        while ((entry = index[slot]) != 0)
         {
             // Only an entry of the same home slot (the same displacement) and fingerprint can hold the key.
             if ((entry >>> recordBits) == (fingerprint | Math.min(displacement, escape)))
@@ -282,7 +258,7 @@ public final class SessionTable
     public int homeEntry(final int tenant, final long sessionId)
     {
         final long hash = hash(tenant, sessionId);
-        final int entry = indexAt((int)hash & indexMask);
+        final int entry = index[(int)hash & indexMask];
         return (entry >>> recordBits) == fingerprint(hash) << displacementBits ? entry : 0;
     }
 
@@ -321,13 +297,13 @@ public final class SessionTable
      */
     public int touchHomeSlotIfFinished(final int record)
     {
-        return status(record) >= FIRST_FINISHED_STATUS ? indexAt(homeSlot(record)) : 0;
+        return status(record) >= FIRST_FINISHED_STATUS ? index[homeSlot(record)] : 0;
     }
 
     /** Reads the record's hot words (see {@link #touchHomeEntry}) to bring them into cache; changes nothing. */
     public long touch(final int record)
     {
-        final long[] page = pages[record >>> PAGE_SHIFT];
+        final long[] page = page(record);
         final int base = (record & PAGE_MASK) * WORDS_PER_RECORD;
         return page[base] + page[base + 7];
     }
@@ -335,7 +311,7 @@ public final class SessionTable
     /** Reads words 1-4 (due time and wheel position), all that a cascade of the timer wheel uses; changes nothing. */
     long touchTimer(final int record)
     {
-        final long[] page = pages[record >>> PAGE_SHIFT];
+        final long[] page = page(record);
         final int base = (record & PAGE_MASK) * WORDS_PER_RECORD;
         return page[base + 1] + page[base + 4];
     }
@@ -366,7 +342,7 @@ public final class SessionTable
         {
             record = highWater++;
             final int page = record >>> PAGE_SHIFT;
-            if (null == pageOrNull(page))
+            if (page >= pages.length || null == pages[page])
             {
                 newPage(page);
             }
@@ -383,7 +359,7 @@ public final class SessionTable
         setInt(record, I_QUEUE_NEXT, NULL);
         size++;
 
-        if (size > (indexLength >>> 1))
+        if (size > (index.length >>> 1))
         {
             growIndex();
         }
@@ -403,25 +379,31 @@ public final class SessionTable
 
     private void insertIntoIndex(final int record)
     {
+        insertInto(index, record);
+    }
+
+    private void insertInto(final int[] index, final int record)
+    {
         final int mask = indexMask;
         final long hash = hash(tenant(record), sessionId(record));
         final int home = (int)hash & mask;
         int slot = home;
-        while (indexAt(slot) != 0)
+        while (index[slot] != 0)
         {
             slot = (slot + 1) & mask;
         }
-        setIndexAt(slot, entry(record, fingerprint(hash), (slot - home) & mask));
+        index[slot] = entry(record, fingerprint(hash), (slot - home) & mask);
     }
 
     private void removeFromIndex(final int record)
     {
+        final int[] index = this.index;
         final int mask = indexMask;
         final int recordMask = this.recordMask;
         int slot = homeSlot(record);
-        while ((indexAt(slot) & recordMask) != record + 1)
+        while ((index[slot] & recordMask) != record + 1)
         {
-            if (indexAt(slot) == 0)
+            if (index[slot] == 0)
             {
                 throw new IllegalStateException("record not indexed: " + record);
             }
@@ -432,34 +414,19 @@ public final class SessionTable
         int hole = slot;
         int next = (hole + 1) & mask;
         int entry;
-        while ((entry = indexAt(next)) != 0)
+        while ((entry = index[next]) != 0)
         {
             final int tag = entry >>> recordBits;
             final int displacement = tag & displacementMask;
             final int home = displacement != escape ? (next - displacement) & mask : homeSlot((entry & recordMask) - 1);
             if (((next - home) & mask) >= ((next - hole) & mask))
             {
-                setIndexAt(hole, entry(((entry & recordMask) - 1), tag >>> displacementBits, (hole - home) & mask));
+                index[hole] = entry(((entry & recordMask) - 1), tag >>> displacementBits, (hole - home) & mask);
                 hole = next;
             }
             next = (next + 1) & mask;
         }
-        setIndexAt(hole, 0);
-    }
-
-    private int indexAt(final int slot)
-    {
-        return indexChunks[slot >>> INDEX_CHUNK_SHIFT][slot & INDEX_CHUNK_MASK];
-    }
-
-    private void setIndexAt(final int slot, final int entry)
-    {
-        final int chunk = slot >>> INDEX_CHUNK_SHIFT;
-        if (indexChunkEpochs[chunk] != epoch)
-        {
-            copyIndexChunk(chunk);
-        }
-        indexChunks[chunk][slot & INDEX_CHUNK_MASK] = entry;
+        index[hole] = 0;
     }
 
     private int homeSlot(final int record)
@@ -477,20 +444,16 @@ public final class SessionTable
         return (int)(hash >>> FINGERPRINT_SHIFT) & fingerprintMask;
     }
 
-    /** Rehashes into a new index twice as long; the old chunks are left as they are (a view may hold them). */
     private void growIndex()
     {
-        final int[][] old = indexChunks;
+        final int[] old = index;
         final int oldMask = recordMask;
-        setIndex(indexLength * 2);
-        for (final int[] chunk : old)
+        setIndex(new int[old.length * 2]);
+        for (final int entry : old)
         {
-            for (final int entry : chunk)
+            if (entry != 0)
             {
-                if (entry != 0)
-                {
-                    insertIntoIndex((entry & oldMask) - 1);
-                }
+                insertIntoIndex((entry & oldMask) - 1);
             }
         }
     }
@@ -520,22 +483,39 @@ public final class SessionTable
 
     // ---------------------------------------------------------------------------------------------- image
 
-    /** Writes the exact image: records (links included), free list and index, so a restore is bit-identical. */
+    /**
+     * Writes the image: records (links included), free list and index. A restore has the same records, ids and free
+     * list, so it behaves exactly as this table does. A frozen view has no index of its own and writes one built by
+     * inserting its live records in id order; its layout may differ from the live table's, which changes where
+     * keys sit in the index but not what any look-up finds ({@code state.md}).
+     */
     public void writeTo(final StateOutput out) throws IOException
     {
+        final int[] index = null != this.index ? this.index : indexOfRecords();
         out.putInt(highWater);
         out.putInt(size);
         out.putInt(freeHead);
-        out.putInt(indexLength);
+        out.putInt(index.length);
         for (int first = 0; first < highWater; first += RECORDS_PER_PAGE)
         {
             final int records = Math.min(RECORDS_PER_PAGE, highWater - first);
             out.putLongs(pages[first >>> PAGE_SHIFT], 0, records * WORDS_PER_RECORD);
         }
-        for (final int[] chunk : indexChunks)
+        out.putInts(index, 0, index.length);
+    }
+
+    /** An index of this table's live records, built as {@link #insertIntoIndex} would, in record id order. */
+    private int[] indexOfRecords()
+    {
+        final int[] index = new int[indexMask + 1];
+        for (int record = 0; record < highWater; record++)
         {
-            out.putInts(chunk, 0, chunk.length);
+            if (tenant(record) != 0)
+            {
+                insertInto(index, record);
+            }
         }
+        return index;
     }
 
     /** Replaces this (empty) table with the image {@link #writeTo} wrote. */
@@ -559,17 +539,15 @@ public final class SessionTable
         }
         for (int first = 0, page = 0; first < highWater; first += RECORDS_PER_PAGE, page++)
         {
-            if (null == pageOrNull(page))
+            if (page >= pages.length || null == pages[page])
             {
                 newPage(page);
             }
             in.getLongs(pages[page], 0, Math.min(RECORDS_PER_PAGE, highWater - first) * WORDS_PER_RECORD);
         }
-        setIndex(indexLength);
-        for (final int[] chunk : indexChunks)
-        {
-            in.getInts(chunk, 0, chunk.length);
-        }
+        final int[] index = new int[indexLength];
+        in.getInts(index, 0, indexLength);
+        setIndex(index);
         this.highWater = highWater;
         this.size = size;
         this.freeHead = freeHead;
@@ -822,7 +800,17 @@ public final class SessionTable
         org.agrona.UnsafeApi.putInt(writablePage(record), fieldOffset(record, intSlot), value);
     }
 
+    /**
+     * The record's page to read. Reads and writes both go through the table of writable pages, so that serving
+     * keeps one page table in cache; a page a view shares is read from the table of every page.
+     */
     private long[] page(final int record)
+    {
+        final long[] page = writablePages[record >>> PAGE_SHIFT];
+        return null != page ? page : sharedPage(record);
+    }
+
+    private long[] sharedPage(final int record)
     {
         final long[] page = pages[record >>> PAGE_SHIFT];
         if (null == page)
@@ -832,133 +820,73 @@ public final class SessionTable
         return page;
     }
 
-    /** The record's page, made this table's own first if a frozen view may share it. */
+    /** The record's page to write: this table's own, copied first if a frozen view shares it. */
     private long[] writablePage(final int record)
     {
-        final int page = record >>> PAGE_SHIFT;
-        return pageEpochs[page] == epoch ? page(record) : copyPage(page);
+        final long[] page = writablePages[record >>> PAGE_SHIFT];
+        return null != page ? page : copyPage(record);
     }
 
-    private long[] pageOrNull(final int page)
+    private long[] copyPage(final int record)
     {
-        return page < pages.length ? pages[page] : null;
+        final int page = record >>> PAGE_SHIFT;
+        final long[] copy = pageCopies.copy(sharedPage(record));
+        pages[page] = copy;
+        writablePages[page] = copy;
+        return copy;
     }
 
-    /** Allocates page {@code page}, growing the page table if need be. */
+    /** Allocates page {@code page}, growing the page tables if need be. */
     private void newPage(final int page)
     {
-        checkWritable();
+        final long[] newPage = pageCopies.newPage();
         if (page >= pages.length)
         {
             final int length = Integer.highestOneBit(page) * 2;
             pages = java.util.Arrays.copyOf(pages, length);
-            pageEpochs = java.util.Arrays.copyOf(pageEpochs, length);
+            writablePages = java.util.Arrays.copyOf(writablePages, length);
         }
-        pages[page] = new long[PAGE_LONGS];
-        pageEpochs[page] = epoch;
+        pages[page] = newPage;
+        writablePages[page] = newPage;
     }
 
     // ---------------------------------------------------------------------------------------------- copy-on-write
 
     /**
      * A read-only view of the table as it is now, for a snapshot written on another thread (after a safe
-     * publication) while this table goes on changing. {@link #recycle} of the latest view ends it and every earlier
-     * one; a view must not be read after that.
+     * publication) while this table goes on changing, until {@link #endViews}. It answers the record queries,
+     * {@link #size}, {@link #highWater} and {@link #writeTo}; it has no index, so not {@link #find}.
      */
     public SessionTable freeze()
     {
-        if (epoch == FROZEN)
-        {
-            throw new IllegalStateException("a frozen view cannot be frozen");
-        }
+        pageCopies.freeze();
         final SessionTable view = new SessionTable(this);
-        epoch++;
+        writablePages = new long[pages.length][];
         return view;
     }
 
     /**
-     * Ends {@code view}, which nothing reads any more: the pages and chunks this table replaced since the freeze
-     * become spares for the next one, and nothing is shared any longer.
+     * Ends every view frozen so far, which nothing may read any more: the pages this table replaced since become
+     * spares for the next, and every page is writable again. A few array copies, whatever the size.
      */
-    public void recycle(final SessionTable view)
+    public void endViews()
     {
-        for (int p = 0, n = Math.min(view.pages.length, pages.length); p < n; p++)
-        {
-            final long[] original = view.pages[p];
-            if (null != original && original != pages[p])
-            {
-                sparePages = push(sparePages, sparePageCount++, original);
-            }
-        }
-        java.util.Arrays.fill(pageEpochs, epoch);
-        for (int c = 0; c < view.indexChunks.length; c++)
-        {
-            final int[] original = view.indexChunks[c];
-            final boolean replaced = c >= indexChunks.length || original != indexChunks[c];
-            if (replaced && original.length == 1 << INDEX_CHUNK_SHIFT)
-            {
-                spareIndexChunks = push(spareIndexChunks, spareIndexChunkCount++, original);
-            }
-        }
-        java.util.Arrays.fill(indexChunkEpochs, epoch);
+        pageCopies.endViews();
+        writablePages = pages.clone();
     }
 
     /**
-     * Allocates, now, a spare for every page and full index chunk the table has, so that the copies of a snapshot
-     * allocate nothing while serving (young arrays of hundreds of MB would be copied by the collector).
+     * Allocates, now, a spare for every page the table has, so that the copies of a snapshot allocate nothing
+     * while serving (young arrays of hundreds of MB would be copied by the collector).
      */
     public void reserveCopies()
     {
-        for (final long[] page : pages)
+        int count = 0;
+        while (count < pages.length && null != pages[count])
         {
-            if (null != page && sparePageCount < pages.length)
-            {
-                sparePages = push(sparePages, sparePageCount++, new long[PAGE_LONGS]);
-            }
+            count++;
         }
-        for (final int[] chunk : indexChunks)
-        {
-            if (chunk.length == 1 << INDEX_CHUNK_SHIFT)
-            {
-                spareIndexChunks = push(spareIndexChunks, spareIndexChunkCount++, new int[chunk.length]);
-            }
-        }
-    }
-
-    private long[] copyPage(final int page)
-    {
-        checkWritable();
-        final long[] copy = sparePageCount > 0 ? sparePages[--sparePageCount] : new long[PAGE_LONGS];
-        System.arraycopy(pages[page], 0, copy, 0, PAGE_LONGS);
-        pages[page] = copy;
-        pageEpochs[page] = epoch;
-        return copy;
-    }
-
-    private void copyIndexChunk(final int chunk)
-    {
-        checkWritable();
-        final int[] original = indexChunks[chunk];
-        final int[] copy = spareIndexChunkCount > 0 && original.length == 1 << INDEX_CHUNK_SHIFT ?
-            spareIndexChunks[--spareIndexChunkCount] : new int[original.length];
-        System.arraycopy(original, 0, copy, 0, original.length);
-        indexChunks[chunk] = copy;
-        indexChunkEpochs[chunk] = epoch;
-    }
-
-    private void checkWritable()
-    {
-        if (epoch == FROZEN)
-        {
-            throw new IllegalStateException("a frozen view of the session table is read-only");
-        }
-    }
-
-    static <T> T[] push(final T[] stack, final int at, final T item)
-    {
-        final T[] grown = at < stack.length ? stack : java.util.Arrays.copyOf(stack, Math.max(16, at * 2));
-        grown[at] = item;
-        return grown;
+        pageCopies.reserve(count);
     }
 
     /** Where int slot {@code intSlot} of the record lies in its page (word w is int slot 2w). */

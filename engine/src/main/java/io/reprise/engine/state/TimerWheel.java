@@ -117,8 +117,9 @@ public final class TimerWheel
      * forwards not yet released) and where the next append goes.
      */
     private long[][] chunks = new long[64][];
-    /** The epoch in which each chunk was last made this wheel's own; older chunks may be shared with a view. */
-    private int[] chunkEpochs = new int[64];
+    /** The chunks this wheel may write in place: those of {@link #chunks} no view shares, else null. */
+    private long[][] writableChunks = new long[64][];
+    private CopyOnWritePages<long[]> chunkCopies = new CopyOnWritePages<>(CHUNK_SIZE, long[]::new);
     private int[] chunkNext = new int[64];
     private int[] chunkPrev = new int[64];
     private int[] chunkLive = new int[64];
@@ -130,11 +131,6 @@ public final class TimerWheel
     private int size;
     /** Sum of what look-ahead read, kept only so that the reads cannot be optimised away. */
     private long touched;
-    /** Bumped by every {@link #freeze}; {@link #FROZEN} in a view. */
-    private int epoch;
-    private long[][] spareChunks = new long[0][];
-    private int spareChunkCount;
-    private static final int FROZEN = -1;
 
     /** @param expectedTimers sizes the chunks allocated up front (one timer per live or retained session). */
     public TimerWheel(final SessionTable table, final int expectedTimers)
@@ -173,67 +169,63 @@ public final class TimerWheel
         tailChunk = null;
         occupied = null;
         chunks = java.util.Arrays.copyOf(live.chunks, live.chunkCount);
+        writableChunks = new long[live.chunkCount][];
+        chunkCopies = live.chunkCopies.forView();
         chunkNext = java.util.Arrays.copyOf(live.chunkNext, live.chunkCount);
         chunkEnd = java.util.Arrays.copyOf(live.chunkEnd, live.chunkCount);
         chunkCount = live.chunkCount;
         nowMs = live.nowMs;
         size = live.size;
-        epoch = FROZEN;
     }
 
     /**
      * A read-only view of the wheel as it is now, over {@code frozenTable} (the session table's view frozen with
      * it), for a snapshot written on another thread: it answers {@link #writeTo}, {@link #forEachInOrder},
-     * {@link #size} and {@link #nowMs}. At most one view at a time; {@link #recycle} ends it.
+     * {@link #size} and {@link #nowMs}, until {@link #endViews}.
      */
     public TimerWheel freeze(final SessionTable frozenTable)
     {
-        if (epoch == FROZEN)
-        {
-            throw new IllegalStateException("a frozen view cannot be frozen");
-        }
+        chunkCopies.freeze();
         final TimerWheel view = new TimerWheel(this, frozenTable);
-        epoch++;
+        writableChunks = new long[chunks.length][];
         return view;
     }
 
-    /** Ends {@code view}: the chunks replaced since the freeze become spares, and nothing is shared any longer. */
-    public void recycle(final TimerWheel view)
+    /** Ends every view frozen so far: the chunks replaced since become spares, and every chunk is writable again. */
+    public void endViews()
     {
-        for (int c = 0; c < view.chunkCount; c++)
-        {
-            if (view.chunks[c] != chunks[c])
-            {
-                spareChunks = SessionTable.push(spareChunks, spareChunkCount++, view.chunks[c]);
-            }
-        }
-        java.util.Arrays.fill(chunkEpochs, epoch);
+        chunkCopies.endViews();
+        writableChunks = chunks.clone();
     }
 
     /** Allocates, now, a spare for every chunk, so that the copies of a snapshot allocate nothing while serving. */
     public void reserveCopies()
     {
-        while (spareChunkCount < chunkCount)
-        {
-            spareChunks = SessionTable.push(spareChunks, spareChunkCount++, new long[CHUNK_SIZE]);
-        }
+        chunkCopies.reserve(chunkCount);
     }
 
-    /** The chunk's entries, made this wheel's own first if a frozen view may share them. */
+    /**
+     * The chunk's entries to read. Reads and writes both go through the table of writable chunks, so that serving
+     * keeps one chunk table in cache; a chunk a view shares is read from the table of every chunk.
+     */
+    private long[] chunk(final int chunk)
+    {
+        final long[] entries = writableChunks[chunk];
+        return null != entries ? entries : chunks[chunk];
+    }
+
+    /** The chunk's entries to write: this wheel's own, copied first if a frozen view shares them. */
     private long[] writableChunk(final int chunk)
     {
-        if (chunkEpochs[chunk] != epoch)
+        final long[] entries = writableChunks[chunk];
+        if (null != entries)
         {
-            if (epoch == FROZEN)
-            {
-                throw new IllegalStateException("a frozen view of the timer wheel is read-only");
-            }
-            final long[] copy = spareChunkCount > 0 ? spareChunks[--spareChunkCount] : new long[CHUNK_SIZE];
-            System.arraycopy(chunks[chunk], 0, copy, 0, CHUNK_SIZE);
-            chunks[chunk] = copy;
-            chunkEpochs[chunk] = epoch;
+            return entries;
         }
-        return chunks[chunk];
+        final long[] copy = chunkCopies.copy(chunks[chunk]);
+        chunks[chunk] = copy;
+        writableChunks[chunk] = copy;
+        return copy;
     }
 
     /** Allocates chunks 0..count-1 onto the free stack, chunk 0 on top: the order {@link #takeChunk} would create them. */
@@ -632,7 +624,7 @@ public final class TimerWheel
      */
     private int touchAhead(final int chunk, final int from)
     {
-        final long[] entries = chunks[chunk];
+        final long[] entries = chunk(chunk);
         final int end = Math.min(from + FIRE_AHEAD, chunkEnd[chunk]);
         long sum = 0;
         for (int i = from; i < end; i++)
@@ -658,7 +650,7 @@ public final class TimerWheel
     {
         // The first chunk has a live entry at or after the read offset: a chunk without any is released at once.
         final int chunk = headChunk[bucket];
-        final long[] entries = chunks[chunk];
+        final long[] entries = chunk(chunk);
         int i = readOffset[bucket];
         while (entries[i] == TOMBSTONE)
         {
@@ -792,7 +784,7 @@ public final class TimerWheel
 
     private long entryAt(final int position)
     {
-        return chunks[position >>> CHUNK_SHIFT][position & CHUNK_MASK];
+        return chunk(position >>> CHUNK_SHIFT)[position & CHUNK_MASK];
     }
 
     private static boolean isForward(final long entry)
@@ -876,15 +868,15 @@ public final class TimerWheel
         {
             final int length = chunk * 2;
             chunks = java.util.Arrays.copyOf(chunks, length);
-            chunkEpochs = java.util.Arrays.copyOf(chunkEpochs, length);
+            writableChunks = java.util.Arrays.copyOf(writableChunks, length);
             chunkNext = java.util.Arrays.copyOf(chunkNext, length);
             chunkPrev = java.util.Arrays.copyOf(chunkPrev, length);
             chunkLive = java.util.Arrays.copyOf(chunkLive, length);
             chunkEnd = java.util.Arrays.copyOf(chunkEnd, length);
             freeChunks = java.util.Arrays.copyOf(freeChunks, length);
         }
-        chunks[chunk] = new long[CHUNK_SIZE];
-        chunkEpochs[chunk] = epoch;
+        chunks[chunk] = chunkCopies.newPage();
+        writableChunks[chunk] = chunks[chunk];
         chunkNext[chunk] = NULL;
         chunkPrev[chunk] = NULL;
         return chunk;

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,6 +16,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 
 import io.reprise.engine.state.SessionTable;
+import io.reprise.engine.state.StateInput;
 import io.reprise.engine.state.StateOutput;
 import io.reprise.schema.log.Outcome;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -21,8 +24,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A frozen view ({@link BusinessLogic#freeze}) answers, while the live state goes on applying, exactly as the state
- * did at the freeze: the same image byte for byte and the same digest. That is what lets the snapshot agent write
- * a snapshot without a second copy of the state that applies every operator again.
+ * did at the freeze: the same digest, and the same image byte for byte but for the layout of the session index,
+ * which the view builds from its records; restored, that image is the same state, in which every session is found.
+ * That is what lets the snapshot agent write a snapshot without a second copy of the state that applies every
+ * operator again.
  */
 class FrozenStateTest
 {
@@ -57,8 +62,7 @@ class FrozenStateTest
             logic.apply(i + 1, term, buffer, 0, frame.length);
             if (null != view && (random.nextInt(1000) == 0 || i == log.size() - 1))
             {
-                assertArrayEquals(expectedImage, image(view), "seed " + seed + " frozen at " + frozenAt + ", now " + i);
-                assertEquals(expectedDigest, view.digest(), "seed " + seed + " frozen at " + frozenAt);
+                assertSameState(expectedImage, expectedDigest, view, "seed " + seed + " frozen at " + frozenAt + ", now " + i);
                 assertEquals(frozenAt, view.appliedIndex());
                 logic.recycle(view);
                 view = null;
@@ -126,9 +130,8 @@ class FrozenStateTest
                     d.time(timeMs);
                 }
             }
-            assertArrayEquals(expectedImage, written.join(), "seed " + seed + " round " + round);
-            assertArrayEquals(expectedImage, image(view), "seed " + seed + " round " + round);
-            assertEquals(expectedDigest, view.digest(), "seed " + seed + " round " + round);
+            assertArrayEquals(image(view), written.join(), "seed " + seed + " round " + round + ": the same from any thread");
+            assertSameState(expectedImage, expectedDigest, view, "seed " + seed + " round " + round);
             assertEquals(frozenIndex, view.appliedIndex());
             if (round % 3 != 2)
             {
@@ -156,6 +159,81 @@ class FrozenStateTest
         assertThrows(IllegalStateException.class, () -> view.apply(view.appliedIndex() + 1, 1, buffer, 0, length));
         assertEquals(1, d.logic.sessions().size());
         assertEquals(SessionTable.NULL, d.logic.sessions().find(1, 8));
+    }
+
+    /**
+     * The view's image equals the live image taken at the freeze outside the index, and restores to a state with the
+     * digest of the freeze in which every live session is found where the image put it.
+     */
+    private static void assertSameState(
+        final byte[] expectedImage, final long expectedDigest, final BusinessLogic view, final String message)
+    {
+        assertEquals(expectedDigest, view.digest(), message);
+        final byte[] viewImage = image(view);
+        assertEquals(expectedImage.length, viewImage.length, message);
+        // BusinessLogic scalars (36 bytes), then highWater, size, freeHead, indexLength, the records, the index.
+        final int highWater = view.sessions().highWater();
+        final int indexLength = java.nio.ByteBuffer.wrap(viewImage).getInt(36 + 12);
+        final int indexFrom = 36 + 16 + highWater * 96;
+        final int indexTo = indexFrom + indexLength * 4;
+        assertArrayEquals(java.util.Arrays.copyOfRange(expectedImage, 0, indexFrom),
+            java.util.Arrays.copyOfRange(viewImage, 0, indexFrom), message + ": before the index");
+        assertArrayEquals(java.util.Arrays.copyOfRange(expectedImage, indexTo, expectedImage.length),
+            java.util.Arrays.copyOfRange(viewImage, indexTo, viewImage.length), message + ": after the index");
+
+        final BusinessLogic restored = restore(view.rules(), viewImage);
+        assertEquals(expectedDigest, restored.digest(), message + ": restored");
+        assertEquals(view.appliedIndex(), restored.appliedIndex(), message);
+        final SessionTable sessions = restored.sessions();
+        for (int record = 0; record < sessions.highWater(); record++)
+        {
+            if (sessions.isLive(record))
+            {
+                assertEquals(record, sessions.find(sessions.tenant(record), sessions.sessionId(record)), message);
+            }
+        }
+    }
+
+    private static BusinessLogic restore(final BusinessRules rules, final byte[] image)
+    {
+        final DataInputStream in = new DataInputStream(new ByteArrayInputStream(image));
+        final BusinessLogic restored = new BusinessLogic(rules, OutputSink.NONE);
+        try
+        {
+            restored.readState(new StateInput()
+            {
+                public long getLong() throws IOException
+                {
+                    return in.readLong();
+                }
+
+                public int getInt() throws IOException
+                {
+                    return in.readInt();
+                }
+
+                public void getLongs(final long[] values, final int offset, final int length) throws IOException
+                {
+                    for (int i = offset; i < offset + length; i++)
+                    {
+                        values[i] = in.readLong();
+                    }
+                }
+
+                public void getInts(final int[] values, final int offset, final int length) throws IOException
+                {
+                    for (int i = offset; i < offset + length; i++)
+                    {
+                        values[i] = in.readInt();
+                    }
+                }
+            });
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        return restored;
     }
 
     private static void reportIfInFlight(final LogicDriver d, final int tenant, final long id, final Outcome outcome)
