@@ -45,6 +45,7 @@ public final class FreezeProbe
         {
             final long maxWithoutBefore = without.getMaxValue();
             operatorsWithout += run(mix, windowMs, without);
+            final long freezeAtMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
             final long freezeStartNs = System.nanoTime();
             final BusinessLogic view = logic.freeze();
             final long frozeUs = (System.nanoTime() - freezeStartNs) / 1000;
@@ -60,8 +61,8 @@ public final class FreezeProbe
             logic.recycle(view);
             final long recycledUs = (System.nanoTime() - recycleStartNs) / 1000;
             recycleUs.recordValue(recycledUs);
-            System.out.printf("round %d: freeze %,d us, recycle %,d us; longest step without a view %,d us" +
-                " (all rounds so far), with one %,d us%n", round + 1, frozeUs, recycledUs,
+            System.out.printf("round %d: freeze %,d us (at %,d ms of uptime), recycle %,d us; longest step without a" +
+                " view %,d us (all rounds so far), with one %,d us%n", round + 1, frozeUs, freezeAtMs, recycledUs,
                 Math.max(maxWithoutBefore, without.getMaxValue()), roundWith.getMaxValue());
         }
         final double seconds = rounds * windowMs / 1000.0;
