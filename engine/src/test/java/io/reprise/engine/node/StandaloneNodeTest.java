@@ -284,6 +284,33 @@ class StandaloneNodeTest
      * the snapshot file's creation held for as long as the test likes, thousands of operators are still applied, and
      * the snapshot, once let go, holds the state at the index where it began.
      */
+    /**
+     * An idle business logic serves the snapshot agent's freeze while it waits for entries, whatever the ring's wait
+     * strategy (a blocking one is woken for it): the snapshot is at the applied index, and no entry was journaled to
+     * get it.
+     */
+    @Test
+    void shouldSnapshotAnIdleNodeWithoutAnEntryWhateverTheWaitStrategy(@TempDir final Path dir) throws Exception
+    {
+        for (final String name : new String[] {"sleeping", "yielding", "blocking", "busy-spin"})
+        {
+            try (StandaloneNode node = StandaloneNode.start(
+                context(dir.resolve(name)).waitStrategy(NodeContext.waitStrategy(name))))
+            {
+                saveAll(client(node), 1, 20);
+                assertTrue(node.awaitApplied(10_000));
+                Thread.sleep(20); // the business logic is waiting for entries now
+                final long applied = node.appliedIndex();
+                assertEquals(applied, Snapshots.takeNow(node), name);
+                assertEquals(applied, node.publishedIndex(), name + ": nothing was journaled for the snapshot");
+                // A second one, after the view came back: still served, at a new index.
+                saveAll(client(node), 100, 5);
+                assertTrue(node.awaitApplied(10_000));
+                assertEquals(node.appliedIndex(), Snapshots.takeNow(node), name);
+            }
+        }
+    }
+
     @Test
     void shouldKeepApplyingWhileASnapshotIsHeldMidWrite(@TempDir final Path dir) throws Exception
     {
