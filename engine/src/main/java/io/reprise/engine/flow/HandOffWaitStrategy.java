@@ -24,9 +24,10 @@ public final class HandOffWaitStrategy implements WaitStrategy
     private BusinessLogic logic;
     private final SequenceBarrier interruptible = new SequenceBarrier()
     {
-        public long waitFor(final long sequence)
+        public long waitFor(final long sequence) throws AlertException, InterruptedException, TimeoutException
         {
-            throw new UnsupportedOperationException();
+            // Wait strategies only check alerts; were one to wait through its barrier, it would wait as the stage does.
+            return logicBarrier.waitFor(sequence);
         }
 
         public long getCursor()
