@@ -1,6 +1,7 @@
 package io.reprise.jmh;
 
 import io.reprise.engine.logic.BusinessLogic;
+import io.reprise.engine.logic.SnapshotWarmUp;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -10,6 +11,8 @@ import org.HdrHistogram.Histogram;
  * against those run while none is. While a view is held, the first write to each page and chunk copies it, so those
  * steps are slower until most of the state has been copied once. Alternating windows without and with a view, each
  * {@code windowMs} of wall time, make the comparison fair to a noisy machine.
+ * <p>
+ * It runs {@link SnapshotWarmUp} first, as a node of that size does; {@code -Dreprise.probe.cold=true} leaves it out.
  * <p>
  * {@code java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Xms8g -Xmx8g -XX:+AlwaysPreTouch
  * -XX:+UseTransparentHugePages -cp jmh/target/benchmarks.jar io.reprise.jmh.FreezeProbe 10000000 3000 4}
@@ -33,6 +36,10 @@ public final class FreezeProbe
         final SteadyStateMix mix = new SteadyStateMix(Engine.of(logic), sink, sessions);
         mix.populate(sessions);
         logic.reserveSnapshotCopies();
+        if (!Boolean.getBoolean("reprise.probe.cold"))
+        {
+            SnapshotWarmUp.run(2_000); // as a node of this size does before serving
+        }
         System.gc();
         run(mix, windowMs, new Histogram(3)); // warm-up
         final Histogram without = new Histogram(3);

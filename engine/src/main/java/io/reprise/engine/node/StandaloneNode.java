@@ -27,6 +27,7 @@ import io.reprise.engine.flow.StateHandOff;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalCorruptException;
 import io.reprise.engine.logic.BusinessLogic;
+import io.reprise.engine.logic.SnapshotWarmUp;
 import io.reprise.engine.repeat.RepeatProcess;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotFile;
@@ -60,6 +61,8 @@ public final class StandaloneNode implements AutoCloseable
     private static final long STORAGE_RETRY_MS = 1000;
     /** Tables from this size up are moved out of the young generation before serving (see settleHeap). */
     private static final long SETTLE_HEAP_FROM_TABLE_BYTES = 64L * 1024 * 1024;
+    /** Enough freezes for the JIT to compile the freeze and to see the write path copy. */
+    private static final int SNAPSHOT_WARM_UP_ROUNDS = 2_000;
 
     private final NodeContext context;
     private final Disk disk;
@@ -258,6 +261,8 @@ public final class StandaloneNode implements AutoCloseable
         final long tableBytes = logic.sessions().footprintBytes() + logic.timers().footprintBytes();
         if (tableBytes >= SETTLE_HEAP_FROM_TABLE_BYTES)
         {
+            // A node this large also compiles its snapshot path before serving (see SnapshotWarmUp).
+            SnapshotWarmUp.run(SNAPSHOT_WARM_UP_ROUNDS);
             System.gc();
         }
     }

@@ -146,6 +146,13 @@ class FrozenStateTest
         assertTrue(d.logic.sessions().size() > 20_000, "sessions: " + d.logic.sessions().size());
     }
 
+    /** The warm-up a large node runs before serving checks its views too: every operator applied, no view changed. */
+    @Test
+    void shouldWarmUpTheSnapshotPathCheckingItsViews()
+    {
+        assertEquals(1 + 130 * 16, SnapshotWarmUp.run(130));
+    }
+
     @Test
     void shouldRefuseToApplyToAView()
     {
