@@ -222,9 +222,9 @@ public final class StandaloneNode implements AutoCloseable
         output.repeatProcess(repeatProcess);
         startAgent(repeatProcess);
         snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, stateHandOff, logicHandler::appliedIndex,
-            journalHandler::durableLogBytes, context.epochClock(), context.nanoClock(), context.snapshotEveryOperators(), context.snapshotEveryMs(),
-            context.snapshotEveryLogBytes(), context.snapshotsRetained(), context.snapshotListener(),
-            context.errorHandler()).sourceManifests(new SnapshotAgent.SourceManifests()
+            journalHandler::durableLogBytes, context.epochClock(), context.nanoClock(),
+            context.snapshotEveryOperators(), context.snapshotEveryMs(), context.snapshotEveryLogBytes(),
+            context.snapshotsRetained(), context.snapshotListener(), context.errorHandler()).sourceManifests(new SnapshotAgent.SourceManifests()
             {
                 public boolean coversThrough(final long index)
                 {
