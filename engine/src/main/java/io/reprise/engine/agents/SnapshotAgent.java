@@ -244,7 +244,8 @@ public final class SnapshotAgent implements Agent
         {
             return false;
         }
-        return operatorsSince >= everyOperators || durableLogBytes.getAsLong() - lastSnapshotLogBytes >= everyLogBytes ||
+        return operatorsSince >= everyOperators ||
+            durableLogBytes.getAsLong() - lastSnapshotLogBytes >= everyLogBytes ||
             clock.time() - lastSnapshotMs >= everyMs;
     }
 

@@ -67,7 +67,7 @@ public final class SnapshotWarmUp
             }
             if (check && view.digest() != digest)
             {
-                throw new IllegalStateException("copy-on-write broken: a frozen view changed in warm-up round " + round);
+                throw new IllegalStateException("copy-on-write broken: a view changed in warm-up round " + round);
             }
             logic.recycle(view);
         }

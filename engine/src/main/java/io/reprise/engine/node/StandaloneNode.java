@@ -224,7 +224,8 @@ public final class StandaloneNode implements AutoCloseable
         snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, stateHandOff, logicHandler::appliedIndex,
             journalHandler::durableLogBytes, context.epochClock(), context.nanoClock(),
             context.snapshotEveryOperators(), context.snapshotEveryMs(), context.snapshotEveryLogBytes(),
-            context.snapshotsRetained(), context.snapshotListener(), context.errorHandler()).sourceManifests(new SnapshotAgent.SourceManifests()
+            context.snapshotsRetained(), context.snapshotListener(), context.errorHandler())
+            .sourceManifests(new SnapshotAgent.SourceManifests()
             {
                 public boolean coversThrough(final long index)
                 {
@@ -251,7 +252,7 @@ public final class StandaloneNode implements AutoCloseable
     }
 
     /**
-     * The state's tables (session pages, index, timer chunks, and their spares for copy-on-write) are allocated at start
+     * The state's tables (session pages, index, timer chunks, and spares for copy-on-write) are allocated at start
      * in the young generation. Left there, the first young collections while serving copy them: at 10^7 sessions
      * a 370 ms pause some time after start. One collection now, before the flow starts, moves them once. Small
      * tables copy fast, so a small node skips it (tests start hundreds).
@@ -313,7 +314,8 @@ public final class StandaloneNode implements AutoCloseable
         stateHandOff = new StateHandOff(waitStrategy::signalAllWhenBlocking);
         final HandOffWaitStrategy handOffWaitStrategy = new HandOffWaitStrategy(waitStrategy, stateHandOff);
         ring = RingBuffer.createMultiProducer(
-            OperationSlot.factory(context.ringSize(), context.ringCellBytes()), context.ringSize(), handOffWaitStrategy);
+            OperationSlot.factory(context.ringSize(), context.ringCellBytes()), context.ringSize(),
+            handOffWaitStrategy);
         publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
         journalHandler = new JournalHandler(journal, context.journalRetryIdleStrategy(), context.nanoClock());
         final ReplicationHandler replicationHandler = new ReplicationHandler();

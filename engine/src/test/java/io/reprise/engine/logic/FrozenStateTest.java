@@ -62,7 +62,8 @@ class FrozenStateTest
             logic.apply(i + 1, term, buffer, 0, frame.length);
             if (null != view && (random.nextInt(1000) == 0 || i == log.size() - 1))
             {
-                assertSameState(expectedImage, expectedDigest, view, "seed " + seed + " frozen at " + frozenAt + ", now " + i);
+                assertSameState(expectedImage, expectedDigest, view,
+                    "seed " + seed + " frozen at " + frozenAt + ", now " + i);
                 assertEquals(frozenAt, view.appliedIndex());
                 logic.recycle(view);
                 view = null;
@@ -130,7 +131,8 @@ class FrozenStateTest
                     d.time(timeMs);
                 }
             }
-            assertArrayEquals(image(view), written.join(), "seed " + seed + " round " + round + ": the same from any thread");
+            assertArrayEquals(image(view), written.join(),
+                "seed " + seed + " round " + round + ": the same from any thread");
             assertSameState(expectedImage, expectedDigest, view, "seed " + seed + " round " + round);
             assertEquals(frozenIndex, view.appliedIndex());
             if (round % 3 != 2)
