@@ -33,8 +33,7 @@ public final class FreezeProbe
         final int rounds = Integer.parseInt(args[2]);
         final CountingSink sink = new CountingSink();
         final BusinessLogic logic = new BusinessLogic(SteadyStateMix.rules(sessions), sink);
-        final SteadyStateMix mix = new SteadyStateMix(Engine.of(logic), sink, sessions);
-        mix.populate(sessions);
+        final SteadyStateMix mix = SteadyStateMix.populated(logic, sink, sessions);
         logic.reserveSnapshotCopies();
         if (!Boolean.getBoolean("reprise.probe.cold"))
         {

@@ -28,8 +28,7 @@ public final class SetTimeLatencyProbe
         final long seconds = Long.parseLong(args[1]);
         final CountingSink sink = new CountingSink();
         final BusinessLogic logic = new BusinessLogic(SteadyStateMix.rules(sessions), sink);
-        final SteadyStateMix mix = new SteadyStateMix(Engine.of(logic), sink, sessions);
-        mix.populate(sessions);
+        final SteadyStateMix mix = SteadyStateMix.populated(logic, sink, sessions);
         runFor(mix, 20_000, null, null, null); // warm-up: 20 s of simulated time
         final Histogram micros = new Histogram(3);
         final long[] longestNs = new long[LONGEST];

@@ -1,6 +1,7 @@
 package io.reprise.jmh;
 
 
+import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.SessionPolicy;
@@ -184,6 +185,17 @@ final class SteadyStateMix
     long errors()
     {
         return sink.rejected;
+    }
+
+    /**
+     * A mix over {@code logic} (built with {@link #rules} and {@code sink}) through its business-logic stage, populated
+     * with {@code sessions}: the set-up of the probes that run the mix outside JMH.
+     */
+    static SteadyStateMix populated(final BusinessLogic logic, final CountingSink sink, final int sessions)
+    {
+        final SteadyStateMix mix = new SteadyStateMix(Engine.of(logic), sink, sessions);
+        mix.populate(sessions);
+        return mix;
     }
 
     /** Sets time to {@link #START_MS} and saves {@code sessions} sessions due uniformly over the spread. */
