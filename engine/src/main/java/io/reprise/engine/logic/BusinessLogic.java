@@ -119,9 +119,10 @@ public final class BusinessLogic
     /**
      * The state as it is now, as a read-only view for a snapshot: {@link #writeState}, {@link #digest} and the
      * queries answer as this instance would have at this moment (but the view has no session index: it writes one
-     * built from its records), from another thread (after a safe publication), while this one goes on applying.
-     * It shares the session pages and timer chunks, which this instance copies when it first writes them
-     * (copy-on-write), until {@link #recycle}. Business-logic thread only, like {@link #apply}.
+     * built from its records), from one other thread at a time (after a safe publication), while this one goes on
+     * applying. It shares the session pages and timer chunks: until {@link #recycle}, this instance saves each record and timer
+     * entry before it first writes it (copy-on-write by record). One view at a time. Business-logic thread only,
+     * like {@link #apply}.
      */
     public BusinessLogic freeze()
     {
@@ -129,8 +130,8 @@ public final class BusinessLogic
     }
 
     /**
-     * Ends {@code view}, from {@link #freeze}, and any earlier one: nothing may read them any more. The pages and
-     * chunks copied since the freeze take back the originals as spares. A few array copies, whatever the state's size.
+     * Ends {@code view}, from {@link #freeze}: nothing may read it any more. The space of the records saved since the
+     * freeze becomes spare again: a pass over the pages and chunks written meanwhile.
      */
     public void recycle(final BusinessLogic view)
     {
@@ -139,8 +140,8 @@ public final class BusinessLogic
     }
 
     /**
-     * Allocates, now, the spare pages and chunks that the copies of a snapshot will take, so that the node allocates
-     * nothing large while serving. Costs as much memory as the tables hold now.
+     * Allocates, now, the space in which a snapshot saves records before they are written, so that the node
+     * allocates nothing large while serving. Costs as much memory as the tables hold now.
      */
     public void reserveSnapshotCopies()
     {

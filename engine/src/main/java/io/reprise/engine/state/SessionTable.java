@@ -38,10 +38,10 @@ import java.io.IOException;
  * <p>
  * Copy-on-write, for snapshots: {@link #freeze} returns a read-only view of the table as it is, which shares
  * every page with it and may be read on another thread. The table keeps a second page table, of the pages it may
- * write; a freeze empties it, so the first write to a page after a freeze copies the page (from spares, so that
- * serving allocates nothing) and writes the copy, and the view keeps the original, which nothing writes again.
+ * write without saving first; a freeze empties it, so while the view is held the first write to each record saves
+ * the record as it was ({@link CopyOnWriteRecords}), and the view reads the pages patched with the saved records.
  * The index is not shared: a view has none, and writes one built from its records ({@link #writeTo}).
- * {@link #endViews} ends the views and takes back, as spares, the originals that were replaced.
+ * {@link #endViews} ends the view.
  */
 public final class SessionTable
 {
@@ -99,11 +99,16 @@ public final class SessionTable
     private static final int FINGERPRINT_SHIFT = 40;
 
     private final int maxRecords;
-    /** Every page, the table's own and those a view shares: what views copy, and the slow path of reads. */
+    /** Every page: what views read, and the slow path of reads. */
     private long[][] pages = new long[256][];
-    /** The pages this table may write in place: those of {@link #pages} no view shares, else null. */
+    /** The pages this table may write without saving records first: all but while a view is held, then none. */
     private long[][] writablePages = new long[256][];
-    private CopyOnWritePages<long[]> pageCopies = new CopyOnWritePages<>(PAGE_LONGS, long[]::new);
+    private final CopyOnWriteRecords recordCopies;
+    /** A view's: it reads the state at its freeze, through {@link #frozenRecord}. */
+    private final boolean frozen;
+    /** A view's: the records last read through {@link #frozenRecord}, at their page offsets. */
+    private final long[] frozenScratch;
+    private int frozenScratchRecord = NULL;
     private int highWater;
     private int freeHead = NULL;
     private int size;
@@ -139,6 +144,9 @@ public final class SessionTable
             throw new IllegalArgumentException("maxRecords=" + maxRecords + " expectedRecords=" + expectedRecords);
         }
         this.maxRecords = maxRecords;
+        recordCopies = new CopyOnWriteRecords(RECORDS_PER_PAGE, WORDS_PER_RECORD);
+        frozen = false;
+        frozenScratch = null;
         final int expected = Math.min(expectedRecords, maxRecords);
         setIndex(new int[indexLengthFor(expected)]);
         // Pages for the expected records are allocated now, at start-up: pages allocated while serving are born
@@ -157,7 +165,9 @@ public final class SessionTable
         maxRecords = live.maxRecords;
         pages = live.pages.clone();
         writablePages = new long[pages.length][];
-        pageCopies = live.pageCopies.forView();
+        recordCopies = live.recordCopies;
+        frozen = true;
+        frozenScratch = new long[PAGE_LONGS];
         highWater = live.highWater;
         freeHead = live.freeHead;
         size = live.size;
@@ -499,7 +509,13 @@ public final class SessionTable
         for (int first = 0; first < highWater; first += RECORDS_PER_PAGE)
         {
             final int records = Math.min(RECORDS_PER_PAGE, highWater - first);
-            out.putLongs(pages[first >>> PAGE_SHIFT], 0, records * WORDS_PER_RECORD);
+            final int page = first >>> PAGE_SHIFT;
+            if (frozen)
+            {
+                recordCopies.readFrozen(pages[page], page, 0, records, frozenScratch);
+                frozenScratchRecord = NULL; // the scratch holds the page now, not one record
+            }
+            out.putLongs(frozen ? frozenScratch : pages[page], 0, records * WORDS_PER_RECORD);
         }
         out.putInts(index, 0, index.length);
     }
@@ -802,15 +818,15 @@ public final class SessionTable
 
     /**
      * The record's page to read. Reads and writes both go through the table of writable pages, so that serving
-     * keeps one page table in cache; a page a view shares is read from the table of every page.
+     * keeps one page table in cache; while a view is held, the table of every page; a view reads its freeze.
      */
     private long[] page(final int record)
     {
         final long[] page = writablePages[record >>> PAGE_SHIFT];
-        return null != page ? page : sharedPage(record);
+        return null != page ? page : frozen ? frozenRecord(record) : livePage(record);
     }
 
-    private long[] sharedPage(final int record)
+    private long[] livePage(final int record)
     {
         final long[] page = pages[record >>> PAGE_SHIFT];
         if (null == page)
@@ -820,26 +836,43 @@ public final class SessionTable
         return page;
     }
 
-    /** The record's page to write: this table's own, copied first if a frozen view shares it. */
+    /**
+     * A view's read: a page whose slot of {@code record} holds the record as it was at the freeze (the other slots
+     * hold anything). One copy of the record per record read, however many of its fields are read in a row.
+     */
+    private long[] frozenRecord(final int record)
+    {
+        if (record != frozenScratchRecord)
+        {
+            final int inPage = record & PAGE_MASK;
+            recordCopies.readFrozen(livePage(record), record >>> PAGE_SHIFT, inPage, inPage + 1, frozenScratch);
+            frozenScratchRecord = record;
+        }
+        return frozenScratch;
+    }
+
+    /** The record's page to write: the writable page, or, while a view is held, the page once the record is saved. */
     private long[] writablePage(final int record)
     {
         final long[] page = writablePages[record >>> PAGE_SHIFT];
-        return null != page ? page : copyPage(record);
+        return null != page ? page : saveRecord(record);
     }
 
-    private long[] copyPage(final int record)
+    private long[] saveRecord(final int record)
     {
-        final int page = record >>> PAGE_SHIFT;
-        final long[] copy = pageCopies.copy(sharedPage(record));
-        pages[page] = copy;
-        writablePages[page] = copy;
-        return copy;
+        if (frozen)
+        {
+            throw new IllegalStateException("a frozen view of the state is read-only");
+        }
+        final long[] page = livePage(record);
+        recordCopies.save(page, record >>> PAGE_SHIFT, record & PAGE_MASK);
+        return page;
     }
 
     /** Allocates page {@code page}, growing the page tables if need be. */
     private void newPage(final int page)
     {
-        final long[] newPage = pageCopies.newPage();
+        final long[] newPage = recordCopies.newPage();
         if (page >= pages.length)
         {
             final int length = Integer.highestOneBit(page) * 2;
@@ -855,29 +888,33 @@ public final class SessionTable
     /**
      * A read-only view of the table as it is now, for a snapshot written on another thread (after a safe
      * publication) while this table goes on changing, until {@link #endViews}. It answers the record queries,
-     * {@link #size}, {@link #highWater} and {@link #writeTo}; it has no index, so not {@link #find}.
+     * {@link #size}, {@link #highWater} and {@link #writeTo}; it has no index, so not {@link #find}. One at a time.
      */
     public SessionTable freeze()
     {
-        pageCopies.freeze();
+        if (frozen)
+        {
+            throw new IllegalStateException("a frozen view of the state is read-only");
+        }
+        recordCopies.freeze(pages.length);
         final SessionTable view = new SessionTable(this);
-        writablePages = new long[pages.length][];
+        java.util.Arrays.fill(writablePages, null);
         return view;
     }
 
     /**
-     * Ends every view frozen so far, which nothing may read any more: the pages this table replaced since become
-     * spares for the next, and every page is writable again. A few array copies, whatever the size.
+     * Ends the view frozen last, which nothing may read any more: what it saved becomes spares for the next, and
+     * every page is writable again. A pass over the pages saved during the view.
      */
     public void endViews()
     {
-        pageCopies.endViews();
-        writablePages = pages.clone();
+        recordCopies.endView();
+        System.arraycopy(pages, 0, writablePages, 0, pages.length);
     }
 
     /**
-     * Allocates, now, a spare for every page the table has, so that the copies of a snapshot allocate nothing
-     * while serving (young arrays of hundreds of MB would be copied by the collector).
+     * Allocates, now, the records' save space for every page the table has, so that the copies of a snapshot
+     * allocate nothing while serving (young arrays of hundreds of MB would be copied by the collector).
      */
     public void reserveCopies()
     {
@@ -886,7 +923,7 @@ public final class SessionTable
         {
             count++;
         }
-        pageCopies.reserve(count);
+        recordCopies.reserve(count);
     }
 
     /** Where int slot {@code intSlot} of the record lies in its page (word w is int slot 2w). */

@@ -45,8 +45,8 @@ import static io.reprise.engine.state.SessionTable.NULL;
  * order either way, so preallocation changes no timer's position.
  * <p>
  * Not thread safe: owned by the business-logic thread. Copy-on-write for snapshots as {@link SessionTable}: a
- * {@link #freeze frozen view} copies the bucket lists' heads and links, shares the chunks, and the first write to a
- * shared chunk copies it.
+ * {@link #freeze frozen view} copies the bucket lists' heads and links and shares the chunks, and while it is held
+ * the first write to each entry saves the entry as it was ({@link CopyOnWriteRecords}).
  */
 public final class TimerWheel
 {
@@ -117,9 +117,13 @@ public final class TimerWheel
      * forwards not yet released) and where the next append goes.
      */
     private long[][] chunks = new long[64][];
-    /** The chunks this wheel may write in place: those of {@link #chunks} no view shares, else null. */
+    /** The chunks this wheel may write without saving entries first: all but while a view is held, then none. */
     private long[][] writableChunks = new long[64][];
-    private CopyOnWritePages<long[]> chunkCopies = new CopyOnWritePages<>(CHUNK_SIZE, long[]::new);
+    private final CopyOnWriteRecords entryCopies;
+    /** A view's: it reads the entries of its freeze, through {@link #frozenChunk}. */
+    private final boolean frozen;
+    /** A view's: the chunk last read through {@link #frozenChunk}, as it was at the freeze. */
+    private final long[] frozenScratch;
     private int[] chunkNext = new int[64];
     private int[] chunkPrev = new int[64];
     private int[] chunkLive = new int[64];
@@ -144,6 +148,9 @@ public final class TimerWheel
         this.table = table;
         this.drainPerMs = drainPerMs;
         this.levelTwoDrainPerMs = drainPerMs / LEVEL_TWO_DRAIN_DIVISOR;
+        entryCopies = new CopyOnWriteRecords(CHUNK_SIZE, 1);
+        frozen = false;
+        frozenScratch = null;
         headChunk = new int[BUCKETS];
         tailChunk = new int[BUCKETS];
         readOffset = new int[BUCKETS];
@@ -170,7 +177,9 @@ public final class TimerWheel
         occupied = null;
         chunks = java.util.Arrays.copyOf(live.chunks, live.chunkCount);
         writableChunks = new long[live.chunkCount][];
-        chunkCopies = live.chunkCopies.forView();
+        entryCopies = live.entryCopies;
+        frozen = true;
+        frozenScratch = new long[CHUNK_SIZE];
         chunkNext = java.util.Arrays.copyOf(live.chunkNext, live.chunkCount);
         chunkEnd = java.util.Arrays.copyOf(live.chunkEnd, live.chunkCount);
         chunkCount = live.chunkCount;
@@ -181,51 +190,67 @@ public final class TimerWheel
     /**
      * A read-only view of the wheel as it is now, over {@code frozenTable} (the session table's view frozen with
      * it), for a snapshot written on another thread: it answers {@link #writeTo}, {@link #forEachInOrder},
-     * {@link #size} and {@link #nowMs}, until {@link #endViews}.
+     * {@link #size} and {@link #nowMs}, until {@link #endViews}. One at a time.
      */
     public TimerWheel freeze(final SessionTable frozenTable)
     {
-        chunkCopies.freeze();
+        if (frozen)
+        {
+            throw new IllegalStateException("a frozen view of the state is read-only");
+        }
+        entryCopies.freeze(chunks.length);
         final TimerWheel view = new TimerWheel(this, frozenTable);
-        writableChunks = new long[chunks.length][];
+        java.util.Arrays.fill(writableChunks, null);
         return view;
     }
 
-    /** Ends every view frozen so far: the chunks replaced since become spares, and every chunk is writable again. */
+    /** Ends the view frozen last: what it saved becomes spares, and every chunk is writable again. */
     public void endViews()
     {
-        chunkCopies.endViews();
-        writableChunks = chunks.clone();
+        entryCopies.endView();
+        System.arraycopy(chunks, 0, writableChunks, 0, chunks.length);
     }
 
     /** Allocates, now, a spare for every chunk, so that the copies of a snapshot allocate nothing while serving. */
     public void reserveCopies()
     {
-        chunkCopies.reserve(chunkCount);
+        entryCopies.reserve(chunkCount);
     }
 
     /**
      * The chunk's entries to read. Reads and writes both go through the table of writable chunks, so that serving
-     * keeps one chunk table in cache; a chunk a view shares is read from the table of every chunk.
+     * keeps one chunk table in cache; while a view is held, the table of every chunk; a view reads its freeze.
      */
     private long[] chunk(final int chunk)
     {
         final long[] entries = writableChunks[chunk];
-        return null != entries ? entries : chunks[chunk];
+        return null != entries ? entries : frozen ? frozenChunk(chunk) : chunks[chunk];
     }
 
-    /** The chunk's entries to write: this wheel's own, copied first if a frozen view shares them. */
-    private long[] writableChunk(final int chunk)
+    /** A view's read: the chunk's entries as they were at the freeze, valid until the next call. */
+    private long[] frozenChunk(final int chunk)
+    {
+        entryCopies.readFrozen(chunks[chunk], chunk, 0, chunkEnd[chunk], frozenScratch);
+        return frozenScratch;
+    }
+
+    /**
+     * The chunk's entries to write at {@code from..to-1}: the writable chunk, or, while a view is held, the chunk
+     * once those entries are saved.
+     */
+    private long[] writableChunk(final int chunk, final int from, final int to)
     {
         final long[] entries = writableChunks[chunk];
         if (null != entries)
         {
             return entries;
         }
-        final long[] copy = chunkCopies.copy(chunks[chunk]);
-        chunks[chunk] = copy;
-        writableChunks[chunk] = copy;
-        return copy;
+        if (frozen)
+        {
+            throw new IllegalStateException("a frozen view of the state is read-only");
+        }
+        entryCopies.save(chunks[chunk], chunk, from, to);
+        return chunks[chunk];
     }
 
     /** Allocates chunks 0..count-1 onto the free stack, chunk 0 on top: the order {@link #takeChunk} would create them. */
@@ -572,7 +597,7 @@ public final class TimerWheel
     {
         final boolean dueTimeInEntry = level <= LEVELS_WITH_DUE_TIME_IN_ENTRY;
         final long varyingMask = (1L << (level * SLOT_BITS)) - 1;
-        final long[] entries = writableChunk(chunk);
+        final long[] entries = writableChunk(chunk, from, chunkEnd[chunk]);
         int moved = 0;
         int forwards = 0;
         for (int i = from, end = chunkEnd[chunk]; i < end; i++)
@@ -773,7 +798,7 @@ public final class TimerWheel
             tailChunk[bucket] = chunk;
         }
         final int offset = chunkEnd[chunk]++;
-        writableChunk(chunk)[offset] = (atMs << 32) | (recordBits & 0xFFFF_FFFFL);
+        writableChunk(chunk, offset, offset + 1)[offset] = (atMs << 32) | (recordBits & 0xFFFF_FFFFL);
         chunkLive[chunk]++;
         if (lives[bucket]++ == 0)
         {
@@ -809,7 +834,8 @@ public final class TimerWheel
     private void remove(final int bucket, final int position)
     {
         final int chunk = position >>> CHUNK_SHIFT;
-        writableChunk(chunk)[position & CHUNK_MASK] = TOMBSTONE;
+        final int offset = position & CHUNK_MASK;
+        writableChunk(chunk, offset, offset + 1)[offset] = TOMBSTONE;
         final boolean chunkDone = --chunkLive[chunk] == 0 && chunkEnd[chunk] == CHUNK_SIZE;
         if (--lives[bucket] == 0)
         {
@@ -875,7 +901,7 @@ public final class TimerWheel
             chunkEnd = java.util.Arrays.copyOf(chunkEnd, length);
             freeChunks = java.util.Arrays.copyOf(freeChunks, length);
         }
-        chunks[chunk] = chunkCopies.newPage();
+        chunks[chunk] = entryCopies.newPage();
         writableChunks[chunk] = chunks[chunk];
         chunkNext[chunk] = NULL;
         chunkPrev[chunk] = NULL;
@@ -951,7 +977,7 @@ public final class TimerWheel
         int offset = readOffset[bucket];
         for (int chunk = headChunk[bucket]; chunk != NULL; chunk = chunkNext[chunk])
         {
-            final long[] entries = chunks[chunk];
+            final long[] entries = frozen ? frozenChunk(chunk) : chunk(chunk);
             for (int i = offset, end = chunkEnd[chunk]; i < end; i++)
             {
                 if (entries[i] != TOMBSTONE)
