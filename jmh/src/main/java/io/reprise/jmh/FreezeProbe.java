@@ -40,7 +40,7 @@ public final class FreezeProbe
             SnapshotWarmUp.run(2_000); // as a node of this size does before serving
         }
         System.gc();
-        run(mix, windowMs, new Histogram(3)); // warm-up
+        run(mix, logic, windowMs, new Histogram(3)); // warm-up
         final Histogram without = new Histogram(3);
         final Histogram with = new Histogram(3);
         final Histogram freezeUs = new Histogram(3);
@@ -50,14 +50,14 @@ public final class FreezeProbe
         for (int round = 0; round < rounds; round++)
         {
             final long maxWithoutBefore = without.getMaxValue();
-            operatorsWithout += run(mix, windowMs, without);
+            operatorsWithout += run(mix, logic, windowMs, without);
             final long freezeAtMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
             final long freezeStartNs = System.nanoTime();
             final BusinessLogic view = logic.freeze();
             final long frozeUs = (System.nanoTime() - freezeStartNs) / 1000;
             freezeUs.recordValue(frozeUs);
             final Histogram roundWith = new Histogram(3);
-            operatorsWith += run(mix, windowMs, roundWith);
+            operatorsWith += run(mix, logic, windowMs, roundWith);
             with.add(roundWith);
             if (view.appliedIndex() >= logic.appliedIndex())
             {
@@ -89,13 +89,15 @@ public final class FreezeProbe
     }
 
     /** Runs the mix for {@code windowMs} of wall time in steps of {@link #STEP}; returns the operators applied. */
-    private static long run(final SteadyStateMix mix, final long windowMs, final Histogram stepUs)
+    private static long run(
+        final SteadyStateMix mix, final BusinessLogic logic, final long windowMs, final Histogram stepUs)
     {
         final long operatorsBefore = mix.operators;
         final long endNs = System.nanoTime() + windowMs * 1_000_000;
         long nowNs = System.nanoTime();
         while (nowNs < endNs)
         {
+            logic.saveAhead(); // as the node does between batches while a view is out
             mix.step(STEP);
             final long afterNs = System.nanoTime();
             stepUs.recordValue((afterNs - nowNs) / 1000);

@@ -8,8 +8,10 @@ import io.reprise.engine.logic.BusinessLogic;
  * Passes frozen views of the state ({@link BusinessLogic#freeze}) from the business-logic thread to the snapshot
  * agent and back. The agent asks; the business logic, between two batches or while it waits for one (see
  * {@link HandOffWaitStrategy}), recycles the view given back last time, if any, then freezes; the agent writes
- * the view and gives it back. The business logic never waits for the agent, and an idle one serves the agent
- * without any entry being journaled for it.
+ * the view and gives it back. While the view is out, the business logic also saves ahead a page of the state the
+ * view shares at each of these points ({@link BusinessLogic#saveAhead}), and, when idle, until all is saved. The
+ * business logic never waits for the agent, and an idle one serves the agent without any entry being journaled
+ * for it.
  */
 public final class StateHandOff
 {
@@ -17,6 +19,8 @@ public final class StateHandOff
     private volatile boolean freezeRequested;
     private final AtomicReference<BusinessLogic> frozen = new AtomicReference<>();
     private final AtomicReference<BusinessLogic> givenBack = new AtomicReference<>();
+    /** Business-logic thread only: a view is out, and the state it shares is not all saved yet. */
+    private boolean savingAhead;
 
     /** @param wake wakes a business logic blocked waiting for entries (the ring wait strategy's signal). */
     public StateHandOff(final Runnable wake)
@@ -44,10 +48,10 @@ public final class StateHandOff
         wake.run();
     }
 
-    /** Whether the business logic has something to do here. */
+    /** Whether the business logic has something to do here. Business-logic thread. */
     boolean hasWork()
     {
-        return freezeRequested || null != givenBack.get();
+        return freezeRequested || savingAhead || null != givenBack.get();
     }
 
     /** Business-logic thread, between two batches. */
@@ -56,11 +60,17 @@ public final class StateHandOff
         if (null != givenBack.get())
         {
             logic.recycle(givenBack.getAndSet(null));
+            savingAhead = false;
+        }
+        if (savingAhead)
+        {
+            savingAhead = logic.saveAhead();
         }
         if (freezeRequested)
         {
             freezeRequested = false;
             frozen.set(logic.freeze());
+            savingAhead = true;
         }
     }
 }

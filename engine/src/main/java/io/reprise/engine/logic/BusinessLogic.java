@@ -120,9 +120,9 @@ public final class BusinessLogic
      * The state as it is now, as a read-only view for a snapshot: {@link #writeState}, {@link #digest} and the
      * queries answer as this instance would have at this moment (but the view has no session index: it writes one
      * built from its records), from one other thread at a time (after a safe publication), while this one goes on
-     * applying. It shares the session pages and timer chunks: until {@link #recycle}, this instance saves each record and timer
-     * entry before it first writes it (copy-on-write by record). One view at a time. Business-logic thread only,
-     * like {@link #apply}.
+     * applying. It shares the session pages and timer chunks: until {@link #recycle}, this instance saves each block
+     * of records and of timer entries before it first writes it (copy-on-write by block). One view at a time.
+     * Business-logic thread only, like {@link #apply}.
      */
     public BusinessLogic freeze()
     {
@@ -130,13 +130,26 @@ public final class BusinessLogic
     }
 
     /**
-     * Ends {@code view}, from {@link #freeze}: nothing may read it any more. The space of the records saved since the
-     * freeze becomes spare again: a pass over the pages and chunks written meanwhile.
+     * Ends {@code view}, from {@link #freeze}: nothing may read it any more. Two array copies (the page and chunk
+     * tables), whatever the state's size.
      */
     public void recycle(final BusinessLogic view)
     {
         sessions.endViews();
         timers.endViews();
+    }
+
+    /**
+     * While a view is held, between two batches: saves the next part of the state that the view still shares with
+     * this instance (a session page, or as many bytes of timer chunks), after which writing it costs nothing more.
+     * Without it, every write during the view would check whether its block is saved; the throughput of the
+     * steady-state mix at 10^7 sessions fell to 0.67 of that without a view.
+     *
+     * @return whether anything may be left to save.
+     */
+    public boolean saveAhead()
+    {
+        return sessions.saveAhead() | timers.saveAhead();
     }
 
     /**

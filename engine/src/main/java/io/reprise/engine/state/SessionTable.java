@@ -38,8 +38,9 @@ import java.io.IOException;
  * <p>
  * Copy-on-write, for snapshots: {@link #freeze} returns a read-only view of the table as it is, which shares
  * every page with it and may be read on another thread. The table keeps a second page table, of the pages it may
- * write without saving first; a freeze empties it, so while the view is held the first write to each record saves
- * the record as it was ({@link CopyOnWriteRecords}), and the view reads the pages patched with the saved records.
+ * write without saving first; a freeze empties it, so while the view is held the first write to each block of 32
+ * records saves the block as it was ({@link CopyOnWriteRecords}), and the view reads the pages patched with the
+ * saved blocks.
  * The index is not shared: a view has none, and writes one built from its records ({@link #writeTo}).
  * {@link #endViews} ends the view.
  */
@@ -57,6 +58,8 @@ public final class SessionTable
     static final int PAGE_SHIFT = 12;
     static final int RECORDS_PER_PAGE = 1 << PAGE_SHIFT;
     static final int PAGE_MASK = RECORDS_PER_PAGE - 1;
+    /** Records saved together before a first write while a view is held: 3 KiB (see {@link CopyOnWriteRecords}). */
+    private static final int SAVED_BLOCK_SHIFT = 5;
 
     private static final int W_SESSION_ID = 0;
     private static final int W_TIMER_AT = 1;
@@ -106,9 +109,16 @@ public final class SessionTable
     private final CopyOnWriteRecords recordCopies;
     /** A view's: it reads the state at its freeze, through {@link #frozenRecord}. */
     private final boolean frozen;
-    /** A view's: the records last read through {@link #frozenRecord}, at their page offsets. */
-    private final long[] frozenScratch;
+    /** A view's, allocated by its reader: the records last read through {@link #frozenRecord}, at their offsets. */
+    private long[] frozenScratch;
     private int frozenScratchRecord = NULL;
+    /**
+     * The block saved last while a view is held: an operator writes a record's fields one by one, and all but the
+     * first write skip the save.
+     */
+    private int lastSavedBlock = NULL;
+    /** The next page {@link #saveAhead} looks at; past every page while no view is held. */
+    private int saveAheadPage = Integer.MAX_VALUE;
     private int highWater;
     private int freeHead = NULL;
     private int size;
@@ -144,9 +154,8 @@ public final class SessionTable
             throw new IllegalArgumentException("maxRecords=" + maxRecords + " expectedRecords=" + expectedRecords);
         }
         this.maxRecords = maxRecords;
-        recordCopies = new CopyOnWriteRecords(RECORDS_PER_PAGE, WORDS_PER_RECORD);
+        recordCopies = new CopyOnWriteRecords(RECORDS_PER_PAGE, WORDS_PER_RECORD, 1 << SAVED_BLOCK_SHIFT);
         frozen = false;
-        frozenScratch = null;
         final int expected = Math.min(expectedRecords, maxRecords);
         setIndex(new int[indexLengthFor(expected)]);
         // Pages for the expected records are allocated now, at start-up: pages allocated while serving are born
@@ -167,7 +176,6 @@ public final class SessionTable
         writablePages = new long[pages.length][];
         recordCopies = live.recordCopies;
         frozen = true;
-        frozenScratch = new long[PAGE_LONGS];
         highWater = live.highWater;
         freeHead = live.freeHead;
         size = live.size;
@@ -512,7 +520,7 @@ public final class SessionTable
             final int page = first >>> PAGE_SHIFT;
             if (frozen)
             {
-                recordCopies.readFrozen(pages[page], page, 0, records, frozenScratch);
+                recordCopies.readFrozen(pages[page], page, 0, records, frozenScratch());
                 frozenScratchRecord = NULL; // the scratch holds the page now, not one record
             }
             out.putLongs(frozen ? frozenScratch : pages[page], 0, records * WORDS_PER_RECORD);
@@ -845,8 +853,18 @@ public final class SessionTable
         if (record != frozenScratchRecord)
         {
             final int inPage = record & PAGE_MASK;
-            recordCopies.readFrozen(livePage(record), record >>> PAGE_SHIFT, inPage, inPage + 1, frozenScratch);
+            recordCopies.readFrozen(livePage(record), record >>> PAGE_SHIFT, inPage, inPage + 1, frozenScratch());
             frozenScratchRecord = record;
+        }
+        return frozenScratch;
+    }
+
+    /** Allocated on the view's thread: a freeze allocates as little as it can on the business-logic thread. */
+    private long[] frozenScratch()
+    {
+        if (null == frozenScratch)
+        {
+            frozenScratch = new long[PAGE_LONGS];
         }
         return frozenScratch;
     }
@@ -865,7 +883,11 @@ public final class SessionTable
             throw new IllegalStateException("a frozen view of the state is read-only");
         }
         final long[] page = livePage(record);
-        recordCopies.save(page, record >>> PAGE_SHIFT, record & PAGE_MASK);
+        if (record >>> SAVED_BLOCK_SHIFT != lastSavedBlock)
+        {
+            recordCopies.save(page, record >>> PAGE_SHIFT, record & PAGE_MASK, (record & PAGE_MASK) + 1);
+            lastSavedBlock = record >>> SAVED_BLOCK_SHIFT;
+        }
         return page;
     }
 
@@ -897,24 +919,49 @@ public final class SessionTable
             throw new IllegalStateException("a frozen view of the state is read-only");
         }
         recordCopies.freeze(pages.length);
+        lastSavedBlock = NULL;
+        saveAheadPage = 0;
         final SessionTable view = new SessionTable(this);
         java.util.Arrays.fill(writablePages, null);
         return view;
     }
 
     /**
-     * Ends the view frozen last, which nothing may read any more: what it saved becomes spares for the next, and
-     * every page is writable again. A pass over the pages saved during the view.
+     * Ends the view frozen last, which nothing may read any more: every page is writable again. One array copy of
+     * the page table.
      */
     public void endViews()
     {
         recordCopies.endView();
+        saveAheadPage = Integer.MAX_VALUE;
         System.arraycopy(pages, 0, writablePages, 0, pages.length);
     }
 
     /**
-     * Allocates, now, the records' save space for every page the table has, so that the copies of a snapshot
-     * allocate nothing while serving (young arrays of hundreds of MB would be copied by the collector).
+     * While a view is held: saves whatever is left of the next page not yet writable, and makes it writable, so
+     * that writes to it cost no more than without a view. One page (384 KiB) a call, for the business logic to call
+     * between batches.
+     *
+     * @return whether pages may be left.
+     */
+    public boolean saveAhead()
+    {
+        while (saveAheadPage < pages.length && null != pages[saveAheadPage])
+        {
+            final int page = saveAheadPage++;
+            if (null == writablePages[page])
+            {
+                recordCopies.save(pages[page], page, 0, RECORDS_PER_PAGE);
+                writablePages[page] = pages[page];
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Allocates, now, the save space for every page the table has, so that the copies of a snapshot allocate
+     * nothing while serving (young arrays of hundreds of MB would be copied by the collector).
      */
     public void reserveCopies()
     {

@@ -46,7 +46,7 @@ import static io.reprise.engine.state.SessionTable.NULL;
  * <p>
  * Not thread safe: owned by the business-logic thread. Copy-on-write for snapshots as {@link SessionTable}: a
  * {@link #freeze frozen view} copies the bucket lists' heads and links and shares the chunks, and while it is held
- * the first write to each entry saves the entry as it was ({@link CopyOnWriteRecords}).
+ * the first write to each block of 128 entries saves the block as it was ({@link CopyOnWriteRecords}).
  */
 public final class TimerWheel
 {
@@ -88,6 +88,9 @@ public final class TimerWheel
     private static final int CHUNK_SHIFT = 10;
     private static final int CHUNK_SIZE = 1 << CHUNK_SHIFT;
     private static final int CHUNK_MASK = CHUNK_SIZE - 1;
+    /** Entries saved together before a first write while a view is held: 1 KiB (see {@link CopyOnWriteRecords}). */
+    private static final int ENTRIES_PER_SAVED_BLOCK = 128;
+    private static final int SAVE_AHEAD_CHUNKS = 48;
     /** Timers whose records are read together before they fire. */
     private static final int FIRE_AHEAD = 16;
 
@@ -122,8 +125,10 @@ public final class TimerWheel
     private final CopyOnWriteRecords entryCopies;
     /** A view's: it reads the entries of its freeze, through {@link #frozenChunk}. */
     private final boolean frozen;
+    /** The next chunk {@link #saveAhead} looks at; past every chunk while no view is held. */
+    private int saveAheadChunk = Integer.MAX_VALUE;
     /** A view's: the chunk last read through {@link #frozenChunk}, as it was at the freeze. */
-    private final long[] frozenScratch;
+    private long[] frozenScratch;
     private int[] chunkNext = new int[64];
     private int[] chunkPrev = new int[64];
     private int[] chunkLive = new int[64];
@@ -148,9 +153,8 @@ public final class TimerWheel
         this.table = table;
         this.drainPerMs = drainPerMs;
         this.levelTwoDrainPerMs = drainPerMs / LEVEL_TWO_DRAIN_DIVISOR;
-        entryCopies = new CopyOnWriteRecords(CHUNK_SIZE, 1);
+        entryCopies = new CopyOnWriteRecords(CHUNK_SIZE, 1, ENTRIES_PER_SAVED_BLOCK);
         frozen = false;
-        frozenScratch = null;
         headChunk = new int[BUCKETS];
         tailChunk = new int[BUCKETS];
         readOffset = new int[BUCKETS];
@@ -179,7 +183,6 @@ public final class TimerWheel
         writableChunks = new long[live.chunkCount][];
         entryCopies = live.entryCopies;
         frozen = true;
-        frozenScratch = new long[CHUNK_SIZE];
         chunkNext = java.util.Arrays.copyOf(live.chunkNext, live.chunkCount);
         chunkEnd = java.util.Arrays.copyOf(live.chunkEnd, live.chunkCount);
         chunkCount = live.chunkCount;
@@ -199,16 +202,40 @@ public final class TimerWheel
             throw new IllegalStateException("a frozen view of the state is read-only");
         }
         entryCopies.freeze(chunks.length);
+        saveAheadChunk = 0;
         final TimerWheel view = new TimerWheel(this, frozenTable);
         java.util.Arrays.fill(writableChunks, null);
         return view;
     }
 
-    /** Ends the view frozen last: what it saved becomes spares, and every chunk is writable again. */
+    /** Ends the view frozen last: every chunk is writable again. */
     public void endViews()
     {
         entryCopies.endView();
+        saveAheadChunk = Integer.MAX_VALUE;
         System.arraycopy(chunks, 0, writableChunks, 0, chunks.length);
+    }
+
+    /**
+     * While a view is held: as {@link SessionTable#saveAhead}, for up to {@link #SAVE_AHEAD_CHUNKS} chunks (as many
+     * bytes as a session page).
+     *
+     * @return whether chunks may be left.
+     */
+    public boolean saveAhead()
+    {
+        int saved = 0;
+        while (saveAheadChunk < chunkCount && saved < SAVE_AHEAD_CHUNKS)
+        {
+            final int chunk = saveAheadChunk++;
+            if (null == writableChunks[chunk])
+            {
+                entryCopies.save(chunks[chunk], chunk, 0, CHUNK_SIZE);
+                writableChunks[chunk] = chunks[chunk];
+                saved++;
+            }
+        }
+        return saveAheadChunk < chunkCount;
     }
 
     /** Allocates, now, a spare for every chunk, so that the copies of a snapshot allocate nothing while serving. */
@@ -230,6 +257,10 @@ public final class TimerWheel
     /** A view's read: the chunk's entries as they were at the freeze, valid until the next call. */
     private long[] frozenChunk(final int chunk)
     {
+        if (null == frozenScratch)
+        {
+            frozenScratch = new long[CHUNK_SIZE]; // on the view's thread, not in the freeze
+        }
         entryCopies.readFrozen(chunks[chunk], chunk, 0, chunkEnd[chunk], frozenScratch);
         return frozenScratch;
     }

@@ -56,6 +56,10 @@ class FrozenStateTest
                 expectedImage = image(logic);
                 expectedDigest = logic.digest();
             }
+            if (null != view && random.nextInt(8) == 0)
+            {
+                logic.saveAhead(); // as the node does between batches
+            }
             final byte[] frame = log.get(i);
             buffer.putBytes(0, frame);
             term = ReferenceModel.entryTerm(frame, term);
@@ -105,6 +109,10 @@ class FrozenStateTest
             final CompletableFuture<byte[]> written = CompletableFuture.supplyAsync(() -> image(view));
             for (int i = 0; i < 6_000; i++)
             {
+                if (round % 2 == 1 && random.nextInt(64) == 0)
+                {
+                    d.logic.saveAhead(); // as the node does between batches: some pages are saved whole, some not
+                }
                 final long id = random.nextLong(60_000 + 10_000L * round);
                 final int tenant = 1 + (int)(id % 3);
                 final int p = random.nextInt(100);
