@@ -460,12 +460,16 @@ class NodeCorruptionTest
     {
         try (StandaloneNode node = startAndSave(context(dir).snapshotEveryOperators(1000), 6000, 1500, false))
         {
-            awaitSnapshots(node, 1000);
+            // Two snapshots after the first segment, whenever the operator-count trigger fired (at batch boundaries,
+            // so it may have fired only twice, the first time inside the first segment).
+            Snapshots.takeNow(node);
+            save(node, 6001, 200, 100, false);
+            Snapshots.takeNow(node);
             node.close();
         }
         final List<SnapshotInfo> snapshots = snapshots(dir);
         final List<Long> segments = Journal.listSegments(new FileChannelDisk(), dir.resolve("journal"));
-        assertTrue(segments.get(0) > 1, "rotated: " + segments);
+        assertTrue(segments.get(0) > 1, "rotated: " + segments + " snapshots " + snapshots);
         for (final SnapshotInfo info : snapshots)
         {
             flipBit(dir.resolve("snapshots").resolve(info.fileName()), 200);

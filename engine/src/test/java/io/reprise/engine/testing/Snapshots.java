@@ -12,18 +12,22 @@ public final class Snapshots
     {
     }
 
-    /** Asks the node's snapshot agent for a snapshot now and waits until one newer than the last is in the catalog. */
+    /**
+     * Asks the node's snapshot agent for a snapshot now and waits until the catalog holds one at or after the index
+     * applied when it asked. (Not merely a newer one: a snapshot the triggers started earlier may finish first.)
+     */
     public static long takeNow(final StandaloneNode node) throws InterruptedException
     {
         final SnapshotAgent agent = node.snapshotAgent();
-        final long before = agent.lastSnapshotIndex();
+        final long applied = node.appliedIndex();
         agent.requestSnapshot();
         final long deadline = System.currentTimeMillis() + TIMEOUT_MS;
-        while (agent.lastSnapshotIndex() == before)
+        while (agent.lastSnapshotIndex() < applied)
         {
             if (System.currentTimeMillis() > deadline)
             {
-                throw new AssertionError("no snapshot after " + TIMEOUT_MS + " ms: last at " + before);
+                throw new AssertionError("no snapshot at " + applied + " or later after " + TIMEOUT_MS +
+                    " ms: last at " + agent.lastSnapshotIndex());
             }
             Thread.sleep(1);
         }
