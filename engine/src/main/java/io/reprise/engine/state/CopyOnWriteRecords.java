@@ -31,6 +31,7 @@ final class CopyOnWriteRecords
     private final int blockShift;
     private final int blockWords;
     private final int blocksPerPageShift;
+    private final int recordsPerPage;
     private final int pageLength;
     /** Per page, its save page once a view has needed it. Replaced (grown) only while no view is held. */
     private long[][] savePages = new long[0][];
@@ -55,6 +56,7 @@ final class CopyOnWriteRecords
         this.blockShift = Integer.numberOfTrailingZeros(recordsPerBlock);
         this.blockWords = recordsPerBlock * recordWords;
         this.blocksPerPageShift = Integer.numberOfTrailingZeros(recordsPerPage / recordsPerBlock);
+        this.recordsPerPage = recordsPerPage;
         this.pageLength = recordsPerPage * recordWords;
     }
 
@@ -127,6 +129,27 @@ final class CopyOnWriteRecords
         VarHandle.storeStoreFence(); // the copy before its bit
         savedBlocks[block >>> 6] |= 1L << block;
         VarHandle.storeStoreFence(); // the bit before the owner's writes to the block
+    }
+
+    /**
+     * While the view is held: saves whole the pages from {@code from} on (to {@code end}) that the owner may not
+     * write without saving ({@code writable[page]} null), up to {@code budget} of them, and makes them writable.
+     *
+     * @return where the next call goes on.
+     */
+    int saveAhead(final long[][] pages, final long[][] writable, final int from, final int end, final int budget)
+    {
+        int page = from;
+        for (int saved = 0; page < end && saved < budget; page++)
+        {
+            if (null == writable[page] && null != pages[page])
+            {
+                save(pages[page], page, 0, recordsPerPage);
+                writable[page] = pages[page];
+                saved++;
+            }
+        }
+        return page;
     }
 
     /**

@@ -946,17 +946,12 @@ public final class SessionTable
      */
     public boolean saveAhead()
     {
-        while (saveAheadPage < pages.length && null != pages[saveAheadPage])
+        if (saveAheadPage >= pages.length)
         {
-            final int page = saveAheadPage++;
-            if (null == writablePages[page])
-            {
-                recordCopies.save(pages[page], page, 0, RECORDS_PER_PAGE);
-                writablePages[page] = pages[page];
-                return true;
-            }
+            return false;
         }
-        return false;
+        saveAheadPage = recordCopies.saveAhead(pages, writablePages, saveAheadPage, pages.length, 1);
+        return saveAheadPage < pages.length;
     }
 
     /**

@@ -224,17 +224,11 @@ public final class TimerWheel
      */
     public boolean saveAhead()
     {
-        int saved = 0;
-        while (saveAheadChunk < chunkCount && saved < SAVE_AHEAD_CHUNKS)
+        if (saveAheadChunk >= chunkCount)
         {
-            final int chunk = saveAheadChunk++;
-            if (null == writableChunks[chunk])
-            {
-                entryCopies.save(chunks[chunk], chunk, 0, CHUNK_SIZE);
-                writableChunks[chunk] = chunks[chunk];
-                saved++;
-            }
+            return false;
         }
+        saveAheadChunk = entryCopies.saveAhead(chunks, writableChunks, saveAheadChunk, chunkCount, SAVE_AHEAD_CHUNKS);
         return saveAheadChunk < chunkCount;
     }
 
