@@ -105,6 +105,10 @@ final class CopyOnWriteRecords
         {
             throw new IllegalStateException("no frozen view is held");
         }
+        if (to <= from)
+        {
+            return;
+        }
         final int pageBlocks = page << blocksPerPageShift;
         for (int block = pageBlocks + (from >>> blockShift), last = pageBlocks + ((to - 1) >>> blockShift);
             block <= last; block++)
@@ -158,6 +162,10 @@ final class CopyOnWriteRecords
      */
     void readFrozen(final long[] livePage, final int page, final int from, final int to, final long[] target)
     {
+        if (to <= from)
+        {
+            return;
+        }
         System.arraycopy(livePage, from * recordWords, target, from * recordWords, (to - from) * recordWords);
         VarHandle.acquireFence(); // the page before the bits: a record written meanwhile shows as saved
         final int pageBlocks = page << blocksPerPageShift;
