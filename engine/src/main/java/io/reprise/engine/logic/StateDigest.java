@@ -36,7 +36,8 @@ final class StateDigest
         h = mix(h ^ sessionSum);
 
         final Destinations destinations = logic.destinations();
-        for (int d = 0; d < destinations.count(); d++)
+        // Destinations from used() on have only defaults, which the digest skips anyway (and a frozen view holds none).
+        for (int d = 0; d < destinations.used(); d++)
         {
             if (destinations.owner(d) == Destinations.NO_OWNER &&
                 destinations.inFlightLimit(d) == logic.rules().defaultInFlightLimit())

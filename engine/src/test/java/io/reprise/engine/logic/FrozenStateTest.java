@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 
+import io.reprise.engine.state.Destinations;
 import io.reprise.engine.state.SessionTable;
 import io.reprise.engine.state.StateInput;
 import io.reprise.engine.state.StateOutput;
@@ -156,6 +157,8 @@ class FrozenStateTest
             d.logic.recycle(view);
         }
         assertTrue(d.logic.sessions().size() > 20_000, "sessions: " + d.logic.sessions().size());
+        final Destinations destinations = d.logic.destinations();
+        assertTrue(destinations.used() < destinations.count(), "some destinations never used: " + destinations.used());
     }
 
     /** The warm-up a large node runs before serving checks its views too: every operator applied, no view changed. */
@@ -210,6 +213,20 @@ class FrozenStateTest
             {
                 assertEquals(record, sessions.find(sessions.tenant(record), sessions.sessionId(record)), message);
             }
+        }
+        // A view holds only the destinations used so far; the image restores every other one as never used.
+        final Destinations frozen = view.destinations();
+        final Destinations back = restored.destinations();
+        for (int d = 0; d < back.count(); d++)
+        {
+            final boolean used = d < frozen.used();
+            assertEquals(used ? frozen.owner(d) : Destinations.NO_OWNER, back.owner(d), message);
+            assertEquals(used ? frozen.inFlightLimit(d) : view.rules().defaultInFlightLimit(), back.inFlightLimit(d),
+                message);
+            assertEquals(used ? frozen.pending(d) + frozen.ready(d) + frozen.inFlight(d) + frozen.dead(d) : 0,
+                back.pending(d) + back.ready(d) + back.inFlight(d) + back.dead(d), message);
+            assertEquals(used ? frozen.readyHead(d) : SessionTable.NULL, back.readyHead(d), message);
+            assertEquals(used ? frozen.deadHead(d) : SessionTable.NULL, back.deadHead(d), message);
         }
     }
 
