@@ -6,10 +6,12 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Runs the snapshot path of the business logic on a small scratch state before a node serves: freeze, operators
- * that copy shared pages and chunks, the view's image and digest, recycle. A freeze runs once per snapshot, too
- * seldom for the JIT: interpreted, it took milliseconds at 10^7 sessions where compiled code takes under 0.1 ms.
- * And the write path, if compiled while no view was ever held, is deoptimised and recompiled at the first snapshot's
- * first copy. Run here, the one is compiled and the other's profile has seen copies. Some rounds also check that
+ * that save blocks of the state the view shares, saving ahead between them, the view's image and digest, recycle.
+ * A freeze runs once per snapshot, too seldom for the JIT: interpreted, it took milliseconds at 10^7 sessions where
+ * compiled code takes under 0.1 ms. And the write path and the saving ahead, if compiled before any view was held,
+ * are deoptimised and recompiled at the first snapshot (seen in {@code FreezeProbe}: a dozen deoptimisations of
+ * the block save and of saving ahead right after the first freeze, and a 5 ms step). Run here, the one is compiled
+ * and the others' profiles have seen views. Some rounds also check that
  * the view still has the digest of its freeze, so a node whose copy-on-write is broken refuses to start. Nothing of
  * the node's own state is touched. (What the snapshot agent does with a view, the digest and the image, runs on its
  * own thread, and its loops are long enough to be compiled as they run.)
@@ -56,6 +58,10 @@ public final class SnapshotWarmUp
             final BusinessLogic view = logic.freeze();
             for (int i = 0; i < OPERATORS_PER_ROUND; i++)
             {
+                if (random.nextInt(4) == 0)
+                {
+                    logic.saveAhead(); // as the node does between batches
+                }
                 final long sessionId = random.nextInt(SESSIONS);
                 final int length = switch (random.nextInt(8))
                 {
