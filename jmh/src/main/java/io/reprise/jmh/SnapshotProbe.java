@@ -43,6 +43,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -Xms8g -Xmx8g -cp jmh/target/benchmarks.jar \
  *     io.reprise.jmh.SnapshotProbe [sessions=10000000] [ratePerSecond=50000]
  * </pre>
+ * With {@code -Dreprise.probe.realtime=true} (as root) the business-logic thread runs {@code SCHED_FIFO}, so that
+ * what the watcher sees is the business logic's own stall, not its waits for a CPU.
  */
 public final class SnapshotProbe
 {
@@ -131,6 +133,10 @@ public final class SnapshotProbe
             }
             node.awaitApplied(600_000);
             System.out.printf("populated %,d sessions in %.1f s%n", sessions, (System.nanoTime() - populateStart) / 1e9);
+            if (Boolean.getBoolean("reprise.probe.realtime"))
+            {
+                giveRealTimePriority("reprise-business-logic");
+            }
             final Thread watcher = new Thread(() -> watchStalls(node), "stall-watcher");
             watcher.setDaemon(true);
             watcher.start();
@@ -158,6 +164,35 @@ public final class SnapshotProbe
                 files.sorted(Comparator.reverseOrder()).forEach((p) -> p.toFile().delete());
             }
         }
+    }
+
+    /**
+     * Puts the named thread of this JVM in the {@code SCHED_FIFO} class ({@code chrt}, as root), as a deployment
+     * would give the business logic a core of its own: its stalls are then its own, not waits for a CPU behind the
+     * journal, flush, merger, snapshot writer, producer and watcher threads on 2 cores.
+     */
+    private static void giveRealTimePriority(final String threadName) throws IOException, InterruptedException
+    {
+        // Linux keeps the first 15 characters of a thread's name.
+        final String comm = threadName.substring(0, Math.min(15, threadName.length()));
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task")))
+        {
+            for (final Path task : (Iterable<Path>)tasks::iterator)
+            {
+                if (Files.readString(task.resolve("comm")).trim().equals(comm))
+                {
+                    final String tid = task.getFileName().toString();
+                    final Process chrt = new ProcessBuilder("chrt", "-f", "-p", "10", tid).inheritIO().start();
+                    if (chrt.waitFor() != 0)
+                    {
+                        throw new IllegalStateException("chrt -f -p 10 " + tid + " failed");
+                    }
+                    System.out.printf("thread %s (tid %s) runs SCHED_FIFO, priority 10%n", threadName, tid);
+                    return;
+                }
+            }
+        }
+        throw new IllegalStateException("no thread named " + threadName);
     }
 
     /** Offers saves at {@code rate}/s for {@code durationNs}, or until the snapshot is done when negative. */
