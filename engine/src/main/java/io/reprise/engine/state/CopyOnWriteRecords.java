@@ -125,7 +125,7 @@ final class CopyOnWriteRecords
         long[] savePage = savePages[page];
         if (null == savePage)
         {
-            savePage = new long[pageLength]; // only if reserve did not run: not while serving
+            savePage = new long[pageLength]; // a page added since reserve ran (more sessions than expected)
             savePages[page] = savePage; // published by the fence below, before the bit
         }
         final int offset = (block & ((1 << blocksPerPageShift) - 1)) * blockWords;
