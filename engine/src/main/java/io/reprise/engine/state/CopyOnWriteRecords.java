@@ -38,6 +38,8 @@ final class CopyOnWriteRecords
     /** Bit {@code page * blocksPerPage + block}: that block is saved in the view held. */
     private long[] savedBlocks = new long[0];
     private boolean viewHeld;
+    /** The next page {@link #saveAhead} looks at; past every page while no view is held. */
+    private int saveAheadPage = Integer.MAX_VALUE;
 
     /**
      * @param recordsPerPage  records in a page: a power of two.
@@ -66,13 +68,17 @@ final class CopyOnWriteRecords
         return new long[pageLength];
     }
 
-    /** A view is being frozen over pages {@code 0..pageCount-1}: from now on the owner saves before it writes. */
-    void freeze(final int pageCount)
+    /**
+     * A view is being frozen over the owner's {@code pages}: from now on the owner saves before it writes, so none
+     * of them is {@code writable} without saving.
+     */
+    void freeze(final long[][] pages, final long[][] writable)
     {
         if (viewHeld)
         {
             throw new IllegalStateException("a frozen view is held already: recycle it first");
         }
+        final int pageCount = pages.length;
         if (savePages.length < pageCount)
         {
             savePages = java.util.Arrays.copyOf(savePages, pageCount);
@@ -86,13 +92,17 @@ final class CopyOnWriteRecords
         {
             java.util.Arrays.fill(savedBlocks, 0L);
         }
+        java.util.Arrays.fill(writable, null);
+        saveAheadPage = 0;
         viewHeld = true;
     }
 
-    /** The view is ended: nothing reads what it saved any more. */
-    void endView()
+    /** The view is ended: nothing reads what it saved any more, and every page is {@code writable} again. */
+    void endView(final long[][] pages, final long[][] writable)
     {
         viewHeld = false;
+        saveAheadPage = Integer.MAX_VALUE;
+        System.arraycopy(pages, 0, writable, 0, pages.length);
     }
 
     /**
@@ -136,16 +146,21 @@ final class CopyOnWriteRecords
     }
 
     /**
-     * While the view is held: saves whole the pages from {@code from} on (to {@code end}) that the owner may not
-     * write without saving ({@code writable[page]} null), up to {@code budget} of them, and makes them writable.
+     * While the view is held, between two batches of the owner: saves whole the next {@code budget} pages below
+     * {@code end} that are not {@code writable} yet, and makes them writable, so that writing them costs no more than
+     * without a view.
      *
-     * @return where the next call goes on.
+     * @return whether pages may be left.
      */
-    int saveAhead(final long[][] pages, final long[][] writable, final int from, final int end, final int budget)
+    boolean saveAhead(final long[][] pages, final long[][] writable, final int end, final int budget)
     {
-        int page = from;
-        for (int saved = 0; page < end && saved < budget; page++)
+        if (saveAheadPage >= end)
         {
+            return false;
+        }
+        for (int saved = 0; saveAheadPage < end && saved < budget; saveAheadPage++)
+        {
+            final int page = saveAheadPage;
             if (null == writable[page] && null != pages[page])
             {
                 save(pages[page], page, 0, recordsPerPage);
@@ -153,7 +168,7 @@ final class CopyOnWriteRecords
                 saved++;
             }
         }
-        return page;
+        return saveAheadPage < end;
     }
 
     /**

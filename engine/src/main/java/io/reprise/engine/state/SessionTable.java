@@ -117,8 +117,6 @@ public final class SessionTable
      * first write skip the save.
      */
     private int lastSavedBlock = NULL;
-    /** The next page {@link #saveAhead} looks at; past every page while no view is held. */
-    private int saveAheadPage = Integer.MAX_VALUE;
     private int highWater;
     private int freeHead = NULL;
     private int size;
@@ -918,11 +916,9 @@ public final class SessionTable
         {
             throw new IllegalStateException("a frozen view of the state is read-only");
         }
-        recordCopies.freeze(pages.length);
-        lastSavedBlock = NULL;
-        saveAheadPage = 0;
         final SessionTable view = new SessionTable(this);
-        java.util.Arrays.fill(writablePages, null);
+        recordCopies.freeze(pages, writablePages);
+        lastSavedBlock = NULL;
         return view;
     }
 
@@ -932,9 +928,7 @@ public final class SessionTable
      */
     public void endViews()
     {
-        recordCopies.endView();
-        saveAheadPage = Integer.MAX_VALUE;
-        System.arraycopy(pages, 0, writablePages, 0, pages.length);
+        recordCopies.endView(pages, writablePages);
     }
 
     /**
@@ -946,12 +940,7 @@ public final class SessionTable
      */
     public boolean saveAhead()
     {
-        if (saveAheadPage >= pages.length)
-        {
-            return false;
-        }
-        saveAheadPage = recordCopies.saveAhead(pages, writablePages, saveAheadPage, pages.length, 1);
-        return saveAheadPage < pages.length;
+        return recordCopies.saveAhead(pages, writablePages, pages.length, 1);
     }
 
     /**

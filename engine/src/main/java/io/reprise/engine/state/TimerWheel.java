@@ -125,8 +125,6 @@ public final class TimerWheel
     private final CopyOnWriteRecords entryCopies;
     /** A view's: it reads the entries of its freeze, through {@link #frozenChunk}. */
     private final boolean frozen;
-    /** The next chunk {@link #saveAhead} looks at; past every chunk while no view is held. */
-    private int saveAheadChunk = Integer.MAX_VALUE;
     /** A view's: the chunk last read through {@link #frozenChunk}, as it was at the freeze. */
     private long[] frozenScratch;
     private int[] chunkNext = new int[64];
@@ -201,19 +199,15 @@ public final class TimerWheel
         {
             throw new IllegalStateException("a frozen view of the state is read-only");
         }
-        entryCopies.freeze(chunks.length);
-        saveAheadChunk = 0;
         final TimerWheel view = new TimerWheel(this, frozenTable);
-        java.util.Arrays.fill(writableChunks, null);
+        entryCopies.freeze(chunks, writableChunks);
         return view;
     }
 
     /** Ends the view frozen last: every chunk is writable again. */
     public void endViews()
     {
-        entryCopies.endView();
-        saveAheadChunk = Integer.MAX_VALUE;
-        System.arraycopy(chunks, 0, writableChunks, 0, chunks.length);
+        entryCopies.endView(chunks, writableChunks);
     }
 
     /**
@@ -224,12 +218,7 @@ public final class TimerWheel
      */
     public boolean saveAhead()
     {
-        if (saveAheadChunk >= chunkCount)
-        {
-            return false;
-        }
-        saveAheadChunk = entryCopies.saveAhead(chunks, writableChunks, saveAheadChunk, chunkCount, SAVE_AHEAD_CHUNKS);
-        return saveAheadChunk < chunkCount;
+        return entryCopies.saveAhead(chunks, writableChunks, chunkCount, SAVE_AHEAD_CHUNKS);
     }
 
     /** Allocates, now, a spare for every chunk, so that the copies of a snapshot allocate nothing while serving. */

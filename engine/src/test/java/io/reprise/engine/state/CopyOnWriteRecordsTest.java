@@ -2,8 +2,11 @@ package io.reprise.engine.state;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
@@ -16,13 +19,14 @@ class CopyOnWriteRecordsTest
 
     private final CopyOnWriteRecords copies = new CopyOnWriteRecords(RECORDS_PER_PAGE, WORDS, RECORDS_PER_BLOCK);
     private final long[][] pages = {page(100), page(200), null};
+    private final long[][] writable = pages.clone();
 
     @Test
     void shouldReadWhatWasSavedBeforeAWriteAndTheLivePageElsewhere()
     {
         copies.reserve(2);
         final long[] frozen = pages[1].clone();
-        copies.freeze(2);
+        copies.freeze(pages, writable);
         copies.save(pages[1], 1, 20, 40); // records 20..39: blocks 1 and 2, records 16..47
         for (int word = 0; word < RECORDS_PER_PAGE * WORDS; word++)
         {
@@ -50,7 +54,7 @@ class CopyOnWriteRecordsTest
     @Test
     void shouldSaveNothingForAnEmptyRange()
     {
-        copies.freeze(2);
+        copies.freeze(pages, writable);
         copies.save(pages[0], 0, 40, 40);
         pages[0][40 * WORDS] = -1;
         final long[] read = new long[RECORDS_PER_PAGE * WORDS];
@@ -63,11 +67,11 @@ class CopyOnWriteRecordsTest
     @Test
     void shouldForgetTheSavesOfAnEndedViewAtTheNextFreeze()
     {
-        copies.freeze(2);
+        copies.freeze(pages, writable);
         copies.save(pages[0], 0, 0, 1);
         pages[0][0] = -1;
-        copies.endView();
-        copies.freeze(2);
+        copies.endView(pages, writable);
+        copies.freeze(pages, writable);
         final long[] read = new long[RECORDS_PER_PAGE * WORDS];
         copies.readFrozen(pages[0], 0, 0, 1, read);
         assertEquals(-1, read[0], "the new view was frozen after the write");
@@ -77,12 +81,13 @@ class CopyOnWriteRecordsTest
     void shouldSaveAheadWholePagesWithinItsBudgetAndMakeThemWritable()
     {
         final long[] frozen = pages[1].clone();
-        final long[][] writable = new long[3][];
-        copies.freeze(2);
-        assertEquals(1, copies.saveAhead(pages, writable, 0, 3, 1));
+        assertFalse(copies.saveAhead(pages, writable, 3, 1), "no view held: nothing to save");
+        copies.freeze(pages, writable);
+        assertArrayEquals(new long[3][], writable, "nothing writable without saving while a view is held");
+        assertTrue(copies.saveAhead(pages, writable, 3, 1));
         assertSame(pages[0], writable[0]);
-        assertEquals(null, writable[1]);
-        assertEquals(3, copies.saveAhead(pages, writable, 1, 3, 5), "the missing page is skipped");
+        assertNull(writable[1]);
+        assertFalse(copies.saveAhead(pages, writable, 3, 5), "the missing page is skipped, and that is all");
         assertSame(pages[1], writable[1]);
         java.util.Arrays.fill(pages[1], -7);
         final long[] read = new long[RECORDS_PER_PAGE * WORDS];
@@ -94,11 +99,12 @@ class CopyOnWriteRecordsTest
     void shouldHoldOneViewAtATimeAndSaveOnlyWhileOneIsHeld()
     {
         assertThrows(IllegalStateException.class, () -> copies.save(pages[0], 0, 0, 1));
-        copies.freeze(2);
-        assertThrows(IllegalStateException.class, () -> copies.freeze(2));
+        copies.freeze(pages, writable);
+        assertThrows(IllegalStateException.class, () -> copies.freeze(pages, writable));
         assertThrows(IllegalStateException.class, () -> copies.reserve(2));
-        copies.endView();
-        copies.freeze(2);
+        copies.endView(pages, writable);
+        assertArrayEquals(pages, writable, "every page writable again");
+        copies.freeze(pages, writable);
     }
 
     private static long[] page(final long first)
