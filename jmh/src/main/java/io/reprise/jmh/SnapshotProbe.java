@@ -34,9 +34,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * <ul>
  *   <li>the offer-to-result latency (HdrHistogram) and the longest gap between two applied operators;</li>
  *   <li>the journal's commit latency: every sync of a journal segment, timed through a wrapping disk;</li>
- *   <li>the business logic's own stall: the longest time in which committed (durable) but unapplied entries
- *       existed and the applied index did not move, sampled by a watcher thread every ~{@link #WATCH_NS} ns.
- *       Waiting for a commit is not a stall by this measure; the sampling adds up to one period.</li>
+ *   <li>the business logic's own stall: the longest time in which committed but unapplied entries existed (as
+ *       the business logic's barrier sees them: published by the journal stage, {@code committedIndex}) and the
+ *       applied index did not move, sampled by a watcher thread every ~{@link #WATCH_NS} ns. Waiting for a commit
+ *       is not a stall by this measure; the sampling adds up to one period. (Until the seventh session it counted
+ *       from the durable index, which the journal thread sets a little before it publishes: its own delays, when
+ *       descheduled in between, counted as the business logic's.)</li>
  * </ul>
  * Also reports the snapshot's write time, size and load time, and the storage merges in each window.
  * <pre>
@@ -166,6 +169,13 @@ public final class SnapshotProbe
         }
     }
 
+    /** JVM uptime at {@code nanoTimeNs}, to find an event in the JVM's own logs ({@code -Xlog:gc,safepoint}). */
+    private static double uptimeSeconds(final long nanoTimeNs)
+    {
+        final long nowUptimeMs = java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
+        return (nowUptimeMs - (System.nanoTime() - nanoTimeNs) / 1e6) / 1e3;
+    }
+
     /**
      * Puts the named thread of this JVM in the {@code SCHED_FIFO} class ({@code chrt}, as root), as a deployment
      * would give the business logic a core of its own: its stalls are then its own, not waits for a CPU behind the
@@ -238,11 +248,12 @@ public final class SnapshotProbe
             latency.getMaxValue() / 1e3, maxGapNs / 1e6);
         final Histogram syncs = journalSync.getIntervalHistogram();
         System.out.printf("%s: journal commit (fsync) us: %,d syncs p50=%.1f p99=%.1f p99.9=%.1f max=%.1f; " +
-            "business-logic stall (committed work waiting, no progress) max %.2f ms (%.3f s into the window); storage merges %d%n",
+            "business-logic stall (committed work waiting, no progress) max %.2f ms (%.3f s into the window, " +
+            "ending at %.3f s of JVM uptime); storage merges %d%n",
             phase,
             syncs.getTotalCount(), syncs.getValueAtPercentile(50) / 1e3, syncs.getValueAtPercentile(99) / 1e3,
             syncs.getValueAtPercentile(99.9) / 1e3, syncs.getMaxValue() / 1e3, maxStallNs / 1e6,
-            (maxStallAtNs - startNs) / 1e9,
+            (maxStallAtNs - startNs) / 1e9, uptimeSeconds(maxStallAtNs),
             node.storage().merges() - mergesBefore);
         return id;
     }
@@ -269,7 +280,10 @@ public final class SnapshotProbe
         while (watching)
         {
             final long applied = node.appliedIndex();
-            final long durable = node.durableIndex();
+            // Committed as the business logic sees it: the journal stage's published sequence. The durable index
+            // comes a little earlier, and the gap (the journal thread descheduled before it publishes) is not the
+            // business logic's stall.
+            final long durable = node.committedIndex();
             final long nowNs = System.nanoTime();
             if (applied != lastApplied)
             {

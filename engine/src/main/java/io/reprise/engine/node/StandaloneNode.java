@@ -90,6 +90,8 @@ public final class StandaloneNode implements AutoCloseable
     private SavedSessionStorage storage;
     private RepeatProcess repeatProcess;
     private long firstIndex;
+    /** The journal stage's sequence: what the business logic may apply (standalone: synced). */
+    private com.lmax.disruptor.Sequence committedSequence;
     private final int maxOperatorLength;
     private boolean closed;
 
@@ -330,7 +332,8 @@ public final class StandaloneNode implements AutoCloseable
         final BatchEventProcessor<OperationSlot> journalStage =
             builder.build(ring, published, new AggregateEventHandler<>(journalHandler, replicationHandler));
         // The business logic runs only what is committed: standalone, that is what the journal has synced.
-        final SequenceBarrier committed = ring.newBarrier(journalStage.getSequence());
+        committedSequence = journalStage.getSequence();
+        final SequenceBarrier committed = ring.newBarrier(committedSequence);
         handOffWaitStrategy.serve(committed, logic);
         final BatchEventProcessor<OperationSlot> logicStage = builder.build(ring, committed, logicHandler);
         ring.addGatingSequences(logicStage.getSequence());
@@ -398,6 +401,15 @@ public final class StandaloneNode implements AutoCloseable
     public long durableIndex()
     {
         return journalHandler.durableIndex();
+    }
+
+    /**
+     * The last index the business logic may apply: synced, and published by the journal stage (a little after
+     * {@link #durableIndex}, when that stage ends its batch).
+     */
+    public long committedIndex()
+    {
+        return firstIndex + committedSequence.get();
     }
 
     /** The index of the last operator put into the ring. */
