@@ -62,6 +62,9 @@ public final class SnapshotProbe
     private final Recorder journalSync = new Recorder(MAX_LATENCY_NS, 3);
     private volatile long maxStallNs;
     private volatile long maxStallAtNs;
+    /** What the business-logic thread was doing at the longest stall, if longer than 1 ms. */
+    private volatile String maxStallThread = "";
+    private volatile Path logicTask;
     private volatile boolean watching = true;
     private final AtomicLong lastApplyNs = new AtomicLong();
     private volatile long maxGapNs;
@@ -136,9 +139,10 @@ public final class SnapshotProbe
             }
             node.awaitApplied(600_000);
             System.out.printf("populated %,d sessions in %.1f s%n", sessions, (System.nanoTime() - populateStart) / 1e9);
+            logicTask = task("reprise-business-logic");
             if (Boolean.getBoolean("reprise.probe.realtime"))
             {
-                giveRealTimePriority("reprise-business-logic");
+                giveRealTimePriority(logicTask);
             }
             final Thread watcher = new Thread(() -> watchStalls(node), "stall-watcher");
             watcher.setDaemon(true);
@@ -181,7 +185,19 @@ public final class SnapshotProbe
      * would give the business logic a core of its own: its stalls are then its own, not waits for a CPU behind the
      * journal, flush, merger, snapshot writer, producer and watcher threads on 2 cores.
      */
-    private static void giveRealTimePriority(final String threadName) throws IOException, InterruptedException
+    private static void giveRealTimePriority(final Path task) throws IOException, InterruptedException
+    {
+        final String tid = task.getFileName().toString();
+        final Process chrt = new ProcessBuilder("chrt", "-f", "-p", "10", tid).inheritIO().start();
+        if (chrt.waitFor() != 0)
+        {
+            throw new IllegalStateException("chrt -f -p 10 " + tid + " failed");
+        }
+        System.out.printf("thread tid %s runs SCHED_FIFO, priority 10%n", tid);
+    }
+
+    /** This JVM's {@code /proc} task of the thread named {@code threadName}. */
+    private static Path task(final String threadName) throws IOException
     {
         // Linux keeps the first 15 characters of a thread's name.
         final String comm = threadName.substring(0, Math.min(15, threadName.length()));
@@ -191,18 +207,35 @@ public final class SnapshotProbe
             {
                 if (Files.readString(task.resolve("comm")).trim().equals(comm))
                 {
-                    final String tid = task.getFileName().toString();
-                    final Process chrt = new ProcessBuilder("chrt", "-f", "-p", "10", tid).inheritIO().start();
-                    if (chrt.waitFor() != 0)
-                    {
-                        throw new IllegalStateException("chrt -f -p 10 " + tid + " failed");
-                    }
-                    System.out.printf("thread %s (tid %s) runs SCHED_FIFO, priority 10%n", threadName, tid);
-                    return;
+                    return task;
                 }
             }
         }
         throw new IllegalStateException("no thread named " + threadName);
+    }
+
+    /** A thread's scheduler state (R running or runnable, S sleeping, D in the kernel) and kernel stack. */
+    private static String threadState(final Path task)
+    {
+        try
+        {
+            final String stat = Files.readString(task.resolve("stat"));
+            final String state = stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+            String stack;
+            try
+            {
+                stack = Files.readString(task.resolve("stack")).replaceAll("\\[<0>\\] ", "").replace('\n', ' ').trim();
+            }
+            catch (final IOException ex)
+            {
+                stack = "(kernel stack unreadable)";
+            }
+            return "state " + state + ", kernel stack: " + stack;
+        }
+        catch (final IOException ex)
+        {
+            return "(unreadable: " + ex.getMessage() + ")";
+        }
     }
 
     /** Offers saves at {@code rate}/s for {@code durationNs}, or until the snapshot is done when negative. */
@@ -214,6 +247,7 @@ public final class SnapshotProbe
         journalSync.getIntervalHistogram();
         final long mergesBefore = node.storage().merges();
         maxStallNs = 0;
+        maxStallThread = "";
         maxGapNs = 0;
         lastApplyNs.set(0);
         final long intervalNs = 1_000_000_000L / rate;
@@ -255,14 +289,13 @@ public final class SnapshotProbe
             syncs.getValueAtPercentile(99.9) / 1e3, syncs.getMaxValue() / 1e3, maxStallNs / 1e6,
             (maxStallAtNs - startNs) / 1e9, uptimeSeconds(maxStallAtNs),
             node.storage().merges() - mergesBefore);
+        if (!maxStallThread.isEmpty())
+        {
+            System.out.printf("%s: the business-logic thread during its longest stall: %s%n", phase, maxStallThread);
+        }
         return id;
     }
 
-    /**
-     * Keeps {@link #maxStallNs}: the longest run of samples in which the journal's durable index was ahead of
-     * the applied index while the applied index stood still, counted from the later of the last progress and
-     * the first sample that saw durable work waiting.
-     */
     /** A node that stopped takes nothing more: say why instead of offering forever. */
     private static void failIfStopped(final StandaloneNode node)
     {
@@ -272,6 +305,13 @@ public final class SnapshotProbe
         }
     }
 
+    /**
+     * Keeps {@link #maxStallNs}: the longest run of samples in which the committed index (as the business logic sees
+     * it) was ahead of the applied index while the applied index stood still, counted from the later of the last
+     * progress and the first sample that saw committed work waiting. While a stall is the longest so far and longer
+     * than 1 ms, it also reads what the business-logic thread is doing, from {@code /proc}: its scheduler state and
+     * its kernel stack (root only).
+     */
     private void watchStalls(final StandaloneNode node)
     {
         long lastApplied = -1;
@@ -299,6 +339,10 @@ public final class SnapshotProbe
                 final long stallNs = nowNs - Math.max(progressNs, waitingSinceNs);
                 if (stallNs > maxStallNs)
                 {
+                    if (stallNs > 1_000_000 && null != logicTask)
+                    {
+                        maxStallThread = threadState(logicTask);
+                    }
                     maxStallNs = stallNs;
                     maxStallAtNs = nowNs;
                 }
