@@ -12,6 +12,7 @@ import com.lmax.disruptor.BatchEventProcessor;
 import com.lmax.disruptor.BatchEventProcessorBuilder;
 import com.lmax.disruptor.ExceptionHandler;
 import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.Sequence;
 import com.lmax.disruptor.SequenceBarrier;
 import com.lmax.disruptor.WaitStrategy;
 import io.reprise.engine.agents.SnapshotAgent;
@@ -91,7 +92,7 @@ public final class StandaloneNode implements AutoCloseable
     private RepeatProcess repeatProcess;
     private long firstIndex;
     /** The journal stage's sequence: what the business logic may apply (standalone: synced). */
-    private com.lmax.disruptor.Sequence committedSequence;
+    private Sequence committedSequence;
     private final int maxOperatorLength;
     private boolean closed;
 
