@@ -165,7 +165,9 @@ class FrozenStateTest
     @Test
     void shouldWarmUpTheSnapshotPathCheckingItsViews()
     {
-        assertEquals(1 + 130 * 16, SnapshotWarmUp.run(130));
+        final int checkedRounds = (130 + SnapshotWarmUp.CHECK_EVERY - 1) / SnapshotWarmUp.CHECK_EVERY;
+        assertEquals(1 + SnapshotWarmUp.OPERATORS_WITHOUT_VIEW + checkedRounds * SnapshotWarmUp.OPERATORS_WITH_VIEW,
+            SnapshotWarmUp.run(130));
     }
 
     @Test
