@@ -45,8 +45,8 @@ public final class FreezePartsProbe
             final long t2 = System.nanoTime();
             logic.destinations().freeze(tableView);
             final long t3 = System.nanoTime();
-            table.endViews();
-            logic.timers().endViews();
+            table.endView();
+            logic.timers().endView();
             final long t4 = System.nanoTime();
             if (round >= WARM_UP && wheelView.size() == logic.timers().size())
             {

@@ -135,8 +135,8 @@ public final class BusinessLogic
      */
     public void recycle(final BusinessLogic view)
     {
-        sessions.endViews();
-        timers.endViews();
+        sessions.endView();
+        timers.endView();
     }
 
     /**

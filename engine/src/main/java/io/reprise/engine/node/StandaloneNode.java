@@ -255,7 +255,7 @@ public final class StandaloneNode implements AutoCloseable
     }
 
     /**
-     * The state's tables (session pages, index, timer chunks, and spares for copy-on-write) are allocated at start
+     * The state's tables (session pages, index, timer chunks, and save pages for copy-on-write) are allocated at start
      * in the young generation. Left there, the first young collections while serving copy them: at 10^7 sessions
      * a 370 ms pause some time after start. One collection now, before the flow starts, moves them once. Small
      * tables copy fast, so a small node skips it (tests start hundreds).

@@ -42,7 +42,7 @@ import java.io.IOException;
  * records saves the block as it was ({@link CopyOnWriteRecords}), and the view reads the pages patched with the
  * saved blocks.
  * The index is not shared: a view has none, and writes one built from its records ({@link #writeTo}).
- * {@link #endViews} ends the view.
+ * {@link #endView} ends the view.
  */
 public final class SessionTable
 {
@@ -907,7 +907,7 @@ public final class SessionTable
 
     /**
      * A read-only view of the table as it is now, for a snapshot written on another thread (after a safe
-     * publication) while this table goes on changing, until {@link #endViews}. It answers the record queries,
+     * publication) while this table goes on changing, until {@link #endView}. It answers the record queries,
      * {@link #size}, {@link #highWater} and {@link #writeTo}; it has no index, so not {@link #find}. One at a time.
      */
     public SessionTable freeze()
@@ -926,7 +926,7 @@ public final class SessionTable
      * Ends the view frozen last, which nothing may read any more: every page is writable again. One array copy of
      * the page table.
      */
-    public void endViews()
+    public void endView()
     {
         recordCopies.endView(pages, writablePages);
     }

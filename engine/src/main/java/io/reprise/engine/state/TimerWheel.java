@@ -191,7 +191,7 @@ public final class TimerWheel
     /**
      * A read-only view of the wheel as it is now, over {@code frozenTable} (the session table's view frozen with
      * it), for a snapshot written on another thread: it answers {@link #writeTo}, {@link #forEachInOrder},
-     * {@link #size} and {@link #nowMs}, until {@link #endViews}. One at a time.
+     * {@link #size} and {@link #nowMs}, until {@link #endView}. One at a time.
      */
     public TimerWheel freeze(final SessionTable frozenTable)
     {
@@ -205,7 +205,7 @@ public final class TimerWheel
     }
 
     /** Ends the view frozen last: every chunk is writable again. */
-    public void endViews()
+    public void endView()
     {
         entryCopies.endView(chunks, writableChunks);
     }

@@ -80,7 +80,7 @@ class FrozenStateTest
 
     /**
      * Thousands of sessions over many pages and index chunks, an index that grows and timer chunks taken while a
-     * view is held, the view written on another thread meanwhile, and spares reused from one view to the next.
+     * view is held, the view written on another thread meanwhile, and save pages reused from one view to the next.
      */
     @Test
     void shouldKeepTheImageOfTheFreezeOverManyPagesWhileAnotherThreadWritesIt()
