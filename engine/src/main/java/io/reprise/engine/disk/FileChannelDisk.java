@@ -1,5 +1,6 @@
 package io.reprise.engine.disk;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -93,6 +94,31 @@ public final class FileChannelDisk implements Disk
             while (source.hasRemaining())
             {
                 at += channel.write(source, at);
+            }
+        }
+
+        public void writeFrom(
+            final DiskFile source, final long sourcePosition, final long count, final long position)
+            throws IOException
+        {
+            if (!(source instanceof ChannelFile))
+            {
+                DiskFile.super.writeFrom(source, sourcePosition, count, position);
+                return;
+            }
+            // FileChannel.transferTo writes at the target's own position (sendfile on Linux): set it first. Every
+            // other write of this file is positional, so nothing else depends on that position.
+            final FileChannel from = ((ChannelFile)source).channel;
+            channel.position(position);
+            for (long done = 0; done < count; )
+            {
+                final long copied = from.transferTo(sourcePosition + done, count - done, channel);
+                if (copied <= 0)
+                {
+                    throw new EOFException("source ends at " + (sourcePosition + done) + ", before " +
+                        (sourcePosition + count));
+                }
+                done += copied;
             }
         }
 

@@ -23,6 +23,18 @@ public abstract class ForwardingDiskFile implements DiskFile
         file.write(source, position);
     }
 
+    /** Forwards with {@code source} unwrapped too, so that two real files still copy in the kernel. */
+    public void writeFrom(final DiskFile source, final long sourcePosition, final long count, final long position)
+        throws IOException
+    {
+        DiskFile from = source;
+        while (from instanceof ForwardingDiskFile)
+        {
+            from = ((ForwardingDiskFile)from).file;
+        }
+        file.writeFrom(from, sourcePosition, count, position);
+    }
+
     public void sync() throws IOException
     {
         file.sync();

@@ -186,6 +186,41 @@ final class EntryTable
         }
     }
 
+    /**
+     * Fills this table with the entries of sorted runs, in order: run {@code r} is entries {@code 0 .. counts[r] - 1}
+     * of {@code runs[r]}, and its offsets are moved by {@code shifts[r]}. Ties keep the earlier run first.
+     */
+    void merge(final EntryTable[] runs, final int[] counts, final long[] shifts)
+    {
+        final int[] next = new int[runs.length];
+        for (int out = 0; ; out++)
+        {
+            int least = -1;
+            for (int r = 0; r < runs.length; r++)
+            {
+                if (next[r] < counts[r] && (least < 0 || compare(runs[r], next[r], runs[least], next[least]) < 0))
+                {
+                    least = r;
+                }
+            }
+            if (least < 0)
+            {
+                return;
+            }
+            final EntryTable run = runs[least];
+            final int entry = next[least]++;
+            put(out, run.tenant(entry), run.payloadLength(entry), run.sessionId(entry), run.index(entry),
+                run.offset(entry) + shifts[least]);
+        }
+    }
+
+    private static int compare(final EntryTable a, final int entryA, final EntryTable b, final int entryB)
+    {
+        final int byKey = SourceFile.compareKey(a.tenant(entryA), a.sessionId(entryA), b.tenant(entryB),
+            b.sessionId(entryB));
+        return byKey != 0 ? byKey : Long.compare(a.index(entryA), b.index(entryB));
+    }
+
     private int compareTo(final int entry, final int tenant, final long sessionId, final long index)
     {
         final int byKey = SourceFile.compareKey(tenant(entry), sessionId(entry), tenant, sessionId);

@@ -449,6 +449,30 @@ public final class SavedSessionStorage implements AutoCloseable
     }
 
     /**
+     * True when {@link #keep} would keep every record of {@code input}: it holds no tombstone, and no payload of it is
+     * older than a tombstone of its key. Decided from the index in memory, without reading the file.
+     */
+    private static boolean keepsEveryRecord(final SourceFile input, final KeyMap tombstones)
+    {
+        for (int e = 0; e < input.entries(); e++)
+        {
+            if (input.entryPayloadLength(e) < 0)
+            {
+                return false;
+            }
+            if (tombstones.size() > 0)
+            {
+                final long tombstone = tombstones.get(input.entryTenant(e), input.entrySessionId(e));
+                if (tombstone != KeyMap.MISSING && tombstone >= input.entryIndex(e))
+                {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
      * Whether a record survives into a new source. A payload dies when a newer tombstone of its key is known; a
      * tombstone survives only while it shadows a payload in a source outside {@code inputs}.
      */
@@ -657,11 +681,18 @@ public final class SavedSessionStorage implements AutoCloseable
                 id = nextSourceId++;
             }
             int written;
+            int wholeInputs = 0;
             SourceFile output = null;
             try (SourceFile.Writer writer = new SourceFile.Writer(disk, directory, id))
             {
                 for (final SourceFile input : inputs)
                 {
+                    if (keepsEveryRecord(input, tombstones))
+                    {
+                        writer.appendWhole(input);
+                        wholeInputs++;
+                        continue;
+                    }
                     input.scan((buffer, offset, length) ->
                     {
                         if (keep(buffer, offset, tombstones, base.sources, inputs))
@@ -704,7 +735,7 @@ public final class SavedSessionStorage implements AutoCloseable
                 retiredOpen.put(input.id(), input);
             }
             merges++;
-            listener.onEvent("storage-merged inputs=" + inputs.length + " records=" + written);
+            listener.onEvent("storage-merged inputs=" + inputs.length + " whole=" + wholeInputs + " records=" + written);
             return written;
         }
         finally

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
 
@@ -457,7 +459,12 @@ public final class SourceFile
         private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         private final UnsafeBuffer writeView = new UnsafeBuffer(writeBuffer);
         private final BackgroundSync background;
+        /** Index entries of the records appended one by one ({@link #onRecord}). */
         private final EntryTable entries = new EntryTable();
+        private int recordsAppended;
+        /** Sources appended whole ({@link #appendWhole}), and where their records moved: new offset - old. */
+        private final List<SourceFile> wholeSources = new ArrayList<>();
+        private final List<Long> wholeShifts = new ArrayList<>();
         private int count;
         private long position = HEADER_LENGTH;
         private long firstIndex = Long.MAX_VALUE;
@@ -507,13 +514,42 @@ public final class SourceFile
             }
             final short type = buffer.getShort(offset + StorageRecord.TYPE_OFFSET);
             final long index = buffer.getLong(offset + StorageRecord.INDEX_OFFSET);
-            entries.put(count, buffer.getInt(offset + StorageRecord.TENANT_OFFSET),
+            entries.put(recordsAppended++, buffer.getInt(offset + StorageRecord.TENANT_OFFSET),
                 type == StorageRecord.TOMBSTONE ? -1 : buffer.getInt(offset + StorageRecord.LENGTH_OFFSET),
                 buffer.getLong(offset + StorageRecord.SESSION_ID_OFFSET), index, position);
             firstIndex = Math.min(firstIndex, index);
             lastIndex = Math.max(lastIndex, index);
             position += length;
             count++;
+        }
+
+        /**
+         * Appends every record of {@code source}: its records section is copied file to file (in the kernel, on a
+         * real disk) and its index, already sorted, is merged into this one's at {@link #finish}. The records are
+         * not read, so not checked here: each keeps its own checksum, which every read of it checks. The caller
+         * holds a reference on {@code source} until this writer finishes.
+         */
+        public void appendWhole(final SourceFile source) throws IOException
+        {
+            drain();
+            final long length = source.recordsLength;
+            for (long done = 0; done < length; )
+            {
+                // In sync steps, as record by record: the journal's fsync never waits behind much of the copy.
+                final long step = Math.min(BackgroundSync.STEP_BYTES, length - done);
+                file.writeFrom(source.file, HEADER_LENGTH + done, step, position + done);
+                background.written(step);
+                done += step;
+            }
+            wholeSources.add(source);
+            wholeShifts.add(position - HEADER_LENGTH);
+            if (source.entries > 0)
+            {
+                firstIndex = Math.min(firstIndex, source.firstIndex);
+                lastIndex = Math.max(lastIndex, source.lastIndex);
+            }
+            position += length;
+            count += source.entries;
         }
 
         private void drain() throws IOException
@@ -535,9 +571,10 @@ public final class SourceFile
             drain();
             final CRC32C crc = new CRC32C();
             final long recordsLength = position - HEADER_LENGTH;
-            entries.sort(count);
+            entries.sort(recordsAppended);
+            final EntryTable index = wholeSources.isEmpty() ? entries : mergedIndex();
             final int indexLength = count * ENTRY_LENGTH;
-            final int indexCrc = entries.writeTo(file, position, count, crc);
+            final int indexCrc = index.writeTo(file, position, count, crc);
 
             final ByteBuffer footer = ByteBuffer.allocateDirect(FOOTER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
             final UnsafeBuffer footerView = new UnsafeBuffer(footer);
@@ -567,8 +604,29 @@ public final class SourceFile
             disk.rename(temporary, target);
             disk.syncDirectory(directory);
             final long fileLength = position + indexLength + FOOTER_LENGTH;
-            return new SourceFile(target, id, disk.open(target, false), entries, count, count == 0 ? 0 : firstIndex,
+            return new SourceFile(target, id, disk.open(target, false), index, count, count == 0 ? 0 : firstIndex,
                 lastIndex, fileLength, recordsLength);
+        }
+
+        /** One sorted index of the records appended one by one (sorted) and of every source appended whole. */
+        private EntryTable mergedIndex()
+        {
+            final int runs = 1 + wholeSources.size();
+            final EntryTable[] tables = new EntryTable[runs];
+            final int[] counts = new int[runs];
+            final long[] shifts = new long[runs];
+            tables[0] = entries;
+            counts[0] = recordsAppended;
+            for (int r = 1; r < runs; r++)
+            {
+                tables[r] = wholeSources.get(r - 1).index;
+                counts[r] = wholeSources.get(r - 1).entries;
+                shifts[r] = wholeShifts.get(r - 1);
+            }
+            final EntryTable merged = new EntryTable();
+            merged.ensure(count);
+            merged.merge(tables, counts, shifts);
+            return merged;
         }
 
         /** Abandons an unfinished source: closes and deletes the temporary file. */

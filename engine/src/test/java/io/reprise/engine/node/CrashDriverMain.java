@@ -564,6 +564,17 @@ public final class CrashDriverMain
             file.write(source, position);
         }
 
+        public void writeFrom(final DiskFile source, final long sourcePosition, final long count, final long position)
+            throws IOException
+        {
+            if (!quietWrites)
+            {
+                disk.announce(kind + "-write", maxDelayMs);
+                quietWrites = firstOnly;
+            }
+            super.writeFrom(source, sourcePosition, count, position);
+        }
+
         public void sync() throws IOException
         {
             if (!quietSyncs)

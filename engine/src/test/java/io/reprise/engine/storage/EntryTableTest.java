@@ -3,8 +3,10 @@ package io.reprise.engine.storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32C;
 
@@ -96,5 +98,37 @@ class EntryTableTest
         final StorageCorruptException cut = assertThrows(StorageCorruptException.class,
             () -> new EntryTable().readFrom(file, dir.resolve("index"), 100 + 32, COUNT, crc));
         assertEquals(true, cut.getMessage().contains("unexpected end of file"), cut.getMessage());
+    }
+
+    /** Three sorted runs across chunk boundaries, keys shared between runs: one order, earlier runs first on ties. */
+    @Test
+    void shouldMergeSortedRunsMovingEachRunsOffsets()
+    {
+        final Random random = new Random(11);
+        final long[][] all = randomEntries(random);
+        final int[] counts = {70_000, 1, COUNT - 70_001};
+        final long[] shifts = {0, 1_000_000, 5_000_000_000L};
+        final EntryTable[] runs = new EntryTable[3];
+        final List<long[]> expected = new ArrayList<>();
+        final Comparator<long[]> byKey = Comparator.<long[]>comparingLong(e -> e[0]).thenComparingLong(e -> e[1])
+            .thenComparingLong(e -> e[2]);
+        int from = 0;
+        for (int r = 0; r < 3; r++)
+        {
+            final long[][] run = Arrays.copyOfRange(all, from, from + counts[r]);
+            from += counts[r];
+            Arrays.sort(run, byKey);
+            runs[r] = new EntryTable();
+            put(runs[r], run);
+            for (final long[] e : run)
+            {
+                expected.add(new long[] {e[0], e[1], e[2], e[3], e[4] + shifts[r]});
+            }
+        }
+        expected.sort(byKey);
+        final EntryTable merged = new EntryTable();
+        merged.ensure(COUNT);
+        merged.merge(runs, counts, shifts);
+        assertEntries(expected.toArray(new long[0][]), merged);
     }
 }

@@ -358,6 +358,17 @@ public final class StorageCrashDriverMain
             file.write(source, position);
         }
 
+        public void writeFrom(final DiskFile source, final long sourcePosition, final long count, final long position)
+            throws IOException
+        {
+            if (!written)
+            {
+                disk.announce("write");
+                written = true;
+            }
+            super.writeFrom(source, sourcePosition, count, position);
+        }
+
         public void sync() throws IOException
         {
             disk.announce("sync");

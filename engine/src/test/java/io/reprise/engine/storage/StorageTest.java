@@ -12,11 +12,14 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.disk.SimulatedDisk;
 import io.reprise.schema.client.SessionStatus;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -38,7 +41,13 @@ class StorageTest
 
     private SavedSessionStorage open(final long[] retained, final long restoredIndex) throws IOException
     {
-        return SavedSessionStorage.open(disk, DIR, new Container(64 * 1024, 64L * 64 * 1024), retained,
+        return open(disk, DIR, retained, restoredIndex);
+    }
+
+    private SavedSessionStorage open(final Disk on, final Path directory, final long[] retained,
+        final long restoredIndex) throws IOException
+    {
+        return SavedSessionStorage.open(on, directory, new Container(64 * 1024, 64L * 64 * 1024), retained,
             restoredIndex, applied::get, events::add);
     }
 
@@ -194,6 +203,106 @@ class StorageTest
         assertEquals(50, records[0]);
         assertEquals(3, storage.deleteRetired(), "the first source, the second, and the first merge's output");
         assertEquals(1, sourceFilesOnDisk());
+    }
+
+    /**
+     * A real directory, so that sources are copied whole file to file in the kernel: three sources without a dead
+     * record go whole, the one with a tombstone record by record; every payload reads back from the output, which
+     * opens with every check (index checksum, offsets) and scans with every record's checksum matching.
+     */
+    @Test
+    void shouldMergeSourcesWithoutDeadRecordsByCopyingThemWhole(@TempDir final Path temporary) throws IOException
+    {
+        final Disk real = new FileChannelDisk();
+        final Path directory = temporary.resolve("sources");
+        final SavedSessionStorage storage = open(real, directory, new long[0], 0);
+        final StorageReader reader = storage.newReader(MAX_PAYLOAD);
+        final Map<Long, byte[]> live = new HashMap<>();
+        for (int source = 0; source < 3; source++)
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                // Keys interleave across sources, so the merged index is not the sources' indexes end to end.
+                final long id = i * 4L + source;
+                final byte[] bytes = payload(1 + i % 2, id, 0, (i * 37) % 900);
+                save(storage, 1 + i % 2, id, bytes);
+                live.put(id, bytes);
+            }
+            storage.flush();
+        }
+        for (long id = 0; id < 30; id += 4)
+        {
+            complete(storage, 1 + (int)(id / 4) % 2, id);
+            live.remove(id);
+        }
+        final byte[] saved = payload(2, 3_000, 0, 777);
+        save(storage, 2, 3_000, saved);
+        storage.flush();
+        assertEquals(4, storage.liveSources().size());
+
+        events.clear();
+        final int written = storage.merge(storage.plan(true, 4, 1 << 20));
+        assertTrue(events.contains("storage-merged inputs=4 whole=2 records=" + written), events.toString());
+        assertEquals(live.size() + 1, written, "the first source's payloads of completed sessions dropped");
+        assertEquals(1, storage.liveSources().size());
+        for (final Map.Entry<Long, byte[]> e : live.entrySet())
+        {
+            final int tenant = 1 + (int)(e.getKey() / 4) % 2;
+            assertArrayEquals(e.getValue(), read(reader, tenant, e.getKey()), "session " + e.getKey());
+        }
+        assertArrayEquals(saved, read(reader, 2, 3_000));
+        for (long id = 0; id < 30; id += 4)
+        {
+            assertNull(read(reader, 1 + (int)(id / 4) % 2, id));
+        }
+
+        final SourceFile output = SourceFile.open(real, storage.liveSources().get(0));
+        assertEquals(written, output.entries());
+        final int[] scanned = {0};
+        output.scan((b, o, l) -> scanned[0]++);
+        assertEquals(written, scanned[0]);
+        for (int e = 1; e < output.entries(); e++)
+        {
+            assertTrue(SourceFile.compareKey(output.entryTenant(e - 1), output.entrySessionId(e - 1),
+                output.entryTenant(e), output.entrySessionId(e)) < 0, "entry " + e + " in key order");
+        }
+        output.close();
+        storage.deleteRetired();
+    }
+
+    /** A record copied whole is not read by the merge: corrupt in its input, it is caught when it is read. */
+    @Test
+    void shouldStillReportACorruptRecordAfterItsSourceWasCopiedWhole() throws IOException
+    {
+        final SavedSessionStorage storage = open(new long[0], 0);
+        final StorageReader reader = storage.newReader(MAX_PAYLOAD);
+        for (int source = 0; source < 2; source++)
+        {
+            for (int i = 1; i <= 10; i++)
+            {
+                save(storage, 1, source * 100 + i, payload(1, source * 100 + i, 0, 512));
+            }
+            storage.flush();
+        }
+        final SourceFile first = SourceFile.open(disk, storage.liveSources().get(0));
+        final long offsetBefore = first.entryOffset(first.find(1, 4));
+        first.close();
+        flipByte(storage.liveSources().get(0), offsetBefore + StorageRecord.HEADER_LENGTH + 100);
+
+        events.clear();
+        storage.merge(storage.plan(true, 4, 1 << 20));
+        assertTrue(events.contains("storage-merged inputs=2 whole=2 records=20"), events.toString());
+        final Path merged = storage.liveSources().get(0);
+        final SourceFile output = SourceFile.open(disk, merged);
+        final long offsetAfter = output.entryOffset(output.find(1, 4));
+        output.close();
+
+        final UnsafeBuffer out = new UnsafeBuffer(new byte[MAX_PAYLOAD]);
+        final StorageCorruptException ex = assertThrows(StorageCorruptException.class, () -> reader.read(1, 4, out, 0));
+        assertEquals(merged, ex.file());
+        assertEquals(offsetAfter, ex.offset());
+        assertArrayEquals(payload(1, 5, 0, 512), read(reader, 1, 5));
+        assertArrayEquals(payload(1, 104, 0, 512), read(reader, 1, 104));
     }
 
     @Test
