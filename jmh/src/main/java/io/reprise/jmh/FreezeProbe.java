@@ -1,7 +1,7 @@
 package io.reprise.jmh;
 
 import io.reprise.engine.logic.BusinessLogic;
-import io.reprise.engine.logic.SnapshotWarmUp;
+import io.reprise.engine.flow.SnapshotWarmUp;
 import org.HdrHistogram.Histogram;
 
 /**

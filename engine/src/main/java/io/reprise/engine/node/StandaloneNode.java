@@ -28,7 +28,7 @@ import io.reprise.engine.flow.StateHandOff;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalCorruptException;
 import io.reprise.engine.logic.BusinessLogic;
-import io.reprise.engine.logic.SnapshotWarmUp;
+import io.reprise.engine.flow.SnapshotWarmUp;
 import io.reprise.engine.repeat.RepeatProcess;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotFile;

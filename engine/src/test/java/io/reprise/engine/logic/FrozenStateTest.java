@@ -163,14 +163,6 @@ class FrozenStateTest
 
     /** The warm-up a large node runs before serving checks its views too: every operator applied, no view changed. */
     @Test
-    void shouldWarmUpTheSnapshotPathCheckingItsViews()
-    {
-        final int checkedRounds = (130 + SnapshotWarmUp.CHECK_EVERY - 1) / SnapshotWarmUp.CHECK_EVERY;
-        assertEquals(1 + SnapshotWarmUp.OPERATORS_WITHOUT_VIEW + checkedRounds * SnapshotWarmUp.OPERATORS_WITH_VIEW,
-            SnapshotWarmUp.run(130));
-    }
-
-    @Test
     void shouldRefuseToApplyToAView()
     {
         final LogicDriver d = new LogicDriver(LogicDriver.smallRules());

@@ -1,14 +1,22 @@
-package io.reprise.engine.logic;
+package io.reprise.engine.flow;
 
 import java.util.SplittableRandom;
 
+import io.reprise.engine.logic.BusinessLogic;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.OperatorEncoder;
+import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.logic.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Runs the snapshot path of the business logic on a small scratch state before a node serves: freeze, saving ahead,
- * the view's digest, recycle, and now and then a few operators while the view is held. A freeze runs once per
- * snapshot, too seldom for the JIT: interpreted, it took milliseconds at 10^7 sessions where compiled code takes under
- * 0.1 ms. The checked rounds compare the view's digest with the state's at its freeze, so a node whose
+ * Runs the snapshot path of the business logic on a small scratch state before a node serves, through a
+ * {@link StateHandOff} as the node's business-logic thread serves it: freeze, saving ahead, the view's digest,
+ * recycle, and now and then a few operators while the view is held. A freeze runs once per snapshot, too seldom for
+ * the JIT: interpreted, it took milliseconds at 10^7 sessions where compiled code takes under 0.1 ms. Through the
+ * hand-off, because its branches are taken only at a snapshot: warmed on the logic alone, {@code StateHandOff.serve}
+ * and {@code hasWork} were compiled without them and deoptimised on the business-logic thread at the first
+ * snapshot (JIT log of {@code SnapshotProbe}). The checked rounds compare the view's digest with the state's at its freeze, so a node whose
  * copy-on-write is broken refuses to start. Nothing of the node's own state is touched. (What the snapshot agent does
  * with a view, the digest and the image, runs on its own thread, and its loops are long enough to be compiled as they
  * run.)
@@ -60,24 +68,28 @@ public final class SnapshotWarmUp
         {
             operators.applyOne(logic);
         }
+        final StateHandOff handOff = new StateHandOff(() -> { });
         for (int round = 0; round < rounds; round++)
         {
             final boolean check = round % CHECK_EVERY == 0;
             final long digest = check ? logic.digest() : 0;
-            final BusinessLogic view = logic.freeze();
+            handOff.requestFreeze();
+            handOff.serve(logic);
+            final BusinessLogic view = handOff.takeFrozen();
             for (int i = 0; check && i < OPERATORS_WITH_VIEW; i++)
             {
                 operators.applyOne(logic);
             }
-            while (logic.saveAhead())
+            while (handOff.hasWork())
             {
-                // as the node does between batches while the view is out
+                handOff.serve(logic); // saves ahead, as an idle node does while the view is out
             }
             if (check && view.digest() != digest)
             {
                 throw new IllegalStateException("a frozen view differs from its state in warm-up round " + round);
             }
-            logic.recycle(view);
+            handOff.giveBack(view);
+            handOff.serve(logic); // recycles
         }
         return operators.index;
     }
