@@ -47,7 +47,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  *     io.reprise.jmh.SnapshotProbe [sessions=10000000] [ratePerSecond=50000]
  * </pre>
  * With {@code -Dreprise.probe.realtime=true} (as root) the business-logic thread runs {@code SCHED_FIFO}, so that
- * what the watcher sees is the business logic's own stall, not its waits for a CPU.
+ * what the watcher sees is the business logic's own stall, not its waits for a CPU. A canary thread (at the same
+ * priority, then) sleeps 50 µs at a time and reports how late it wakes in each window: the platform's part.
  */
 public final class SnapshotProbe
 {
@@ -60,6 +61,9 @@ public final class SnapshotProbe
 
     private final Recorder latency = new Recorder(MAX_LATENCY_NS, 3);
     private final Recorder journalSync = new Recorder(MAX_LATENCY_NS, 3);
+    /** How late a thread that only sleeps {@link #CANARY_SLEEP_NS} at a time wakes up: the platform's share. */
+    private final Recorder canaryLateness = new Recorder(MAX_LATENCY_NS, 3);
+    private static final long CANARY_SLEEP_NS = 50_000;
     private volatile long maxStallNs;
     private volatile long maxStallAtNs;
     /** What the business-logic thread was doing at the longest stall, if longer than 1 ms. */
@@ -140,9 +144,13 @@ public final class SnapshotProbe
             node.awaitApplied(600_000);
             System.out.printf("populated %,d sessions in %.1f s%n", sessions, (System.nanoTime() - populateStart) / 1e9);
             logicTask = task("reprise-business-logic");
+            final Thread canary = new Thread(this::sleepAndWake, "wake-up-canary");
+            canary.setDaemon(true);
+            canary.start();
             if (Boolean.getBoolean("reprise.probe.realtime"))
             {
                 giveRealTimePriority(logicTask);
+                giveRealTimePriority(task("wake-up-canary"));
             }
             final Thread watcher = new Thread(() -> watchStalls(node), "stall-watcher");
             watcher.setDaemon(true);
@@ -245,6 +253,7 @@ public final class SnapshotProbe
     {
         latency.getIntervalHistogram();
         journalSync.getIntervalHistogram();
+        canaryLateness.getIntervalHistogram();
         final long mergesBefore = node.storage().merges();
         maxStallNs = 0;
         maxStallThread = "";
@@ -289,11 +298,32 @@ public final class SnapshotProbe
             syncs.getValueAtPercentile(99.9) / 1e3, syncs.getMaxValue() / 1e3, maxStallNs / 1e6,
             (maxStallAtNs - startNs) / 1e9, uptimeSeconds(maxStallAtNs),
             node.storage().merges() - mergesBefore);
+        final Histogram lateness = canaryLateness.getIntervalHistogram();
+        System.out.printf("%s: a thread that only sleeps %d us at a time woke late by us p50=%.1f p99=%.1f " +
+            "p99.9=%.1f max=%.1f (%,d wake-ups)%n", phase, CANARY_SLEEP_NS / 1_000, lateness.getValueAtPercentile(50) / 1e3,
+            lateness.getValueAtPercentile(99) / 1e3, lateness.getValueAtPercentile(99.9) / 1e3,
+            lateness.getMaxValue() / 1e3, lateness.getTotalCount());
         if (!maxStallThread.isEmpty())
         {
             System.out.printf("%s: the business-logic thread during its longest stall: %s%n", phase, maxStallThread);
         }
         return id;
+    }
+
+    /**
+     * Sleeps {@link #CANARY_SLEEP_NS} at a time, as the business logic's wait strategy does when idle, and records
+     * how late it wakes. It does nothing else, so its lateness is the platform's (timer, scheduler, hypervisor):
+     * the part of the business logic's stalls that no change to the engine removes.
+     */
+    private void sleepAndWake()
+    {
+        while (watching)
+        {
+            final long start = System.nanoTime();
+            LockSupport.parkNanos(CANARY_SLEEP_NS);
+            canaryLateness.recordValue(Math.min(Math.max(0, System.nanoTime() - start - CANARY_SLEEP_NS),
+                MAX_LATENCY_NS));
+        }
     }
 
     /** A node that stopped takes nothing more: say why instead of offering forever. */

@@ -648,8 +648,9 @@ public final class SavedSessionStorage implements AutoCloseable
     }
 
     /**
-     * Merges {@code inputs} into one new source: dead payloads and useless tombstones dropped, the rest copied with
-     * checksums verified; synced, then swapped in atomically. The inputs are retired and deleted by
+     * Merges {@code inputs} into one new source: an input with nothing to drop is copied whole, file to file; from
+     * the others, dead payloads and useless tombstones are dropped and the rest copied with checksums verified. The
+     * output is synced, then swapped in atomically. The inputs are retired and deleted by
      * {@link #deleteRetired()} once no reader and no retained snapshot uses them. Returns the records written.
      */
     public int merge(final SourceFile[] inputs) throws IOException
