@@ -42,6 +42,8 @@ public final class Container
         volatile int limit;
         volatile boolean sealed;
         int records;
+        /** Tombstones appended to this page: written before the limit that publishes them. */
+        int tombstones;
         volatile int flushedLimit;
         int cutLimit;
 
@@ -79,7 +81,6 @@ public final class Container
 
     // Flush-thread state.
     private long cutTail;
-    private long cutLastIndex;
 
     /**
      * @param pageBytes bytes of one page; a record (32 bytes of header plus the payload) must fit in one.
@@ -136,6 +137,10 @@ public final class Container
             writerScratch);
         index(page, tenant, sessionId, at);
         page.records++;
+        if (type == StorageRecord.TOMBSTONE)
+        {
+            page.tombstones++;
+        }
         page.limit = at + recordLength;
         lastAppendedIndex = index;
     }
@@ -178,6 +183,7 @@ public final class Container
         VarHandle.storeStoreFence();
         page.table.setMemory(0, tableSlots * 4, (byte)0);
         page.records = 0;
+        page.tombstones = 0;
         page.flushedLimit = 0;
         page.sealed = false;
         page.limit = 0;
@@ -392,7 +398,6 @@ public final class Container
     public int visitCut(final RecordVisitor visitor) throws java.io.IOException
     {
         int count = 0;
-        cutLastIndex = 0;
         for (long seq = head; seq < cutTail; seq++)
         {
             final Page page = ring.get((int)(seq % ring.length()));
@@ -401,7 +406,6 @@ public final class Container
             {
                 final int length = StorageRecord.recordLength(page.data.getInt(at + StorageRecord.LENGTH_OFFSET));
                 visitor.onRecord(page.data, at, length);
-                cutLastIndex = page.data.getLong(at + StorageRecord.INDEX_OFFSET);
                 at += length;
                 count++;
             }
@@ -409,10 +413,30 @@ public final class Container
         return count;
     }
 
-    /** Index of the last record of the current cut. */
-    public long cutLastIndex()
+    /** Visits each page's part of the current cut, in index order, as one range of whole records. */
+    public void visitCutRanges(final RecordVisitor visitor) throws java.io.IOException
     {
-        return cutLastIndex;
+        for (long seq = head; seq < cutTail; seq++)
+        {
+            final Page page = ring.get((int)(seq % ring.length()));
+            if (page.cutLimit > page.flushedLimit)
+            {
+                visitor.onRecord(page.data, page.flushedLimit, page.cutLimit - page.flushedLimit);
+            }
+        }
+    }
+
+    /** Whether the current cut may hold a tombstone (its pages hold one, in the cut or after it). */
+    public boolean cutMayHoldTombstones()
+    {
+        for (long seq = head; seq < cutTail; seq++)
+        {
+            if (ring.get((int)(seq % ring.length())).tombstones > 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -383,16 +383,22 @@ public final class SavedSessionStorage implements AutoCloseable
         {
             return 0;
         }
+        // Without a tombstone in the cut, every record of it is a payload that nothing makes dead: the pages' ranges
+        // are written as they are.
+        final boolean dropsPossible = container.cutMayHoldTombstones();
         final KeyMap tombstones = new KeyMap(1024);
-        container.visitCut((buffer, offset, length) ->
+        if (dropsPossible)
         {
-            if (buffer.getShort(offset + StorageRecord.TYPE_OFFSET) == StorageRecord.TOMBSTONE)
+            container.visitCut((buffer, offset, length) ->
             {
-                tombstones.putMax(buffer.getInt(offset + StorageRecord.TENANT_OFFSET),
-                    buffer.getLong(offset + StorageRecord.SESSION_ID_OFFSET),
-                    buffer.getLong(offset + StorageRecord.INDEX_OFFSET));
-            }
-        });
+                if (buffer.getShort(offset + StorageRecord.TYPE_OFFSET) == StorageRecord.TOMBSTONE)
+                {
+                    tombstones.putMax(buffer.getInt(offset + StorageRecord.TENANT_OFFSET),
+                        buffer.getLong(offset + StorageRecord.SESSION_ID_OFFSET),
+                        buffer.getLong(offset + StorageRecord.INDEX_OFFSET));
+                }
+            });
+        }
         final Manifest base = acquireManifest();
         SourceFile source = null;
         try
@@ -407,13 +413,20 @@ public final class SavedSessionStorage implements AutoCloseable
             {
                 try (SourceFile.Writer writer = new SourceFile.Writer(disk, directory, id))
                 {
-                    container.visitCut((buffer, offset, length) ->
+                    if (dropsPossible)
                     {
-                        if (keep(buffer, offset, tombstones, base.sources, null))
+                        container.visitCut((buffer, offset, length) ->
                         {
-                            writer.onRecord(buffer, offset, length);
-                        }
-                    });
+                            if (keep(buffer, offset, tombstones, base.sources, null))
+                            {
+                                writer.onRecord(buffer, offset, length);
+                            }
+                        });
+                    }
+                    else
+                    {
+                        container.visitCutRanges(writer::onRecords);
+                    }
                     written = writer.count();
                     if (written > 0)
                     {

@@ -493,6 +493,36 @@ public final class SourceFile
             return position + (long)count * ENTRY_LENGTH + FOOTER_LENGTH;
         }
 
+        /**
+         * Appends whole records laid end to end ({@code length} bytes from {@code offset}). From a buffer over a
+         * {@link ByteBuffer} (a container page) they are written as they are, without a copy into the writer's own
+         * buffer; otherwise one by one.
+         */
+        public void onRecords(final DirectBuffer buffer, final int offset, final int length) throws IOException
+        {
+            final ByteBuffer bytes = buffer.byteBuffer();
+            if (null == bytes)
+            {
+                for (int at = offset; at < offset + length; )
+                {
+                    final int recordLength = StorageRecord.recordLength(buffer.getInt(at + StorageRecord.LENGTH_OFFSET));
+                    onRecord(buffer, at, recordLength);
+                    at += recordLength;
+                }
+                return;
+            }
+            drain();
+            final int start = buffer.wrapAdjustment() + offset;
+            file.write(bytes.duplicate().limit(start + length).position(start), position);
+            background.written(length);
+            for (int at = offset; at < offset + length; )
+            {
+                final int recordLength = StorageRecord.recordLength(buffer.getInt(at + StorageRecord.LENGTH_OFFSET));
+                index(buffer, at, recordLength);
+                at += recordLength;
+            }
+        }
+
         /** Appends a whole record (header and payload as laid out by {@link StorageRecord}). */
         public void onRecord(final DirectBuffer buffer, final int offset, final int length) throws IOException
         {
@@ -512,6 +542,12 @@ public final class SourceFile
                 writeView.putBytes(writeBuffer.position(), buffer, offset, length);
                 writeBuffer.position(writeBuffer.position() + length);
             }
+            index(buffer, offset, length);
+        }
+
+        /** Adds the index entry of the record at {@code offset}, written at the current position, and moves past it. */
+        private void index(final DirectBuffer buffer, final int offset, final int length)
+        {
             final short type = buffer.getShort(offset + StorageRecord.TYPE_OFFSET);
             final long index = buffer.getLong(offset + StorageRecord.INDEX_OFFSET);
             entries.put(recordsAppended++, buffer.getInt(offset + StorageRecord.TENANT_OFFSET),
