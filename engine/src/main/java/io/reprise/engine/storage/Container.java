@@ -10,6 +10,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -20,10 +21,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * them for reuse.
  * <p>
  * Pages form a ring: {@code head} is the oldest page not yet released, {@code tail} the number of pages activated.
- * A page is recycled only after its records are in a published source, and every page carries a generation
- * counter (odd while it is being reset) so a reader that raced a recycle discards what it read and looks again;
- * by then the records are in the newest source. Limits: a record must fit in a page, and at most
- * {@code maxBytes / pageBytes} pages may be unreleased. Beyond that the flush has not kept up (or cannot write),
+ * A page is released only after its records are in a published source: it leaves the ring for a pool of free
+ * pages, and the next page activated is taken from there, so the container allocates only as many pages as were
+ * ever unreleased at once (a flush every 16 MiB keeps that near 32 pages of the default 256), not one per slot of
+ * the ring. Every page carries a generation counter (odd while it is being reset) so a reader that raced a recycle
+ * discards what it read and looks again; by then the records are in the newest source. Limits: a record must fit
+ * in a page, and at most {@code maxBytes / pageBytes} pages may be unreleased. Beyond that the flush has not kept up (or cannot write),
  * and {@link #append} waits until it releases a page: back-pressure that reaches the ring and the clients, never a
  * drop. When no flush agent runs (recovery, shutdown), the appending thread flushes instead
  * ({@link #inlineFlushWhenFull}).
@@ -59,6 +62,9 @@ public final class Container
     private final int maxRecordsPerPage;
     private final int tableSlots;
     private final AtomicReferenceArray<Page> ring;
+    /** Released pages: offered by whoever commits a cut (the flush), taken by the appending thread. */
+    private final ManyToOneConcurrentArrayQueue<Page> freePages;
+    private volatile long pagesAllocated;
     private volatile long head;
     private volatile long tail;
     /**
@@ -101,6 +107,7 @@ public final class Container
         this.tableSlots = slots;
         this.maxRecordsPerPage = slots / 2;
         this.ring = new AtomicReferenceArray<>((int)(maxBytes / pageBytes));
+        this.freePages = new ManyToOneConcurrentArrayQueue<>(ring.length());
     }
 
     /** The largest payload a record in a page can carry. */
@@ -172,12 +179,11 @@ public final class Container
         {
             awaitFreePage(t);
         }
-        final int slot = (int)(t % ring.length());
-        Page page = ring.get(slot);
+        Page page = freePages.poll();
         if (null == page)
         {
             page = new Page(pageBytes, tableSlots);
-            ring.set(slot, page);
+            pagesAllocated = pagesAllocated + 1; // single writer
         }
         page.generation = page.generation + 1;
         VarHandle.storeStoreFence();
@@ -188,6 +194,7 @@ public final class Container
         page.sealed = false;
         page.limit = 0;
         page.generation = page.generation + 1;
+        ring.set((int)(t % ring.length()), page);
         active = page;
         tail = t + 1;
         return page;
@@ -219,6 +226,12 @@ public final class Container
     public void inlineFlushWhenFull(final Runnable flush)
     {
         inlineFlush = flush;
+    }
+
+    /** Pages allocated so far: at most the most ever unreleased at once. */
+    public long pagesAllocated()
+    {
+        return pagesAllocated;
     }
 
     /** How many times {@link #append} found every page unflushed and waited for the flush. */
@@ -365,7 +378,10 @@ public final class Container
         for (long seq = head; seq < t; seq++)
         {
             final Page page = ring.get((int)(seq % ring.length()));
-            bytes += page.limit - page.flushedLimit;
+            if (null != page) // released meanwhile, when called beside a flush
+            {
+                bytes += page.limit - page.flushedLimit;
+            }
         }
         return bytes;
     }
@@ -457,11 +473,16 @@ public final class Container
         flushedThroughIndex = Math.max(flushedThroughIndex, coveredThrough);
         while (h < cutTail)
         {
-            final Page page = ring.get((int)(h % ring.length()));
+            final int slot = (int)(h % ring.length());
+            final Page page = ring.get(slot);
             if (!page.sealed || page.flushedLimit != page.limit)
             {
                 break;
             }
+            // Out of the ring before head moves past it: the appender, once it sees the new head, finds the slot
+            // empty and the page in the pool. A reader still holding it sees its generation change when reused.
+            ring.set(slot, null);
+            freePages.offer(page);
             h++;
         }
         head = h;

@@ -102,6 +102,32 @@ class StorageTest
         assertTrue(storage.coversThrough(index));
     }
 
+    /** Released pages are reused: the container allocates what was unreleased at once, not a page per ring slot. */
+    @Test
+    void shouldReuseReleasedPagesInsteadOfAllocatingOnePerSlot() throws IOException
+    {
+        final SavedSessionStorage storage = open(new long[0], 0);
+        final StorageReader reader = storage.newReader(MAX_PAYLOAD);
+        final int ringSlots = 64;
+        long id = 0;
+        for (int round = 0; round < 3 * ringSlots; round++)
+        {
+            // About two pages of 64 KiB per flush: the ring of 64 slots goes round three times.
+            for (int i = 0; i < 40; i++)
+            {
+                id++;
+                save(storage, 1, id, payload(1, id, 0, 3000));
+            }
+            storage.flush();
+            assertArrayEquals(payload(1, id - 39, 0, 3000), read(reader, 1, id - 39));
+        }
+        assertTrue(storage.container().pagesAllocated() <= 4, "allocated " + storage.container().pagesAllocated());
+        for (long k = 1; k <= id; k += 97)
+        {
+            assertArrayEquals(payload(1, k, 0, 3000), read(reader, 1, k), "session " + k);
+        }
+    }
+
     @Test
     void shouldRoundTripASourceFileWithItsIndex() throws IOException
     {
