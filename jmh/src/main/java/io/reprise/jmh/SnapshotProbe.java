@@ -300,8 +300,8 @@ public final class SnapshotProbe
             node.storage().merges() - mergesBefore);
         final Histogram lateness = canaryLateness.getIntervalHistogram();
         System.out.printf("%s: a thread that only sleeps %d us at a time woke late by us p50=%.1f p99=%.1f " +
-            "p99.9=%.1f max=%.1f (%,d wake-ups)%n", phase, CANARY_SLEEP_NS / 1_000, lateness.getValueAtPercentile(50) / 1e3,
-            lateness.getValueAtPercentile(99) / 1e3, lateness.getValueAtPercentile(99.9) / 1e3,
+            "p99.9=%.1f max=%.1f (%,d wake-ups)%n", phase, CANARY_SLEEP_NS / 1_000,
+            lateness.getValueAtPercentile(50) / 1e3, lateness.getValueAtPercentile(99) / 1e3, lateness.getValueAtPercentile(99.9) / 1e3,
             lateness.getMaxValue() / 1e3, lateness.getTotalCount());
         if (!maxStallThread.isEmpty())
         {

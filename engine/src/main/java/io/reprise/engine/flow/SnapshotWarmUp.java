@@ -16,10 +16,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * the JIT: interpreted, it took milliseconds at 10^7 sessions where compiled code takes under 0.1 ms. Through the
  * hand-off, because its branches are taken only at a snapshot: warmed on the logic alone, {@code StateHandOff.serve}
  * and {@code hasWork} were compiled without them and deoptimised on the business-logic thread at the first
- * snapshot (JIT log of {@code SnapshotProbe}). The checked rounds compare the view's digest with the state's at its freeze, so a node whose
- * copy-on-write is broken refuses to start. Nothing of the node's own state is touched. (What the snapshot agent does
- * with a view, the digest and the image, runs on its own thread, and its loops are long enough to be compiled as they
- * run.)
+ * snapshot (JIT log of {@code SnapshotProbe}). The checked rounds compare the view's digest with the state's at
+ * its freeze, so a node whose copy-on-write is broken refuses to start. Nothing of the node's own state is touched.
+ * (What the snapshot agent does with a view, the digest and the image, runs on its own thread, and its loops are
+ * long enough to be compiled as they run.)
  */
 public final class SnapshotWarmUp
 {

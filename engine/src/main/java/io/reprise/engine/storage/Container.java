@@ -26,9 +26,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * ever unreleased at once (a flush every 16 MiB keeps that near 32 pages of the default 256), not one per slot of
  * the ring. Every page carries a generation counter (odd while it is being reset) so a reader that raced a recycle
  * discards what it read and looks again; by then the records are in the newest source. Limits: a record must fit
- * in a page, and at most {@code maxBytes / pageBytes} pages may be unreleased. Beyond that the flush has not kept up (or cannot write),
- * and {@link #append} waits until it releases a page: back-pressure that reaches the ring and the clients, never a
- * drop. When no flush agent runs (recovery, shutdown), the appending thread flushes instead
+ * in a page, and at most {@code maxBytes / pageBytes} pages may be unreleased. Beyond that the flush has not kept
+ * up (or cannot write), and {@link #append} waits until it releases a page: back-pressure that reaches the ring and
+ * the clients, never a drop. When no flush agent runs (recovery, shutdown), the appending thread flushes instead
  * ({@link #inlineFlushWhenFull}).
  */
 public final class Container

@@ -749,7 +749,8 @@ public final class SavedSessionStorage implements AutoCloseable
                 retiredOpen.put(input.id(), input);
             }
             merges++;
-            listener.onEvent("storage-merged inputs=" + inputs.length + " whole=" + wholeInputs + " records=" + written);
+            listener.onEvent(
+                "storage-merged inputs=" + inputs.length + " whole=" + wholeInputs + " records=" + written);
             return written;
         }
         finally

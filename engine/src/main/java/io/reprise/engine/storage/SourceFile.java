@@ -501,24 +501,25 @@ public final class SourceFile
         public void onRecords(final DirectBuffer buffer, final int offset, final int length) throws IOException
         {
             final ByteBuffer bytes = buffer.byteBuffer();
-            if (null == bytes)
+            if (null != bytes)
             {
-                for (int at = offset; at < offset + length; )
-                {
-                    final int recordLength = StorageRecord.recordLength(buffer.getInt(at + StorageRecord.LENGTH_OFFSET));
-                    onRecord(buffer, at, recordLength);
-                    at += recordLength;
-                }
-                return;
+                drain();
+                final int start = buffer.wrapAdjustment() + offset;
+                file.write(bytes.duplicate().limit(start + length).position(start), position);
+                background.written(length);
             }
-            drain();
-            final int start = buffer.wrapAdjustment() + offset;
-            file.write(bytes.duplicate().limit(start + length).position(start), position);
-            background.written(length);
             for (int at = offset; at < offset + length; )
             {
-                final int recordLength = StorageRecord.recordLength(buffer.getInt(at + StorageRecord.LENGTH_OFFSET));
-                index(buffer, at, recordLength);
+                final int recordLength =
+                    StorageRecord.recordLength(buffer.getInt(at + StorageRecord.LENGTH_OFFSET));
+                if (null == bytes)
+                {
+                    onRecord(buffer, at, recordLength);
+                }
+                else
+                {
+                    index(buffer, at, recordLength);
+                }
                 at += recordLength;
             }
         }
