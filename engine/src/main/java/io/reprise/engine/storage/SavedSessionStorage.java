@@ -467,19 +467,16 @@ public final class SavedSessionStorage implements AutoCloseable
      */
     private static boolean keepsEveryRecord(final SourceFile input, final KeyMap tombstones)
     {
-        for (int e = 0; e < input.entries(); e++)
+        if (input.tombstoneEntries().length > 0)
         {
-            if (input.entryPayloadLength(e) < 0)
+            return false;
+        }
+        for (int e = 0; tombstones.size() > 0 && e < input.entries(); e++)
+        {
+            final long tombstone = tombstones.get(input.entryTenant(e), input.entrySessionId(e));
+            if (tombstone != KeyMap.MISSING && tombstone >= input.entryIndex(e))
             {
                 return false;
-            }
-            if (tombstones.size() > 0)
-            {
-                final long tombstone = tombstones.get(input.entryTenant(e), input.entrySessionId(e));
-                if (tombstone != KeyMap.MISSING && tombstone >= input.entryIndex(e))
-                {
-                    return false;
-                }
             }
         }
         return true;
@@ -632,12 +629,8 @@ public final class SavedSessionStorage implements AutoCloseable
         final long[] dead = new long[sources.length];
         for (final SourceFile withTombstones : sources)
         {
-            for (int e = 0; e < withTombstones.entries(); e++)
+            for (final int e : withTombstones.tombstoneEntries())
             {
-                if (withTombstones.entryPayloadLength(e) >= 0)
-                {
-                    continue;
-                }
                 final int tenant = withTombstones.entryTenant(e);
                 final long sessionId = withTombstones.entrySessionId(e);
                 final long tombstone = withTombstones.entryIndex(e);
@@ -681,12 +674,9 @@ public final class SavedSessionStorage implements AutoCloseable
             final KeyMap tombstones = new KeyMap(1024);
             for (final SourceFile source : base.sources)
             {
-                for (int e = 0; e < source.entries(); e++)
+                for (final int e : source.tombstoneEntries())
                 {
-                    if (source.entryPayloadLength(e) < 0)
-                    {
-                        tombstones.putMax(source.entryTenant(e), source.entrySessionId(e), source.entryIndex(e));
-                    }
+                    tombstones.putMax(source.entryTenant(e), source.entrySessionId(e), source.entryIndex(e));
                 }
             }
             final long id;

@@ -58,6 +58,8 @@ public final class SourceFile
     private final long lastIndex;
     private final long fileLength;
     private final long recordsLength;
+    /** The entries that are tombstones: few, where the merges and the planner look for them at every step. */
+    private final int[] tombstoneEntries;
     private final AtomicInteger references = new AtomicInteger(1);
 
     private SourceFile(
@@ -73,6 +75,19 @@ public final class SourceFile
         this.lastIndex = lastIndex;
         this.fileLength = fileLength;
         this.recordsLength = recordsLength;
+        int tombstones = 0;
+        for (int e = 0; e < entries; e++)
+        {
+            tombstones += index.payloadLength(e) < 0 ? 1 : 0;
+        }
+        tombstoneEntries = new int[tombstones];
+        for (int e = 0, t = 0; t < tombstones; e++)
+        {
+            if (index.payloadLength(e) < 0)
+            {
+                tombstoneEntries[t++] = e;
+            }
+        }
     }
 
     public static String nameFor(final long id)
@@ -196,6 +211,12 @@ public final class SourceFile
     long entryOffset(final int entry)
     {
         return index.offset(entry);
+    }
+
+    /** The entries that are tombstones, in index order; not to be changed. */
+    int[] tombstoneEntries()
+    {
+        return tombstoneEntries;
     }
 
     /** The entry of the key's newest record, or -1. */
