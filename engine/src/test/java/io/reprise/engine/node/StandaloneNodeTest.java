@@ -280,11 +280,6 @@ class StandaloneNodeTest
     }
 
     /**
-     * The business logic never waits for a snapshot: the snapshot agent serializes its own copy of the state, so with
-     * the snapshot file's creation held for as long as the test likes, thousands of operators are still applied, and
-     * the snapshot, once let go, holds the state at the index where it began.
-     */
-    /**
      * An idle business logic serves the snapshot agent's freeze while it waits for entries, whatever the ring's wait
      * strategy (a blocking one is woken for it): the snapshot is at the applied index, and no entry was journaled to
      * get it.
@@ -311,6 +306,11 @@ class StandaloneNodeTest
         }
     }
 
+    /**
+     * The business logic never waits for a snapshot: the snapshot agent writes a frozen view of the state, so with
+     * the snapshot file's creation held for as long as the test likes, thousands of operators are still applied, and
+     * the snapshot, once let go, holds the state at the index where it began.
+     */
     @Test
     void shouldKeepApplyingWhileASnapshotIsHeldMidWrite(@TempDir final Path dir) throws Exception
     {
