@@ -515,32 +515,25 @@ public final class SourceFile
         }
 
         /**
-         * Appends whole records laid end to end ({@code length} bytes from {@code offset}). From a buffer over a
-         * {@link ByteBuffer} (a container page) they are written as they are, without a copy into the writer's own
-         * buffer; otherwise one by one.
+         * Appends whole records laid end to end ({@code length} bytes from {@code offset}) of a buffer over a
+         * {@link ByteBuffer} (a container page): written as they are, without a copy into the writer's own buffer.
          */
         public void onRecords(final DirectBuffer buffer, final int offset, final int length) throws IOException
         {
             final ByteBuffer bytes = buffer.byteBuffer();
-            if (null != bytes)
+            if (null == bytes)
             {
-                drain();
-                final int start = buffer.wrapAdjustment() + offset;
-                file.write(bytes.duplicate().limit(start + length).position(start), position);
-                background.written(length);
+                throw new IllegalArgumentException("records written as they are come from a buffer over a ByteBuffer");
             }
+            drain();
+            final int start = buffer.wrapAdjustment() + offset;
+            file.write(bytes.duplicate().limit(start + length).position(start), position);
+            background.written(length);
             for (int at = offset; at < offset + length; )
             {
                 final int recordLength =
                     StorageRecord.recordLength(buffer.getInt(at + StorageRecord.LENGTH_OFFSET));
-                if (null == bytes)
-                {
-                    onRecord(buffer, at, recordLength);
-                }
-                else
-                {
-                    index(buffer, at, recordLength);
-                }
+                index(buffer, at, recordLength);
                 at += recordLength;
             }
         }
