@@ -63,7 +63,7 @@ public final class BusinessLogicHandler implements EventHandler<OperationSlot>
         {
             windowLeft = lookAhead(sequence, (int)Math.min(homeEntries.length, batchLeft));
         }
-        logic.apply(slot.index, slot.term, slot.buffer, slot.offset, slot.length);
+        logic.apply(slot.index, slot.term, slot.timestampMs, slot.buffer, slot.offset, slot.length);
         appliedIndex.setRelease(slot.index);
         if (windowLeft > 0)
         {

@@ -45,7 +45,8 @@ public final class JournalApplier
             touched += sum;
             windowLeft = prefetched;
         }
-        logic.apply(reader.index(), reader.term(), reader.buffer(), reader.operatorOffset(), reader.operatorLength());
+        logic.apply(reader.index(), reader.term(), reader.entryTimeMs(), reader.buffer(), reader.operatorOffset(),
+            reader.operatorLength());
         windowLeft--;
     }
 }

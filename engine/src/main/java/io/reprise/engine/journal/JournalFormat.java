@@ -19,7 +19,9 @@ import io.reprise.schema.log.MessageHeaderDecoder;
  *  64  records, each aligned to 8 bytes:
  *     0 int32 frameLength: bytes from 0 to the end of the operator (padding excluded); 0 = no more records
  *     4 int32 checksum: CRC32C over (previous record's checksum as 4 bytes, then bytes 8..frameLength)
- *     8 LogEntryHeader: SBE message header (8) + index int64, term int64, timestampMs int64
+ *     8 LogEntryHeader: SBE message header (8) + index int64, term int64, timestampMs int64 (the leader's clock
+ *       when it sequenced the entry; from log schema version 2 on, system time becomes at least this before the
+ *       entry is applied)
  *    40 the operator: SBE message header + body
  * </pre>
  * The checksum chain means a record is valid only after the one before it: a stale or misdirected write of an
@@ -35,6 +37,8 @@ public final class JournalFormat
     /** Bytes in front of the operator. */
     public static final int RECORD_OVERHEAD = RECORD_HEADER_LENGTH + ENTRY_HEADER_LENGTH;
     public static final int ALIGNMENT = 8;
+    /** The log schema version from which an entry's timestamp moves system time before the entry is applied. */
+    public static final int ENTRY_TIME_SINCE_VERSION = 2;
     /** Largest operator a record may hold: a maximal payload plus room for the rest of a SaveSession. */
     public static final int MAX_OPERATOR_LENGTH = 1024 * 1024 + 4096;
     public static final int MAX_FRAME_LENGTH = RECORD_OVERHEAD + MAX_OPERATOR_LENGTH;

@@ -69,6 +69,7 @@ public final class JournalReader implements AutoCloseable
     private long index;
     private long term;
     private long timestampMs;
+    private int entryVersion;
     private int checksum;
     private int operatorOffset;
     private int operatorLength;
@@ -210,6 +211,7 @@ public final class JournalReader implements AutoCloseable
             index = recordIndex;
             term = recordTerm;
             timestampMs = entryHeader.timestampMs();
+            entryVersion = messageHeader.version();
             checksum = stored;
             operatorOffset = at + RECORD_OVERHEAD;
             operatorLength = frameLength - RECORD_OVERHEAD;
@@ -510,9 +512,22 @@ public final class JournalReader implements AutoCloseable
         return term;
     }
 
+    /** The leader's clock when it sequenced the entry, as stored. */
     public long timestampMs()
     {
         return timestampMs;
+    }
+
+    /**
+     * The time the business logic applies the current entry at or after ({@link
+     * io.reprise.engine.logic.BusinessLogic#apply(long, long, long, DirectBuffer, int, int)}): its timestamp when
+     * the entry was written at log schema version {@link JournalFormat#ENTRY_TIME_SINCE_VERSION} or later, and 0
+     * (no effect) for an older entry, whose timestamp was informational, so that an old log replays as it was
+     * first applied.
+     */
+    public long entryTimeMs()
+    {
+        return entryVersion >= JournalFormat.ENTRY_TIME_SINCE_VERSION ? timestampMs : 0;
     }
 
     /** Chained checksum of the current record. */

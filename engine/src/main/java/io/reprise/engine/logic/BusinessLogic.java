@@ -32,9 +32,9 @@ import org.agrona.DirectBuffer;
  * <p>
  * {@link #apply} is the one entry point. It decodes the operator with reusable flyweights, checks every field,
  * and either changes the state and reports what happened to the {@link OutputSink}, or returns a precise error
- * code and changes nothing. It reads no clock (system time moves only by {@code SetTime}), does no I/O and
- * allocates nothing, so every replica that applies the same log reaches the same state, which
- * {@link #digest()} proves.
+ * code and changes nothing. It reads no clock (system time moves only by the times the log carries: each entry's
+ * timestamp and {@code SetTime}), does no I/O and allocates nothing, so every replica that applies the same log
+ * reaches the same state, which {@link #digest()} proves.
  * <p>
  * Single-threaded: owned by the business-logic thread.
  */
@@ -163,14 +163,29 @@ public final class BusinessLogic
     }
 
     /**
-     * Applies one encoded operator (SBE header and body) that the log holds at {@code (index, term)}.
+     * Applies one encoded operator that the log holds at {@code (index, term)} with no time of its own: system time
+     * stays where it is. As {@link #apply(long, long, long, DirectBuffer, int, int)} with {@code entryTimeMs} 0.
+     */
+    public ResultCode apply(
+        final long index, final long term, final DirectBuffer buffer, final int offset, final int length)
+    {
+        return apply(index, term, 0, buffer, offset, length);
+    }
+
+    /**
+     * Applies one encoded operator (SBE header and body) that the log holds at {@code (index, term)}, sequenced by
+     * the leader at {@code entryTimeMs}. First system time becomes at least {@code entryTimeMs}, firing every timer
+     * due by then as {@code SetTime} would; so every delay a policy states counts from the time its operator was
+     * sequenced, not from the last {@code SetTime}, and replicas and replays agree because the time is in the log.
+     * An entry time at or before system time changes nothing (system time never goes back).
      *
-     * @return {@link ResultCode#OK} or the reason nothing changed.
+     * @return {@link ResultCode#OK} or the reason the operator changed nothing (time may still have moved).
      * @throws IllegalStateException if {@code index} does not follow the last applied one or the term goes back:
      *                               the log itself is wrong and the node must stop.
      */
     public ResultCode apply(
-        final long index, final long term, final DirectBuffer buffer, final int offset, final int length)
+        final long index, final long term, final long entryTimeMs, final DirectBuffer buffer, final int offset,
+        final int length)
     {
         if (frozen)
         {
@@ -180,6 +195,10 @@ public final class BusinessLogic
         {
             throw new IllegalStateException("log order broken: entry (" + index + ", " + term +
                 ") after (" + appliedIndex + ", " + appliedTerm + ")");
+        }
+        if (entryTimeMs > systemTimeMs)
+        {
+            advanceTime(Math.min(entryTimeMs, BusinessRules.Configuration.MAX_SYSTEM_TIME_MS));
         }
         final ResultCode result = decodeAndApply(term, buffer, offset, length);
         appliedIndex = index;
@@ -512,7 +531,7 @@ public final class BusinessLogic
             responseValue = status;
             return ResultCode.SESSION_FINISHED;
         }
-        leaveStatus(record);
+        leaveStatus(record, OutputSink.ENDED_BY_CANCEL);
         finish(record, CANCELLED, 0);
         return ResultCode.OK;
     }
@@ -548,7 +567,7 @@ public final class BusinessLogic
             return ResultCode.STALE_ATTEMPT;
         }
 
-        leaveStatus(record);
+        leaveStatus(record, OutputSink.ENDED_BY_REPORT);
         switch (outcome)
         {
             case SUCCEEDED:
@@ -666,9 +685,15 @@ public final class BusinessLogic
         {
             return ResultCode.STALE_TIME;
         }
+        advanceTime(timeMs);
+        return ResultCode.OK;
+    }
+
+    /** Fires every timer due by {@code timeMs}, in time order, and ends at that time. */
+    private void advanceTime(final long timeMs)
+    {
         timers.advance(timeMs, onTimer);
         systemTimeMs = timeMs;
-        return ResultCode.OK;
     }
 
     private ResultCode onNewLeaderTerm(final long term, final long entryTerm, final int memberId)
@@ -724,7 +749,7 @@ public final class BusinessLogic
         else if (status == IN_FLIGHT)
         {
             destinations.addInFlight(destination, -1);
-            attemptEnded(record, destination);
+            attemptEnded(record, destination, OutputSink.ENDED_BY_LEASE);
             failAttempt(record, LEASE_EXPIRED_ERROR, 0);
         }
         else
@@ -735,6 +760,15 @@ public final class BusinessLogic
 
     /** Takes the record out of its current status's queue, timer and counts; its status field stays. */
     private void leaveStatus(final int record)
+    {
+        leaveStatus(record, 0);
+    }
+
+    /**
+     * As {@link #leaveStatus(int)}; an attempt in flight ends {@code attemptEndedBy} (a report or a cancel: the
+     * operators that may end one).
+     */
+    private void leaveStatus(final int record, final int attemptEndedBy)
     {
         final int status = sessions.status(record);
         final int destination = sessions.destination(record);
@@ -750,7 +784,7 @@ public final class BusinessLogic
         else if (status == IN_FLIGHT)
         {
             destinations.addInFlight(destination, -1);
-            attemptEnded(record, destination);
+            attemptEnded(record, destination, attemptEndedBy);
         }
         else if (status == DEAD)
         {
@@ -762,9 +796,10 @@ public final class BusinessLogic
         }
     }
 
-    private void attemptEnded(final int record, final int destination)
+    private void attemptEnded(final int record, final int destination, final int endedBy)
     {
-        sink.onAttemptEnded(sessions.tenant(record), sessions.sessionId(record), destination, sessions.attempt(record));
+        sink.onAttemptEnded(sessions.tenant(record), sessions.sessionId(record), destination, sessions.attempt(record),
+            endedBy);
     }
 
     private void makePending(final int record, final int destination, final long dueMs)

@@ -11,6 +11,13 @@ import org.agrona.DirectBuffer;
  */
 public interface OutputSink
 {
+    /** {@link #onAttemptEnded}: its worker reported an outcome. */
+    int ENDED_BY_REPORT = 1;
+    /** {@link #onAttemptEnded}: its lease ran out before a report. */
+    int ENDED_BY_LEASE = 2;
+    /** {@link #onAttemptEnded}: its session was cancelled. */
+    int ENDED_BY_CANCEL = 3;
+
     /** The result of a client operator (save, cancel, outcome, redrive, configure). */
     void onResponse(long clientId, long correlationId, int operatorTemplateId, ResultCode resultCode, long value);
 
@@ -24,10 +31,12 @@ public interface OutputSink
     void onRepeatStarted(int tenant, long sessionId, int destination, int attempt, long leaseExpiresAtMs, int handle);
 
     /**
-     * An attempt left IN_FLIGHT: its worker reported, its lease ran out, or its session was cancelled. The repeat
-     * process frees the worker's slot; a report for it from now on is stale.
+     * An attempt left IN_FLIGHT: its worker reported, its lease ran out, or its session was cancelled
+     * ({@code endedBy}: {@link #ENDED_BY_REPORT}, {@link #ENDED_BY_LEASE}, {@link #ENDED_BY_CANCEL}). The repeat
+     * process frees the worker's hand, and holds back a worker whose leases run out; a report for it from now on is
+     * stale.
      */
-    default void onAttemptEnded(int tenant, long sessionId, int destination, int attempt)
+    default void onAttemptEnded(int tenant, long sessionId, int destination, int attempt, int endedBy)
     {
     }
 

@@ -113,16 +113,17 @@ final class NodeOutput implements OutputSink
         }
     }
 
-    public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)
+    public void onAttemptEnded(
+        final int tenant, final long sessionId, final int destination, final int attempt, final int endedBy)
     {
         if (live)
         {
             final RepeatProcess repeats = repeatProcess;
             if (null != repeats)
             {
-                repeats.onAttemptEnded(tenant, sessionId, destination, attempt);
+                repeats.onAttemptEnded(tenant, sessionId, destination, attempt, endedBy);
             }
-            observer.onAttemptEnded(tenant, sessionId, destination, attempt);
+            observer.onAttemptEnded(tenant, sessionId, destination, attempt, endedBy);
         }
     }
 

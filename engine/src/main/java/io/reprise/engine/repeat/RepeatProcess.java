@@ -10,6 +10,7 @@ import java.util.function.LongSupplier;
 
 import io.reprise.engine.flow.OperationPublisher;
 import io.reprise.engine.logic.OperatorEncoder;
+import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.state.DestinationFigures;
 import io.reprise.engine.storage.StorageReader;
 import org.agrona.ErrorHandler;
@@ -78,6 +79,7 @@ public final class RepeatProcess implements Agent
     private final AtomicLong dispatched = new AtomicLong();
     private final AtomicLong undeliverable = new AtomicLong();
     private final AtomicLong proposals = new AtomicLong();
+    private final AtomicLong probes = new AtomicLong();
     private final AtomicLong deferredCount = new AtomicLong();
     private volatile boolean leader;
     private volatile boolean closed;
@@ -129,10 +131,14 @@ public final class RepeatProcess implements Agent
         publishEvent(STARTED, tenant, sessionId, destination, attempt, leaseExpiresAtMs, handle);
     }
 
-    /** An attempt ended: free the hand that held it. Business-logic thread. */
-    public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)
+    /**
+     * An attempt ended ({@code endedBy}: {@code OutputSink.ENDED_BY_*}): free the hand that held it, and hold back
+     * or restore its worker. Business-logic thread.
+     */
+    public void onAttemptEnded(
+        final int tenant, final long sessionId, final int destination, final int attempt, final int endedBy)
     {
-        publishEvent(ENDED, tenant, sessionId, destination, attempt, 0, 0);
+        publishEvent(ENDED, tenant, sessionId, destination, attempt, 0, endedBy);
     }
 
     /**
@@ -142,7 +148,7 @@ public final class RepeatProcess implements Agent
      */
     private void publishEvent(
         final int type, final int tenant, final long sessionId, final int destination, final int attempt,
-        final long leaseExpiresAtMs, final int handle)
+        final long leaseExpiresAtMs, final int handleOrEndedBy)
     {
         if (!leader || closed)
         {
@@ -153,7 +159,7 @@ public final class RepeatProcess implements Agent
         eventScratch.putInt(16, tenant);
         eventScratch.putInt(20, destination);
         eventScratch.putInt(24, attempt);
-        eventScratch.putInt(28, handle);
+        eventScratch.putInt(28, handleOrEndedBy);
         fullEventsWait.reset();
         while (!events.write(type, eventScratch, 0, EVENT_LENGTH))
         {
@@ -242,6 +248,12 @@ public final class RepeatProcess implements Agent
         return proposals.get();
     }
 
+    /** Attempts planned for held-back workers as probes. */
+    public long probes()
+    {
+        return probes.get();
+    }
+
     private int drainCommands()
     {
         int count = 0;
@@ -314,28 +326,93 @@ public final class RepeatProcess implements Agent
         return proposed;
     }
 
-    /** Plans hands of the destination's workers of its owner tenant, up to each worker's share or all it has. */
+    /**
+     * Plans hands of the destination's workers of its owner tenant, up to each worker's share or all it has. When they
+     * offer more than the destination wants, each takes in proportion to what it offers, and the odd ones left go one
+     * each from a worker that moves on every round: so attempts spread over the live workers, the least loaded taking
+     * the most. In the last pass, if the destination still wants more, a held-back worker with nothing in hand gets
+     * one attempt as a probe.
+     */
     private void plan(final Destination destination, final boolean shareOnly)
     {
-        final int owner = figures.get(destination.id, DestinationFigures.OWNER);
-        for (int w = 0; w < destination.workers.size() && destination.wanted > 0; w++)
+        final int wanted = destination.wanted;
+        if (wanted <= 0)
         {
-            final Worker worker = destination.workers.get(w);
-            if (worker.tenant != owner)
+            return;
+        }
+        final int owner = figures.get(destination.id, DestinationFigures.OWNER);
+        final List<Worker> candidates = destination.workers;
+        final int count = candidates.size();
+        final int[] offered = destination.scratch(count);
+        final int[] taking = destination.taking;
+        long total = 0;
+        for (int w = 0; w < count; w++)
+        {
+            final Worker worker = candidates.get(w);
+            final int free = worker.tenant != owner ? 0 :
+                shareOnly ? Math.min(worker.share, worker.freeHands()) : worker.freeHands();
+            offered[w] = free;
+            total += free;
+        }
+        if (total > wanted)
+        {
+            int left = wanted;
+            for (int w = 0; w < count; w++)
             {
-                continue;
+                taking[w] = (int)((long)wanted * offered[w] / total);
+                left -= taking[w];
             }
-            final int free = shareOnly ? Math.min(worker.share, worker.freeHands()) : worker.freeHands();
-            final int take = Math.min(destination.wanted, free);
-            if (take > 0)
+            final int first = (int)(destination.rotation++ % count);
+            for (int i = 0; i < count && left > 0; i++)
             {
-                if (null == destination.proposal)
+                final int w = (first + i) % count;
+                if (offered[w] > taking[w])
                 {
-                    destination.proposal = newProposal(destination);
+                    taking[w]++;
+                    left--;
                 }
-                destination.proposal.add(worker, take);
-                destination.wanted -= take;
             }
+        }
+        else
+        {
+            System.arraycopy(offered, 0, taking, 0, count);
+        }
+        for (int w = 0; w < count; w++)
+        {
+            planHands(destination, candidates.get(w), taking[w]);
+        }
+        if (!shareOnly && destination.wanted > 0)
+        {
+            planProbe(destination, owner);
+        }
+    }
+
+    /** One attempt for a held-back worker that holds nothing: only once every other worker's hands are taken. */
+    private void planProbe(final Destination destination, final int owner)
+    {
+        final List<Worker> candidates = destination.workers;
+        for (int w = 0; w < candidates.size(); w++)
+        {
+            final Worker worker = candidates.get(w);
+            if (worker.tenant == owner && worker.heldBack() && worker.inHand == 0 && worker.planned == 0)
+            {
+                planHands(destination, worker, 1);
+                probes.lazySet(probes.get() + 1);
+                return;
+            }
+        }
+    }
+
+    private void planHands(final Destination destination, final Worker worker, final int take)
+    {
+        if (take > 0)
+        {
+            if (null == destination.proposal)
+            {
+                destination.proposal = newProposal(destination);
+            }
+            destination.proposal.add(worker, take);
+            destination.wanted -= take;
         }
     }
 
@@ -400,7 +477,7 @@ public final class RepeatProcess implements Agent
         }
         else
         {
-            release(tenant, sessionId);
+            release(tenant, sessionId, buffer.getInt(offset + 28));
         }
     }
 
@@ -515,14 +592,28 @@ public final class RepeatProcess implements Agent
         return deferredCount.get();
     }
 
-    /** The attempt ended: its hand is free, and if it still waits for another offer, it waits no more. */
-    private void release(final int tenant, final long sessionId)
+    /**
+     * The attempt ended: its hand is free, and if it still waits for another offer, it waits no more. A lease that ran
+     * out holds its worker back; a report restores it.
+     */
+    private void release(final int tenant, final long sessionId, final int endedBy)
     {
         if (!deferred.isEmpty())
         {
             dropDeferred(tenant, sessionId);
         }
-        releaseHand(tenant, sessionId);
+        final Worker worker = releaseHand(tenant, sessionId);
+        if (null != worker)
+        {
+            if (endedBy == OutputSink.ENDED_BY_LEASE)
+            {
+                worker.leasesRunOut++;
+            }
+            else if (endedBy == OutputSink.ENDED_BY_REPORT)
+            {
+                worker.leasesRunOut = 0;
+            }
+        }
     }
 
     private void dropDeferred(final int tenant, final long sessionId)
@@ -552,12 +643,13 @@ public final class RepeatProcess implements Agent
         spareDeferred.addLast(entry);
     }
 
-    private void releaseHand(final int tenant, final long sessionId)
+    /** @return the worker that held the attempt, if it is still connected. */
+    private Worker releaseHand(final int tenant, final long sessionId)
     {
         final Long2LongHashMap sessions = inHand.get(tenant);
         if (null == sessions)
         {
-            return;
+            return null;
         }
         final long workerId = sessions.remove(sessionId);
         final Worker worker = workerId == Long.MIN_VALUE ? null : workers.get(workerId);
@@ -565,6 +657,7 @@ public final class RepeatProcess implements Agent
         {
             worker.inHand--;
         }
+        return worker;
     }
 
     private void addWorker(final Worker worker)
@@ -626,6 +719,8 @@ public final class RepeatProcess implements Agent
         int planned;
         /** What one destination may take of its free hands in a round's first pass. */
         int share;
+        /** Its attempts whose lease ran out since it last reported one: each halves the hands it is given. */
+        int leasesRunOut;
 
         Worker(final long id, final int tenant, final int[] destinations, final int hands)
         {
@@ -635,9 +730,21 @@ public final class RepeatProcess implements Agent
             this.hands = hands;
         }
 
+        /** The hands it is trusted with: all of them, halved by each lease run out since its last report. */
+        int allowedHands()
+        {
+            return leasesRunOut >= Integer.SIZE - 1 ? 0 : hands >> leasesRunOut;
+        }
+
+        /** Held back to nothing: it gets an attempt only as a probe, when no other worker has a free hand. */
+        boolean heldBack()
+        {
+            return allowedHands() == 0;
+        }
+
         int freeHands()
         {
-            return hands - inHand - planned;
+            return Math.max(0, allowedHands() - inHand - planned);
         }
     }
 
@@ -652,10 +759,26 @@ public final class RepeatProcess implements Agent
         /** Planning scratch of the current round. */
         int wanted;
         Proposal proposal;
+        /** Planning scratch, per worker: the hands it offers and those it is given. */
+        int[] offered = new int[4];
+        int[] taking = new int[4];
+        /** Where the hands left over by the proportional split start: moves on every round. */
+        long rotation;
 
         Destination(final int id)
         {
             this.id = id;
+        }
+
+        /** The planning scratch for {@code count} workers, grown only when more workers serve it than ever before. */
+        int[] scratch(final int count)
+        {
+            if (offered.length < count)
+            {
+                offered = new int[Integer.highestOneBit(count) << 1];
+                taking = new int[offered.length];
+            }
+            return offered;
         }
 
         /**

@@ -13,6 +13,8 @@ import org.agrona.DirectBuffer;
 final class RecordingSink implements OutputSink
 {
     final List<String> events = new ArrayList<>();
+    /** How each attempt in {@link #events} ended, in order ({@code OutputSink.ENDED_BY_*}). */
+    final List<Integer> endedBy = new ArrayList<>();
     /** The handle of each started attempt, by session id: not in {@link #events}, which the model must match. */
     final Map<Long, Integer> handles = new HashMap<>();
 
@@ -42,9 +44,11 @@ final class RecordingSink implements OutputSink
         handles.put(sessionId, handle);
     }
 
-    public void onAttemptEnded(final int tenant, final long sessionId, final int destination, final int attempt)
+    public void onAttemptEnded(
+        final int tenant, final long sessionId, final int destination, final int attempt, final int endedBy)
     {
         events.add("ended " + tenant + ":" + sessionId + " dest=" + destination + " attempt=" + attempt);
+        this.endedBy.add(endedBy);
     }
 
     public void onSessionFinished(

@@ -152,8 +152,8 @@ public final class StateRebuild
                         " belongs (a segment is missing, or the journal was rotated past the state)");
                 }
                 listener.beforeApply(reader);
-                final ResultCode result = logic.apply(reader.index(), reader.term(), reader.buffer(),
-                    reader.operatorOffset(), reader.operatorLength());
+                final ResultCode result = logic.apply(reader.index(), reader.term(), reader.entryTimeMs(),
+                    reader.buffer(), reader.operatorOffset(), reader.operatorLength());
                 listener.afterApply(reader, result);
                 records++;
                 progress.record(reader.index(), reader.file().getFileName().toString());
