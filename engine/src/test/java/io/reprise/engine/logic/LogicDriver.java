@@ -17,6 +17,8 @@ final class LogicDriver
     long index;
     long term = 1;
     long correlationId;
+    /** The time each entry is sequenced at; 0: entries carry no time. */
+    long entryTimeMs;
 
     LogicDriver(final BusinessRules rules)
     {
@@ -39,7 +41,7 @@ final class LogicDriver
 
     ResultCode apply(final int length)
     {
-        return logic.apply(++index, term, buffer, 0, length);
+        return logic.apply(++index, term, entryTimeMs, buffer, 0, length);
     }
 
     ResultCode save(final int tenant, final long sessionId, final int destination, final SessionPolicy policy,
