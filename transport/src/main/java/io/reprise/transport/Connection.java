@@ -16,6 +16,8 @@ final class Connection
     final int imageSessionId;
     /** A worker announces its destinations once per connection; ingress thread only. */
     boolean announced;
+    /** When its last frame arrived, on the ingress's clock; ingress thread only. */
+    long lastHeardNs;
 
     Connection(
         final long clientId,

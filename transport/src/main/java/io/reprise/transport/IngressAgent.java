@@ -20,7 +20,9 @@ import io.reprise.engine.state.Destinations;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectDecoder;
 import io.reprise.schema.client.ConnectResponseEncoder;
+import io.reprise.schema.client.ConnectionClosedEncoder;
 import io.reprise.schema.client.DisconnectDecoder;
+import io.reprise.schema.client.HeartbeatDecoder;
 import io.reprise.schema.client.ResponseEncoder;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.WorkerAnnounceDecoder;
@@ -48,8 +50,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * at connect, and checks every operator frame before it goes into the ring. A frame that fails a check gets a
  * response with the precise error code and never reaches the ring; a frame that cannot be answered (no connection
  * to answer on) is dropped and counted. The ingress writes the connection's client id and tenant into every
- * operator, so a client acts only on its own tenant. It also drives the Aeron client's conductor, so image
- * events arrive on this thread too.
+ * operator, so a client acts only on its own tenant. It drops a worker that has sent nothing, not even a heartbeat,
+ * for its liveness timeout. It also drives the Aeron client's conductor, so image events arrive on this thread too.
  */
 final class IngressAgent implements Agent
 {
@@ -79,6 +81,11 @@ final class IngressAgent implements Agent
     private final ConnectDecoder connect = new ConnectDecoder();
     private final WorkerAnnounceDecoder announce = new WorkerAnnounceDecoder();
     private final ConnectResponseEncoder connectResponse = new ConnectResponseEncoder();
+    private final ConnectionClosedEncoder connectionClosed = new ConnectionClosedEncoder();
+    private final List<Connection> silentWorkers = new ArrayList<>();
+    private final long workerLivenessTimeoutNs;
+    /** The clock, read once per duty cycle. */
+    private long nowNs;
     private final ResponseEncoder response = new ResponseEncoder();
     private final SaveSessionEncoder saveEncoder = new SaveSessionEncoder();
     private final CancelSessionEncoder cancelEncoder = new CancelSessionEncoder();
@@ -106,6 +113,7 @@ final class IngressAgent implements Agent
         this.registry = registry;
         this.counters = counters;
         this.clock = clock;
+        this.workerLivenessTimeoutNs = context.workerLivenessTimeoutMs() * 1_000_000L;
     }
 
     public void onStart()
@@ -134,13 +142,13 @@ final class IngressAgent implements Agent
             // Its buffers are unmapped: touching a publication or counter now would crash the JVM.
             throw new org.agrona.concurrent.AgentTerminationException("the node's Aeron client closed");
         }
+        nowNs = clock.nanoTime();
         int work = null == conductor ? 0 : conductor.invoke();
         for (int i = 0; i < ingresses.size(); i++)
         {
             final Ingress ingress = ingresses.get(i);
             work += ingress.subscription.controlledPoll(ingress.assembler, FRAGMENT_LIMIT);
         }
-        final long nowNs = clock.nanoTime();
         if (!pendingConnects.isEmpty())
         {
             work += answerConnects(nowNs);
@@ -149,8 +157,56 @@ final class IngressAgent implements Agent
         {
             refreshedAtNs = nowNs;
             counters.refresh(node, nowNs);
+            work += dropSilentWorkers();
         }
         return work;
+    }
+
+    /**
+     * Drops every worker that has sent nothing for its liveness timeout: the repeat process hears it left, so no
+     * attempt goes to it again and those it holds return when their leases run out. It is told why, if it still
+     * listens.
+     */
+    private int dropSilentWorkers()
+    {
+        for (int i = 0; i < ingresses.size(); i++)
+        {
+            for (final Connection connection : ingresses.get(i).bySession.values())
+            {
+                if (connection.role == ClientRole.WORKER && nowNs - connection.lastHeardNs > workerLivenessTimeoutNs)
+                {
+                    silentWorkers.add(connection);
+                }
+            }
+        }
+        final int dropped = silentWorkers.size();
+        for (int i = 0; i < dropped; i++)
+        {
+            final Connection connection = silentWorkers.get(i);
+            connectionClosed.wrapAndApplyHeader(reply, 0, clientHeaderEncoder)
+                .clientId(connection.clientId)
+                .reason(ResultCode.CLIENT_SILENT)
+                .detail("nothing heard for " + (nowNs - connection.lastHeardNs) / 1_000_000 + " ms; liveness timeout " +
+                    context.workerLivenessTimeoutMs() + " ms");
+            Egress.offer(connection.publication, reply,
+                io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + connectionClosed.encodedLength());
+            counters.get(NodeCounters.WORKERS_SILENT).increment();
+            closeConnection(ingressOf(connection), connection);
+        }
+        silentWorkers.clear();
+        return dropped;
+    }
+
+    private Ingress ingressOf(final Connection connection)
+    {
+        for (int i = 0; i < ingresses.size(); i++)
+        {
+            if (ingresses.get(i).subscription == connection.source)
+            {
+                return ingresses.get(i);
+            }
+        }
+        throw new IllegalStateException("no ingress for " + connection);
     }
 
     public void onClose()
@@ -188,6 +244,10 @@ final class IngressAgent implements Agent
         final Ingress ingress, final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         final Connection connection = ingress.bySession.get(header.sessionId());
+        if (null != connection)
+        {
+            connection.lastHeardNs = nowNs;
+        }
         final int schemaId = length < MessageHeaderDecoder.ENCODED_LENGTH ? -1 :
             buffer.getShort(offset + 4, ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
         if (schemaId == MessageHeaderDecoder.SCHEMA_ID && !onOperator(connection, buffer, offset, length))
@@ -345,6 +405,13 @@ final class IngressAgent implements Agent
             case WorkerAnnounceDecoder.TEMPLATE_ID:
                 onAnnounce(connection, buffer, body, blockLength, offset + length, correlationId);
                 break;
+            case HeartbeatDecoder.TEMPLATE_ID:
+                // Heard: that is all a heartbeat says. Only a malformed one gets an answer.
+                if (blockLength < HeartbeatDecoder.BLOCK_LENGTH || body + blockLength != offset + length)
+                {
+                    refuse(connection, correlationId, templateId, ResultCode.MALFORMED_FRAME);
+                }
+                break;
             case DisconnectDecoder.TEMPLATE_ID:
                 if (null != connection && blockLength >= DisconnectDecoder.BLOCK_LENGTH &&
                     body + blockLength == offset + length)
@@ -442,6 +509,7 @@ final class IngressAgent implements Agent
             {
                 final Connection connection = new Connection(clientId, tenant, role, publication,
                     ingress.subscription, imageSessionId);
+                connection.lastHeardNs = nowNs;
                 registry.add(connection);
                 ingress.bySession.put(imageSessionId, connection);
                 counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
@@ -512,6 +580,8 @@ final class IngressAgent implements Agent
             .clientId(null == pending.connection ? 0 : pending.connection.clientId)
             .leaderMemberId(0)
             .resultCode(pending.code)
+            .heartbeatIntervalMs(null != pending.connection && pending.connection.role == ClientRole.WORKER ?
+                context.workerHeartbeatIntervalMs() : ConnectResponseEncoder.heartbeatIntervalMsNullValue())
             .detail(pending.detail);
         return Egress.offer(pending.publication, reply,
             io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + connectResponse.encodedLength());

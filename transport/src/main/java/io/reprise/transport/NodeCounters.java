@@ -36,6 +36,7 @@ public final class NodeCounters implements AutoCloseable
         "sessions in flight",
         "sessions dead",
         "errors",
+        "workers dropped for silence",
     };
     static final int INGRESS_FRAMES = 0;
     static final int INGRESS_REFUSED = 1;
@@ -55,6 +56,7 @@ public final class NodeCounters implements AutoCloseable
     static final int IN_FLIGHT = 15;
     static final int DEAD = 16;
     static final int ERRORS = 17;
+    static final int WORKERS_SILENT = 18;
 
     private static final long FIGURES_EVERY_NS = 500_000_000L;
 

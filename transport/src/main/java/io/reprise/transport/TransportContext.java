@@ -37,6 +37,14 @@ public final class TransportContext
     /** How long a silent client's connection lives on: the media driver's image liveness timeout. */
     public static final String CLIENT_LIVENESS_MS_PROP_NAME = "reprise.client.liveness.timeout.ms";
     public static final long CLIENT_LIVENESS_MS_DEFAULT = 10_000;
+    /**
+     * A worker that sends nothing for this long is dropped: its connection closes and no attempt goes to it again.
+     * Workers are told to send a {@code Heartbeat} every third of it when they have nothing else to say.
+     */
+    public static final String WORKER_LIVENESS_MS_PROP_NAME = "reprise.worker.liveness.timeout.ms";
+    public static final long WORKER_LIVENESS_MS_DEFAULT = 3_000;
+    /** The shortest worker liveness timeout: a heartbeat every 100 ms. */
+    public static final long WORKER_LIVENESS_MS_MIN = 300;
     public static final String MAX_CONNECTIONS_PROP_NAME = "reprise.max.connections";
     public static final int MAX_CONNECTIONS_DEFAULT = 1024;
 
@@ -50,6 +58,8 @@ public final class TransportContext
         CONNECT_TIMEOUT_MS_DEFAULT);
     private long clientLivenessTimeoutMs = SystemProperties.longValue(CLIENT_LIVENESS_MS_PROP_NAME,
         CLIENT_LIVENESS_MS_DEFAULT);
+    private long workerLivenessTimeoutMs = SystemProperties.longValue(WORKER_LIVENESS_MS_PROP_NAME,
+        WORKER_LIVENESS_MS_DEFAULT);
     private int maxConnections = SystemProperties.intValue(MAX_CONNECTIONS_PROP_NAME, MAX_CONNECTIONS_DEFAULT);
     private Map<String, Integer> tenantByToken = parseTokens(System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT));
 
@@ -184,6 +194,35 @@ public final class TransportContext
     public TransportContext clientLivenessTimeoutMs(final long clientLivenessTimeoutMs)
     {
         this.clientLivenessTimeoutMs = clientLivenessTimeoutMs;
+        return this;
+    }
+
+    public long workerLivenessTimeoutMs()
+    {
+        return workerLivenessTimeoutMs;
+    }
+
+    /** How long a worker may send nothing before the node drops it; at least {@link #WORKER_LIVENESS_MS_MIN}. */
+    public TransportContext workerLivenessTimeoutMs(final long workerLivenessTimeoutMs)
+    {
+        this.workerLivenessTimeoutMs = workerLivenessTimeoutMs;
+        return this;
+    }
+
+    /** How often a worker is asked to send something: a third of its liveness timeout. */
+    public long workerHeartbeatIntervalMs()
+    {
+        return workerLivenessTimeoutMs / 3;
+    }
+
+    /** Checks the settings that cannot be checked one by one; throws IllegalArgumentException naming the key. */
+    public TransportContext conclude()
+    {
+        if (workerLivenessTimeoutMs < WORKER_LIVENESS_MS_MIN)
+        {
+            throw new IllegalArgumentException(WORKER_LIVENESS_MS_PROP_NAME + " must be >= " + WORKER_LIVENESS_MS_MIN +
+                " ms: " + workerLivenessTimeoutMs);
+        }
         return this;
     }
 

@@ -16,6 +16,7 @@ import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectEncoder;
 import io.reprise.schema.client.ConnectResponseDecoder;
 import io.reprise.schema.client.DisconnectEncoder;
+import io.reprise.schema.client.HeartbeatEncoder;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
 import io.reprise.schema.client.NotLeaderDecoder;
@@ -27,8 +28,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * One client's connection to a node, shared by {@link RepriseClient} and {@link RepriseWorker}: the response
  * subscription, the exclusive publication to the ingress, the connect handshake with the token, and the
- * follow-up when the node says another member leads (NotLeader) or the connection is lost. Single-threaded: the
- * owning client's thread does everything.
+ * follow-up when the node says another member leads (NotLeader) or the connection is lost, and the heartbeat the
+ * node asks for (a worker is dropped when it sends nothing for its liveness timeout). Single-threaded: the owning
+ * client's thread does everything.
  */
 final class ClientConnection implements AutoCloseable
 {
@@ -45,6 +47,9 @@ final class ClientConnection implements AutoCloseable
     private final NotLeaderDecoder notLeader = new NotLeaderDecoder();
     private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(8192));
     private final FragmentAssembler assembler = new FragmentAssembler(this::onFragment);
+    private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
+    private final MessageHeaderEncoder heartbeatHeader = new MessageHeaderEncoder();
+    private final UnsafeBuffer heartbeatBuffer = new UnsafeBuffer(new byte[64]);
     private String ingressChannel;
     private Subscription subscription;
     private ExclusivePublication publication;
@@ -54,6 +59,9 @@ final class ClientConnection implements AutoCloseable
     private String connectDetail;
     private String redirectChannel;
     private long reconnects;
+    /** Send something at least this often (0: the node does not ask); from the connect response. */
+    private long heartbeatIntervalNs;
+    private long lastSentNs;
 
     ClientConnection(final ClientContext context, final ClientRole role, final FragmentHandler messages)
     {
@@ -109,6 +117,7 @@ final class ClientConnection implements AutoCloseable
             closeChannels();
             throw new ConnectException(code, "connect refused: " + code + " " + connectDetail);
         }
+        lastSentNs = System.nanoTime();
     }
 
     /** A UDP response channel on port 0 gets a port from the system: tell the node the resolved one. */
@@ -161,7 +170,20 @@ final class ClientConnection implements AutoCloseable
         {
             reconnect();
         }
-        return subscription.poll(assembler, fragmentLimit);
+        final int fragments = subscription.poll(assembler, fragmentLimit);
+        return fragments + heartbeat();
+    }
+
+    /** Sends a heartbeat when nothing else went to the node for the interval it asked for. */
+    private int heartbeat()
+    {
+        if (heartbeatIntervalNs > 0 && System.nanoTime() - lastSentNs >= heartbeatIntervalNs)
+        {
+            final int length = MessageHeaderEncoder.ENCODED_LENGTH +
+                heartbeatEncoder.wrapAndApplyHeader(heartbeatBuffer, 0, heartbeatHeader).correlationId(0).encodedLength();
+            return offer(heartbeatBuffer, 0, length) > 0 ? 1 : 0;
+        }
+        return 0;
     }
 
     private void reconnect()
@@ -182,7 +204,16 @@ final class ClientConnection implements AutoCloseable
      */
     long offer(final DirectBuffer buffer, final int offset, final int length)
     {
-        return null == publication ? Publication.NOT_CONNECTED : publication.offer(buffer, offset, length);
+        if (null == publication)
+        {
+            return Publication.NOT_CONNECTED;
+        }
+        final long result = publication.offer(buffer, offset, length);
+        if (result > 0)
+        {
+            lastSentNs = System.nanoTime();
+        }
+        return result;
     }
 
     long clientId()
@@ -215,6 +246,9 @@ final class ClientConnection implements AutoCloseable
                 if (connectResponse.correlationId() == connectCorrelationId)
                 {
                     clientId = connectResponse.clientId();
+                    final long intervalMs = connectResponse.heartbeatIntervalMs();
+                    heartbeatIntervalNs = intervalMs == ConnectResponseDecoder.heartbeatIntervalMsNullValue() ||
+                        intervalMs <= 0 ? 0 : intervalMs * 1_000_000L;
                     connectDetail = connectResponse.detail();
                     connectCode = connectResponse.resultCode();
                 }
