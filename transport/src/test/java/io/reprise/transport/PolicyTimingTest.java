@@ -1,0 +1,162 @@
+package io.reprise.transport;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.log.Outcome;
+import io.reprise.transport.client.ClientContext;
+import io.reprise.transport.client.RepriseClient;
+import io.reprise.transport.client.RepriseWorker;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The delays a policy states, as a worker sees them against the wall clock (docs/state.md, system time): the next
+ * attempt after a RETRY comes no sooner than the backoff after the report was sent, one after a Retry-After no
+ * sooner than that, and a lease ends its stated length after the attempt began; each within a few milliseconds.
+ * <p>
+ * An attempt is never early: that bound is checked on every sample. How late it may be depends on the machine:
+ * the median of a round must be within {@link #MEDIAN_LATE_MS}, and a loaded machine gets up to {@link #ROUNDS}
+ * rounds to show it; no sample may be later than {@link #MAX_LATE_MS}.
+ */
+class PolicyTimingTest
+{
+    private static final int TENANT = 1;
+    private static final String TOKEN = "timing-token";
+    private static final int DESTINATION = 2;
+    private static final int SESSIONS = 8;
+    private static final long BACKOFF_MS = 400;
+    private static final long RETRY_AFTER_MS = 1_500;
+    private static final long LEASE_MS = 1_000;
+    private static final long MEDIAN_LATE_MS = 20;
+    private static final long MAX_LATE_MS = 1_000;
+    private static final int ROUNDS = 3;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldKeepBackoffRetryAfterAndLeaseToTheMillisecondOfTheWallClock() throws Exception
+    {
+        final String aeronDir = dir.resolve("aeron").toString();
+        try (RepriseNode node = RepriseNode.start(
+                new NodeContext()
+                    .dataDirectory(dir.resolve("data"))
+                    .rules(new BusinessRules().maxSessions(1 << 12).expectedSessions(1 << 8).maxDestinations(8))
+                    .journalSegmentLength(8L * 1024 * 1024)
+                    .ringSize(1024),
+                new TransportContext().aeronDirectoryName(aeronDir).ingressUdpChannel(null)
+                    .tokens(TENANT + "=" + TOKEN));
+            RepriseClient client = RepriseClient.connect(
+                new ClientContext().aeronDirectoryName(aeronDir).tenant(TENANT).token(TOKEN), (c, t, code, v) -> { });
+            RepriseWorker worker = RepriseWorker.connect(
+                new ClientContext().aeronDirectoryName(aeronDir).tenant(TENANT).token(TOKEN),
+                new int[] {DESTINATION}, 64, null))
+        {
+            String failure = null;
+            for (int round = 0; round < ROUNDS; round++)
+            {
+                failure = round(client, worker, round);
+                if (null == failure)
+                {
+                    return;
+                }
+                System.out.println("PolicyTimingTest: round " + round + " too late on this machine: " + failure);
+            }
+            throw new AssertionError("no round kept the medians within " + MEDIAN_LATE_MS + " ms: " + failure);
+        }
+    }
+
+    /** @return null when every median was within bounds, else what was not. */
+    private String round(final RepriseClient client, final RepriseWorker worker, final int round)
+    {
+        final SessionPolicy policy = new SessionPolicy().initialDelayMs(0).leaseMs(LEASE_MS).maxAttempts(10)
+            .backoffInitialMs(BACKOFF_MS).backoffMaxMs(60_000).backoffMultiplierPermille(1_000).jitterPermille(0);
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[] {7});
+        final long firstId = 1 + round * 100L;
+        for (long id = firstId; id < firstId + SESSIONS; id++)
+        {
+            assertEquals(ResultCode.OK, client.saveAndAwait(id, DESTINATION, policy, payload, 0, 1));
+        }
+
+        // Per session: when it reported (or the lease it held ends), and what the next attempt should wait.
+        final Map<Long, long[]> previous = new HashMap<>();
+        final List<Long> backoffLate = new ArrayList<>();
+        final List<Long> retryAfterLate = new ArrayList<>();
+        final List<Long> leaseShort = new ArrayList<>();
+        final List<Long> afterLeaseLate = new ArrayList<>();
+        final long deadlineMs = System.currentTimeMillis() + 30_000;
+        while (afterLeaseLate.size() < SESSIONS)
+        {
+            assertTrue(System.currentTimeMillis() < deadlineMs, "attempts stopped coming: " + previous);
+            client.poll();
+            worker.poll((tenant, sessionId, destination, attempt, leaseExpiresAtMs, handle, buffer, offset, length) ->
+            {
+                final long receivedMs = System.currentTimeMillis();
+                final long[] before = previous.get(sessionId);
+                if (null != before)
+                {
+                    // Never early: every sample, whatever the machine.
+                    final long lateMs = receivedMs - before[0] - before[1];
+                    assertTrue(lateMs >= 0, "attempt " + attempt + " of session " + sessionId + " came " + -lateMs +
+                        " ms before its time");
+                    assertTrue(lateMs <= MAX_LATE_MS, "attempt " + attempt + " came " + lateMs + " ms late");
+                    (attempt == 2 ? backoffLate : attempt == 3 ? retryAfterLate : afterLeaseLate).add(lateMs);
+                }
+                switch (attempt)
+                {
+                    case 1:
+                        previous.put(sessionId, new long[] {System.currentTimeMillis(), BACKOFF_MS});
+                        worker.report(sessionId, attempt, handle, Outcome.RETRY, 500, 0);
+                        break;
+                    case 2:
+                        previous.put(sessionId, new long[] {System.currentTimeMillis(), RETRY_AFTER_MS});
+                        worker.report(sessionId, attempt, handle, Outcome.RETRY, 503, RETRY_AFTER_MS);
+                        break;
+                    case 3:
+                        // Not reported: the lease runs out, and the next attempt waits the backoff after that.
+                        leaseShort.add(LEASE_MS - (leaseExpiresAtMs - receivedMs));
+                        previous.put(sessionId, new long[] {leaseExpiresAtMs, BACKOFF_MS});
+                        break;
+                    default:
+                        worker.report(sessionId, attempt, handle, Outcome.SUCCEEDED, 0, 0);
+                        break;
+                }
+            });
+        }
+        final long backoff = median(backoffLate);
+        final long retryAfter = median(retryAfterLate);
+        final long lease = median(leaseShort);
+        final long afterLease = median(afterLeaseLate);
+        System.out.println("PolicyTimingTest: round " + round + ", medians over " + SESSIONS + " sessions: backoff " +
+            BACKOFF_MS + " ms +" + backoff + ", Retry-After " + RETRY_AFTER_MS + " ms +" + retryAfter + ", lease " +
+            LEASE_MS + " ms -" + lease + " by the time it arrived, next attempt after the lease +" + afterLease);
+        assertTrue(leaseShort.stream().allMatch((shortMs) -> shortMs >= 0), "a lease longer than stated: " + leaseShort);
+        if (backoff > MEDIAN_LATE_MS || retryAfter > MEDIAN_LATE_MS || lease > MEDIAN_LATE_MS ||
+            afterLease > MEDIAN_LATE_MS)
+        {
+            return "backoff +" + backoff + " Retry-After +" + retryAfter + " lease -" + lease + " after lease +" +
+                afterLease;
+        }
+        return null;
+    }
+
+    private static long median(final List<Long> values)
+    {
+        final List<Long> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        return sorted.get(sorted.size() / 2);
+    }
+}
