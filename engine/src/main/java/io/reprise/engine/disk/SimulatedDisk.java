@@ -8,10 +8,12 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * An in-memory {@link Disk} that behaves like a real one under failure, for tests and the simulation runtime.
@@ -81,9 +83,14 @@ public final class SimulatedDisk implements Disk
      */
     public synchronized void crash()
     {
-        for (final Node node : new HashSet<>(current.values()))
+        // In path order, each file once: the seeded draws then fall on the same sectors in every run.
+        final Set<Node> crashed = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (final Node node : new TreeMap<>(current).values())
         {
-            node.crash(random);
+            if (crashed.add(node))
+            {
+                node.crash(random);
+            }
         }
         current.clear();
         current.putAll(durable);

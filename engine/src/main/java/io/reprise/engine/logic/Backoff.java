@@ -1,5 +1,7 @@
 package io.reprise.engine.logic;
 
+import io.reprise.engine.util.Mix64;
+
 /**
  * Retry delays: {@code delay(n) = min(max, initial * multiplier^(n-1))}, then +- {@code jitterPermille} of it,
  * where the jitter comes from a fixed hash of {@code (sessionId, attempt)} so every replica computes the same
@@ -36,12 +38,6 @@ public final class Backoff
 
     static long jitterHash(final long sessionId, final int attempt)
     {
-        long h = sessionId ^ ((long)attempt * 0x9E3779B97F4A7C15L);
-        h ^= h >>> 33;
-        h *= 0xFF51AFD7ED558CCDL;
-        h ^= h >>> 33;
-        h *= 0xC4CEB9FE1A85EC53L;
-        h ^= h >>> 33;
-        return h;
+        return Mix64.mix(sessionId ^ ((long)attempt * 0x9E3779B97F4A7C15L));
     }
 }

@@ -4,6 +4,7 @@ import static io.reprise.engine.state.SessionTable.NULL;
 
 import io.reprise.engine.state.Destinations;
 import io.reprise.engine.state.SessionTable;
+import io.reprise.engine.util.Mix64;
 
 /**
  * Computes the state digest: sessions contribute an order-free sum of per-record hashes (so record placement in
@@ -100,12 +101,6 @@ final class StateDigest
     /** Murmur3's 64-bit finaliser: every input bit affects every output bit. */
     static long mix(final long value)
     {
-        long h = value + 0x9E3779B97F4A7C15L;
-        h ^= h >>> 33;
-        h *= 0xFF51AFD7ED558CCDL;
-        h ^= h >>> 33;
-        h *= 0xC4CEB9FE1A85EC53L;
-        h ^= h >>> 33;
-        return h;
+        return Mix64.mix(value + 0x9E3779B97F4A7C15L);
     }
 }

@@ -2,6 +2,8 @@ package io.reprise.engine.state;
 
 import java.io.IOException;
 
+import io.reprise.engine.util.Mix64;
+
 /**
  * The session records and their index by {@code (tenant, sessionId)}.
  * <p>
@@ -488,13 +490,7 @@ public final class SessionTable
     /** Fixed, seedless hash: every replica must place keys alike. */
     static long hash(final int tenant, final long sessionId)
     {
-        long h = sessionId * 0x9E3779B97F4A7C15L + tenant;
-        h ^= h >>> 33;
-        h *= 0xFF51AFD7ED558CCDL;
-        h ^= h >>> 33;
-        h *= 0xC4CEB9FE1A85EC53L;
-        h ^= h >>> 33;
-        return h;
+        return Mix64.mix(sessionId * 0x9E3779B97F4A7C15L + tenant);
     }
 
     // ---------------------------------------------------------------------------------------------- image
