@@ -34,9 +34,16 @@ public final class RepriseNode implements AutoCloseable
         this.transportContext = transportContext;
     }
 
+    /**
+     * Starts the media driver (when embedded), the node and its transport.
+     *
+     * @throws IllegalArgumentException when a transport setting is wrong ({@link TransportContext#conclude()}),
+     *                                  before anything starts.
+     */
     public static RepriseNode start(final NodeContext nodeContext, final TransportContext transportContext)
         throws IOException
     {
+        transportContext.conclude();
         final RepriseNode repriseNode = new RepriseNode(transportContext);
         try
         {

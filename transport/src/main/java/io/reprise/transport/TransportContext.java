@@ -1,8 +1,11 @@
 package io.reprise.transport;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.HashMap;
 import java.util.Map;
 
+import io.aeron.ChannelUri;
 import io.aeron.CommonContext;
 import io.reprise.engine.util.SystemProperties;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -12,7 +15,8 @@ import org.agrona.concurrent.IdleStrategy;
 /**
  * Settings of a node's transport (docs/client.md): where the media driver lives, the ingress channels clients
  * send to, the tokens that authenticate them, and how the transport's threads wait. Every setting has a default
- * that works on a small machine and a system property that overrides it.
+ * that works on a small machine and a system property that overrides it. {@link #conclude()} checks them before a
+ * node starts anything.
  */
 public final class TransportContext
 {
@@ -62,6 +66,100 @@ public final class TransportContext
         WORKER_LIVENESS_MS_DEFAULT);
     private int maxConnections = SystemProperties.intValue(MAX_CONNECTIONS_PROP_NAME, MAX_CONNECTIONS_DEFAULT);
     private Map<String, Integer> tenantByToken = parseTokens(System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT));
+    private boolean concluded;
+
+    /**
+     * The UDP ingress channel on {@code endpoint}, {@code HOST:PORT} or {@code [IPV6]:PORT}, with the default term
+     * length.
+     *
+     * @throws IllegalArgumentException as {@link #checkUdpEndpoint(String)}.
+     */
+    public static String udpIngressChannel(final String endpoint)
+    {
+        checkUdpEndpoint(endpoint);
+        return "aeron:udp?endpoint=" + endpoint + "|term-length=4m";
+    }
+
+    /**
+     * Checks a UDP ingress channel: it parses, is UDP, and has an endpoint that {@link #checkUdpEndpoint(String)}
+     * accepts.
+     *
+     * @throws IllegalArgumentException saying what is wrong.
+     */
+    public static void checkUdpIngressChannel(final String channel)
+    {
+        final ChannelUri uri;
+        try
+        {
+            uri = ChannelUri.parse(channel);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new IllegalArgumentException("not a channel: '" + channel + "': " + ex.getMessage(), ex);
+        }
+        if (!CommonContext.UDP_MEDIA.equals(uri.media()))
+        {
+            throw new IllegalArgumentException("not a UDP channel: '" + channel + "'");
+        }
+        final String endpoint = uri.get(CommonContext.ENDPOINT_PARAM_NAME);
+        if (null == endpoint)
+        {
+            throw new IllegalArgumentException("no endpoint in '" + channel + "'");
+        }
+        checkUdpEndpoint(endpoint);
+    }
+
+    /**
+     * Checks an endpoint to listen on, {@code HOST:PORT} or {@code [IPV6]:PORT}: the port is 1..65535 and the host
+     * resolves (looked up once, here, so that a wrong name is refused before a node starts rather than failing in
+     * its ingress thread).
+     *
+     * @return the address the host resolves to.
+     * @throws IllegalArgumentException saying what is wrong.
+     */
+    public static InetAddress checkUdpEndpoint(final String endpoint)
+    {
+        final int colon = endpoint.lastIndexOf(':');
+        if (colon < 0)
+        {
+            throw new IllegalArgumentException("not HOST:PORT: '" + endpoint + "'");
+        }
+        String host = endpoint.substring(0, colon);
+        final String portText = endpoint.substring(colon + 1);
+        if (host.startsWith("[") && host.endsWith("]"))
+        {
+            host = host.substring(1, host.length() - 1);
+        }
+        else if (host.indexOf(':') >= 0)
+        {
+            throw new IllegalArgumentException("an IPv6 address needs brackets, [ADDRESS]:PORT: '" + endpoint + "'");
+        }
+        if (host.isEmpty())
+        {
+            throw new IllegalArgumentException("no host in '" + endpoint + "'");
+        }
+        final int port;
+        try
+        {
+            port = Integer.parseInt(portText);
+        }
+        catch (final NumberFormatException ex)
+        {
+            throw new IllegalArgumentException("port is not a number: '" + portText + "' in '" + endpoint + "'");
+        }
+        if (port < 1 || port > 65_535)
+        {
+            throw new IllegalArgumentException("port must be 1..65535: " + port + " in '" + endpoint + "'");
+        }
+        try
+        {
+            return InetAddress.getByName(host);
+        }
+        catch (final UnknownHostException ex)
+        {
+            throw new IllegalArgumentException("unknown host '" + host + "' in '" + endpoint + "'", ex);
+        }
+    }
 
     /** Parses {@code tenant=token,tenant=token}; a token names exactly one tenant. */
     public static Map<String, Integer> parseTokens(final String spec)
@@ -146,9 +244,11 @@ public final class TransportContext
         return "none".equals(ingressUdpChannel) ? null : ingressUdpChannel;
     }
 
+    /** The UDP ingress channel; null or {@code none} turns it off. {@link #conclude()} checks it. */
     public TransportContext ingressUdpChannel(final String ingressUdpChannel)
     {
         this.ingressUdpChannel = null == ingressUdpChannel ? "none" : ingressUdpChannel;
+        concluded = false;
         return this;
     }
 
@@ -234,6 +334,35 @@ public final class TransportContext
     public TransportContext maxConnections(final int maxConnections)
     {
         this.maxConnections = maxConnections;
+        return this;
+    }
+
+    /**
+     * Checks the settings before a node starts anything; {@link RepriseNode#start} calls it. A second call checks
+     * nothing unless a checked setting changed: the UDP ingress host is looked up once.
+     *
+     * @throws IllegalArgumentException naming the setting and what is wrong with it.
+     */
+    public TransportContext conclude()
+    {
+        if (concluded)
+        {
+            return this;
+        }
+        final String udpChannel = ingressUdpChannel();
+        if (null != udpChannel)
+        {
+            try
+            {
+                checkUdpIngressChannel(udpChannel);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new IllegalArgumentException("UDP ingress (" + INGRESS_UDP_CHANNEL_PROP_NAME + "): " +
+                    ex.getMessage(), ex);
+            }
+        }
+        concluded = true;
         return this;
     }
 

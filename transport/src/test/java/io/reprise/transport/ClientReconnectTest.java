@@ -18,7 +18,9 @@ import io.reprise.schema.client.MessageHeaderEncoder;
 import io.reprise.schema.client.NotLeaderEncoder;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.transport.client.ClientContext;
+import io.reprise.transport.client.ConnectException;
 import io.reprise.transport.client.RepriseClient;
+import io.reprise.transport.client.RepriseWorker;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
@@ -27,11 +29,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A client on its own media driver talks to nodes over UDP: it reconnects by itself when its node restarts, and
- * follows a NotLeader redirect to the node that leads.
+ * follows a NotLeader redirect to the node that leads. Without a media driver, or with a shared Aeron client that is
+ * closed, it says so with a {@link ConnectException}.
  */
 class ClientReconnectTest
 {
@@ -128,6 +133,48 @@ class ClientReconnectTest
                 assertTrue(redirected.clientId() >= 4096, "a client id of the leader: " + redirected.clientId());
             }
         }
+    }
+
+    @Test
+    void shouldSaySoWhenItsSharedAeronClientIsClosed() throws Exception
+    {
+        node = startNode("only");
+        try (RepriseClient client = RepriseClient.connect(clientContext(ingress(port)), (c, t, r, v) -> { }))
+        {
+            assertEquals(ResultCode.OK, client.saveAndAwait(1, 1, new SessionPolicy().initialDelayMs(3_600_000),
+                PAYLOAD, 0, PAYLOAD.capacity()));
+            clientAeron.close();
+
+            assertEquals(RepriseClient.NOT_CONNECTED, client.cancel(1), "an offer on the closed Aeron client");
+            final ConnectException polled = assertThrows(ConnectException.class, client::poll);
+            assertTrue(polled.getMessage().contains("shared Aeron client (ClientContext.aeron) is closed"),
+                polled.getMessage());
+            assertNull(polled.code());
+            // Within the backoff after that attempt, poll waits and the waiting calls time out or throw the same.
+            assertEquals(0, client.poll());
+            try
+            {
+                assertNull(client.cancelAndAwait(1));
+            }
+            catch (final ConnectException ex)
+            {
+                assertTrue(ex.getMessage().contains("shared Aeron client"), ex.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void shouldRefuseToConnectWithoutAMediaDriver()
+    {
+        final String nowhere = dir.resolve("no-driver").toString();
+        final long startNs = System.nanoTime();
+        final ConnectException client = assertThrows(ConnectException.class, () -> RepriseClient.connect(
+            new ClientContext().aeronDirectoryName(nowhere).token(TOKEN), (c, t, r, v) -> { }));
+        assertEquals("no media driver active in " + nowhere, client.getMessage());
+        final ConnectException worker = assertThrows(ConnectException.class, () -> RepriseWorker.connect(
+            new ClientContext().aeronDirectoryName(nowhere).token(TOKEN), new int[] {1}, 1, null));
+        assertEquals("no media driver active in " + nowhere, worker.getMessage());
+        assertTrue(System.nanoTime() - startNs < 5_000_000_000L, "at once, not after Aeron's driver timeout");
     }
 
     private Publication answerConnect(final Subscription follower)

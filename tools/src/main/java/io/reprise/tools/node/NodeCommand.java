@@ -52,8 +52,14 @@ public final class NodeCommand
         if (args.has("--udp"))
         {
             final String udp = args.option("--udp");
-            transportContext.ingressUdpChannel("none".equals(udp) ? null :
-                "aeron:udp?endpoint=" + udp + "|term-length=4m");
+            try
+            {
+                transportContext.ingressUdpChannel("none".equals(udp) ? null : TransportContext.udpIngressChannel(udp));
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new UsageException("--udp: " + ex.getMessage());
+            }
         }
         if (args.has("--tokens"))
         {
@@ -65,6 +71,16 @@ public final class NodeCommand
             {
                 throw new UsageException("--tokens: " + ex.getMessage());
             }
+        }
+
+        try
+        {
+            // Before anything starts: a wrong setting from a -D property is as much a usage error as an option.
+            transportContext.conclude();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new UsageException(ex.getMessage());
         }
 
         out.println("reprise node: starting");

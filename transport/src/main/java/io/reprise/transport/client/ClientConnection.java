@@ -1,15 +1,20 @@
 package io.reprise.transport.client;
 
+import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
 
 import io.aeron.Aeron;
 import io.aeron.ChannelUri;
+import io.aeron.CommonContext;
 import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
 import io.aeron.Publication;
 import io.aeron.Subscription;
+import io.aeron.exceptions.AeronException;
+import io.aeron.exceptions.DriverTimeoutException;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.reprise.schema.client.ClientRole;
@@ -23,6 +28,7 @@ import io.reprise.schema.client.NotLeaderDecoder;
 import io.reprise.schema.client.ResultCode;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
+import org.agrona.concurrent.AgentTerminationException;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -31,15 +37,35 @@ import org.agrona.concurrent.UnsafeBuffer;
  * follow-up when the node says another member leads (NotLeader) or the connection is lost, and the heartbeat the
  * node asks for (a worker is dropped when it sends nothing for its liveness timeout). Single-threaded: the owning
  * client's thread does everything.
+ * <p>
+ * An Aeron client of its own (none given in the context) is made when the connection is made, and made anew when
+ * it closed: Aeron closes a client whose media driver stopped heartbeating (the node's embedded driver dies with
+ * the node). Attempts to connect again are spaced out, {@value #RECONNECT_BACKOFF_INITIAL_MS} ms doubling up to
+ * {@value #RECONNECT_BACKOFF_MAX_MS} ms, and every failure, Aeron's included, is a {@link ConnectException}.
  */
 final class ClientConnection implements AutoCloseable
 {
+    /** The wait after the first failed attempt to connect again; it doubles with each failure after. */
+    static final long RECONNECT_BACKOFF_INITIAL_MS = 100;
+    /** The longest wait between two attempts to connect again. */
+    static final long RECONNECT_BACKOFF_MAX_MS = 2_000;
+    /** At most this many errors of one Aeron client of its own are printed, apart from its driver going away. */
+    private static final int AERON_ERRORS_PRINTED_MAX = 10;
     private static final int FRAGMENT_LIMIT = 64;
+    private static final Consumer<String> NO_LOG = (message) -> { };
+
+    /** Runs right after the handshake, as part of the same attempt: a worker announces itself there. */
+    @FunctionalInterface
+    interface ConnectedHandler
+    {
+        /** Throws {@link ConnectException} when what it needs from the new connection fails. */
+        void onConnected();
+    }
 
     private final ClientContext context;
     private final ClientRole role;
     private final FragmentHandler messages;
-    private final Aeron aeron;
+    private final ConnectedHandler connectedHandler;
     private final boolean ownsAeron;
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
@@ -62,22 +88,129 @@ final class ClientConnection implements AutoCloseable
     /** Send something at least this often (0: the node does not ask); from the connect response. */
     private long heartbeatIntervalNs;
     private long lastSentNs;
+    private long reconnectBackoffMs = RECONNECT_BACKOFF_INITIAL_MS;
+    private long nextReconnectNs;
+    private Aeron aeron;
+    /** The last error of an Aeron client of its own, set on that client's conductor thread. */
+    private volatile Throwable aeronError;
+    private volatile int aeronErrorsPrinted;
 
-    ClientConnection(final ClientContext context, final ClientRole role, final FragmentHandler messages)
+    ClientConnection(
+        final ClientContext context,
+        final ClientRole role,
+        final FragmentHandler messages,
+        final ConnectedHandler connectedHandler)
     {
         this.context = context;
         this.role = role;
         this.messages = messages;
+        this.connectedHandler = connectedHandler;
         this.ownsAeron = null == context.aeron();
-        this.aeron = ownsAeron ?
-            ClientContext.connectAeron(context.aeronDirectoryName()) : context.aeron();
+        this.aeron = context.aeron();
         this.ingressChannel = context.ingressChannel();
     }
 
-    /** Connects and authenticates; throws {@link ConnectException} when refused or not answered in time. */
+    /**
+     * Connects and authenticates, then runs the connected handler; throws {@link ConnectException} when refused, not
+     * answered in time, or when Aeron fails (no media driver, a closed Aeron client).
+     */
     void connect()
     {
         closeChannels();
+        try
+        {
+            ensureAeron();
+            handshake();
+            connectedHandler.onConnected();
+        }
+        catch (final ConnectException ex)
+        {
+            closeChannels();
+            throw ex;
+        }
+        catch (final AeronException ex)
+        {
+            closeChannels();
+            throw new ConnectException(null, "Aeron failed while connecting: " + ex + aeronErrorText(), ex);
+        }
+    }
+
+    /**
+     * An Aeron client that is open: the shared one, or one of its own, made anew when the last one closed. The media
+     * driver is checked first, because {@link Aeron#connect} waits for a driver up to the driver timeout.
+     */
+    private void ensureAeron()
+    {
+        if (null != aeron && !aeron.isClosed())
+        {
+            return;
+        }
+        if (!ownsAeron)
+        {
+            throw new ConnectException(null, "the shared Aeron client (ClientContext.aeron) is closed: " +
+                "the client cannot connect with it; give it an open one, or none to have it make its own");
+        }
+        CloseHelper.quietClose(aeron);
+        aeron = null;
+        final String aeronDirectoryName = context.aeronDirectoryName();
+        try
+        {
+            if (!CommonContext.isDriverActive(new File(aeronDirectoryName), CommonContext.DRIVER_TIMEOUT_MS, NO_LOG))
+            {
+                throw new ConnectException(null, "no media driver active in " + aeronDirectoryName + aeronErrorText());
+            }
+            final Aeron.Context aeronContext = new Aeron.Context()
+                .aeronDirectoryName(aeronDirectoryName)
+                .errorHandler(this::onAeronError);
+            aeronError = null;
+            aeronErrorsPrinted = 0;
+            aeron = Aeron.connect(aeronContext);
+        }
+        catch (final ConnectException ex)
+        {
+            throw ex;
+        }
+        catch (final Exception ex)
+        {
+            // The driver's files can vanish or be half made while a node restarts.
+            throw new ConnectException(null, "could not connect to the media driver in " + aeronDirectoryName +
+                ": " + ex, ex);
+        }
+    }
+
+    /**
+     * The error handler of an Aeron client of its own, on that client's conductor thread. Aeron's default handler
+     * would exit the JVM when the driver goes away. A driver that went away is expected (the node stopped): the next
+     * {@link #poll()} reports it as a {@link ConnectException}. Anything else is printed, a few times at most.
+     */
+    private void onAeronError(final Throwable ex)
+    {
+        if (ex instanceof AgentTerminationException)
+        {
+            return; // the conductor stopping after the error that says why
+        }
+        aeronError = ex;
+        if (ex instanceof DriverTimeoutException)
+        {
+            return;
+        }
+        final int printed = aeronErrorsPrinted;
+        if (printed < AERON_ERRORS_PRINTED_MAX)
+        {
+            aeronErrorsPrinted = printed + 1;
+            System.err.println("reprise client: aeron: " + ex +
+                (printed + 1 == AERON_ERRORS_PRINTED_MAX ? " (further errors of this Aeron client not printed)" : ""));
+        }
+    }
+
+    private String aeronErrorText()
+    {
+        final Throwable error = aeronError;
+        return null == error ? "" : " (the last Aeron error: " + error.getMessage() + ")";
+    }
+
+    private void handshake()
+    {
         final long deadlineNs = System.nanoTime() + context.connectTimeoutMs() * 1_000_000L;
         final int responseStreamId = ThreadLocalRandom.current().nextInt(10_000, Integer.MAX_VALUE);
         subscription = aeron.addSubscription(context.responseChannel(), responseStreamId);
@@ -113,9 +246,7 @@ final class ClientConnection implements AutoCloseable
         }
         if (connectCode != ResultCode.OK)
         {
-            final ResultCode code = connectCode;
-            closeChannels();
-            throw new ConnectException(code, "connect refused: " + code + " " + connectDetail);
+            throw new ConnectException(connectCode, "connect refused: " + connectCode + " " + connectDetail);
         }
         lastSentNs = System.nanoTime();
     }
@@ -136,16 +267,14 @@ final class ClientConnection implements AutoCloseable
         return resolved;
     }
 
-    private void awaitUntil(final long deadlineNs, final String failure)
+    private static void awaitUntil(final long deadlineNs, final String failure)
     {
         if (System.nanoTime() > deadlineNs)
         {
-            closeChannels();
             throw new ConnectException(null, failure);
         }
         if (Thread.currentThread().isInterrupted())
         {
-            closeChannels();
             throw new ConnectException(null, "interrupted while connecting");
         }
         java.util.concurrent.locks.LockSupport.parkNanos(100_000);
@@ -157,21 +286,25 @@ final class ClientConnection implements AutoCloseable
         return poll(FRAGMENT_LIMIT);
     }
 
-    /** Reconnects if needed, then hands at most {@code fragmentLimit} fragments to the message handler. */
+    /**
+     * Reconnects if needed, then hands at most {@code fragmentLimit} fragments to the message handler.
+     *
+     * @return the fragments read; 0 while it waits to try connecting again.
+     * @throws ConnectException when an attempt to connect again failed.
+     */
     int poll(final int fragmentLimit)
     {
         if (null != redirectChannel)
         {
             ingressChannel = redirectChannel;
             redirectChannel = null;
-            reconnect();
+            closeChannels();
         }
-        else if (!isConnected())
+        if (!isConnected() && !reconnect())
         {
-            reconnect();
+            return 0;
         }
-        final int fragments = subscription.poll(assembler, fragmentLimit);
-        return fragments + heartbeat();
+        return receive(fragmentLimit) + heartbeat();
     }
 
     /** Sends a heartbeat when nothing else went to the node for the interval it asked for. */
@@ -186,10 +319,43 @@ final class ClientConnection implements AutoCloseable
         return 0;
     }
 
-    private void reconnect()
+    /** Hands at most {@code fragmentLimit} fragments to the message handler; never reconnects. */
+    int receive(final int fragmentLimit)
     {
+        return null == subscription ? 0 : subscription.poll(assembler, fragmentLimit);
+    }
+
+    /**
+     * One attempt to connect again, when the backoff since the last failed one has passed.
+     *
+     * @return true when connected, false while backing off.
+     */
+    private boolean reconnect()
+    {
+        final long nowNs = System.nanoTime();
+        if (nowNs - nextReconnectNs < 0)
+        {
+            return false;
+        }
+        try
+        {
+            connect();
+        }
+        catch (final ConnectException ex)
+        {
+            backOff(nowNs);
+            throw ex;
+        }
         reconnects++;
-        connect();
+        reconnectBackoffMs = RECONNECT_BACKOFF_INITIAL_MS;
+        nextReconnectNs = nowNs;
+        return true;
+    }
+
+    private void backOff(final long nowNs)
+    {
+        nextReconnectNs = nowNs + reconnectBackoffMs * 1_000_000L;
+        reconnectBackoffMs = Math.min(reconnectBackoffMs * 2, RECONNECT_BACKOFF_MAX_MS);
     }
 
     boolean isConnected()
@@ -281,7 +447,8 @@ final class ClientConnection implements AutoCloseable
         closeChannels();
         if (ownsAeron)
         {
-            aeron.close();
+            CloseHelper.close(aeron);
+            aeron = null;
         }
     }
 }

@@ -42,7 +42,10 @@ public final class ClientContext
         return aeron;
     }
 
-    /** An Aeron client to share (several clients in one process); the client then does not close it. */
+    /**
+     * An Aeron client to share (several clients in one process). It stays the user's: the client neither closes nor
+     * replaces it, and once it is closed the client's {@code poll()} throws {@link ConnectException} saying so.
+     */
     public ClientContext aeron(final Aeron aeron)
     {
         this.aeron = aeron;

@@ -2,7 +2,10 @@ package io.reprise.transport.client;
 
 import io.reprise.schema.client.ResultCode;
 
-/** The node refused the connection (for example a wrong token) or did not answer in time. */
+/**
+ * No connection to the node: it refused (for example a wrong token), did not answer in time, or could not be reached
+ * (no media driver, a closed shared Aeron client).
+ */
 public final class ConnectException extends RuntimeException
 {
     private final ResultCode code;
@@ -10,6 +13,13 @@ public final class ConnectException extends RuntimeException
     public ConnectException(final ResultCode code, final String message)
     {
         super(message);
+        this.code = code;
+    }
+
+    /** As {@link #ConnectException(ResultCode, String)}, with what Aeron threw. */
+    public ConnectException(final ResultCode code, final String message, final Throwable cause)
+    {
+        super(message, cause);
         this.code = code;
     }
 

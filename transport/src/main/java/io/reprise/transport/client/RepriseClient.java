@@ -30,6 +30,8 @@ public final class RepriseClient implements AutoCloseable
     /** Returned instead of a correlation id: no connection to the node right now. */
     public static final long NOT_CONNECTED = -2;
 
+    private static final long DISCONNECTED_PAUSE_NS = 1_000_000;
+
     /** What the node answers, on the thread that calls {@link #poll()}. */
     public interface Listener
     {
@@ -60,7 +62,7 @@ public final class RepriseClient implements AutoCloseable
     {
         this.context = context;
         this.listener = listener;
-        this.connection = new ClientConnection(context, ClientRole.CONTROLLER, this::onMessage);
+        this.connection = new ClientConnection(context, ClientRole.CONTROLLER, this::onMessage, () -> { });
         this.nextCorrelationId = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40);
     }
 
@@ -85,7 +87,14 @@ public final class RepriseClient implements AutoCloseable
         return connection.clientId();
     }
 
-    /** Delivers what arrived to the listener; reconnects first when the connection was lost. */
+    /**
+     * Delivers what arrived to the listener; reconnects first when the connection was lost.
+     *
+     * @return how many messages it read; 0 also while it waits before the next attempt to reconnect.
+     * @throws ConnectException when an attempt to reconnect failed (the node or its media driver is not there,
+     *                          the node refused, or a shared Aeron client is closed). Attempts are at least
+     *                          100 ms apart after a failure, doubling up to 2 s.
+     */
     public int poll()
     {
         return connection.poll();
@@ -133,9 +142,10 @@ public final class RepriseClient implements AutoCloseable
     }
 
     /**
-     * Saves and waits for the result, retrying while back-pressured.
+     * Saves and waits for the result, retrying while back-pressured or not connected.
      *
      * @return the node's result code, or null when none came within the response timeout.
+     * @throws ConnectException when an attempt to reconnect failed meanwhile.
      */
     public ResultCode saveAndAwait(
         final long sessionId, final int destination, final SessionPolicy policy, final DirectBuffer payload,
@@ -221,13 +231,21 @@ public final class RepriseClient implements AutoCloseable
         return connection.reconnects();
     }
 
-    private static boolean pause(final long deadlineNs)
+    private boolean pause(final long deadlineNs)
     {
         if (System.nanoTime() > deadlineNs)
         {
             return false;
         }
-        Thread.onSpinWait();
+        if (connection.isConnected())
+        {
+            Thread.onSpinWait();
+        }
+        else
+        {
+            // Waiting out the backoff between two attempts to reconnect: nothing can arrive, no need to spin.
+            java.util.concurrent.locks.LockSupport.parkNanos(DISCONNECTED_PAUSE_NS);
+        }
         return true;
     }
 

@@ -67,7 +67,7 @@ public final class RepriseWorker implements AutoCloseable
         this.destinations = destinations.clone();
         this.hands = hands;
         this.reportListener = reportListener;
-        this.connection = new ClientConnection(context, ClientRole.WORKER, this::onMessage);
+        this.connection = new ClientConnection(context, ClientRole.WORKER, this::onMessage, this::announce);
     }
 
     /**
@@ -84,7 +84,6 @@ public final class RepriseWorker implements AutoCloseable
         try
         {
             worker.connection.connect();
-            worker.announce();
         }
         catch (final RuntimeException ex)
         {
@@ -94,6 +93,7 @@ public final class RepriseWorker implements AutoCloseable
         return worker;
     }
 
+    /** Announces on each new connection, within the attempt to connect: a new connection holds nothing. */
     private void announce()
     {
         final WorkerAnnounceEncoder announce = new WorkerAnnounceEncoder()
@@ -116,7 +116,7 @@ public final class RepriseWorker implements AutoCloseable
         // taken here, before the caller polls with its handler, they would be lost until their leases ran out.
         while (null == announceCode)
         {
-            if (connection.poll(1) == 0)
+            if (connection.receive(1) == 0)
             {
                 awaitUntil(deadlineNs);
             }
@@ -137,18 +137,18 @@ public final class RepriseWorker implements AutoCloseable
         java.util.concurrent.locks.LockSupport.parkNanos(100_000);
     }
 
-    /** Hands each attempt that arrived to {@code handler}; reconnects and announces again if the node went away. */
+    /**
+     * Hands each attempt that arrived to {@code handler}; reconnects and announces again if the node went away (what
+     * was in hand stays with the old connection until its leases end).
+     *
+     * @return how many messages it read; 0 also while it waits before the next attempt to reconnect.
+     * @throws ConnectException when an attempt to reconnect, or its announcement, failed. Attempts are at least
+     *                          100 ms apart after a failure, doubling up to 2 s.
+     */
     public int poll(final AttemptHandler handler)
     {
         this.handler = handler;
-        final long reconnectsBefore = connection.reconnects();
-        final int work = connection.poll();
-        if (connection.reconnects() != reconnectsBefore)
-        {
-            // A new connection holds nothing: what was in hand stays with the old one until its leases end.
-            announce();
-        }
-        return work;
+        return connection.poll();
     }
 
     /**
@@ -182,6 +182,12 @@ public final class RepriseWorker implements AutoCloseable
     public long clientId()
     {
         return connection.clientId();
+    }
+
+    /** How many times the worker connected and announced again after it lost its connection or was redirected. */
+    public long reconnects()
+    {
+        return connection.reconnects();
     }
 
     private void onMessage(final DirectBuffer buffer, final int offset, final int length, final Header fragmentHeader)
