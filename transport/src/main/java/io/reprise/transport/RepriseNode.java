@@ -59,7 +59,6 @@ public final class RepriseNode implements AutoCloseable
 
     private void startUp(final NodeContext nodeContext) throws IOException
     {
-        transportContext.conclude();
         if (transportContext.embeddedDriver())
         {
             driver = MediaDriver.launch(new MediaDriver.Context()

@@ -306,6 +306,7 @@ public final class TransportContext
     public TransportContext workerLivenessTimeoutMs(final long workerLivenessTimeoutMs)
     {
         this.workerLivenessTimeoutMs = workerLivenessTimeoutMs;
+        concluded = false;
         return this;
     }
 
@@ -313,17 +314,6 @@ public final class TransportContext
     public long workerHeartbeatIntervalMs()
     {
         return workerLivenessTimeoutMs / 3;
-    }
-
-    /** Checks the settings that cannot be checked one by one; throws IllegalArgumentException naming the key. */
-    public TransportContext conclude()
-    {
-        if (workerLivenessTimeoutMs < WORKER_LIVENESS_MS_MIN)
-        {
-            throw new IllegalArgumentException(WORKER_LIVENESS_MS_PROP_NAME + " must be >= " + WORKER_LIVENESS_MS_MIN +
-                " ms: " + workerLivenessTimeoutMs);
-        }
-        return this;
     }
 
     public int maxConnections()
@@ -348,6 +338,11 @@ public final class TransportContext
         if (concluded)
         {
             return this;
+        }
+        if (workerLivenessTimeoutMs < WORKER_LIVENESS_MS_MIN)
+        {
+            throw new IllegalArgumentException(WORKER_LIVENESS_MS_PROP_NAME + " must be >= " + WORKER_LIVENESS_MS_MIN +
+                " ms: " + workerLivenessTimeoutMs);
         }
         final String udpChannel = ingressUdpChannel();
         if (null != udpChannel)
