@@ -66,6 +66,7 @@ class RoleBindingTest
     private final OperatorEncoder encoder = new OperatorEncoder();
     private final UnsafeBuffer frame = new UnsafeBuffer(new byte[1024]);
     private RepriseNode node;
+    private long rawCorrelationId = RAW_CORRELATION_ID;
 
     @AfterEach
     void tearDown() throws Exception
@@ -324,7 +325,7 @@ class RoleBindingTest
         final RepriseClient controller, final long sessionId, final int destination, final int attempt,
         final int handle, final Outcome outcome)
     {
-        final long correlationId = RAW_CORRELATION_ID + sessionId * 100 + attempt * 10 + outcome.value();
+        final long correlationId = ++rawCorrelationId;
         final int length = encoder.reportOutcome(frame, 0, 0, correlationId, TENANT, sessionId, destination, attempt,
             handle, outcome, 200, 0, EMPTY, 0, 0);
         assertEquals(0, controller.sendRaw(frame, 0, length));
