@@ -223,11 +223,8 @@ final class IngressAgent implements Agent
             counters.get(NodeCounters.INGRESS_DROPPED).increment();
             return true;
         }
-        ResultCode check = check(buffer, offset, length);
-        if (check == ResultCode.OK)
-        {
-            check = checkRole(connection, buffer, offset);
-        }
+        final ResultCode frameCheck = check(buffer, offset, length);
+        final ResultCode check = frameCheck != ResultCode.OK ? frameCheck : checkRole(connection, buffer, offset);
         if (check != ResultCode.OK)
         {
             refuse(connection, correlationId, templateId, check);
