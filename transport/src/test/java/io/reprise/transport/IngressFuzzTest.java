@@ -68,9 +68,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * save, a report naming a destination its worker did not announce, a connect as a role the token does not grant),
  * the business logic's for what is well formed but refused (negative destination, invalid policy, unknown session,
  * stale attempt, a report naming another destination than the session's, out-of-range enum values...), and for a
- * Connect the node cannot parse, a drop counted in the node's "ingress frames dropped" counter. The accounting is exact:
- * responses that carry a frame's correlation id are matched to it one by one and their code checked; the others
- * (frames too short to hold a correlation id, random bytes) are compared as a histogram of codes; and
+ * Connect the node cannot parse, a drop counted in the node's "ingress frames dropped" counter. The accounting is
+ * exact: responses that carry a frame's correlation id are matched to it one by one and their code checked; the
+ * others (frames too short to hold a correlation id, random bytes) are compared as a histogram of codes; and
  * {@code refused + dropped + fuzz entries in the journal == frames sent}, from the node's own counters and journal.
  * No fuzz frame may get OK.
  * <p>
