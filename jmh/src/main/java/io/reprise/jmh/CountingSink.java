@@ -19,6 +19,7 @@ final class CountingSink implements OutputSink
     final int[] startedTenant = new int[RING_CAPACITY];
     final int[] startedAttempt = new int[RING_CAPACITY];
     final int[] startedHandle = new int[RING_CAPACITY];
+    final int[] startedDestination = new int[RING_CAPACITY];
     long startedHead;
     long startedTail;
 
@@ -67,6 +68,7 @@ final class CountingSink implements OutputSink
         startedTenant[i] = tenant;
         startedAttempt[i] = attempt;
         startedHandle[i] = handle;
+        startedDestination[i] = destination;
         started++;
     }
 

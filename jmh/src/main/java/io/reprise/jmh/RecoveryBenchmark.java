@@ -80,7 +80,7 @@ public class RecoveryBenchmark
             public void onRepeatStarted(final int tenant, final long sessionId, final int d, final int attempt,
                 final long lease, final int handle)
             {
-                started.add(new long[] {tenant, sessionId, attempt});
+                started.add(new long[] {tenant, sessionId, attempt, d});
             }
 
             public void onSessionFinished(final int t, final long s, final int d, final SessionStatus st,
@@ -120,7 +120,7 @@ public class RecoveryBenchmark
                     final Outcome outcome = index % 10 == 3 ? Outcome.RETRY :
                         index % 50 == 2 ? Outcome.FAILED_PERMANENTLY : Outcome.SUCCEEDED;
                     length = encoder.reportOutcome(buffer, 0, 1, index, (int)attempt[0], attempt[1],
-                        (int)attempt[2], OperatorEncoder.NO_HANDLE, outcome, 0, 0, payload, 0, 0);
+                        (int)attempt[3], (int)attempt[2], OperatorEncoder.NO_HANDLE, outcome, 0, 0, payload, 0, 0);
                 }
                 else
                 {

@@ -60,6 +60,7 @@ final class SteadyStateMix
     private static final int REPORT_TENANT = BODY + ReportOutcomeEncoder.tenantEncodingOffset();
     private static final int REPORT_ATTEMPT = BODY + ReportOutcomeEncoder.attemptEncodingOffset();
     private static final int REPORT_HANDLE = BODY + ReportOutcomeEncoder.handleEncodingOffset();
+    private static final int REPORT_DESTINATION = BODY + ReportOutcomeEncoder.destinationEncodingOffset();
     private static final int REPORT_ERROR_CODE = BODY + ReportOutcomeEncoder.errorCodeEncodingOffset();
     private static final int REPORT_OUTCOME = BODY + ReportOutcomeEncoder.outcomeEncodingOffset();
     private static final int BEGIN_DESTINATION = BODY + BeginRepeatsEncoder.destinationEncodingOffset();
@@ -139,7 +140,7 @@ final class SteadyStateMix
         }
         saveLength = encoder.saveSession(save, 0, 1, 0, 1, 0, 0, policy(spreadMs), payload, 0, PAYLOAD_BYTES);
         reportLength = encoder.reportOutcome(
-            report, 0, 1, 0, 1, 0, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 200, 0, payload, 0, 0);
+            report, 0, 1, 0, 1, 0, 0, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 200, 0, payload, 0, 0);
         beginLength = encoder.beginRepeats(begin, 0, 0, BEGIN_BATCH);
         setTimeLength = encoder.setTime(setTime, 0, START_MS);
     }
@@ -369,6 +370,7 @@ final class SteadyStateMix
         report.putInt(REPORT_TENANT, tenant);
         report.putInt(REPORT_ATTEMPT, sink.startedAttempt[i]);
         report.putInt(REPORT_HANDLE, sink.startedHandle[i]);
+        report.putInt(REPORT_DESTINATION, sink.startedDestination[i]);
         report.putInt(REPORT_ERROR_CODE, errorCode);
         report.putByte(REPORT_OUTCOME, (byte)outcome.value());
         sink.popOldest();

@@ -179,11 +179,12 @@ public final class NodeFixture
                 final int attempt = attempts.getOrDefault(id, 0);
                 if (id == RETRIED)
                 {
-                    offer(() -> worker.reportOutcome(sessionId, attempt, Outcome.RETRY, 503, 0));
+                    offer(() -> worker.reportOutcome(sessionId, DESTINATION, attempt, Outcome.RETRY, 503, 0));
                 }
                 else if (id == FAILS)
                 {
-                    offer(() -> worker.reportOutcome(sessionId, attempt, Outcome.FAILED_PERMANENTLY, 410, 0));
+                    offer(() -> worker.reportOutcome(sessionId, DESTINATION, attempt, Outcome.FAILED_PERMANENTLY, 410,
+                        0));
                 }
                 else if (id == CANCELLED)
                 {
@@ -191,7 +192,7 @@ public final class NodeFixture
                 }
                 else if (id != LEASE_EXPIRES)
                 {
-                    offer(() -> worker.reportOutcome(sessionId, attempt, Outcome.SUCCEEDED, 200, 0));
+                    offer(() -> worker.reportOutcome(sessionId, DESTINATION, attempt, Outcome.SUCCEEDED, 200, 0));
                 }
             }
             tick(6_000); // the lease of LEASE_EXPIRES runs out
@@ -200,7 +201,7 @@ public final class NodeFixture
             for (final long id : new long[] {RETRIED, LEASE_EXPIRES})
             {
                 final int attempt = attempts.get(id);
-                offer(() -> worker.reportOutcome(id, attempt, Outcome.SUCCEEDED, 200, 0));
+                offer(() -> worker.reportOutcome(id, DESTINATION, attempt, Outcome.SUCCEEDED, 200, 0));
             }
             tick(10);
             final long last = lastSessionId();

@@ -1,6 +1,7 @@
 package io.reprise.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -52,6 +53,17 @@ class RepriseTest
         assertTrue(errors.contains("reprise demo: --seed is not a number: 'x'"), errors);
         assertTrue(errors.contains("reprise demo: --seed needs a value"), errors);
         assertTrue(errors.contains("reprise log verify: missing DIR"), errors);
+    }
+
+    @Test
+    void shouldRefuseAMalformedTokenSpecSayingWhereWithoutShowingTheToken()
+    {
+        assertEquals(Reprise.EXIT_USAGE, run("node", "--tokens", "1:controller=s3cret,1:boss=s3cret-too"));
+        assertEquals("", out.toString(StandardCharsets.UTF_8));
+        final String errors = err.toString(StandardCharsets.UTF_8);
+        assertTrue(errors.contains("reprise node: --tokens: token entry 2 (1:boss=...): unknown role 'boss': give " +
+            "controller or worker, or T=TOKEN for both"), errors);
+        assertFalse(errors.contains("s3cret"), errors);
     }
 
     @Test

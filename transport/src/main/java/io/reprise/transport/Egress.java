@@ -64,7 +64,7 @@ final class Egress implements OutputSink, WorkerLink
             .correlationId(correlationId)
             .value(value)
             .operatorTemplateId(templateId)
-            .resultCode(code)
+            .resultCode(connection.readable(code))
             .detail("");
         send(connection.publication, logicBuffer, MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength());
     }

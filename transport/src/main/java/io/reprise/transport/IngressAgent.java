@@ -47,7 +47,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The node's ingress (ARCHITECTURE §3, §4): polls the IPC and UDP ingress subscriptions, authenticates clients
- * at connect, and checks every operator frame before it goes into the ring. A frame that fails a check gets a
+ * at connect (the token names the tenant and the roles it may connect as), and checks every operator frame, and
+ * that the connection's role may send it, before it goes into the ring. A frame that fails a check gets a
  * response with the precise error code and never reaches the ring; a frame that cannot be answered (no connection
  * to answer on) is dropped and counted. The ingress writes the connection's client id and tenant into every
  * operator, so a client acts only on its own tenant. It drops a worker that has sent nothing, not even a heartbeat,
@@ -282,7 +283,8 @@ final class IngressAgent implements Agent
             counters.get(NodeCounters.INGRESS_DROPPED).increment();
             return true;
         }
-        final ResultCode check = check(buffer, offset, length);
+        final ResultCode frameCheck = check(buffer, offset, length);
+        final ResultCode check = frameCheck != ResultCode.OK ? frameCheck : checkRole(connection, buffer, offset);
         if (check != ResultCode.OK)
         {
             refuse(connection, correlationId, templateId, check);
@@ -333,6 +335,31 @@ final class IngressAgent implements Agent
                 // The system operators (BeginRepeats, SetTime, NewLeaderTerm) come only from the node itself.
                 return ResultCode.UNKNOWN_TEMPLATE;
         }
+    }
+
+    /**
+     * What the connection's role may send (docs/client.md): a worker reports, a controller does everything else. A
+     * report must be of log schema version 2 on, whose destination can be checked, and name a destination the
+     * worker announced; the business logic then checks that it is the session's. Reads a well-formed frame.
+     */
+    private ResultCode checkRole(final Connection connection, final DirectBuffer buffer, final int offset)
+    {
+        final boolean report = logHeader.templateId() == ReportOutcomeDecoder.TEMPLATE_ID;
+        if (report != (connection.role == ClientRole.WORKER))
+        {
+            return ResultCode.ROLE_NOT_ALLOWED;
+        }
+        if (!report)
+        {
+            return ResultCode.OK;
+        }
+        if (!BusinessLogic.reportNamesDestination(logHeader.version()))
+        {
+            return ResultCode.UNSUPPORTED_VERSION;
+        }
+        final int destination = buffer.getInt(offset + MessageHeaderDecoder.ENCODED_LENGTH +
+            ReportOutcomeDecoder.destinationEncodingOffset(), ByteOrder.LITTLE_ENDIAN);
+        return connection.serves(destination) ? ResultCode.OK : ResultCode.ROLE_NOT_ALLOWED;
     }
 
     private static ResultCode checkFixed(final int minBlockLength, final int blockLength, final int body, final int end)
@@ -459,8 +486,12 @@ final class IngressAgent implements Agent
             return;
         }
 
-        final Integer tenant = context.tenantOf(new String(token, java.nio.charset.StandardCharsets.UTF_8));
-        if ((null == tenant || tenant != connect.tenant()) && refusalsPending() >= MAX_REFUSALS_PENDING)
+        final TokenGrant grant = context.grantOf(new String(token, java.nio.charset.StandardCharsets.UTF_8));
+        final short rawRole = connect.roleRaw();
+        final ClientRole role = rawRole == ClientRole.CONTROLLER.value() ? ClientRole.CONTROLLER :
+            rawRole == ClientRole.WORKER.value() ? ClientRole.WORKER : null;
+        final String refusal = authenticationRefusal(grant, connect.tenant(), role);
+        if (null != refusal && refusalsPending() >= MAX_REFUSALS_PENDING)
         {
             // An answer needs a publication to the sender's channel: unauthenticated senders get only a few.
             counters.get(NodeCounters.INGRESS_DROPPED).increment();
@@ -477,15 +508,12 @@ final class IngressAgent implements Agent
             counters.get(NodeCounters.INGRESS_DROPPED).increment();
             return;
         }
-        final short rawRole = connect.roleRaw();
-        final ClientRole role = rawRole == ClientRole.CONTROLLER.value() ? ClientRole.CONTROLLER :
-            rawRole == ClientRole.WORKER.value() ? ClientRole.WORKER : null;
         final PendingConnect pending = new PendingConnect(publication, connect.correlationId(),
             clock.nanoTime() + context.connectTimeoutMs() * 1_000_000L);
-        if (null == tenant || tenant != connect.tenant())
+        if (null != refusal)
         {
             pending.code = ResultCode.AUTHENTICATION_FAILED;
-            pending.detail = "token not valid for tenant " + connect.tenant();
+            pending.detail = refusal;
         }
         else if (null == role)
         {
@@ -507,8 +535,8 @@ final class IngressAgent implements Agent
             }
             else
             {
-                final Connection connection = new Connection(clientId, tenant, role, publication,
-                    ingress.subscription, imageSessionId);
+                final Connection connection = new Connection(clientId, grant.tenant(), role, publication,
+                    ingress.subscription, imageSessionId, clientHeader.version());
                 connection.lastHeardNs = nowNs;
                 registry.add(connection);
                 ingress.bySession.put(imageSessionId, connection);
@@ -519,6 +547,23 @@ final class IngressAgent implements Agent
             }
         }
         pendingConnects.add(pending);
+    }
+
+    /**
+     * Why a connect with this token may not have this tenant and role, or null when it may (an unknown role is
+     * answered after this, as an invalid argument). The reason names the tenant and role asked for, never a token.
+     */
+    private static String authenticationRefusal(final TokenGrant grant, final int tenant, final ClientRole role)
+    {
+        if (null == grant || grant.tenant() != tenant)
+        {
+            return "token not valid for tenant " + tenant;
+        }
+        if (null != role && !grant.grants(role))
+        {
+            return "token of tenant " + tenant + " does not grant the role " + role;
+        }
+        return null;
     }
 
     private int refusalsPending()
@@ -598,7 +643,7 @@ final class IngressAgent implements Agent
         }
         if (connection.role != ClientRole.WORKER)
         {
-            refuse(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, ResultCode.INVALID_ARGUMENT);
+            refuse(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, ResultCode.ROLE_NOT_ALLOWED);
             return;
         }
         final int groupHeader = 4;
@@ -648,7 +693,7 @@ final class IngressAgent implements Agent
         respond(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, code, count);
         if (code == ResultCode.OK)
         {
-            connection.announced = true;
+            connection.announced(destinations);
             node.repeatProcess().workerJoined(connection.clientId, connection.tenant, destinations, hands);
         }
         else
@@ -699,7 +744,7 @@ final class IngressAgent implements Agent
             .correlationId(correlationId)
             .value(value)
             .operatorTemplateId(templateId & 0xFFFF)
-            .resultCode(code)
+            .resultCode(connection.readable(code))
             .detail("");
         if (!Egress.offer(connection.publication, reply,
             io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength()))

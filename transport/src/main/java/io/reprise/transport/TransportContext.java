@@ -2,7 +2,9 @@ package io.reprise.transport;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.aeron.ChannelUri;
@@ -30,9 +32,15 @@ public final class TransportContext
     public static final String INGRESS_UDP_CHANNEL_DEFAULT = "aeron:udp?endpoint=localhost:40456|term-length=4m";
     public static final String INGRESS_STREAM_ID_PROP_NAME = "reprise.ingress.stream.id";
     public static final int INGRESS_STREAM_ID_DEFAULT = 1001;
-    /** Comma-separated {@code tenant=token} pairs. */
+    /**
+     * Comma-separated {@code T=TOKEN} (tenant T, both roles) and {@code T:ROLE=TOKEN} (ROLE {@code controller} or
+     * {@code worker} only) entries: {@link #parseTokens}.
+     */
     public static final String TOKENS_PROP_NAME = "reprise.auth.tokens";
     public static final String TOKENS_DEFAULT = "1=reprise-dev-token";
+    /** The role names of a token spec. */
+    public static final String CONTROLLER_ROLE = "controller";
+    public static final String WORKER_ROLE = "worker";
     /** {@code backoff} (spins a little, then parks up to 1 ms: right for 2 cores) or {@code busy-spin}. */
     public static final String IDLE_STRATEGY_PROP_NAME = "reprise.transport.idle.strategy";
     public static final String IDLE_STRATEGY_DEFAULT = "backoff";
@@ -65,7 +73,7 @@ public final class TransportContext
     private long workerLivenessTimeoutMs = SystemProperties.longValue(WORKER_LIVENESS_MS_PROP_NAME,
         WORKER_LIVENESS_MS_DEFAULT);
     private int maxConnections = SystemProperties.intValue(MAX_CONNECTIONS_PROP_NAME, MAX_CONNECTIONS_DEFAULT);
-    private Map<String, Integer> tenantByToken = parseTokens(System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT));
+    private Map<String, TokenGrant> grantByToken = parseTokens(System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT));
     private boolean concluded;
 
     /**
@@ -161,33 +169,86 @@ public final class TransportContext
         }
     }
 
-    /** Parses {@code tenant=token,tenant=token}; a token names exactly one tenant. */
-    public static Map<String, Integer> parseTokens(final String spec)
+    /**
+     * Parses a token spec: comma-separated entries {@code T=TOKEN} (the token grants tenant T both roles) or
+     * {@code T:ROLE=TOKEN} with ROLE {@code controller} or {@code worker} (that role only). The token is everything
+     * after the first {@code =}; spaces around an entry and its parts are ignored. A token names exactly one tenant
+     * and one grant: a token given in two entries is refused, whatever their tenants and roles (for both roles of
+     * one tenant write {@code T=TOKEN}), so a token pasted twice by mistake never grants more than was meant.
+     * Error messages name entries by position, tenant and role, never by token.
+     *
+     * @return the grant of each token, in the order given.
+     * @throws IllegalArgumentException for an empty spec or a malformed entry, with what is wrong and where.
+     */
+    public static Map<String, TokenGrant> parseTokens(final String spec)
     {
-        final Map<String, Integer> tokens = new HashMap<>();
-        for (final String pair : spec.split(","))
+        if (null == spec || spec.isBlank())
         {
-            final String trimmed = pair.trim();
-            if (trimmed.isEmpty())
-            {
-                continue;
-            }
-            final int equals = trimmed.indexOf('=');
-            if (equals < 1 || equals == trimmed.length() - 1)
-            {
-                throw new IllegalArgumentException("token entry is not tenant=token: " + trimmed);
-            }
-            final int tenant = Integer.parseInt(trimmed.substring(0, equals));
-            if (tenant <= 0)
-            {
-                throw new IllegalArgumentException("tenant must be > 0: " + trimmed);
-            }
-            if (null != tokens.put(trimmed.substring(equals + 1), tenant))
-            {
-                throw new IllegalArgumentException("token given twice: " + trimmed);
-            }
+            throw new IllegalArgumentException("no tokens: give T=TOKEN or T:ROLE=TOKEN entries, comma-separated");
         }
-        return tokens;
+        final Map<String, TokenGrant> grants = new LinkedHashMap<>();
+        final Map<String, String> entryOfToken = new HashMap<>();
+        final String[] entries = spec.split(",", -1);
+        for (int i = 0; i < entries.length; i++)
+        {
+            final String entry = entries[i].trim();
+            final String where = "token entry " + (i + 1);
+            if (entry.isEmpty())
+            {
+                throw new IllegalArgumentException(where + " is empty (two commas in a row, or one at an end)");
+            }
+            final int equals = entry.indexOf('=');
+            if (equals < 0)
+            {
+                // No '=': the entry may be a bare token, so it is not shown.
+                throw new IllegalArgumentException(where + " has no '=': give T=TOKEN or T:ROLE=TOKEN");
+            }
+            final String grantPart = entry.substring(0, equals).trim();
+            final String token = entry.substring(equals + 1).trim();
+            final String named = where + " (" + grantPart + "=...)";
+            final int colon = grantPart.indexOf(':');
+            final String tenantText = (colon < 0 ? grantPart : grantPart.substring(0, colon)).trim();
+            final String role = colon < 0 ? null : grantPart.substring(colon + 1).trim();
+            final int tenant = parseTenant(tenantText, named);
+            if (null != role && !CONTROLLER_ROLE.equals(role) && !WORKER_ROLE.equals(role))
+            {
+                throw new IllegalArgumentException(named + ": " + (role.isEmpty() ? "no role after ':'" :
+                    "unknown role '" + role + "'") + ": give " + CONTROLLER_ROLE + " or " + WORKER_ROLE +
+                    ", or T=TOKEN for both");
+            }
+            if (token.isEmpty())
+            {
+                throw new IllegalArgumentException(named + ": empty token");
+            }
+            final String earlier = entryOfToken.putIfAbsent(token, named);
+            if (null != earlier)
+            {
+                throw new IllegalArgumentException(named + ": its token is already given in " + earlier +
+                    "; a token names one tenant and one grant: write T=TOKEN for both roles of a tenant");
+            }
+            grants.put(token, new TokenGrant(tenant, null == role || CONTROLLER_ROLE.equals(role),
+                null == role || WORKER_ROLE.equals(role)));
+        }
+        return Collections.unmodifiableMap(grants);
+    }
+
+    private static int parseTenant(final String text, final String named)
+    {
+        int tenant = 0;
+        try
+        {
+            tenant = Integer.parseInt(text);
+        }
+        catch (final NumberFormatException ex)
+        {
+            // below: the same message
+        }
+        if (tenant <= 0)
+        {
+            throw new IllegalArgumentException(named + ": " + (text.isEmpty() ? "no tenant" :
+                "tenant '" + text + "' is not a whole number in 1.." + Integer.MAX_VALUE));
+        }
+        return tenant;
     }
 
     /** The idle strategy named by a setting: {@code backoff} or {@code busy-spin}. */
@@ -361,15 +422,20 @@ public final class TransportContext
         return this;
     }
 
-    /** The tenant a token authenticates, or null. */
-    public Integer tenantOf(final String token)
+    /** What a token grants (its tenant and roles), or null for a token that is not given. */
+    public TokenGrant grantOf(final String token)
     {
-        return tenantByToken.get(token);
+        return grantByToken.get(token);
     }
 
+    /**
+     * Replaces the tokens with those of {@code spec} ({@link #parseTokens}).
+     *
+     * @throws IllegalArgumentException when the spec is malformed; the tokens are then unchanged.
+     */
     public TransportContext tokens(final String spec)
     {
-        this.tenantByToken = parseTokens(spec);
+        this.grantByToken = parseTokens(spec);
         return this;
     }
 }

@@ -86,7 +86,7 @@ class EndToEndTest
             attempts.computeIfAbsent(sessionId, (k) -> new ArrayList<>()).add(attempt);
             final Outcome outcome = sessionId == 1 ? Outcome.SUCCEEDED : sessionId == 2 ? Outcome.FAILED_PERMANENTLY :
                 sessionId == 3 ? (attempt == 1 ? Outcome.RETRY : Outcome.SUCCEEDED) : Outcome.RETRY;
-            assertTrue(worker.report(sessionId, attempt, handle, outcome, 500, 0) > 0);
+            assertTrue(worker.report(sessionId, destination, attempt, handle, outcome, 500, 0) > 0);
         };
         pollUntil(() -> notices.finished.size() >= 5, client, worker, handler);
 
@@ -104,7 +104,7 @@ class EndToEndTest
         assertEquals(ResultCode.OK, client.redriveSessionAndAwait(4));
         assertEquals(1, client.awaitedValue());
         final RepriseWorker.AttemptHandler succeed = (tenant, sessionId, destination, attempt, lease, handle, payload, off,
-            len) -> worker.report(sessionId, attempt, handle, Outcome.SUCCEEDED, 200, 0);
+            len) -> worker.report(sessionId, destination, attempt, handle, Outcome.SUCCEEDED, 200, 0);
         pollUntil(() -> notices.finished.containsKey(4L), client, worker, succeed);
         assertEquals(SessionStatus.COMPLETED, notices.finished.get(4L));
         assertEquals(ResultCode.NOT_DEAD, client.redriveSessionAndAwait(1));
@@ -139,14 +139,14 @@ class EndToEndTest
             (tenant, sessionId, destination, attempt, lease, handle, payload, off, len) ->
             {
                 seen.add(attempt);
-                survivor[0].report(sessionId, attempt, handle, Outcome.SUCCEEDED, 200, 0);
+                survivor[0].report(sessionId, destination, attempt, handle, Outcome.SUCCEEDED, 200, 0);
             });
         assertEquals(1, firstAttempt[0]);
         assertEquals(List.of(2), seen, "after the lease ran out the attempt came back as attempt 2");
         assertEquals(SessionStatus.COMPLETED, notices.finished.get(7L));
 
         // The dead worker's attempt, reported late by anyone, is stale.
-        final long late = survivor[0].report(7, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 200, 0);
+        final long late = survivor[0].report(7, 1, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 200, 0);
         pollUntil(() -> staleResults.contains(late), client, survivor[0], null);
     }
 
@@ -184,7 +184,7 @@ class EndToEndTest
                         " dispatched twice, now to " + index);
                     perWorker[index]++;
                     assertTrue(worker.inHand() <= 4, "more than 4 attempts in hand");
-                    assertTrue(worker.report(sessionId, attempt, handle, Outcome.SUCCEEDED, 200, 0) > 0);
+                    assertTrue(worker.report(sessionId, destination, attempt, handle, Outcome.SUCCEEDED, 200, 0) > 0);
                 });
             }
         }

@@ -64,11 +64,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * correct client of another tenant keeps saving and cancelling.
  * <p>
  * Every fuzz frame is invalid by construction, and for each the test knows the error it must get: the ingress's
- * answer for what fails its frame checks, the business logic's for what is well formed but refused (negative
- * destination, invalid policy, unknown session, stale attempt, out-of-range enum values...), and for a Connect the
- * node cannot parse, a drop counted in the node's "ingress frames dropped" counter. The accounting is exact:
- * responses that carry a frame's correlation id are matched to it one by one and their code checked; the others
- * (frames too short to hold a correlation id, random bytes) are compared as a histogram of codes; and
+ * answer for what fails its frame checks or what the sender's role may not send (a controller's report, a worker's
+ * save, a report naming a destination its worker did not announce, a connect as a role the token does not grant),
+ * the business logic's for what is well formed but refused (negative destination, invalid policy, unknown session,
+ * stale attempt, a report naming another destination than the session's, out-of-range enum values...), and for a
+ * Connect the node cannot parse, a drop counted in the node's "ingress frames dropped" counter. The accounting is
+ * exact: responses that carry a frame's correlation id are matched to it one by one and their code checked; the
+ * others (frames too short to hold a correlation id, random bytes) are compared as a histogram of codes; and
  * {@code refused + dropped + fuzz entries in the journal == frames sent}, from the node's own counters and journal.
  * No fuzz frame may get OK.
  * <p>
@@ -87,6 +89,9 @@ class IngressFuzzTest
     private static final String CORRECT_TOKEN = "correct-token";
     private static final int FUZZ_TENANT = 2;
     private static final String FUZZ_TOKEN = "fuzz-token";
+    /** Tokens of the fuzz tenant bound to one role: the fuzzers connect with these. */
+    private static final String FUZZ_CONTROLLER_TOKEN = "fuzz-controller-token";
+    private static final String FUZZ_WORKER_TOKEN = "fuzz-worker-token";
 
     private static final int MAX_DESTINATIONS = 64;
     private static final int MAX_PAYLOAD = 256;
@@ -99,6 +104,10 @@ class IngressFuzzTest
     private static final int CORRECT_DESTINATION = 1;
     /** Owned by the fuzz tenant before the fuzz starts. */
     private static final int FUZZ_DESTINATION = 5;
+    /** Owned by the fuzz tenant, without sessions; the reporting fuzzer serves it too. */
+    private static final int FUZZ_DESTINATION_2 = 6;
+    /** What the reporting fuzzer announces: its reports must name one of these to reach the business logic. */
+    private static final int[] REPORTER_DESTINATIONS = {FUZZ_DESTINATION, FUZZ_DESTINATION_2};
     /** Sessions of the fuzz tenant, saved by a setup client (not a fuzzer): one pending, one cancelled. */
     private static final long PENDING_SESSION = 1;
     private static final long CANCELLED_SESSION = 2;
@@ -152,7 +161,8 @@ class IngressFuzzTest
         CONNECT_WRONG_VERSION(5),
         ANNOUNCE_INVALID(30),
         DISCONNECT_INVALID(20),
-        CLIENT_UNKNOWN_TEMPLATE(10);
+        CLIENT_UNKNOWN_TEMPLATE(10),
+        ROLE_REFUSED(80);
 
         final int weight;
 
@@ -176,7 +186,9 @@ class IngressFuzzTest
             .aeronDirectoryName(dir.resolve("aeron").toString())
             .ingressUdpChannel(null)
             .clientLivenessTimeoutMs(5_000)
-            .tokens(CORRECT_TENANT + "=" + CORRECT_TOKEN + "," + FUZZ_TENANT + "=" + FUZZ_TOKEN);
+            .tokens(CORRECT_TENANT + "=" + CORRECT_TOKEN + "," + FUZZ_TENANT + "=" + FUZZ_TOKEN + "," +
+                FUZZ_TENANT + ":controller=" + FUZZ_CONTROLLER_TOKEN + "," + FUZZ_TENANT + ":worker=" +
+                FUZZ_WORKER_TOKEN);
         node = RepriseNode.start(new NodeContext()
             .dataDirectory(dir.resolve("data"))
             .rules(rules())
@@ -199,23 +211,31 @@ class IngressFuzzTest
             assertEquals(ResultCode.OK, setup.saveAndAwait(CANCELLED_SESSION, FUZZ_DESTINATION, delayed,
                 setupPayload, 0, setupPayload.capacity()));
             assertEquals(ResultCode.OK, setup.cancelAndAwait(CANCELLED_SESSION));
+            assertEquals(ResultCode.OK, setup.configureDestinationAndAwait(FUZZ_DESTINATION_2, 8));
         }
 
-        // The fuzzers: a controller (the client library, raw frames through sendRaw) and a worker (a raw
-        // connection, so that WorkerAnnounce checks past the role check are reached), both of the fuzz tenant.
+        // The fuzzers, all of the fuzz tenant, with tokens bound to their role: a controller (the client library,
+        // raw frames through sendRaw), a worker that has not announced (a raw connection, so that WorkerAnnounce
+        // checks past the role check are reached), and a worker that announced its destinations (the reporter).
         final Accounting accounting = new Accounting();
-        final RepriseClient fuzzController = client(FUZZ_TENANT, FUZZ_TOKEN,
+        final RepriseClient fuzzController = client(FUZZ_TENANT, FUZZ_CONTROLLER_TOKEN,
             (correlationId, templateId, code, value) -> accounting.onResponse(correlationId, code));
-        final RawConnection fuzzWorker = new RawConnection(aeron, transport, FUZZ_TENANT, FUZZ_TOKEN,
-            ClientRole.WORKER, accounting::onRawMessage);
+        final RawConnection fuzzWorker = new RawConnection(aeron, transport, FUZZ_TENANT, FUZZ_WORKER_TOKEN,
+            ClientRole.WORKER, null, accounting::onRawMessage);
         closeables.add(fuzzWorker);
+        final RawConnection fuzzReporter = new RawConnection(aeron, transport, FUZZ_TENANT, FUZZ_WORKER_TOKEN,
+            ClientRole.WORKER, REPORTER_DESTINATIONS, accounting::onRawMessage);
+        closeables.add(fuzzReporter);
+        final Fuzzers fuzzers = new Fuzzers(fuzzController, fuzzWorker, fuzzReporter);
         final Subscription connectResponses = aeron.addSubscription(CONNECT_RESPONSE_CHANNEL,
             CONNECT_RESPONSE_STREAM);
         closeables.add(connectResponses);
         final FragmentAssembler connectAssembler = new FragmentAssembler(accounting::onRawMessage);
         final long fuzzControllerId = fuzzController.clientId();
         final long fuzzWorkerId = fuzzWorker.clientId;
-        assertTrue(fuzzControllerId > 0 && fuzzWorkerId > 0 && fuzzControllerId != fuzzWorkerId);
+        final long fuzzReporterId = fuzzReporter.clientId;
+        assertTrue(fuzzControllerId > 0 && fuzzWorkerId > 0 && fuzzReporterId > 0 && fuzzControllerId != fuzzWorkerId &&
+            fuzzReporterId != fuzzWorkerId && fuzzReporterId != fuzzControllerId);
 
         final long refusedBefore = counters.get(NodeCounters.INGRESS_REFUSED);
         final long droppedBefore = counters.get(NodeCounters.INGRESS_DROPPED);
@@ -241,7 +261,7 @@ class IngressFuzzTest
             final long stuckNs = System.nanoTime() + 30_000_000_000L;
             while (accounting.awaitingReply() > WINDOW)
             {
-                if (pollAll(fuzzController, fuzzWorker, connectResponses, connectAssembler) == 0)
+                if (fuzzers.poll(connectResponses, connectAssembler) == 0)
                 {
                     LockSupport.parkNanos(20_000);
                 }
@@ -254,12 +274,11 @@ class IngressFuzzTest
                     ", by kind " + accounting.codes);
             }
             long result;
-            while ((result = frame.toWorker ? fuzzWorker.offer(frame.buffer, frame.length) :
-                fuzzController.sendRaw(frame.buffer, 0, frame.length)) < 0)
+            while ((result = fuzzers.offer(frame)) < 0)
             {
                 assertEquals(RepriseClient.BACK_PRESSURED, result, "fuzzer lost its connection");
                 backPressured++;
-                if (pollAll(fuzzController, fuzzWorker, connectResponses, connectAssembler) == 0)
+                if (fuzzers.poll(connectResponses, connectAssembler) == 0)
                 {
                     LockSupport.parkNanos(20_000);
                 }
@@ -272,7 +291,7 @@ class IngressFuzzTest
             {
                 correctOkAtQuarter[sent / (frames / 4)] = correct.oks.get();
             }
-            pollAll(fuzzController, fuzzWorker, connectResponses, connectAssembler);
+            fuzzers.poll(connectResponses, connectAssembler);
             if (sent % 10_000 == 0)
             {
                 System.out.println("IngressFuzzTest " + sent + " frames sent, " + accounting.replies() +
@@ -287,7 +306,7 @@ class IngressFuzzTest
         while ((dropped = counters.get(NodeCounters.INGRESS_DROPPED) - droppedBefore) + accounting.replies() < sent &&
             System.nanoTime() < deadlineNs)
         {
-            if (pollAll(fuzzController, fuzzWorker, connectResponses, connectAssembler) == 0)
+            if (fuzzers.poll(connectResponses, connectAssembler) == 0)
             {
                 LockSupport.parkNanos(100_000);
             }
@@ -296,7 +315,7 @@ class IngressFuzzTest
         final long lingerNs = System.nanoTime() + 200_000_000L;
         while (System.nanoTime() < lingerNs)
         {
-            if (pollAll(fuzzController, fuzzWorker, connectResponses, connectAssembler) == 0)
+            if (fuzzers.poll(connectResponses, connectAssembler) == 0)
             {
                 LockSupport.parkNanos(100_000);
             }
@@ -343,15 +362,16 @@ class IngressFuzzTest
         assertEquals(fuzzControllerId, fuzzController.clientId());
 
         // ---------------------------------------------------------------------------------- digests
-        CloseHelper.closeAll(correct.client, fuzzController, fuzzWorker);
+        CloseHelper.closeAll(correct.client, fuzzController, fuzzWorker, fuzzReporter);
         closeables.clear();
         node.close();
         final long liveDigest = node.node().logic().digest();
 
-        final LongHashSet fuzzers = new LongHashSet();
-        fuzzers.add(fuzzControllerId);
-        fuzzers.add(fuzzWorkerId);
-        final Replay replay = replay(dir.resolve("data").resolve("journal"), fuzzers);
+        final LongHashSet fuzzerIds = new LongHashSet();
+        fuzzerIds.add(fuzzControllerId);
+        fuzzerIds.add(fuzzWorkerId);
+        fuzzerIds.add(fuzzReporterId);
+        final Replay replay = replay(dir.resolve("data").resolve("journal"), fuzzerIds);
         System.out.println("IngressFuzzTest journal: " + replay.records + " records, " + replay.fuzzEntries +
             " from the fuzzers, all refused by the business logic: " + replay.fuzzCodes + "; digest live " +
             Long.toHexString(liveDigest) + ", replayed " + Long.toHexString(replay.allDigest) +
@@ -388,11 +408,33 @@ class IngressFuzzTest
         return client;
     }
 
-    private static int pollAll(
-        final RepriseClient controller, final RawConnection worker, final Subscription connectResponses,
-        final FragmentAssembler connectAssembler)
+    /** Which connection sends a frame: what its role may send decides some answers. */
+    enum Target
     {
-        return controller.poll() + worker.poll() + connectResponses.poll(connectAssembler, 64);
+        CONTROLLER,
+        /** A worker that announced nothing. */
+        WORKER,
+        /** A worker that announced {@link #REPORTER_DESTINATIONS}. */
+        REPORTER
+    }
+
+    /** The three fuzzing connections. */
+    private record Fuzzers(RepriseClient controller, RawConnection worker, RawConnection reporter)
+    {
+        long offer(final Frame frame)
+        {
+            return switch (frame.target)
+            {
+                case CONTROLLER -> controller.sendRaw(frame.buffer, 0, frame.length);
+                case WORKER -> worker.offer(frame.buffer, frame.length);
+                case REPORTER -> reporter.offer(frame.buffer, frame.length);
+            };
+        }
+
+        int poll(final Subscription connectResponses, final FragmentAssembler connectAssembler)
+        {
+            return controller.poll() + worker.poll() + reporter.poll() + connectResponses.poll(connectAssembler, 64);
+        }
     }
 
     private static String describe(final Long2ObjectHashMap<Expectation> pending)
@@ -648,7 +690,7 @@ class IngressFuzzTest
         Kind kind;
         String variant;
         int length;
-        boolean toWorker;
+        Target target;
         boolean dropped;
         boolean matchable;
         boolean mayBeBackPressured;
@@ -657,7 +699,8 @@ class IngressFuzzTest
 
         public String toString()
         {
-            return kind + "/" + variant + " length " + length + " expects " + (dropped ? "drop" : expected);
+            return kind + "/" + variant + " from " + target + ", length " + length + " expects " +
+                (dropped ? "drop" : expected);
         }
     }
 
@@ -715,7 +758,9 @@ class IngressFuzzTest
             }
             frame.kind = kind;
             frame.variant = "";
-            frame.toWorker = random.nextInt(4) == 0;
+            // Frame checks come before the role check: a malformed frame gets the same answer from any role.
+            final int t = random.nextInt(4);
+            frame.target = t < 2 ? Target.CONTROLLER : t == 2 ? Target.WORKER : Target.REPORTER;
             frame.dropped = false;
             frame.mayBeBackPressured = false;
             frame.correlationId = nextCorrelationId++;
@@ -814,8 +859,8 @@ class IngressFuzzTest
                     {
                         frame.variant = "report";
                         frame.length = encoder.reportOutcome(b, 0, 0, frame.correlationId, FUZZ_TENANT,
-                            PENDING_SESSION, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0,
-                            MAX_ERROR_TEXT + 1 + random.nextInt(256));
+                            PENDING_SESSION, FUZZ_DESTINATION, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0,
+                            bytesFF, 0, MAX_ERROR_TEXT + 1 + random.nextInt(256));
                         frame.expected = ResultCode.ERROR_TEXT_TOO_LARGE;
                     }
                     break;
@@ -845,11 +890,15 @@ class IngressFuzzTest
                     frame.expected = ResultCode.UNSUPPORTED_VERSION;
                     break;
                 case ANNOUNCE_INVALID:
-                    frame.toWorker = random.nextBoolean();
+                    // Not the reporter: having announced, it would get INVALID_ARGUMENT for any announcement.
+                    frame.target = random.nextBoolean() ? Target.WORKER : Target.CONTROLLER;
                     announceInvalid();
                     break;
                 case DISCONNECT_INVALID:
                     disconnectInvalid();
+                    break;
+                case ROLE_REFUSED:
+                    roleRefused();
                     break;
                 case CLIENT_UNKNOWN_TEMPLATE:
                 {
@@ -959,7 +1008,8 @@ class IngressFuzzTest
             {
                 frame.expected = ResultCode.UNSUPPORTED_SCHEMA;
             }
-            else if ((b.getShort(6, ByteOrder.LITTLE_ENDIAN) & 0xFFFF) > 0)
+            else if ((b.getShort(6, ByteOrder.LITTLE_ENDIAN) & 0xFFFF) >
+                (schema == 1 ? MessageHeaderDecoder.SCHEMA_VERSION : CLIENT_SCHEMA_VERSION))
             {
                 frame.expected = ResultCode.UNSUPPORTED_VERSION;
             }
@@ -983,8 +1033,9 @@ class IngressFuzzTest
                 case CANCEL:
                     return encoder.cancelSession(b, 0, 0, correlationId, FUZZ_TENANT, PENDING_SESSION);
                 case REPORT:
-                    return encoder.reportOutcome(b, 0, 0, correlationId, FUZZ_TENANT, PENDING_SESSION, 1,
-                        OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0, 1 + random.nextInt(32));
+                    return encoder.reportOutcome(b, 0, 0, correlationId, FUZZ_TENANT, PENDING_SESSION,
+                        FUZZ_DESTINATION, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0,
+                        1 + random.nextInt(32));
                 case REDRIVE:
                     return encoder.redriveDestination(b, 0, 0, correlationId, FUZZ_TENANT, FUZZ_DESTINATION, 10);
                 default:
@@ -1028,13 +1079,16 @@ class IngressFuzzTest
             if (random.nextBoolean())
             {
                 frame.variant = "outcome " + raw;
-                frame.length = encoder.reportOutcome(b, 0, 0, frame.correlationId, FUZZ_TENANT, PENDING_SESSION, 1,
-                    OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0, random.nextInt(8));
+                frame.target = Target.REPORTER;
+                frame.length = encoder.reportOutcome(b, 0, 0, frame.correlationId, FUZZ_TENANT, PENDING_SESSION,
+                    FUZZ_DESTINATION, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, bytesFF, 0,
+                    random.nextInt(8));
                 b.putByte(HEADER + ReportOutcomeEncoder.outcomeEncodingOffset(), (byte)raw);
             }
             else
             {
                 frame.variant = "redrive scope " + (raw == 0 ? 0 : raw - 1);
+                frame.target = Target.CONTROLLER;
                 frame.length = encoder.redriveSession(b, 0, 0, frame.correlationId, FUZZ_TENANT, PENDING_SESSION);
                 b.putByte(HEADER + RedriveDeadEncoder.scopeEncodingOffset(), (byte)(raw == 0 ? 0 : raw - 1));
             }
@@ -1126,7 +1180,10 @@ class IngressFuzzTest
             frame.mayBeBackPressured = true;
             final UnsafeBuffer payload = bytesFF;
             final int small = random.nextInt(16);
-            switch (random.nextInt(15))
+            // Each from the role that may send it; reports name a destination their worker serves.
+            frame.target = Target.CONTROLLER;
+            final int served = REPORTER_DESTINATIONS[random.nextInt(REPORTER_DESTINATIONS.length)];
+            switch (random.nextInt(16))
             {
                 case 0:
                     frame.length = encoder.saveSession(b, 0, 0, c, t, unknownSession(), invalidDestination(), valid,
@@ -1161,17 +1218,30 @@ class IngressFuzzTest
                     set("cancel: finished session", ResultCode.SESSION_FINISHED);
                     break;
                 case 6:
-                    frame.length = encoder.reportOutcome(b, 0, 0, c, t, unknownSession(), 1 + random.nextInt(10),
-                        OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, payload, 0, small);
+                    frame.target = Target.REPORTER;
+                    frame.length = encoder.reportOutcome(b, 0, 0, c, t, unknownSession(), served,
+                        1 + random.nextInt(10), OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 0, 0, payload, 0, small);
                     set("report: unknown session", ResultCode.UNKNOWN_SESSION);
                     break;
                 case 7:
                 {
                     final Outcome outcome = Outcome.values()[random.nextInt(3)];
+                    frame.target = Target.REPORTER;
                     frame.length = encoder.reportOutcome(b, 0, 0, c, t, random.nextBoolean() ? PENDING_SESSION :
-                        CANCELLED_SESSION, 1 + random.nextInt(100), OperatorEncoder.NO_HANDLE, outcome,
-                        random.nextInt(600), 0, payload, 0, small);
+                        CANCELLED_SESSION, FUZZ_DESTINATION, 1 + random.nextInt(100), OperatorEncoder.NO_HANDLE,
+                        outcome, random.nextInt(600), 0, payload, 0, small);
                     set("report: stale attempt", ResultCode.STALE_ATTEMPT);
+                    break;
+                }
+                case 15:
+                {
+                    // Both destinations are the tenant's and the worker serves both; the sessions are on the first.
+                    final Outcome outcome = Outcome.values()[random.nextInt(3)];
+                    frame.target = Target.REPORTER;
+                    frame.length = encoder.reportOutcome(b, 0, 0, c, t, random.nextBoolean() ? PENDING_SESSION :
+                        CANCELLED_SESSION, FUZZ_DESTINATION_2, 1 + random.nextInt(3), OperatorEncoder.NO_HANDLE,
+                        outcome, random.nextInt(600), 0, payload, 0, small);
+                    set("report: another destination of the tenant", ResultCode.ROLE_NOT_ALLOWED);
                     break;
                 }
                 case 8:
@@ -1196,7 +1266,8 @@ class IngressFuzzTest
                             outcome = random.nextBoolean() ? Outcome.SUCCEEDED : Outcome.FAILED_PERMANENTLY;
                             break;
                     }
-                    frame.length = encoder.reportOutcome(b, 0, 0, c, t, PENDING_SESSION, attempt,
+                    frame.target = Target.REPORTER;
+                    frame.length = encoder.reportOutcome(b, 0, 0, c, t, PENDING_SESSION, served, attempt,
                         OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, payload, 0, small);
                     set("report: invalid argument", ResultCode.INVALID_ARGUMENT);
                     break;
@@ -1263,7 +1334,7 @@ class IngressFuzzTest
         /** Well formed, so the node answers on the response channel it names: the test's own subscription. */
         private void connectRefused()
         {
-            switch (random.nextInt(4))
+            switch (random.nextInt(6))
             {
                 case 0:
                     frame.variant = "wrong token";
@@ -1281,6 +1352,18 @@ class IngressFuzzTest
                     frame.variant = "tenant not of the token";
                     frame.length = connect(0, random.nextBoolean() ? CORRECT_TENANT : 3 + random.nextInt(1000),
                         ClientRole.CONTROLLER.value(), CONNECT_RESPONSE_CHANNEL, FUZZ_TOKEN);
+                    frame.expected = ResultCode.AUTHENTICATION_FAILED;
+                    break;
+                case 3:
+                    frame.variant = "controller with a worker's token";
+                    frame.length = connect(0, FUZZ_TENANT, ClientRole.CONTROLLER.value(), CONNECT_RESPONSE_CHANNEL,
+                        FUZZ_WORKER_TOKEN);
+                    frame.expected = ResultCode.AUTHENTICATION_FAILED;
+                    break;
+                case 4:
+                    frame.variant = "worker with a controller's token";
+                    frame.length = connect(0, FUZZ_TENANT, ClientRole.WORKER.value(), CONNECT_RESPONSE_CHANNEL,
+                        FUZZ_CONTROLLER_TOKEN);
                     frame.expected = ResultCode.AUTHENTICATION_FAILED;
                     break;
                 default:
@@ -1352,6 +1435,72 @@ class IngressFuzzTest
                     b.putInt(channelLengthAt + 4 + longLength, 5, ByteOrder.LITTLE_ENDIAN);
                     b.putStringWithoutLengthAscii(channelLengthAt + 8 + longLength, "wrong");
                     frame.length = channelLengthAt + 8 + longLength + 5;
+                    break;
+                }
+            }
+        }
+
+        /**
+         * A well-formed operator its sender's role may not send: a controller's operator from a worker, a report
+         * from a controller or from a worker that did not announce the destination it names, or a report of a log
+         * schema version before destinations were named, whose destination cannot be checked.
+         */
+        private void roleRefused()
+        {
+            final MutableDirectBuffer b = frame.buffer;
+            switch (random.nextInt(5))
+            {
+                case 0:
+                {
+                    final int[] controllerOperators = {SAVE, CANCEL, REDRIVE, CONFIGURE};
+                    frame.length = base(controllerOperators[random.nextInt(controllerOperators.length)]);
+                    frame.target = random.nextBoolean() ? Target.WORKER : Target.REPORTER;
+                    frame.variant += " from a worker";
+                    frame.expected = ResultCode.ROLE_NOT_ALLOWED;
+                    break;
+                }
+                case 1:
+                    frame.length = base(REPORT);
+                    frame.target = Target.CONTROLLER;
+                    frame.variant += " from a controller";
+                    frame.expected = ResultCode.ROLE_NOT_ALLOWED;
+                    break;
+                case 2:
+                    frame.length = base(REPORT);
+                    frame.target = Target.WORKER;
+                    frame.variant += " from a worker that announced nothing";
+                    frame.expected = ResultCode.ROLE_NOT_ALLOWED;
+                    break;
+                case 3:
+                {
+                    final int[] unserved = {CORRECT_DESTINATION, 0, FUZZ_DESTINATION_2 + 1 + random.nextInt(20),
+                        invalidDestination()};
+                    final int destination = unserved[random.nextInt(unserved.length)];
+                    frame.length = base(REPORT);
+                    b.putInt(HEADER + ReportOutcomeEncoder.destinationEncodingOffset(), destination,
+                        ByteOrder.LITTLE_ENDIAN);
+                    frame.target = Target.REPORTER;
+                    frame.variant += " of destination " + destination + ", not announced";
+                    frame.expected = ResultCode.ROLE_NOT_ALLOWED;
+                    break;
+                }
+                default:
+                {
+                    // As a sender of version 0 or 1 wrote it: without the destination (and the handle).
+                    final int version = random.nextInt(2);
+                    final int full = base(REPORT);
+                    final int block = version == 0 ? ReportOutcomeEncoder.handleEncodingOffset() :
+                        ReportOutcomeEncoder.destinationEncodingOffset();
+                    final int newEnd = HEADER + ReportOutcomeEncoder.BLOCK_LENGTH;
+                    b.putBytes(HEADER + block, b, newEnd, full - newEnd);
+                    b.putShort(0, (short)block, ByteOrder.LITTLE_ENDIAN);
+                    b.putShort(6, (short)version, ByteOrder.LITTLE_ENDIAN);
+                    frame.length = full - (newEnd - HEADER - block);
+                    frame.target = Target.values()[random.nextInt(3)];
+                    frame.variant += " of log version " + version + " from " + frame.target;
+                    // The role comes first; a worker's old report cannot be checked, so it is refused.
+                    frame.expected = frame.target == Target.CONTROLLER ? ResultCode.ROLE_NOT_ALLOWED :
+                        ResultCode.UNSUPPORTED_VERSION;
                     break;
                 }
             }
@@ -1446,8 +1595,9 @@ class IngressFuzzTest
                 default:
                     break;
             }
-            // A controller may not announce at all: whatever the frame, it is refused for the role.
-            frame.expected = frame.toWorker || version != 0 ? expected : ResultCode.INVALID_ARGUMENT;
+            // A controller may not announce at all: whatever the frame (of a known version), it is refused for the
+            // role.
+            frame.expected = frame.target == Target.WORKER || version != 0 ? expected : ResultCode.ROLE_NOT_ALLOWED;
         }
 
         /** A Disconnect the ingress must refuse: a valid one would close the fuzzer's own connection. */
@@ -1488,6 +1638,7 @@ class IngressFuzzTest
     private static final class RawConnection implements AutoCloseable
     {
         private static final long CONNECT_CORRELATION_ID = 42;
+        private static final long ANNOUNCE_CORRELATION_ID = 43;
 
         final long clientId;
         private final Subscription subscription;
@@ -1499,13 +1650,16 @@ class IngressFuzzTest
         private final io.reprise.schema.client.MessageHeaderEncoder headerEncoder =
             new io.reprise.schema.client.MessageHeaderEncoder();
         private final ConnectResponseDecoder connectResponse = new ConnectResponseDecoder();
+        private final ResponseDecoder response = new ResponseDecoder();
         private FragmentHandler messages;
         private ResultCode connectCode;
+        private ResultCode announceCode;
         private long connectedClientId;
 
+        /** @param destinations what a worker announces when connected, or null to announce nothing. */
         RawConnection(
             final Aeron aeron, final TransportContext transport, final int tenant, final String token,
-            final ClientRole role, final FragmentHandler messages)
+            final ClientRole role, final int[] destinations, final FragmentHandler messages)
         {
             final int streamId = ThreadLocalRandom.current().nextInt(10_000, Integer.MAX_VALUE);
             subscription = aeron.addSubscription(ClientContext.IPC_RESPONSE_CHANNEL, streamId);
@@ -1541,7 +1695,37 @@ class IngressFuzzTest
             }
             assertEquals(ResultCode.OK, connectCode);
             clientId = connectedClientId;
+            if (null != destinations)
+            {
+                announce(destinations, deadlineNs);
+            }
             this.messages = messages;
+        }
+
+        private void announce(final int[] destinations, final long deadlineNs)
+        {
+            final WorkerAnnounceEncoder announce = new WorkerAnnounceEncoder().wrapAndApplyHeader(control, 0,
+                headerEncoder).correlationId(ANNOUNCE_CORRELATION_ID).attemptsInHand(1);
+            final WorkerAnnounceEncoder.DestinationsEncoder group = announce.destinationsCount(destinations.length);
+            for (final int destination : destinations)
+            {
+                group.next().destination(destination);
+            }
+            final int length = io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + announce.encodedLength();
+            while (publication.offer(control, 0, length) < 0)
+            {
+                assertTrue(System.nanoTime() < deadlineNs, "announcement not sent");
+                LockSupport.parkNanos(100_000);
+            }
+            while (null == announceCode)
+            {
+                assertTrue(System.nanoTime() < deadlineNs, "no answer to the announcement");
+                if (poll() == 0)
+                {
+                    LockSupport.parkNanos(100_000);
+                }
+            }
+            assertEquals(ResultCode.OK, announceCode);
         }
 
         private void onFragment(final DirectBuffer buffer, final int offset, final int length, final Header fragment)
@@ -1559,6 +1743,14 @@ class IngressFuzzTest
                 {
                     connectedClientId = connectResponse.clientId();
                     connectCode = connectResponse.resultCode();
+                }
+            }
+            else if (header.templateId() == ResponseDecoder.TEMPLATE_ID)
+            {
+                response.wrap(buffer, offset + header.encodedLength(), header.blockLength(), header.version());
+                if (response.correlationId() == ANNOUNCE_CORRELATION_ID)
+                {
+                    announceCode = response.resultCode();
                 }
             }
         }

@@ -203,8 +203,8 @@ class NodeRestartTest
         while (!unreported.isEmpty())
         {
             final long[] attempt = unreported.peek();
-            final long result = thrown.callLong("worker.report", () -> worker.report(attempt[0], (int)attempt[1],
-                (int)attempt[2], Outcome.SUCCEEDED, 200, 0));
+            final long result = thrown.callLong("worker.report", () -> worker.report(attempt[0], DESTINATION,
+                (int)attempt[1], (int)attempt[2], Outcome.SUCCEEDED, 200, 0));
             if (result <= 0)
             {
                 break;

@@ -119,11 +119,11 @@ class PolicyTimingTest
                 {
                     case 1:
                         previous.put(sessionId, new long[] {System.currentTimeMillis(), BACKOFF_MS});
-                        worker.report(sessionId, attempt, handle, Outcome.RETRY, 500, 0);
+                        worker.report(sessionId, destination, attempt, handle, Outcome.RETRY, 500, 0);
                         break;
                     case 2:
                         previous.put(sessionId, new long[] {System.currentTimeMillis(), RETRY_AFTER_MS});
-                        worker.report(sessionId, attempt, handle, Outcome.RETRY, 503, RETRY_AFTER_MS);
+                        worker.report(sessionId, destination, attempt, handle, Outcome.RETRY, 503, RETRY_AFTER_MS);
                         break;
                     case 3:
                         // Not reported: the lease runs out, and the next attempt waits the backoff after that.
@@ -131,7 +131,7 @@ class PolicyTimingTest
                         previous.put(sessionId, new long[] {leaseExpiresAtMs, BACKOFF_MS});
                         break;
                     default:
-                        worker.report(sessionId, attempt, handle, Outcome.SUCCEEDED, 0, 0);
+                        worker.report(sessionId, destination, attempt, handle, Outcome.SUCCEEDED, 0, 0);
                         break;
                 }
             });

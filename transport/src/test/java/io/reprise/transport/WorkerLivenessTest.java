@@ -111,7 +111,7 @@ class WorkerLivenessTest
                         worker.poll((tenant, sessionId, destination, attempt, lease, handle, buffer, offset, length) ->
                         {
                             assertTrue(attempt >= 2, "a second attempt at least: " + attempt);
-                            worker.report(sessionId, attempt, handle, Outcome.SUCCEEDED, 0, 0);
+                            worker.report(sessionId, destination, attempt, handle, Outcome.SUCCEEDED, 0, 0);
                             completed.add(sessionId);
                         });
                         client.poll();

@@ -388,12 +388,26 @@ public final class BusinessLogic
 
     /**
      * The fixed block of a ReportOutcome as log schema version {@code version} wrote it: {@code handle} came in
-     * version 1. A shorter block is malformed; an older version's shorter block is not (old logs must replay).
+     * version 1, {@code destination} in version 2. A shorter block is malformed; an older version's shorter block is
+     * not (old logs must replay).
      */
     public static int reportBlockLength(final int version)
     {
+        if (version >= ReportOutcomeDecoder.destinationSinceVersion())
+        {
+            return ReportOutcomeDecoder.BLOCK_LENGTH;
+        }
         return version >= ReportOutcomeDecoder.handleSinceVersion() ?
-            ReportOutcomeDecoder.BLOCK_LENGTH : ReportOutcomeDecoder.handleEncodingOffset();
+            ReportOutcomeDecoder.destinationEncodingOffset() : ReportOutcomeDecoder.handleEncodingOffset();
+    }
+
+    /**
+     * Whether a ReportOutcome of log schema version {@code version} names its destination, which must then be the
+     * session's. Older reports do not, and replay as they were first applied.
+     */
+    public static boolean reportNamesDestination(final int version)
+    {
+        return version >= ReportOutcomeDecoder.destinationSinceVersion();
     }
 
     private static boolean fixedBlockFits(final int minBlockLength, final int blockLength, final int body, final int end)
@@ -543,8 +557,11 @@ public final class BusinessLogic
         final Outcome outcome = outcome(report.outcomeRaw());
         final long retryAfterMs = report.retryAfterMs();
         final int errorCode = report.errorCode();
+        final boolean namesDestination = reportNamesDestination(report.actingVersion());
+        final int destination = report.destination();
         if (tenant <= 0 || attempt < 1 || outcome == Outcome.NULL_VAL || errorCode < 0 ||
-            retryAfterMs < 0 || (retryAfterMs != 0 && outcome != Outcome.RETRY))
+            retryAfterMs < 0 || (retryAfterMs != 0 && outcome != Outcome.RETRY) ||
+            (namesDestination && !destinations.isValid(destination)))
         {
             return ResultCode.INVALID_ARGUMENT;
         }
@@ -560,6 +577,11 @@ public final class BusinessLogic
         if (record == NULL)
         {
             return ResultCode.UNKNOWN_SESSION;
+        }
+        // Before the attempt check, so that a worker of another destination learns nothing of the attempt.
+        if (namesDestination && sessions.destination(record) != destination)
+        {
+            return ResultCode.ROLE_NOT_ALLOWED;
         }
         if (sessions.status(record) != IN_FLIGHT || sessions.attempt(record) != attempt)
         {

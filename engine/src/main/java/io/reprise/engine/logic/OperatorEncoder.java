@@ -83,7 +83,10 @@ public final class OperatorEncoder
     }
 
     /**
-     * @param handle the handle the attempt's dispatch carried ({@code RepeatDispatch.handle}), or {@link #NO_HANDLE}.
+     * @param destination the destination the attempt's dispatch carried ({@code RepeatDispatch.destination}): the node
+     *                    takes the report only from a worker that serves it, for a session of that destination.
+     * @param handle      the handle the attempt's dispatch carried ({@code RepeatDispatch.handle}), or
+     *                    {@link #NO_HANDLE}.
      */
     public int reportOutcome(
         final MutableDirectBuffer buffer,
@@ -92,6 +95,7 @@ public final class OperatorEncoder
         final long correlationId,
         final int tenant,
         final long sessionId,
+        final int destination,
         final int attempt,
         final int handle,
         final Outcome outcome,
@@ -111,6 +115,7 @@ public final class OperatorEncoder
             .errorCode(errorCode)
             .outcome(outcome)
             .handle(handle)
+            .destination(destination)
             .putErrorText(errorText, errorTextOffset, errorTextLength);
         return MessageHeaderEncoder.ENCODED_LENGTH + report.encodedLength();
     }

@@ -71,11 +71,13 @@ public final class InProcessClient
         return offer(encoder.cancelSession(buffer, 0, clientId, correlationId + 1, tenant, sessionId));
     }
 
+    /** @param destination the destination of the attempt ({@code onRepeatStarted}): it must be the session's. */
     public ResultCode reportOutcome(
-        final long sessionId, final int attempt, final Outcome outcome, final int errorCode, final long retryAfterMs)
+        final long sessionId, final int destination, final int attempt, final Outcome outcome, final int errorCode,
+        final long retryAfterMs)
     {
-        return offer(encoder.reportOutcome(buffer, 0, clientId, correlationId + 1, tenant, sessionId, attempt,
-            OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, buffer, 0, 0));
+        return offer(encoder.reportOutcome(buffer, 0, clientId, correlationId + 1, tenant, sessionId, destination,
+            attempt, OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, buffer, 0, 0));
     }
 
     public ResultCode redriveSession(final long sessionId)

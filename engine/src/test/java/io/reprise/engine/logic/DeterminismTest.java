@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
@@ -24,14 +26,23 @@ import org.junit.jupiter.api.Test;
 class DeterminismTest
 {
     private static final int OPERATORS = 200_000;
+    static final String SEED_PROP_NAME = "reprise.determinism.seed";
+
+    /** The seed of a random run: {@code -Dreprise.determinism.seed=N} replays one. */
+    private static long seed(final String test)
+    {
+        final long seed = Long.getLong(SEED_PROP_NAME, new SplittableRandom().nextLong());
+        System.out.println("DeterminismTest." + test + " seed " + seed + " (reproduce with -D" + SEED_PROP_NAME + "=" +
+            seed + ")");
+        return seed;
+    }
 
     // ------------------------------------------------------------------------------------------ same log, same digest
 
     @Test
     void shouldReachEqualDigestsFromTheSameLog()
     {
-        final long seed = new SplittableRandom().nextLong();
-        System.out.println("DeterminismTest.shouldReachEqualDigestsFromTheSameLog seed " + seed);
+        final long seed = seed("shouldReachEqualDigestsFromTheSameLog");
         final List<byte[]> log = randomLog(seed, OPERATORS);
 
         final RecordingSink sinkA = new RecordingSink();
@@ -41,6 +52,7 @@ class DeterminismTest
         final UnsafeBuffer bufferA = new UnsafeBuffer(new byte[4096]);
         final UnsafeBuffer bufferB = new UnsafeBuffer(new byte[8192]);
         final Set<Long> digests = new HashSet<>();
+        final Map<ResultCode, Integer> results = new EnumMap<>(ResultCode.class);
         long term = 1;
         for (int i = 0; i < log.size(); i++)
         {
@@ -51,6 +63,7 @@ class DeterminismTest
             final ResultCode resultA = a.apply(i + 1, term, bufferA, 0, frame.length);
             final ResultCode resultB = b.apply(i + 1, term, bufferB, 100, frame.length);
             assertEquals(resultA, resultB, "seed " + seed + " operator " + i);
+            results.merge(resultA, 1, Integer::sum);
             if (i % 1_000 == 0 || i == log.size() - 1)
             {
                 assertEquals(a.digest(), b.digest(), "seed " + seed + " operator " + i);
@@ -62,6 +75,12 @@ class DeterminismTest
         }
         // the digest follows the state: the run passed through many different states
         assertTrue(digests.size() > OPERATORS / 2_000, "seed " + seed + ": " + digests.size() + " digests");
+        // the log held refusals of every kind, reports from another destination's worker among them
+        for (final ResultCode code : new ResultCode[] {ResultCode.OK, ResultCode.ROLE_NOT_ALLOWED,
+            ResultCode.STALE_ATTEMPT, ResultCode.INVALID_ARGUMENT, ResultCode.MALFORMED_FRAME})
+        {
+            assertTrue(results.getOrDefault(code, 0) > 0, "seed " + seed + ": no " + code + " in " + results);
+        }
     }
 
     /** A log from the model-guided stream: meaningful operators with all kinds of bad ones among them. */
@@ -289,8 +308,7 @@ class DeterminismTest
     @Test
     void shouldChangeDigestWhenAnyFieldOfAnySessionIsAltered()
     {
-        final long seed = new SplittableRandom().nextLong();
-        System.out.println("DeterminismTest.shouldChangeDigestWhenAnyFieldOfAnySessionIsAltered seed " + seed);
+        final long seed = seed("shouldChangeDigestWhenAnyFieldOfAnySessionIsAltered");
         final BusinessLogic logic = new BusinessLogic(ReferenceModelTest.modelRules(), OutputSink.NONE);
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[4096]);
         final List<byte[]> log = randomLog(seed, 20_000);

@@ -63,6 +63,7 @@ class ErrorCodesTest
         NAMED_TESTS.put(ResultCode.CAPACITY_EXHAUSTED, "shouldRejectSaveBeyondCapacityAndChangeNothing");
         NAMED_TESTS.put(ResultCode.STALE_TIME, "shouldRejectTimeThatDoesNotAdvanceAndChangeNothing");
         NAMED_TESTS.put(ResultCode.STALE_TERM, "shouldRejectStaleLeaderTermAndChangeNothing");
+        NAMED_TESTS.put(ResultCode.ROLE_NOT_ALLOWED, "shouldRejectReportNamingAnotherDestinationAndChangeNothing");
     }
 
     private final LogicDriver driver = new LogicDriver(new BusinessRules()
@@ -209,6 +210,8 @@ class ErrorCodesTest
         assertRejected(code, () -> encodeReport(T1, 3, 1, Outcome.RETRY, 0, -1, 0));
         assertRejected(code, () -> encodeReport(T1, 3, 1, Outcome.SUCCEEDED, 0, 100, 0));
         assertRejected(code, () -> encodeReport(T1, 3, 1, Outcome.FAILED_PERMANENTLY, 0, 100, 0));
+        assertRejected(code, () -> encodeReportAt(-1, T1, 3, 1, Outcome.SUCCEEDED));
+        assertRejected(code, () -> encodeReportAt(4, T1, 3, 1, Outcome.SUCCEEDED));
         assertRejected(code, () -> driver.encoder.redriveSession(driver.buffer, 0, 1, 1, 0, 5));
         assertRejected(code, () -> driver.encoder.redriveDestination(driver.buffer, 0, 1, 1, T1, 4, 1));
         assertRejected(code, () -> driver.encoder.redriveDestination(driver.buffer, 0, 1, 1, T1, D1, 0));
@@ -345,6 +348,25 @@ class ErrorCodesTest
     }
 
     @Test
+    void shouldRejectReportNamingAnotherDestinationAndChangeNothing()
+    {
+        final ResultCode code = ResultCode.ROLE_NOT_ALLOWED;
+        // 1:3 is in flight on D1: a worker of another destination of the tenant may not report it
+        assertRejected(code, () -> encodeReportAt(D2, T1, 3, 1, Outcome.SUCCEEDED));
+        assertRejected(code, () -> encodeReportAt(FREE_DESTINATION, T1, 3, 1, Outcome.FAILED_PERMANENTLY));
+        // checked before the attempt, so the answer tells nothing of the session's attempt
+        assertRejected(code, () -> encodeReportAt(D2, T1, 3, 2, Outcome.SUCCEEDED));
+        assertEquals(0, responseValue());
+        for (final long id : new long[] {1, 2, 4, 5, 6})
+        {
+            assertRejected(code, () -> encodeReportAt(FREE_DESTINATION, T1, id, 1, Outcome.RETRY));
+            assertEquals(0, responseValue());
+        }
+        // the session's own destination: the report is taken
+        assertEquals(ResultCode.OK, driver.reportAt(D1, T1, 3, 1, Outcome.SUCCEEDED));
+    }
+
+    @Test
     void shouldRejectCancelOfFinishedSessionAndChangeNothing()
     {
         for (long id = 4; id <= 6; id++)
@@ -428,11 +450,20 @@ class ErrorCodesTest
             text, 0, payloadLength);
     }
 
+    /** A report naming the session's destination, as its worker sends it. */
     private int encodeReport(final int tenant, final long sessionId, final int attempt, final Outcome outcome,
         final int errorCode, final long retryAfterMs, final int textLength)
     {
-        return driver.encoder.reportOutcome(driver.buffer, 0, tenant, 1, tenant, sessionId, attempt,
-            OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, text, 0, textLength);
+        return driver.encoder.reportOutcome(driver.buffer, 0, tenant, 1, tenant, sessionId,
+            driver.destinationOf(tenant, sessionId), attempt, OperatorEncoder.NO_HANDLE, outcome, errorCode,
+            retryAfterMs, text, 0, textLength);
+    }
+
+    private int encodeReportAt(final int destination, final int tenant, final long sessionId, final int attempt,
+        final Outcome outcome)
+    {
+        return driver.encoder.reportOutcome(driver.buffer, 0, tenant, 1, tenant, sessionId, destination, attempt,
+            OperatorEncoder.NO_HANDLE, outcome, 0, 0, text, 0, 0);
     }
 
     private long responseValue()

@@ -57,17 +57,34 @@ final class LogicDriver
         return apply(encoder.cancelSession(buffer, 0, tenant, ++correlationId, tenant, sessionId));
     }
 
+    /** A report as a worker of the session's destination sends it: with the destination its dispatch carried. */
     ResultCode report(final int tenant, final long sessionId, final int attempt, final Outcome outcome,
         final int errorCode, final long retryAfterMs, final DirectBuffer text, final int textLength)
     {
-        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId, attempt,
-            OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, text, 0, textLength));
+        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId,
+            destinationOf(tenant, sessionId), attempt, OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs,
+            text, 0, textLength));
     }
 
     ResultCode report(final int tenant, final long sessionId, final int attempt, final int handle, final Outcome outcome)
     {
-        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId, attempt, handle,
-            outcome, 0, 0, EMPTY, 0, 0));
+        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId,
+            destinationOf(tenant, sessionId), attempt, handle, outcome, 0, 0, EMPTY, 0, 0));
+    }
+
+    /** A report that names {@code destination}, whatever the session's. */
+    ResultCode reportAt(final int destination, final int tenant, final long sessionId, final int attempt,
+        final Outcome outcome)
+    {
+        return apply(encoder.reportOutcome(buffer, 0, tenant, ++correlationId, tenant, sessionId, destination, attempt,
+            OperatorEncoder.NO_HANDLE, outcome, 0, 0, EMPTY, 0, 0));
+    }
+
+    /** The destination of a session, or 0 when it is not in the state. */
+    int destinationOf(final int tenant, final long sessionId)
+    {
+        final int record = logic.sessions().find(tenant, sessionId);
+        return record < 0 ? 0 : logic.sessions().destination(record);
     }
 
     ResultCode report(final int tenant, final long sessionId, final int attempt, final Outcome outcome)

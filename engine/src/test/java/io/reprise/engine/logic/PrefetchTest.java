@@ -35,7 +35,7 @@ class PrefetchTest
             {
                 case 0 -> encoder.saveSession(buffer, 0, 1, 1, 1, 7, 0, policy, empty, 0, 0);
                 case 1 -> encoder.saveSession(buffer, 0, 2, 1, 2, 999, 1, policy, empty, 0, 0);
-                case 2 -> encoder.reportOutcome(buffer, 0, 1, 1, 1, 0, 1, OperatorEncoder.NO_HANDLE,
+                case 2 -> encoder.reportOutcome(buffer, 0, 1, 1, 1, 0, 0, 1, OperatorEncoder.NO_HANDLE,
                     Outcome.SUCCEEDED, 0, 0, empty, 0, 0);
                 case 3 -> encoder.cancelSession(buffer, 0, 3, 1, 3, 5);
                 case 4 -> encoder.setTime(buffer, 0, 5_000);

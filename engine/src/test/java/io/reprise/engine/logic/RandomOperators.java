@@ -12,10 +12,11 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * A seeded stream of encoded operators for model and determinism tests: mostly meaningful (it looks at a
  * {@link ReferenceModel} to report the attempt really in flight, redrive what is dead, begin where work is
- * ready), with a steady share of everything that must be rejected: stale and duplicate reports, unknown and
- * foreign sessions and destinations, invalid policies, oversized payloads and error texts, stale times and
- * terms, and damaged frames (truncated, padded, wrong schema, newer version, unknown template, bad lengths,
- * unknown enum values). Keys come from a small range so duplicates and collisions are frequent.
+ * ready), with a steady share of everything that must be rejected: stale and duplicate reports, reports naming
+ * another destination than the session's, unknown and foreign sessions and destinations, invalid policies,
+ * oversized payloads and error texts, stale times and terms, and damaged frames (truncated, padded, wrong
+ * schema, newer version, unknown template, bad lengths, unknown enum values). Keys come from a small range so
+ * duplicates and collisions are frequent.
  * <p>
  * The stream depends only on the seed and on the model's state, so it is the same every time it is replayed
  * against a model fed with it.
@@ -412,6 +413,7 @@ final class RandomOperators
         int tenant = 1 + random.nextInt(TENANTS);
         long sessionId = sessionId();
         int attempt = 1 + random.nextInt(3);
+        int destination = random.nextInt(rules.maxDestinations());
         final int kind = random.nextInt(100);
         if (kind < 70)
         {
@@ -422,6 +424,7 @@ final class RandomOperators
                 tenant = s.tenant;
                 sessionId = s.sessionId;
                 attempt = Math.max(1, s.attempt);
+                destination = s.destination;
             }
         }
         else if (kind < 85)
@@ -432,7 +435,13 @@ final class RandomOperators
                 tenant = chance(150) ? 1 + (s.tenant % TENANTS) : s.tenant;
                 sessionId = s.sessionId;
                 attempt = Math.max(1, s.attempt + random.nextInt(3) - 1);
+                destination = s.destination;
             }
+        }
+        if (chance(40))
+        {
+            // a worker of another destination, maybe of the same tenant, reporting the session
+            destination = (destination + 1 + random.nextInt(rules.maxDestinations() - 1)) % rules.maxDestinations();
         }
 
         final int o = random.nextInt(100);
@@ -459,7 +468,7 @@ final class RandomOperators
         }
         if (chance(60))
         {
-            switch (random.nextInt(7))
+            switch (random.nextInt(8))
             {
                 case 0:
                     tenant = random.nextBoolean() ? 0 : -7;
@@ -480,6 +489,10 @@ final class RandomOperators
                 case 5:
                     retryAfterMs = -1 - random.nextInt(5);
                     break;
+                case 6:
+                    final int[] invalid = {-1, rules.maxDestinations(), Integer.MIN_VALUE, Integer.MAX_VALUE};
+                    destination = invalid[random.nextInt(invalid.length)];
+                    break;
                 default:
                     outcome = random.nextBoolean() ? Outcome.SUCCEEDED : Outcome.FAILED_PERMANENTLY;
                     retryAfterMs = 1 + random.nextInt(100);
@@ -495,13 +508,15 @@ final class RandomOperators
             default -> handle = OperatorEncoder.NO_HANDLE;
         }
         fill(textLength);
-        final int length = encoder.reportOutcome(buffer, 0, clientId(), ++correlationId, tenant, sessionId, attempt,
-            handle, outcome, errorCode, retryAfterMs, bytes, 0, textLength);
+        final int length = encoder.reportOutcome(buffer, 0, clientId(), ++correlationId, tenant, sessionId,
+            destination, attempt, handle, outcome, errorCode, retryAfterMs, bytes, 0, textLength);
         if (rawOutcome >= 0)
         {
             buffer.putByte(ReferenceModel.HEADER_LENGTH + 44, (byte)rawOutcome);
         }
-        final byte[] frame = chance(100) ? asVersion0Report(copy(buffer, length)) : copy(buffer, length);
+        final int p = random.nextInt(100);
+        final byte[] frame = p == 0 ? asOldReport(copy(buffer, length), 0) :
+            p < 3 ? asOldReport(copy(buffer, length), 1) : copy(buffer, length);
         remember(recentReports, frame);
         return frame;
     }
@@ -768,19 +783,21 @@ final class RandomOperators
     }
 
     /**
-     * The same report as a sender of log schema version 0 wrote it: no {@code handle}, so a shorter fixed block. Old
-     * logs must replay (docs/schema_versioning.md, rule 5).
+     * The same report as a sender of an older log schema version wrote it: version 0 had no {@code handle} and no
+     * {@code destination}, version 1 no {@code destination}, so a shorter fixed block. Old logs must replay
+     * (docs/schema_versioning.md, rule 5): such a report is taken whatever destination the session has.
      */
-    private static byte[] asVersion0Report(final byte[] frame)
+    private static byte[] asOldReport(final byte[] frame, final int version)
     {
-        final int v0Block = ReportOutcomeEncoder.handleEncodingOffset();
-        final int v1End = ReferenceModel.HEADER_LENGTH + ReportOutcomeEncoder.BLOCK_LENGTH;
-        final int v0End = ReferenceModel.HEADER_LENGTH + v0Block;
-        final byte[] old = new byte[frame.length - (v1End - v0End)];
-        System.arraycopy(frame, 0, old, 0, v0End);
-        System.arraycopy(frame, v1End, old, v0End, frame.length - v1End);
-        putU16(old, 0, v0Block);
-        putU16(old, 6, 0);
+        final int oldBlock = version == 0 ? ReportOutcomeEncoder.handleEncodingOffset() :
+            ReportOutcomeEncoder.destinationEncodingOffset();
+        final int newEnd = ReferenceModel.HEADER_LENGTH + ReportOutcomeEncoder.BLOCK_LENGTH;
+        final int oldEnd = ReferenceModel.HEADER_LENGTH + oldBlock;
+        final byte[] old = new byte[frame.length - (newEnd - oldEnd)];
+        System.arraycopy(frame, 0, old, 0, oldEnd);
+        System.arraycopy(frame, newEnd, old, oldEnd, frame.length - newEnd);
+        putU16(old, 0, oldBlock);
+        putU16(old, 6, version);
         return old;
     }
 

@@ -42,7 +42,7 @@ final class ReferenceModel
 
     // log schema (reprise-log.xml): id, version, template ids and fixed block lengths
     static final int SCHEMA_ID = 1;
-    static final int SCHEMA_VERSION = 1;
+    static final int SCHEMA_VERSION = 2;
     static final int HEADER_LENGTH = 8;
     static final int SAVE = 10;
     static final int CANCEL = 11;
@@ -54,9 +54,13 @@ final class ReferenceModel
     static final int NEW_TERM = 22;
     static final int SAVE_BLOCK = 92;
     static final int CANCEL_BLOCK = 28;
-    /** ReportOutcome's fixed block: 45 bytes in version 0, then {@code handle} (int32, ignored here) in version 1. */
+    /**
+     * ReportOutcome's fixed block: 45 bytes in version 0, then {@code handle} (int32, ignored here) in version 1, then
+     * {@code destination} (int32) in version 2.
+     */
     static final int REPORT_BLOCK_V0 = 45;
-    static final int REPORT_BLOCK = 49;
+    static final int REPORT_BLOCK_V1 = 49;
+    static final int REPORT_BLOCK = 53;
     static final int REDRIVE_BLOCK = 37;
     static final int CONFIGURE_BLOCK = 28;
     static final int BEGIN_BLOCK = 8;
@@ -283,14 +287,16 @@ final class ReferenceModel
                 return respond(b.getLong(o), b.getLong(o + 8), CANCEL, cancel(b.getInt(o + 24), b.getLong(o + 16)));
             case REPORT:
             {
-                final int textLength =
-                    varData(blockLength, u16(b, 6) >= 1 ? REPORT_BLOCK : REPORT_BLOCK_V0, length, b);
+                final int version = u16(b, 6);
+                final int textLength = varData(blockLength,
+                    version >= 2 ? REPORT_BLOCK : version == 1 ? REPORT_BLOCK_V1 : REPORT_BLOCK_V0, length, b);
                 if (textLength < 0)
                 {
                     return ResultCode.MALFORMED_FRAME;
                 }
                 return respond(b.getLong(o), b.getLong(o + 8), REPORT, report(b.getInt(o + 32), b.getLong(o + 16),
-                    b.getInt(o + 36), b.get(o + 44) & 0xFF, b.getInt(o + 40), b.getLong(o + 24), textLength));
+                    b.getInt(o + 36), b.get(o + 44) & 0xFF, b.getInt(o + 40), b.getLong(o + 24), textLength,
+                    version >= 2, version >= 2 ? b.getInt(o + 49) : 0));
             }
             case REDRIVE:
                 if (!exactBlock(blockLength, REDRIVE_BLOCK, length))
@@ -475,12 +481,17 @@ final class ReferenceModel
         return ResultCode.OK;
     }
 
+    /**
+     * @param namesDestination whether the report names its destination (log version 2 on): only the session's
+     *                         destination's worker may then report it. Older reports are taken from anyone.
+     */
     private ResultCode report(final int tenant, final long sessionId, final int attempt, final int outcome,
-        final int errorCode, final long retryAfterMs, final int textLength)
+        final int errorCode, final long retryAfterMs, final int textLength, final boolean namesDestination,
+        final int destination)
     {
         final boolean knownOutcome = outcome == SUCCEEDED || outcome == RETRY || outcome == FAILED_PERMANENTLY;
         if (tenant <= 0 || attempt < 1 || !knownOutcome || errorCode < 0 || retryAfterMs < 0 ||
-            (retryAfterMs != 0 && outcome != RETRY))
+            (retryAfterMs != 0 && outcome != RETRY) || (namesDestination && !validDestination(destination)))
         {
             return ResultCode.INVALID_ARGUMENT;
         }
@@ -492,6 +503,15 @@ final class ReferenceModel
         if (s == null)
         {
             return ResultCode.UNKNOWN_SESSION;
+        }
+        if (namesDestination && s.destination != destination)
+        {
+            path("report.otherDestination." + STATUS_NAMES[s.status]);
+            return ResultCode.ROLE_NOT_ALLOWED;
+        }
+        if (!namesDestination && s.status == IN_FLIGHT && s.attempt == attempt)
+        {
+            path("report.oldVersion");
         }
         if (s.status != IN_FLIGHT || s.attempt != attempt)
         {
@@ -844,7 +864,8 @@ final class ReferenceModel
                 case CANCEL:
                     return head + " CancelSession " + b.getInt(o + 24) + ":" + b.getLong(o + 16);
                 case REPORT:
-                    return head + " ReportOutcome " + b.getInt(o + 32) + ":" + b.getLong(o + 16) + " attempt=" +
+                    return head + " ReportOutcome " + b.getInt(o + 32) + ":" + b.getLong(o + 16) +
+                        (u16(b, 6) >= 2 ? " dest=" + b.getInt(o + 49) : "") + " attempt=" +
                         b.getInt(o + 36) + " outcome=" + (b.get(o + 44) & 0xFF) + " error=" + b.getInt(o + 40) +
                         " retryAfter=" + b.getLong(o + 24) + " text=" + (b.getInt(o + block) & 0xFFFF_FFFFL);
                 case REDRIVE:

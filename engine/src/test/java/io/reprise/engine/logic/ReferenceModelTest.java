@@ -108,7 +108,8 @@ class ReferenceModelTest
                 "fail.readyAtOnce", "fail.deadlineBeforeNextAttempt", "report.retryAfter", "report.failedPermanently",
                 "redrive.session", "redrive.destination.full", "redrive.destination.partial", "begin.noRoom",
                 "begin.limited", "save.readyDueInPast", "save.dueAfterDeadline", "cancel.PENDING", "cancel.READY",
-                "cancel.IN_FLIGHT", "configure.belowInFlight", "report.stale.IN_FLIGHT", "report.stale.COMPLETED"})
+                "cancel.IN_FLIGHT", "configure.belowInFlight", "report.stale.IN_FLIGHT", "report.stale.COMPLETED",
+                "report.otherDestination.IN_FLIGHT", "report.otherDestination.COMPLETED", "report.oldVersion"})
             {
                 assertTrue(total.paths.getOrDefault(path, 0L) > 0, "path never taken: " + path);
             }

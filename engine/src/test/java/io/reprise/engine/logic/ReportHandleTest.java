@@ -67,8 +67,8 @@ class ReportHandleTest
     @Test
     void shouldApplyAReportOfLogSchemaVersion0WithoutAHandle()
     {
-        final int length = driver.encoder.reportOutcome(driver.buffer, 0, TENANT, 1, TENANT, 2, 1, handle(1),
-            Outcome.SUCCEEDED, 200, 0, LogicDriver.EMPTY, 0, 0);
+        final int length = driver.encoder.reportOutcome(driver.buffer, 0, TENANT, 1, TENANT, 2, DESTINATION, 1,
+            handle(1), Outcome.SUCCEEDED, 200, 0, LogicDriver.EMPTY, 0, 0);
         assertEquals(ResultCode.OK, driver.apply(asVersion0(length)));
         assertEquals(SessionStatus.COMPLETED.value(), driver.status(TENANT, 2));
         assertEquals(SessionStatus.IN_FLIGHT.value(), driver.status(TENANT, 1));
@@ -77,8 +77,8 @@ class ReportHandleTest
     @Test
     void shouldRefuseAVersion1ReportWithTheShorterBlockOfVersion0()
     {
-        final int length = driver.encoder.reportOutcome(driver.buffer, 0, TENANT, 1, TENANT, 2, 1, handle(2),
-            Outcome.SUCCEEDED, 200, 0, LogicDriver.EMPTY, 0, 0);
+        final int length = driver.encoder.reportOutcome(driver.buffer, 0, TENANT, 1, TENANT, 2, DESTINATION, 1,
+            handle(2), Outcome.SUCCEEDED, 200, 0, LogicDriver.EMPTY, 0, 0);
         final int v1Length = asVersion0(length);
         driver.buffer.putShort(6, (short)1);
         assertEquals(ResultCode.MALFORMED_FRAME, driver.apply(v1Length));
@@ -90,7 +90,10 @@ class ReportHandleTest
         return driver.sink.handles.get(sessionId);
     }
 
-    /** Rewrites the encoded report in the driver's buffer as version 0 wrote it: no handle. Returns its length. */
+    /**
+     * Rewrites the encoded report in the driver's buffer as version 0 wrote it: no handle (and no destination, which
+     * came later). Returns its length.
+     */
     private int asVersion0(final int length)
     {
         final int v0End = MessageHeaderEncoder.ENCODED_LENGTH + ReportOutcomeEncoder.handleEncodingOffset();

@@ -174,7 +174,8 @@ public final class CrashDriverMain
                 saved.add(sessions.sessionId(record));
                 if (sessions.status(record) == SessionStatus.IN_FLIGHT.value())
                 {
-                    inFlight.add(new long[] {sessions.sessionId(record), sessions.attempt(record)});
+                    inFlight.add(new long[] {sessions.sessionId(record), sessions.attempt(record),
+                        sessions.destination(record)});
                 }
             }
         }
@@ -307,7 +308,7 @@ public final class CrashDriverMain
                     Outcome.FAILED_PERMANENTLY;
                 final long retryAfterMs = outcome == Outcome.RETRY && random.nextBoolean() ? 1 + random.nextInt(200) : 0;
                 code = retry(new Object[] {"OUTCOME", attempt[0], attempt[1], outcome},
-                    () -> client.reportOutcome(attempt[0], (int)attempt[1], outcome, 0, retryAfterMs));
+                    () -> client.reportOutcome(attempt[0], (int)attempt[2], (int)attempt[1], outcome, 0, retryAfterMs));
             }
             else if (choice < 88)
             {
@@ -356,7 +357,7 @@ public final class CrashDriverMain
                 printed = true;
                 if (event[0].equals("B"))
                 {
-                    inFlight.add(new long[] {(Long)event[2], (Integer)event[3]});
+                    inFlight.add(new long[] {(Long)event[2], (Integer)event[3], (Integer)event[4]});
                     out.line("B " + event[1] + " " + event[2] + " " + event[3] + " #");
                     continue;
                 }
@@ -399,7 +400,7 @@ public final class CrashDriverMain
             final BusinessLogic logic = this.logic;
             if (null != logic) // null while start-up replays the journal: those were reported by an earlier run
             {
-                events.add(new Object[] {"B", logic.appliedIndex() + 1, sessionId, attempt});
+                events.add(new Object[] {"B", logic.appliedIndex() + 1, sessionId, attempt, destination});
             }
         }
 

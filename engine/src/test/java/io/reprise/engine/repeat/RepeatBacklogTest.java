@@ -411,7 +411,7 @@ class RepeatBacklogTest
                 while (true)
                 {
                     destinationByCorrelation[(int)client.nextCorrelationId()] = (byte)destinationOf(sessionId);
-                    code = client.reportOutcome(sessionId, 1, Outcome.SUCCEEDED, 0, 0);
+                    code = client.reportOutcome(sessionId, destinationOf(sessionId), 1, Outcome.SUCCEEDED, 0, 0);
                     if (code != ResultCode.BACK_PRESSURE)
                     {
                         break;

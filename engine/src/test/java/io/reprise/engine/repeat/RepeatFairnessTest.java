@@ -130,7 +130,7 @@ class RepeatFairnessTest
         long[] attempt;
         while (null != (attempt = toReport.peek()))
         {
-            if (client.reportOutcome(attempt[0], (int)attempt[1], Outcome.SUCCEEDED, 0, 0) == ResultCode.BACK_PRESSURE)
+            if (client.reportOutcome(attempt[0], DESTINATION, (int)attempt[1], Outcome.SUCCEEDED, 0, 0) == ResultCode.BACK_PRESSURE)
             {
                 return;
             }

@@ -4,6 +4,7 @@ import java.nio.ByteOrder;
 import java.util.List;
 import java.util.Locale;
 
+import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.tools.cli.Format;
 import io.reprise.schema.log.BeginRepeatsDecoder;
 import io.reprise.schema.log.CancelSessionDecoder;
@@ -125,7 +126,8 @@ public final class OperatorText
                 }
                 break;
             case ReportOutcomeDecoder.TEMPLATE_ID:
-                if (fits(ReportOutcomeDecoder.BLOCK_LENGTH, blockLength, body, end, false))
+                // An older version's report has a shorter block, and is as valid as it was then.
+                if (fits(BusinessLogic.reportBlockLength(version), blockLength, body, end, false))
                 {
                     report.wrap(buffer, body, blockLength, version);
                     if (varData(report.limit(), end, "errorText"))
@@ -287,6 +289,10 @@ public final class OperatorText
                 field(text, "correlationId", report.correlationId());
                 field(text, "tenant", report.tenant());
                 field(text, "sessionId", report.sessionId());
+                if (BusinessLogic.reportNamesDestination(report.actingVersion()))
+                {
+                    field(text, "destination", report.destination());
+                }
                 field(text, "attempt", report.attempt());
                 text.append(" outcome=").append(outcomeName(report.outcomeRaw()));
                 field(text, "errorCode", report.errorCode());

@@ -42,8 +42,11 @@ public final class AeronDemo
 
     private static final int TENANT_ONE = 1;
     private static final int TENANT_TWO = 2;
-    private static final String TOKEN_ONE = "demo-token-one";
-    private static final String TOKEN_TWO = "demo-token-two";
+    /** Each tenant's controllers and workers have tokens of their own: a worker's cannot save or cancel. */
+    private static final String CONTROLLER_TOKEN_ONE = "demo-controller-one";
+    private static final String WORKER_TOKEN_ONE = "demo-worker-one";
+    private static final String CONTROLLER_TOKEN_TWO = "demo-controller-two";
+    private static final String WORKER_TOKEN_TWO = "demo-worker-two";
     private static final int[] TENANT_ONE_DESTINATIONS = {1, 2, 3, 4};
     private static final int[] TENANT_TWO_DESTINATIONS = {5, 6};
     /** Each destination's workers answer RETRY this often (per mille); destination 4 fails some for good. */
@@ -81,7 +84,9 @@ public final class AeronDemo
             new TransportContext()
                 .aeronDirectoryName(aeronDir)
                 .ingressUdpChannel(null)
-                .tokens(TENANT_ONE + "=" + TOKEN_ONE + "," + TENANT_TWO + "=" + TOKEN_TWO));
+                .tokens(TENANT_ONE + ":controller=" + CONTROLLER_TOKEN_ONE + "," + TENANT_ONE + ":worker=" +
+                    WORKER_TOKEN_ONE + "," + TENANT_TWO + ":controller=" + CONTROLLER_TOKEN_TWO + "," + TENANT_TWO +
+                    ":worker=" + WORKER_TOKEN_TWO));
         boolean nodeClosed = false;
         try
         {
@@ -287,10 +292,16 @@ public final class AeronDemo
             }
         }
 
-        ClientContext context(final int tenant)
+        ClientContext controllerContext(final int tenant)
         {
             return new ClientContext().aeronDirectoryName(aeronDir).tenant(tenant)
-                .token(tenant == TENANT_ONE ? TOKEN_ONE : TOKEN_TWO).responseTimeoutMs(30_000);
+                .token(tenant == TENANT_ONE ? CONTROLLER_TOKEN_ONE : CONTROLLER_TOKEN_TWO).responseTimeoutMs(30_000);
+        }
+
+        ClientContext workerContext(final int tenant)
+        {
+            return new ClientContext().aeronDirectoryName(aeronDir).tenant(tenant)
+                .token(tenant == TENANT_ONE ? WORKER_TOKEN_ONE : WORKER_TOKEN_TWO).responseTimeoutMs(30_000);
         }
 
         void execute(final RepriseNode node, final PrintStream out)
@@ -309,7 +320,7 @@ public final class AeronDemo
             if (awaitDrained(node, unfinishedAtStart, deadlineMs, out))
             {
                 // Dead letters of the hardest destination get a second life, and the demo waits for them too.
-                try (RepriseClient admin = RepriseClient.connect(context(TENANT_ONE), (c, t, r, v) -> { }))
+                try (RepriseClient admin = RepriseClient.connect(controllerContext(TENANT_ONE), (c, t, r, v) -> { }))
                 {
                     if (admin.redriveDestinationAndAwait(3, 1_000) == ResultCode.OK)
                     {
@@ -466,7 +477,7 @@ public final class AeronDemo
                     noticed[status.value()].incrementAndGet();
                 }
             };
-            try (RepriseClient client = RepriseClient.connect(context(tenant), listener))
+            try (RepriseClient client = RepriseClient.connect(controllerContext(tenant), listener))
             {
                 final SessionPolicy policy = new SessionPolicy();
                 int next = 0;
@@ -529,7 +540,7 @@ public final class AeronDemo
             {
                 final long[] handled = new long[1];
                 final boolean[] dying = new boolean[1];
-                try (RepriseWorker worker = RepriseWorker.connect(context(tenant), destinations, HANDS, null))
+                try (RepriseWorker worker = RepriseWorker.connect(workerContext(tenant), destinations, HANDS, null))
                 {
                     final boolean mayCrash = crashPending;
                     final RepriseWorker.AttemptHandler handler = (t, sessionId, destination, attempt, lease, handle,
@@ -543,8 +554,8 @@ public final class AeronDemo
                             return; // never reported: it dies with this attempt in hand
                         }
                         final Outcome outcome = outcome(destination);
-                        while (worker.report(sessionId, attempt, handle, outcome, outcome == Outcome.SUCCEEDED ? 200 : 503,
-                            0) < 0 && !stop.get())
+                        while (worker.report(sessionId, destination, attempt, handle, outcome,
+                            outcome == Outcome.SUCCEEDED ? 200 : 503, 0) < 0 && !stop.get())
                         {
                             Thread.onSpinWait();
                         }

@@ -148,8 +148,8 @@ public final class InProcessDemo
             final int errorCode, final long retryAfterMs, final DirectBuffer errorText)
         {
             apply(ReportOutcomeDecoder.TEMPLATE_ID, encoder.reportOutcome(buffer, 0, WORKER_CLIENT_BASE + destination,
-                ++correlationId, tenant, sessionId, attempt, OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs,
-                errorText, 0, errorText.capacity()));
+                ++correlationId, tenant, sessionId, destination, attempt, OperatorEncoder.NO_HANDLE, outcome, errorCode,
+                retryAfterMs, errorText, 0, errorText.capacity()));
         }
 
         public long nextCorrelationId(final int tenant)

@@ -438,8 +438,8 @@ public final class NodeDemo
             // Encoded here rather than with InProcessClient.reportOutcome, to carry the worker's error text.
             final InProcessClient worker = workers[destination];
             final int length = encoder.reportOutcome(buffer, 0, worker.clientId(), ++workerCorrelationIds[destination],
-                tenant, sessionId, attempt, OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs, errorText, 0,
-                errorText.capacity());
+                tenant, sessionId, destination, attempt, OperatorEncoder.NO_HANDLE, outcome, errorCode, retryAfterMs,
+                errorText, 0, errorText.capacity());
             offer(() -> worker.offer(buffer, 0, length));
         }
 

@@ -35,7 +35,7 @@ public final class LoadCommand
 {
     public static final String USAGE = "load (--aeron-dir DIR | --embedded) [--media ipc|udp] [--rate N] " +
         "[--window N] [--seconds N] [--warmup-seconds N] [--workers N] [--failure-ratio R] [--payload-bytes N] " +
-        "[--token T] [--tenant N]";
+        "[--token T] [--worker-token T] [--tenant N]";
     public static final String DESCRIPTION =
         "Saves sessions at --rate per second (0: as fast as --window unanswered saves allow, default 10000)\n" +
         "to the node on Aeron directory DIR, or to a node of its own on a temporary directory (--embedded),\n" +
@@ -90,7 +90,7 @@ public final class LoadCommand
             .aeronDirectoryName(aeronDir)
             .embeddedDriver(true)
             .ingressUdpChannel("udp".equals(options.media) ? udpChannel : null)
-            .tokens(options.tenant + "=" + options.token);
+            .tokens(options.tokenSpec());
         if (null == options.ingressChannel)
         {
             options.ingressChannel = "udp".equals(options.media) ? udpChannel : transport.ingressIpcChannel();

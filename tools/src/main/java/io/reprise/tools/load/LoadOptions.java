@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 
 import io.reprise.tools.cli.Args;
+import io.reprise.schema.client.ClientRole;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.transport.TransportContext;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -17,7 +18,7 @@ final class LoadOptions
     static final String EMBEDDED = "--embedded";
     private static final Set<String> OPTIONS = Set.of("--aeron-dir", "--media", "--rate", "--window", "--seconds",
         "--warmup-seconds", "--workers", "--hands", "--failure-ratio", "--payload-bytes", "--delay-ms", "--token",
-        "--tenant", "--ingress", "--idle", "--max-attempts");
+        "--worker-token", "--tenant", "--ingress", "--idle", "--max-attempts");
 
     boolean embedded;
     String aeronDir;
@@ -31,7 +32,10 @@ final class LoadOptions
     double failureRatio;
     int payloadBytes = 128;
     long delayMs;
+    /** The controller's token. */
     String token;
+    /** The workers' token: the same as the controller's unless the node binds them to roles. */
+    String workerToken;
     int tenant = 1;
     /** The ingress channel clients send to; null until resolved (by media, or the embedded node's). */
     String ingressChannel;
@@ -88,7 +92,10 @@ final class LoadOptions
                 throw new UsageException("--failure-ratio must be 0..1: " + value);
             }
         }
-        options.token = args.has("--token") ? args.option("--token") : defaultToken(options.tenant);
+        options.token = args.has("--token") ? args.option("--token") :
+            defaultToken(options.tenant, ClientRole.CONTROLLER);
+        options.workerToken = args.has("--worker-token") ? args.option("--worker-token") :
+            args.has("--token") ? options.token : defaultToken(options.tenant, ClientRole.WORKER);
         options.ingressChannel = args.option("--ingress");
         if (args.has("--idle"))
         {
@@ -101,18 +108,29 @@ final class LoadOptions
         return options;
     }
 
-    /** The token of {@code tenant} among the node's default tokens (reprise.auth.tokens), or "". */
-    private static String defaultToken(final int tenant)
+    /**
+     * The first token that grants {@code tenant} the {@code role} among the node's default tokens
+     * (reprise.auth.tokens), or "".
+     */
+    private static String defaultToken(final int tenant, final ClientRole role)
     {
         final String spec = System.getProperty(TransportContext.TOKENS_PROP_NAME, TransportContext.TOKENS_DEFAULT);
         for (final var entry : TransportContext.parseTokens(spec).entrySet())
         {
-            if (entry.getValue() == tenant)
+            if (entry.getValue().tenant() == tenant && entry.getValue().grants(role))
             {
                 return entry.getKey();
             }
         }
         return "";
+    }
+
+    /** The token spec of a node of its own: one token for both roles, or one for each. */
+    String tokenSpec()
+    {
+        return token.equals(workerToken) ? tenant + "=" + token :
+            tenant + ":" + TransportContext.CONTROLLER_ROLE + "=" + token + "," +
+            tenant + ":" + TransportContext.WORKER_ROLE + "=" + workerToken;
     }
 
     /**

@@ -97,13 +97,13 @@ final class LoadRun
         this.aeron = aeron;
     }
 
-    private ClientContext clientContext()
+    private ClientContext clientContext(final String token)
     {
         final ClientContext context = new ClientContext()
             .aeron(aeron)
             .ingressChannel(options.ingressChannel)
             .tenant(options.tenant)
-            .token(options.token)
+            .token(token)
             .connectTimeoutMs(10_000);
         if ("udp".equals(options.media))
         {
@@ -130,10 +130,10 @@ final class LoadRun
         final Controller controller = new Controller(destinationIds);
         try
         {
-            controller.client = RepriseClient.connect(clientContext(), controller);
+            controller.client = RepriseClient.connect(clientContext(options.token), controller);
             for (int w = 0; w < options.workers; w++)
             {
-                workers.add(RepriseWorker.connect(clientContext(), destinationIds, options.hands,
+                workers.add(RepriseWorker.connect(clientContext(options.workerToken), destinationIds, options.hands,
                     (correlationId, code, value) -> onReportResult(code)));
             }
             final AtomicBoolean stop = new AtomicBoolean();
@@ -441,8 +441,8 @@ final class LoadRun
             while (true)
             {
                 sentAtEpochNs = epochNs(System.nanoTime());
-                final long correlationId = current.report(sessionId, attempt, handle, outcome, retry ? 503 : 200,
-                    retry ? RETRY_AFTER_MS : 0);
+                final long correlationId = current.report(sessionId, destination, attempt, handle, outcome,
+                    retry ? 503 : 200, retry ? RETRY_AFTER_MS : 0);
                 if (correlationId > 0)
                 {
                     break;

@@ -22,13 +22,15 @@ import io.reprise.transport.TransportContext;
 public final class NodeCommand
 {
     public static final String USAGE = "node [--data-dir DIR] [--aeron-dir DIR] [--udp HOST:PORT|none] " +
-        "[--tokens T=TOKEN,...]";
+        "[--tokens T[:ROLE]=TOKEN,...]";
     public static final String DESCRIPTION =
         "Runs a standalone node with an embedded media driver until Ctrl-C. Defaults: --data-dir " +
         NodeContext.DATA_DIR_DEFAULT + ",\n--aeron-dir " + TransportContext.AERON_DIR_DEFAULT + ", ingress on " +
         TransportContext.INGRESS_IPC_CHANNEL_DEFAULT + " and UDP localhost:40456, stream " +
         TransportContext.INGRESS_STREAM_ID_DEFAULT + ",\ntokens " + TransportContext.TOKENS_DEFAULT +
-        " (a development token: set your own with --tokens or -D" + TransportContext.TOKENS_PROP_NAME + ").\n" +
+        " (a development token: set your own with --tokens or -D" + TransportContext.TOKENS_PROP_NAME + ");\n" +
+        "T=TOKEN lets the token connect as controller and as worker of tenant T, T:controller=TOKEN or\n" +
+        "T:worker=TOKEN as that role only.\n" +
         "Every engine setting is a reprise.* system property (docs/operations_flow.md, docs/client.md).";
 
     private NodeCommand()

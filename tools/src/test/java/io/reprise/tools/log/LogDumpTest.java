@@ -49,8 +49,8 @@ class LogDumpTest
         assertTrue(run.out().contains(" SaveSession clientId=1 correlationId=2 tenant=1 sessionId=1 destination=1 " +
             "dueAtMs=0 initialDelayMs=0 backoffInitialMs=1000 backoffMaxMs=1000 backoffMultiplierPermille=2000 " +
             "jitterPermille=0 maxAttempts=3 leaseMs=5000 ttlMs=0 payload=600 bytes"), run.toString());
-        assertTrue(run.out().contains(" ReportOutcome clientId=2 correlationId=2 tenant=1 sessionId=2 attempt=1 " +
-            "outcome=RETRY errorCode=503 retryAfterMs=0 errorText=0 bytes"), run.toString());
+        assertTrue(run.out().contains(" ReportOutcome clientId=2 correlationId=2 tenant=1 sessionId=2 destination=1 " +
+            "attempt=1 outcome=RETRY errorCode=503 retryAfterMs=0 errorText=0 bytes"), run.toString());
         assertTrue(run.out().contains(" BeginRepeats destination=1 maxCount=1024"), run.toString());
         assertTrue(run.out().contains(" ConfigureDestination clientId=1 correlationId=1 tenant=1 destination=1 " +
             "inFlightLimit=10000"), run.toString());

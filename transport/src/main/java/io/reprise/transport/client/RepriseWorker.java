@@ -152,17 +152,19 @@ public final class RepriseWorker implements AutoCloseable
     }
 
     /**
-     * Reports the outcome of an attempt, with the handle its dispatch carried ({@link OperatorEncoder#NO_HANDLE} if
-     * it is not known: the node then finds the session by its id, which costs it more).
+     * Reports the outcome of an attempt, with the destination and handle its dispatch carried. The node takes the
+     * report only for a destination this worker announced that is the session's, and answers
+     * {@code ROLE_NOT_ALLOWED} otherwise. The handle may be {@link OperatorEncoder#NO_HANDLE} if it is not known: the
+     * node then finds the session by its id, which costs it more.
      *
      * @return the correlation id, or {@link RepriseClient#BACK_PRESSURED} / {@link RepriseClient#NOT_CONNECTED}.
      */
     public long report(
-        final long sessionId, final int attempt, final int handle, final Outcome outcome, final int errorCode,
-        final long retryAfterMs)
+        final long sessionId, final int destination, final int attempt, final int handle, final Outcome outcome,
+        final int errorCode, final long retryAfterMs)
     {
         final int length = encoder.reportOutcome(buffer, 0, 0, nextCorrelationId, context.tenant(), sessionId,
-            attempt, handle, outcome, errorCode, retryAfterMs, errorText, 0, 0);
+            destination, attempt, handle, outcome, errorCode, retryAfterMs, errorText, 0, 0);
         final long result = connection.offer(buffer, 0, length);
         if (result > 0)
         {
@@ -170,6 +172,19 @@ public final class RepriseWorker implements AutoCloseable
             return nextCorrelationId++;
         }
         return result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION ?
+            RepriseClient.BACK_PRESSURED : RepriseClient.NOT_CONNECTED;
+    }
+
+    /**
+     * Sends raw bytes as they are, for tools and tests of the ingress's checks. Their responses reach the
+     * {@link ReportListener}.
+     *
+     * @return 0 when sent, or {@link RepriseClient#BACK_PRESSURED} / {@link RepriseClient#NOT_CONNECTED}.
+     */
+    public long sendRaw(final DirectBuffer frame, final int offset, final int length)
+    {
+        final long result = connection.offer(frame, offset, length);
+        return result > 0 ? 0 : result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION ?
             RepriseClient.BACK_PRESSURED : RepriseClient.NOT_CONNECTED;
     }
 
