@@ -77,6 +77,8 @@ public final class BusinessLogic
     private final CancelSessionDecoder prefetchCancel = new CancelSessionDecoder();
 
     private long systemTimeMs;
+    /** System time before the entry being applied moved it; what a SetTime must be later than. */
+    private long timeBeforeEntryMs;
     private long appliedIndex;
     private long appliedTerm;
     private long leaderTerm;
@@ -196,6 +198,7 @@ public final class BusinessLogic
             throw new IllegalStateException("log order broken: entry (" + index + ", " + term +
                 ") after (" + appliedIndex + ", " + appliedTerm + ")");
         }
+        timeBeforeEntryMs = systemTimeMs;
         if (entryTimeMs > systemTimeMs)
         {
             advanceTime(Math.min(entryTimeMs, BusinessRules.Configuration.MAX_SYSTEM_TIME_MS));
@@ -703,11 +706,16 @@ public final class BusinessLogic
         {
             return ResultCode.INVALID_ARGUMENT;
         }
-        if (timeMs <= systemTimeMs)
+        // Stale against the time before this entry: its own timestamp, taken after timeMs was read, may have moved
+        // time past timeMs already, and that is this SetTime's effect, not a stale one.
+        if (timeMs <= timeBeforeEntryMs)
         {
             return ResultCode.STALE_TIME;
         }
-        advanceTime(timeMs);
+        if (timeMs > systemTimeMs)
+        {
+            advanceTime(timeMs);
+        }
         return ResultCode.OK;
     }
 

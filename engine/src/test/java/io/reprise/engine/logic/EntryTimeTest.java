@@ -91,6 +91,9 @@ class EntryTimeTest
         driver.entryTimeMs = 0;
         assertEquals(ResultCode.STALE_TIME, driver.time(8_500));
         assertEquals(9_000, driver.logic.systemTimeMs());
+        driver.entryTimeMs = 9_700;
+        assertEquals(ResultCode.OK, driver.time(9_500), "a SetTime whose own entry moved time further is not stale");
+        assertEquals(9_700, driver.logic.systemTimeMs());
     }
 
     @Test
