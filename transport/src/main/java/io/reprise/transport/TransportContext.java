@@ -39,6 +39,12 @@ public final class TransportContext
     public static final long CLIENT_LIVENESS_MS_DEFAULT = 10_000;
     public static final String MAX_CONNECTIONS_PROP_NAME = "reprise.max.connections";
     public static final int MAX_CONNECTIONS_DEFAULT = 1024;
+    /**
+     * Each connection's backlog: what its client is still to receive beyond what its response publication holds
+     * (docs/client.md). A power of two in [4,096, 64 MiB]; a client whose backlog overflows is disconnected.
+     */
+    public static final String CLIENT_BACKLOG_BYTES_PROP_NAME = "reprise.client.backlog.bytes";
+    public static final int CLIENT_BACKLOG_BYTES_DEFAULT = 64 * 1024;
 
     private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP_NAME, AERON_DIR_DEFAULT);
     private boolean embeddedDriver = !"false".equals(System.getProperty(EMBEDDED_DRIVER_PROP_NAME));
@@ -51,6 +57,8 @@ public final class TransportContext
     private long clientLivenessTimeoutMs = SystemProperties.longValue(CLIENT_LIVENESS_MS_PROP_NAME,
         CLIENT_LIVENESS_MS_DEFAULT);
     private int maxConnections = SystemProperties.intValue(MAX_CONNECTIONS_PROP_NAME, MAX_CONNECTIONS_DEFAULT);
+    private int clientBacklogBytes = SystemProperties.intValue(CLIENT_BACKLOG_BYTES_PROP_NAME,
+        CLIENT_BACKLOG_BYTES_DEFAULT);
     private Map<String, Integer> tenantByToken = parseTokens(System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT));
 
     /** Parses {@code tenant=token,tenant=token}; a token names exactly one tenant. */
@@ -195,6 +203,18 @@ public final class TransportContext
     public TransportContext maxConnections(final int maxConnections)
     {
         this.maxConnections = maxConnections;
+        return this;
+    }
+
+    public int clientBacklogBytes()
+    {
+        return clientBacklogBytes;
+    }
+
+    /** Each connection's backlog, allocated at connect: a power of two in [4,096, 64 MiB]. */
+    public TransportContext clientBacklogBytes(final int clientBacklogBytes)
+    {
+        this.clientBacklogBytes = ClientBacklog.checkCapacity(clientBacklogBytes);
         return this;
     }
 

@@ -15,6 +15,7 @@ import io.aeron.logbuffer.Header;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectEncoder;
 import io.reprise.schema.client.ConnectResponseDecoder;
+import io.reprise.schema.client.ConnectionClosedDecoder;
 import io.reprise.schema.client.DisconnectEncoder;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
@@ -27,12 +28,23 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * One client's connection to a node, shared by {@link RepriseClient} and {@link RepriseWorker}: the response
  * subscription, the exclusive publication to the ingress, the connect handshake with the token, and the
- * follow-up when the node says another member leads (NotLeader) or the connection is lost. Single-threaded: the
- * owning client's thread does everything.
+ * follow-up when the node says another member leads (NotLeader), closes the connection (ConnectionClosed) or the
+ * connection is lost. Single-threaded: the owning client's thread does everything.
  */
 final class ClientConnection implements AutoCloseable
 {
     private static final int FRAGMENT_LIMIT = 64;
+
+    /** Told once per connection that ends other than by {@link #close()}. */
+    @FunctionalInterface
+    interface ClosedListener
+    {
+        /**
+         * @param reason why the node closed it (ConnectionClosed), or null when it was lost without a word.
+         * @param detail the node's detail, or "connection lost".
+         */
+        void onConnectionClosed(ResultCode reason, String detail);
+    }
 
     private final ClientContext context;
     private final ClientRole role;
@@ -43,6 +55,8 @@ final class ClientConnection implements AutoCloseable
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
     private final ConnectResponseDecoder connectResponse = new ConnectResponseDecoder();
     private final NotLeaderDecoder notLeader = new NotLeaderDecoder();
+    private final ConnectionClosedDecoder connectionClosed = new ConnectionClosedDecoder();
+    private final ClosedListener closedListener;
     private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(8192));
     private final FragmentAssembler assembler = new FragmentAssembler(this::onFragment);
     private String ingressChannel;
@@ -54,9 +68,21 @@ final class ClientConnection implements AutoCloseable
     private String connectDetail;
     private String redirectChannel;
     private long reconnects;
+    /** The node closed this connection: reconnect on the next poll. */
+    private boolean closedByNode;
+    /** The end of the current connection was told to the listener. */
+    private boolean closeReported;
 
     ClientConnection(final ClientContext context, final ClientRole role, final FragmentHandler messages)
     {
+        this(context, role, messages, (reason, detail) -> { });
+    }
+
+    ClientConnection(
+        final ClientContext context, final ClientRole role, final FragmentHandler messages,
+        final ClosedListener closedListener)
+    {
+        this.closedListener = closedListener;
         this.context = context;
         this.role = role;
         this.messages = messages;
@@ -109,6 +135,8 @@ final class ClientConnection implements AutoCloseable
             closeChannels();
             throw new ConnectException(code, "connect refused: " + code + " " + connectDetail);
         }
+        closedByNode = false;
+        closeReported = false;
     }
 
     /** A UDP response channel on port 0 gets a port from the system: tell the node the resolved one. */
@@ -157,8 +185,9 @@ final class ClientConnection implements AutoCloseable
             redirectChannel = null;
             reconnect();
         }
-        else if (!isConnected())
+        else if (closedByNode || !isConnected())
         {
+            reportClosed(null, "connection lost");
             reconnect();
         }
         return subscription.poll(assembler, fragmentLimit);
@@ -219,6 +248,18 @@ final class ClientConnection implements AutoCloseable
                     connectCode = connectResponse.resultCode();
                 }
                 break;
+            case ConnectionClosedDecoder.TEMPLATE_ID:
+                connectionClosed.wrap(buffer, body, header.blockLength(), header.version());
+                if (connectionClosed.clientId() == clientId)
+                {
+                    final ResultCode reason = connectionClosed.reason();
+                    final String detail = connectionClosed.detail();
+                    // The node has closed it already: no Disconnect on the way out.
+                    clientId = 0;
+                    closedByNode = true;
+                    reportClosed(reason, detail);
+                }
+                break;
             case NotLeaderDecoder.TEMPLATE_ID:
                 notLeader.wrap(buffer, body, header.blockLength(), header.version());
                 redirectChannel = notLeader.leaderChannel();
@@ -226,6 +267,15 @@ final class ClientConnection implements AutoCloseable
             default:
                 messages.onFragment(buffer, offset, length, fragmentHeader);
                 break;
+        }
+    }
+
+    private void reportClosed(final ResultCode reason, final String detail)
+    {
+        if (!closeReported)
+        {
+            closeReported = true;
+            closedListener.onConnectionClosed(reason, detail);
         }
     }
 

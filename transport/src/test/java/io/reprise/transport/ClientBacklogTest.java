@@ -1,0 +1,266 @@
+package io.reprise.transport;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+
+import io.aeron.Aeron;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionStatus;
+import io.reprise.transport.client.ClientContext;
+import io.reprise.transport.client.RepriseClient;
+import io.reprise.transport.client.SessionState;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.CountersReader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A controller that reads its responses late, over a real node and Aeron. Its response channel has a small term
+ * (64 KiB: a window of 32 KiB, about 500 responses), so what the node produces while the client does not read goes
+ * past the publication into the client's backlog: within the backlog nothing is lost; past it, the client is
+ * disconnected and told why, and learns the truth about its sessions by querying them after it reconnects.
+ */
+class ClientBacklogTest
+{
+    private static final int TENANT = 1;
+    private static final String TOKEN = "backlog-token";
+    private static final String SMALL_RESPONSE_CHANNEL = "aeron:ipc?term-length=64k";
+    private static final UnsafeBuffer PAYLOAD = new UnsafeBuffer(new byte[16]);
+    private static final long DUE_AT_MS = 4_102_444_800_000L; // 2100-01-01: pending all through the test
+
+    @TempDir
+    Path dir;
+
+    private RepriseNode node;
+    private Aeron aeron;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    @AfterEach
+    void tearDown()
+    {
+        for (int i = closeables.size() - 1; i >= 0; i--)
+        {
+            CloseHelper.quietClose(closeables.get(i));
+        }
+        CloseHelper.quietClose(aeron);
+        CloseHelper.quietClose(node);
+    }
+
+    @Test
+    void shouldDeliverEveryResponseToAClientThatReadsLateWithinItsBacklog() throws Exception
+    {
+        // 1,500 responses: about 500 in the publication's window, the rest (40 bytes each) in a 64 KiB backlog.
+        start(64 * 1024, 5_000);
+        final Responses responses = new Responses();
+        final RepriseClient client = client(responses);
+        final int saves = 1_500;
+        final long first = saveWithoutReading(client, saves);
+
+        assertTrue(node.node().awaitApplied(30_000), "not applied");
+        pollUntil(client, () -> responses.count >= saves);
+
+        assertEquals(saves, responses.count, "every response arrived");
+        assertEquals(saves, responses.ok, "all of them OK");
+        assertEquals(first + saves - 1, responses.lastCorrelationId, "in the order sent");
+        assertEquals(0, responses.outOfOrder, "in the order sent");
+        assertEquals(0, counter(NodeCounters.RESPONSES_DROPPED), "no response dropped");
+        assertEquals(0, counter(NodeCounters.CLIENTS_TOO_SLOW));
+        assertEquals(0, client.reconnects());
+        assertNull(responses.closedDetail, "the connection stayed up");
+    }
+
+    @Test
+    void shouldDisconnectAClientTooSlowForItsBacklogAndTellItWhy() throws Exception
+    {
+        // The smallest backlog (4 KiB, about 100 responses): 1,500 responses overflow it.
+        start(4 * 1024, 10_000);
+        final Responses responses = new Responses();
+        final RepriseClient client = client(responses);
+        final long clientId = client.clientId();
+        final int saves = 1_500;
+        final long first = saveWithoutReading(client, saves);
+        awaitCounter(NodeCounters.CLIENTS_TOO_SLOW, 1);
+        awaitCounter(NodeCounters.CONNECTIONS, 0);
+
+        // The client reads again: what its backlog held, then why it was closed; then it waits no longer.
+        final long startNs = System.nanoTime();
+        assertNull(client.await(first + saves - 1, startNs + 20_000_000_000L),
+            "the last save's response never comes: the wait ends with the connection");
+        assertTrue(System.nanoTime() - startNs < 5_000_000_000L, "the wait ended with the connection, promptly");
+        assertEquals(ResultCode.CLIENT_TOO_SLOW, responses.closedReason, "told why");
+        assertTrue(responses.closedDetail.contains("backlog of 4096 bytes overflowed"), responses.closedDetail);
+        assertTrue(responses.count > 0 && responses.count < saves, "some responses arrived: " + responses.count);
+        assertEquals(responses.count, responses.ok);
+        assertEquals(0, responses.outOfOrder);
+        assertEquals(first + responses.count - 1, responses.lastCorrelationId,
+            "what arrived is the first responses, in order, with none missing between them");
+
+        // The next poll connects again, as a new client.
+        client.poll();
+        assertEquals(1, client.reconnects());
+        assertTrue(client.clientId() != clientId && client.clientId() > 0);
+        assertEquals(1, counter(NodeCounters.CLIENTS_TOO_SLOW));
+        assertTrue(node.node().awaitApplied(30_000));
+
+        // Every save was applied, answered or not: the queries tell the truth.
+        for (long sessionId = 1; sessionId <= saves; sessionId++)
+        {
+            final SessionState state = client.queryAndAwait(sessionId);
+            assertNotNull(state, "no answer for session " + sessionId);
+            assertEquals(ResultCode.OK, state.resultCode(), "session " + sessionId);
+            assertEquals(SessionStatus.PENDING, state.status(), "session " + sessionId);
+            assertEquals(DUE_AT_MS, state.dueAtMs(), "session " + sessionId);
+        }
+        assertEquals(ResultCode.DUPLICATE_SESSION, client.saveAndAwait(saves, 1, policy(), PAYLOAD, 0,
+            PAYLOAD.capacity()), "the new connection works");
+    }
+
+    @Test
+    void shouldCloseATooSlowClientThatDoesNotReadWithinTheCloseTimeout() throws Exception
+    {
+        start(4 * 1024, 500);
+        final Responses responses = new Responses();
+        final RepriseClient client = client(responses);
+        saveWithoutReading(client, 1_500);
+        awaitCounter(NodeCounters.CLIENTS_TOO_SLOW, 1);
+        // Longer than the close timeout: the node gives up on delivering the rest and closes the publication.
+        LockSupport.parkNanos(2_000_000_000L);
+
+        pollUntil(client, () -> client.reconnects() == 1);
+        assertNull(responses.closedReason, "the connection was lost, not closed with a word: " +
+            responses.closedReason);
+        assertEquals("connection lost", responses.closedDetail);
+        assertEquals(ResultCode.DUPLICATE_SESSION, client.saveAndAwait(1, 1, policy(), PAYLOAD, 0,
+            PAYLOAD.capacity()), "the new connection works");
+    }
+
+    // ------------------------------------------------------------------------------------------ helpers
+
+    private void start(final int backlogBytes, final long closeTimeoutMs) throws Exception
+    {
+        final String aeronDir = dir.resolve("aeron").toString();
+        node = RepriseNode.start(
+            new NodeContext()
+                .dataDirectory(dir.resolve("data"))
+                .rules(new BusinessRules().maxSessions(1 << 16).expectedSessions(1 << 12).maxDestinations(16))
+                .journalSegmentLength(16L * 1024 * 1024)
+                .ringSize(4096),
+            new TransportContext()
+                .aeronDirectoryName(aeronDir)
+                .ingressUdpChannel(null)
+                .clientBacklogBytes(backlogBytes)
+                .connectTimeoutMs(closeTimeoutMs)
+                .tokens(TENANT + "=" + TOKEN));
+        aeron = ClientContext.connectAeron(aeronDir);
+    }
+
+    private RepriseClient client(final RepriseClient.Listener listener)
+    {
+        final RepriseClient client = RepriseClient.connect(new ClientContext().aeron(aeron)
+            .responseChannel(SMALL_RESPONSE_CHANNEL).tenant(TENANT).token(TOKEN).responseTimeoutMs(10_000), listener);
+        closeables.add(client);
+        return client;
+    }
+
+    private static SessionPolicy policy()
+    {
+        return new SessionPolicy().dueAtMs(DUE_AT_MS);
+    }
+
+    /** Saves sessions 1..count and reads nothing. @return the first correlation id. */
+    private static long saveWithoutReading(final RepriseClient client, final int count)
+    {
+        long first = 0;
+        for (long sessionId = 1; sessionId <= count; sessionId++)
+        {
+            long correlationId;
+            while ((correlationId = client.save(sessionId, 1, policy(), PAYLOAD, 0, PAYLOAD.capacity())) < 0)
+            {
+                assertEquals(RepriseClient.BACK_PRESSURED, correlationId);
+                Thread.onSpinWait();
+            }
+            first = sessionId == 1 ? correlationId : first;
+        }
+        return first;
+    }
+
+    private void pollUntil(final RepriseClient client, final BooleanSupplier done)
+    {
+        final long deadlineNs = System.nanoTime() + 30_000_000_000L;
+        while (!done.getAsBoolean())
+        {
+            assertTrue(System.nanoTime() < deadlineNs, "timed out");
+            if (client.poll() == 0)
+            {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+    }
+
+    private void awaitCounter(final int counter, final long value)
+    {
+        final long deadlineNs = System.nanoTime() + 30_000_000_000L;
+        while (counter(counter) != value)
+        {
+            assertTrue(System.nanoTime() < deadlineNs, "counter " + NodeCounters.LABELS[counter] + " is " +
+                counter(counter) + ", not " + value);
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    /** A node counter, read as any monitoring tool reads it. */
+    private long counter(final int counter)
+    {
+        final CountersReader reader = aeron.countersReader();
+        final long[] value = {Long.MIN_VALUE};
+        reader.forEach((counterId, typeId, keyBuffer, label) ->
+        {
+            if (typeId == NodeCounters.TYPE_ID_BASE + counter)
+            {
+                value[0] = reader.getCounterValue(counterId);
+            }
+        });
+        assertTrue(value[0] != Long.MIN_VALUE, "no counter " + NodeCounters.LABELS[counter]);
+        return value[0];
+    }
+
+    private static final class Responses implements RepriseClient.Listener
+    {
+        int count;
+        int ok;
+        int outOfOrder;
+        long lastCorrelationId;
+        ResultCode closedReason;
+        String closedDetail;
+
+        public void onResponse(final long correlationId, final int templateId, final ResultCode code, final long value)
+        {
+            if (0 != lastCorrelationId && correlationId != lastCorrelationId + 1)
+            {
+                outOfOrder++;
+            }
+            lastCorrelationId = correlationId;
+            count++;
+            ok += code == ResultCode.OK ? 1 : 0;
+        }
+
+        public void onConnectionClosed(final ResultCode reason, final String detail)
+        {
+            closedReason = reason;
+            closedDetail = detail;
+        }
+    }
+}
