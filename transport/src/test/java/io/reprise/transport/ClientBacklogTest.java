@@ -7,10 +7,21 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
 import io.aeron.Aeron;
+import io.aeron.ExclusivePublication;
+import io.aeron.Subscription;
+import io.aeron.logbuffer.FragmentHandler;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.node.NodeContext;
+import io.reprise.schema.client.ClientRole;
+import io.reprise.schema.client.ConnectEncoder;
+import io.reprise.schema.client.ConnectResponseDecoder;
+import io.reprise.schema.client.MessageHeaderDecoder;
+import io.reprise.schema.client.MessageHeaderEncoder;
+import io.reprise.schema.client.RepeatDispatchDecoder;
+import io.reprise.schema.client.ResponseDecoder;
 import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.WorkerAnnounceEncoder;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.transport.client.ClientContext;
 import io.reprise.transport.client.RepriseClient;
@@ -147,7 +158,91 @@ class ClientBacklogTest
             PAYLOAD.capacity()), "the new connection works");
     }
 
+    @Test
+    void shouldAnswerAPipelinedAnnouncementAfterTheConnectAndBeforeAnyAttempt() throws Exception
+    {
+        start(64 * 1024, 5_000);
+        final RepriseClient controller = client(new Responses());
+        for (long sessionId = 1; sessionId <= 20; sessionId++)
+        {
+            assertEquals(ResultCode.OK, controller.saveAndAwait(sessionId, 3,
+                new SessionPolicy().initialDelayMs(0).leaseMs(60_000), PAYLOAD, 0, PAYLOAD.capacity()));
+        }
+
+        // Connect and announce back to back, before the connect is answered: the answer waits for the connect
+        // response, and the attempts for the answer.
+        final int streamId = 77_777;
+        final Subscription responses = aeron.addSubscription(SMALL_RESPONSE_CHANNEL, streamId);
+        closeables.add(responses);
+        final ExclusivePublication toNode = aeron.addExclusivePublication(
+            TransportContext.INGRESS_IPC_CHANNEL_DEFAULT, TransportContext.INGRESS_STREAM_ID_DEFAULT);
+        closeables.add(toNode);
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (!toNode.isConnected())
+        {
+            assertTrue(System.nanoTime() < deadlineNs, "ingress not connected");
+            LockSupport.parkNanos(100_000);
+        }
+        final UnsafeBuffer frame = new UnsafeBuffer(new byte[512]);
+        final MessageHeaderEncoder header = new MessageHeaderEncoder();
+        final byte[] token = TOKEN.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        final ConnectEncoder connect = new ConnectEncoder().wrapAndApplyHeader(frame, 0, header)
+            .correlationId(1).tenant(TENANT).responseStreamId(streamId).role(ClientRole.WORKER)
+            .responseChannel(SMALL_RESPONSE_CHANNEL).putToken(token, 0, token.length);
+        offer(toNode, frame, MessageHeaderEncoder.ENCODED_LENGTH + connect.encodedLength());
+        final WorkerAnnounceEncoder announce = new WorkerAnnounceEncoder().wrapAndApplyHeader(frame, 0, header)
+            .correlationId(2).attemptsInHand(4);
+        announce.destinationsCount(1).next().destination(3);
+        offer(toNode, frame, MessageHeaderEncoder.ENCODED_LENGTH + announce.encodedLength());
+
+        final List<String> received = new ArrayList<>();
+        final MessageHeaderDecoder messageHeader = new MessageHeaderDecoder();
+        final ConnectResponseDecoder connectResponse = new ConnectResponseDecoder();
+        final ResponseDecoder response = new ResponseDecoder();
+        final FragmentHandler handler = (buffer, offset, length, fragmentHeader) ->
+        {
+            messageHeader.wrap(buffer, offset);
+            final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+            switch (messageHeader.templateId())
+            {
+                case ConnectResponseDecoder.TEMPLATE_ID:
+                    connectResponse.wrap(buffer, body, messageHeader.blockLength(), messageHeader.version());
+                    received.add("connected " + connectResponse.resultCode());
+                    break;
+                case ResponseDecoder.TEMPLATE_ID:
+                    response.wrap(buffer, body, messageHeader.blockLength(), messageHeader.version());
+                    received.add("answer " + response.operatorTemplateId() + " " + response.resultCode());
+                    break;
+                case RepeatDispatchDecoder.TEMPLATE_ID:
+                    received.add("attempt");
+                    break;
+                default:
+                    received.add("template " + messageHeader.templateId());
+                    break;
+            }
+        };
+        while (received.size() < 6)
+        {
+            assertTrue(System.nanoTime() < deadlineNs, "received only " + received);
+            if (responses.poll(handler, 10) == 0)
+            {
+                LockSupport.parkNanos(100_000);
+            }
+        }
+        assertEquals(List.of("connected OK", "answer 7 OK", "attempt", "attempt", "attempt", "attempt"), received);
+    }
+
     // ------------------------------------------------------------------------------------------ helpers
+
+    private static void offer(final ExclusivePublication publication, final UnsafeBuffer frame, final int length)
+    {
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        while (publication.offer(frame, 0, length) < 0)
+        {
+            assertTrue(System.nanoTime() < deadlineNs, "not sent");
+            Thread.onSpinWait();
+        }
+    }
 
     private void start(final int backlogBytes, final long closeTimeoutMs) throws Exception
     {
