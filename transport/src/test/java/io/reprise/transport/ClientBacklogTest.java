@@ -16,6 +16,7 @@ import io.reprise.engine.node.NodeContext;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectEncoder;
 import io.reprise.schema.client.ConnectResponseDecoder;
+import io.reprise.schema.client.DisconnectEncoder;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
 import io.reprise.schema.client.RepeatDispatchDecoder;
@@ -232,7 +233,119 @@ class ClientBacklogTest
         assertEquals(List.of("connected OK", "answer 7 OK", "attempt", "attempt", "attempt", "attempt"), received);
     }
 
+    @Test
+    void shouldAnswerAnAnnouncementBeforeAnyAttemptWhenTheAnswerWaitsInTheBacklog() throws Exception
+    {
+        start(64 * 1024, 5_000);
+        final RepriseClient controller = client(new Responses());
+        for (long sessionId = 1; sessionId <= 20; sessionId++)
+        {
+            assertEquals(ResultCode.OK, controller.saveAndAwait(sessionId, 3,
+                new SessionPolicy().initialDelayMs(0).leaseMs(60_000), PAYLOAD, 0, PAYLOAD.capacity()));
+        }
+        final RawWorker worker = new RawWorker();
+
+        // 800 refusals fill the worker's publication (about 500) and wait in its backlog (the rest)...
+        final UnsafeBuffer frame = new UnsafeBuffer(new byte[512]);
+        final MessageHeaderEncoder header = new MessageHeaderEncoder();
+        final long refusedBefore = counter(NodeCounters.INGRESS_REFUSED);
+        final int refusals = 800;
+        for (int i = 0; i < refusals; i++)
+        {
+            new DisconnectEncoder().wrapAndApplyHeader(frame, 0, header).correlationId(1_000 + i);
+            offer(worker.toNode, frame, MessageHeaderEncoder.ENCODED_LENGTH + DisconnectEncoder.BLOCK_LENGTH + 1);
+        }
+        awaitCounter(NodeCounters.INGRESS_REFUSED, refusedBefore + refusals);
+        // ...so the answer to the announcement waits behind them, and the attempts (sent directly) must wait for it.
+        final WorkerAnnounceEncoder announce = new WorkerAnnounceEncoder().wrapAndApplyHeader(frame, 0, header)
+            .correlationId(2).attemptsInHand(4);
+        announce.destinationsCount(1).next().destination(3);
+        offer(worker.toNode, frame, MessageHeaderEncoder.ENCODED_LENGTH + announce.encodedLength());
+        LockSupport.parkNanos(200_000_000L);
+
+        // It reads slowly: space in its publication frees a little at a time, as for a client that is busy.
+        worker.receive(refusals + 1 + 4);
+        final List<String> received = worker.received;
+        assertEquals("answer 8 MALFORMED_FRAME", received.get(0));
+        final int answer = received.indexOf("answer 7 OK");
+        assertEquals(refusals, answer, "the refusals, then the answer: " + received.subList(refusals - 2,
+            received.size()));
+        assertEquals(List.of("attempt", "attempt", "attempt", "attempt"), received.subList(answer + 1, answer + 5));
+    }
+
     // ------------------------------------------------------------------------------------------ helpers
+
+    /** A worker's connection made by hand: it reads only when told to. */
+    private final class RawWorker
+    {
+        final ExclusivePublication toNode;
+        final Subscription responses;
+        final List<String> received = new ArrayList<>();
+        private final MessageHeaderDecoder header = new MessageHeaderDecoder();
+        private final ConnectResponseDecoder connectResponse = new ConnectResponseDecoder();
+        private final ResponseDecoder response = new ResponseDecoder();
+        private final FragmentHandler handler = this::onFragment;
+
+        RawWorker()
+        {
+            final int streamId = 77_778;
+            responses = aeron.addSubscription(SMALL_RESPONSE_CHANNEL, streamId);
+            closeables.add(responses);
+            toNode = aeron.addExclusivePublication(TransportContext.INGRESS_IPC_CHANNEL_DEFAULT,
+                TransportContext.INGRESS_STREAM_ID_DEFAULT);
+            closeables.add(toNode);
+            final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+            while (!toNode.isConnected())
+            {
+                assertTrue(System.nanoTime() < deadlineNs, "ingress not connected");
+                LockSupport.parkNanos(100_000);
+            }
+            final UnsafeBuffer frame = new UnsafeBuffer(new byte[512]);
+            final byte[] token = TOKEN.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            final ConnectEncoder connect = new ConnectEncoder().wrapAndApplyHeader(frame, 0, new MessageHeaderEncoder())
+                .correlationId(1).tenant(TENANT).responseStreamId(streamId).role(ClientRole.WORKER)
+                .responseChannel(SMALL_RESPONSE_CHANNEL).putToken(token, 0, token.length);
+            offer(toNode, frame, MessageHeaderEncoder.ENCODED_LENGTH + connect.encodedLength());
+            receive(1);
+            assertEquals(List.of("connected OK"), received);
+            received.clear();
+        }
+
+        void receive(final int count)
+        {
+            final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+            while (received.size() < count)
+            {
+                assertTrue(System.nanoTime() < deadlineNs, "received only " + received.size());
+                responses.poll(handler, 4);
+                LockSupport.parkNanos(100_000);
+            }
+        }
+
+        private void onFragment(
+            final org.agrona.DirectBuffer buffer, final int offset, final int length, final io.aeron.logbuffer.Header h)
+        {
+            header.wrap(buffer, offset);
+            final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+            switch (header.templateId())
+            {
+                case ConnectResponseDecoder.TEMPLATE_ID:
+                    connectResponse.wrap(buffer, body, header.blockLength(), header.version());
+                    received.add("connected " + connectResponse.resultCode());
+                    break;
+                case ResponseDecoder.TEMPLATE_ID:
+                    response.wrap(buffer, body, header.blockLength(), header.version());
+                    received.add("answer " + response.operatorTemplateId() + " " + response.resultCode());
+                    break;
+                case RepeatDispatchDecoder.TEMPLATE_ID:
+                    received.add("attempt");
+                    break;
+                default:
+                    received.add("template " + header.templateId());
+                    break;
+            }
+        }
+    }
 
     private static void offer(final ExclusivePublication publication, final UnsafeBuffer frame, final int length)
     {
