@@ -50,7 +50,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * response with the precise error code and never reaches the ring; a frame that cannot be answered (no connection
  * to answer on) is dropped and counted. The ingress writes the connection's client id and tenant into every
  * operator, so a client acts only on its own tenant. It also drives the Aeron client's conductor, so image
- * events arrive on this thread too.
+ * events arrive on this thread too, and drains the clients' backlogs ({@link BacklogDrainer}) in the same duty
+ * cycle. {@code QuerySession} frames go to the business logic's queue of queries, not to the ring.
  */
 final class IngressAgent implements Agent
 {
