@@ -38,7 +38,8 @@ class ErrorCodesTest
     /** Codes only the transport produces: the business logic never returns them. */
     static final Set<ResultCode> TRANSPORT_CODES =
         EnumSet.of(ResultCode.BACK_PRESSURE, ResultCode.NOT_LEADER, ResultCode.AUTHENTICATION_FAILED,
-            ResultCode.STORAGE_UNAVAILABLE, ResultCode.SHUTTING_DOWN);
+            ResultCode.STORAGE_UNAVAILABLE, ResultCode.SHUTTING_DOWN,
+            ResultCode.CLIENT_TOO_SLOW);
 
     /** Which test proves which code; checked against the enum and the test methods below. */
     private static final Map<ResultCode, String> NAMED_TESTS = new EnumMap<>(ResultCode.class);
