@@ -7,6 +7,7 @@ import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.state.SessionTable;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.MessageHandler;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
@@ -89,7 +90,7 @@ public final class SessionQueries
         return queue.read(onQuery, SERVE_LIMIT);
     }
 
-    private void onQuery(final int typeId, final org.agrona.MutableDirectBuffer buffer, final int index, final int length)
+    private void onQuery(final int typeId, final MutableDirectBuffer buffer, final int index, final int length)
     {
         final long clientId = buffer.getLong(index + CLIENT_ID_OFFSET);
         final long correlationId = buffer.getLong(index + CORRELATION_ID_OFFSET);
