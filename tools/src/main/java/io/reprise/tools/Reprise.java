@@ -14,6 +14,7 @@ import io.reprise.tools.log.LogReplay;
 import io.reprise.tools.log.LogVerify;
 import io.reprise.tools.node.NodeCommand;
 import io.reprise.tools.session.SessionHistory;
+import io.reprise.tools.session.SessionStatusQuery;
 import io.reprise.tools.snapshot.CatalogList;
 import io.reprise.tools.snapshot.SnapshotInspect;
 import io.reprise.tools.stat.NodeStat;
@@ -53,6 +54,8 @@ public final class Reprise
             SnapshotInspect::run),
         new Verb(List.of("session", "history"), SessionHistory.USAGE, SessionHistory.DESCRIPTION,
             SessionHistory::run),
+        new Verb(List.of("session", "status"), SessionStatusQuery.USAGE, SessionStatusQuery.DESCRIPTION,
+            SessionStatusQuery::run),
         new Verb(List.of("stat"), NodeStat.USAGE, NodeStat.DESCRIPTION, NodeStat::run),
         new Verb(List.of("load"), LoadCommand.USAGE, LoadCommand.DESCRIPTION, LoadCommand::run));
 

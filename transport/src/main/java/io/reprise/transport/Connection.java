@@ -17,6 +17,8 @@ final class Connection
     /** A role its token grants: what it may send depends on it. */
     final ClientRole role;
     final Publication publication;
+    /** What the client is still to receive: every message but attempts goes through it. */
+    final ClientBacklog backlog;
     /** The ingress subscription and image its frames arrive on. */
     final Subscription source;
     final int imageSessionId;
@@ -28,12 +30,17 @@ final class Connection
     long lastHeardNs;
     /** The destinations a worker announced: it reports only on those. Ingress thread only. */
     private final IntHashSet destinations = new IntHashSet();
+    /** Ingress thread only: removed from the registry (disconnected, gone, or too slow). */
+    boolean closed;
+    /** Too slow: when the node gives up delivering the rest of the backlog and closes the publication. */
+    long closeDeadlineNs;
 
     Connection(
         final long clientId,
         final int tenant,
         final ClientRole role,
         final Publication publication,
+        final ClientBacklog backlog,
         final Subscription source,
         final int imageSessionId,
         final int clientVersion)
@@ -42,6 +49,7 @@ final class Connection
         this.tenant = tenant;
         this.role = role;
         this.publication = publication;
+        this.backlog = backlog;
         this.source = source;
         this.imageSessionId = imageSessionId;
         this.clientVersion = clientVersion;

@@ -11,17 +11,19 @@ import io.reprise.schema.client.RepeatDispatchEncoder;
 import io.reprise.schema.client.ResponseEncoder;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionFinishedEncoder;
+import io.reprise.schema.client.SessionStateEncoder;
 import io.reprise.schema.client.SessionStatus;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * What the node sends to clients: responses and session-finished notices from the business-logic thread (this is
- * the node's output observer), attempts from the repeat process (this is its worker link). Each thread encodes
- * into its own buffer and offers to the client's publication, which is safe from any thread. A publication that
- * stays back-pressured after a few tries loses the message and the loss is counted: the business logic must
- * never wait for a client. An attempt refused the same way is not lost: the repeat process keeps it and offers it
- * again on its next duty cycles, so it never waits here either.
+ * What the node sends to clients: responses, session-finished notices and session states from the business-logic
+ * thread (this is the node's output observer), attempts from the repeat process (this is its worker link). Each
+ * thread encodes into its own buffer. A message for a client goes through the client's {@link ClientBacklog}: out
+ * at once when the publication takes it, otherwise kept for the transport thread to offer later, so the business
+ * logic never waits for a client and a slow client loses nothing; a client whose backlog overflows is disconnected
+ * and told why. An attempt goes to the worker's publication directly: when it is refused, the repeat process keeps
+ * it and offers it again on its next duty cycles, so it never waits here either.
  */
 final class Egress implements OutputSink, WorkerLink
 {
@@ -31,6 +33,7 @@ final class Egress implements OutputSink, WorkerLink
     private final MessageHeaderEncoder logicHeader = new MessageHeaderEncoder();
     private final ResponseEncoder response = new ResponseEncoder();
     private final SessionFinishedEncoder finished = new SessionFinishedEncoder();
+    private final SessionStateEncoder sessionState = new SessionStateEncoder();
     private final UnsafeBuffer logicBuffer = new UnsafeBuffer(ByteBuffer.allocateDirect(256));
     private final MessageHeaderEncoder repeatHeader = new MessageHeaderEncoder();
     private final RepeatDispatchEncoder dispatch = new RepeatDispatchEncoder();
@@ -66,7 +69,7 @@ final class Egress implements OutputSink, WorkerLink
             .operatorTemplateId(templateId)
             .resultCode(connection.readable(code))
             .detail("");
-        send(connection.publication, logicBuffer, MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength());
+        send(connection, logicBuffer, MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength());
     }
 
     public void onSessionSaved(
@@ -100,12 +103,37 @@ final class Egress implements OutputSink, WorkerLink
         final int length = MessageHeaderEncoder.ENCODED_LENGTH + finished.encodedLength();
         for (final Connection controller : controllers)
         {
-            send(controller.publication, logicBuffer, length);
+            send(controller, logicBuffer, length);
         }
     }
 
     public void onSessionPurged(final int tenant, final long sessionId)
     {
+    }
+
+    public void onSessionState(
+        final long clientId, final long correlationId, final long sessionId, final ResultCode resultCode,
+        final SessionStatus status, final long dueAtMs, final int destination, final int attempt,
+        final int lastErrorCode, final long systemTimeMs, final long appliedIndex)
+    {
+        final Connection connection = registry.get(clientId);
+        if (null == connection)
+        {
+            countDropped(); // the client left before its answer
+            return;
+        }
+        sessionState.wrapAndApplyHeader(logicBuffer, 0, logicHeader)
+            .correlationId(correlationId)
+            .sessionId(sessionId)
+            .dueAtMs(dueAtMs)
+            .systemTimeMs(systemTimeMs)
+            .appliedIndex(appliedIndex)
+            .destination(destination)
+            .attempt(attempt)
+            .lastErrorCode(lastErrorCode)
+            .resultCode(resultCode)
+            .status(status);
+        send(connection, logicBuffer, MessageHeaderEncoder.ENCODED_LENGTH + sessionState.encodedLength());
     }
 
     public boolean dispatch(
@@ -129,9 +157,10 @@ final class Egress implements OutputSink, WorkerLink
         return offer(worker.publication, repeatBuffer, MessageHeaderEncoder.ENCODED_LENGTH + dispatch.encodedLength());
     }
 
-    private void send(final Publication publication, final DirectBuffer buffer, final int length)
+    /** Out now or into the backlog; refused only when the backlog overflowed and the client is being closed. */
+    private void send(final Connection connection, final DirectBuffer buffer, final int length)
     {
-        if (!offer(publication, buffer, length))
+        if (!connection.backlog.send(connection.publication, buffer, 0, length))
         {
             countDropped();
         }

@@ -23,6 +23,7 @@ import io.reprise.schema.client.ConnectResponseEncoder;
 import io.reprise.schema.client.ConnectionClosedEncoder;
 import io.reprise.schema.client.DisconnectDecoder;
 import io.reprise.schema.client.HeartbeatDecoder;
+import io.reprise.schema.client.QuerySessionDecoder;
 import io.reprise.schema.client.ResponseEncoder;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.WorkerAnnounceDecoder;
@@ -52,7 +53,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * response with the precise error code and never reaches the ring; a frame that cannot be answered (no connection
  * to answer on) is dropped and counted. The ingress writes the connection's client id and tenant into every
  * operator, so a client acts only on its own tenant. It drops a worker that has sent nothing, not even a heartbeat,
- * for its liveness timeout. It also drives the Aeron client's conductor, so image events arrive on this thread too.
+ * for its liveness timeout. It also drives the Aeron client's conductor, so image events arrive on this thread too,
+ * and drains the clients' backlogs ({@link BacklogDrainer}) in the same duty cycle. {@code QuerySession} frames go
+ * to the business logic's queue of queries, not to the ring.
  */
 final class IngressAgent implements Agent
 {
@@ -73,6 +76,8 @@ final class IngressAgent implements Agent
     private final NanoClock clock;
     private final List<Ingress> ingresses = new ArrayList<>();
     private final List<PendingConnect> pendingConnects = new ArrayList<>();
+    private final List<PendingJoin> pendingJoins = new ArrayList<>();
+    private final BacklogDrainer drainer;
 
     private final MessageHeaderDecoder logHeader = new MessageHeaderDecoder();
     private final io.reprise.schema.client.MessageHeaderDecoder clientHeader =
@@ -81,6 +86,7 @@ final class IngressAgent implements Agent
         new io.reprise.schema.client.MessageHeaderEncoder();
     private final ConnectDecoder connect = new ConnectDecoder();
     private final WorkerAnnounceDecoder announce = new WorkerAnnounceDecoder();
+    private final QuerySessionDecoder query = new QuerySessionDecoder();
     private final ConnectResponseEncoder connectResponse = new ConnectResponseEncoder();
     private final ConnectionClosedEncoder connectionClosed = new ConnectionClosedEncoder();
     private final List<Connection> silentWorkers = new ArrayList<>();
@@ -115,6 +121,7 @@ final class IngressAgent implements Agent
         this.counters = counters;
         this.clock = clock;
         this.workerLivenessTimeoutNs = context.workerLivenessTimeoutMs() * 1_000_000L;
+        this.drainer = new BacklogDrainer(counters, context.connectTimeoutMs() * 1_000_000L, this::onClientTooSlow);
     }
 
     public void onStart()
@@ -153,6 +160,11 @@ final class IngressAgent implements Agent
         if (!pendingConnects.isEmpty())
         {
             work += answerConnects(nowNs);
+        }
+        work += drainer.doWork(nowNs);
+        if (!pendingJoins.isEmpty())
+        {
+            work += joinAnnouncedWorkers();
         }
         if (nowNs - refreshedAtNs >= REFRESH_EVERY_NS)
         {
@@ -221,6 +233,7 @@ final class IngressAgent implements Agent
             }
             ingress.subscription.close();
         }
+        drainer.close();
         for (final PendingConnect pending : pendingConnects)
         {
             if (null == pending.connection)
@@ -439,6 +452,9 @@ final class IngressAgent implements Agent
                     refuse(connection, correlationId, templateId, ResultCode.MALFORMED_FRAME);
                 }
                 break;
+            case QuerySessionDecoder.TEMPLATE_ID:
+                onQuery(connection, buffer, body, blockLength, offset + length, correlationId);
+                break;
             case DisconnectDecoder.TEMPLATE_ID:
                 if (null != connection && blockLength >= DisconnectDecoder.BLOCK_LENGTH &&
                     body + blockLength == offset + length)
@@ -536,9 +552,11 @@ final class IngressAgent implements Agent
             else
             {
                 final Connection connection = new Connection(clientId, grant.tenant(), role, publication,
-                    ingress.subscription, imageSessionId, clientHeader.version());
+                    new ClientBacklog(context.clientBacklogBytes()), ingress.subscription, imageSessionId,
+                    clientHeader.version());
                 connection.lastHeardNs = nowNs;
                 registry.add(connection);
+                drainer.add(connection);
                 ingress.bySession.put(imageSessionId, connection);
                 counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
                 pending.connection = connection;
@@ -604,6 +622,11 @@ final class IngressAgent implements Agent
                 continue;
             }
             final boolean sent = !expired && sendConnectResponse(pending);
+            if (sent && null != pending.connection)
+            {
+                // What waits for this client may follow its connect response now.
+                pending.connection.backlog.open();
+            }
             if (sent || expired)
             {
                 pendingConnects.remove(i);
@@ -689,12 +712,11 @@ final class IngressAgent implements Agent
             // A second announcement would forget what the worker holds and overfill its hands.
             code = ResultCode.INVALID_ARGUMENT;
         }
-        // The answer goes out before the repeat process hears of the worker, so it precedes any dispatch.
         respond(connection, correlationId, WorkerAnnounceDecoder.TEMPLATE_ID, code, count);
         if (code == ResultCode.OK)
         {
             connection.announced(destinations);
-            node.repeatProcess().workerJoined(connection.clientId, connection.tenant, destinations, hands);
+            joinOnceAnswered(connection, destinations, hands);
         }
         else
         {
@@ -713,6 +735,15 @@ final class IngressAgent implements Agent
 
     private void closeConnection(final Ingress ingress, final Connection connection)
     {
+        drainer.remove(connection);
+        detach(ingress, connection);
+        connection.publication.close();
+    }
+
+    /** Removes the connection everywhere but leaves its publication open. */
+    private void detach(final Ingress ingress, final Connection connection)
+    {
+        connection.closed = true;
         ingress.bySession.remove(connection.imageSessionId);
         registry.remove(connection);
         counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
@@ -720,7 +751,98 @@ final class IngressAgent implements Agent
         {
             node.repeatProcess().workerLeft(connection.clientId);
         }
-        connection.publication.close();
+    }
+
+    /**
+     * The client's backlog overflowed: it is closed as a disconnect closes it, except for its publication, which
+     * the drainer keeps to deliver what the backlog holds and why the connection closed.
+     */
+    private void onClientTooSlow(final Connection connection)
+    {
+        for (int i = 0; i < ingresses.size(); i++)
+        {
+            final Ingress ingress = ingresses.get(i);
+            if (ingress.subscription == connection.source && ingress.bySession.get(connection.imageSessionId) ==
+                connection)
+            {
+                detach(ingress, connection);
+                return;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ queries
+
+    /**
+     * {@code QuerySession}: the business logic answers it from the applied state with a {@code SessionState}, for
+     * the connection's own tenant. Not journaled. A full queue of queries is answered {@code BACK_PRESSURE}.
+     */
+    private void onQuery(
+        final Connection connection, final DirectBuffer buffer, final int body, final int blockLength, final int end,
+        final long correlationId)
+    {
+        if (null == connection)
+        {
+            counters.get(NodeCounters.INGRESS_DROPPED).increment();
+            return;
+        }
+        if (blockLength < QuerySessionDecoder.BLOCK_LENGTH || body + blockLength != end)
+        {
+            refuse(connection, correlationId, QuerySessionDecoder.TEMPLATE_ID, ResultCode.MALFORMED_FRAME);
+            return;
+        }
+        query.wrap(buffer, body, blockLength, clientHeader.version());
+        final ResultCode code = node.querySession(connection.clientId, correlationId, connection.tenant,
+            query.sessionId());
+        if (code != ResultCode.OK)
+        {
+            refuse(connection, correlationId, QuerySessionDecoder.TEMPLATE_ID, code);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ workers
+
+    /**
+     * The repeat process hears of an announced worker only once the answer is out of its backlog: its attempts go to
+     * the publication directly, and the worker must read the answer first.
+     */
+    private void joinOnceAnswered(final Connection connection, final int[] destinations, final int hands)
+    {
+        final PendingJoin join = new PendingJoin(connection, destinations, hands, connection.backlog.appended());
+        if (!join(join))
+        {
+            pendingJoins.add(join);
+        }
+    }
+
+    private int joinAnnouncedWorkers()
+    {
+        int joined = 0;
+        for (int i = pendingJoins.size() - 1; i >= 0; i--)
+        {
+            if (join(pendingJoins.get(i)))
+            {
+                pendingJoins.remove(i);
+                joined++;
+            }
+        }
+        return joined;
+    }
+
+    /** @return true when the worker joined, or never will (its connection closed). */
+    private boolean join(final PendingJoin join)
+    {
+        final Connection connection = join.connection;
+        if (connection.closed || connection.backlog.isOverflowed())
+        {
+            return true;
+        }
+        if (connection.backlog.drained() < join.answeredAt)
+        {
+            return false;
+        }
+        node.repeatProcess().workerJoined(connection.clientId, connection.tenant, join.destinations, join.hands);
+        return true;
     }
 
     /** Answers a refused frame, or counts it dropped when there is no connection to answer on. */
@@ -746,7 +868,7 @@ final class IngressAgent implements Agent
             .operatorTemplateId(templateId & 0xFFFF)
             .resultCode(connection.readable(code))
             .detail("");
-        if (!Egress.offer(connection.publication, reply,
+        if (!connection.backlog.send(connection.publication, reply, 0,
             io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength()))
         {
             counters.get(NodeCounters.RESPONSES_DROPPED).increment();
@@ -758,6 +880,24 @@ final class IngressAgent implements Agent
         Subscription subscription;
         ControlledFragmentAssembler assembler;
         final Int2ObjectHashMap<Connection> bySession = new Int2ObjectHashMap<>();
+    }
+
+    /** An announced worker the repeat process hears of once its answer is out. */
+    private static final class PendingJoin
+    {
+        final Connection connection;
+        final int[] destinations;
+        final int hands;
+        /** The backlog's append position just after the answer. */
+        final long answeredAt;
+
+        PendingJoin(final Connection connection, final int[] destinations, final int hands, final long answeredAt)
+        {
+            this.connection = connection;
+            this.destinations = destinations;
+            this.hands = hands;
+            this.answeredAt = answeredAt;
+        }
     }
 
     private static final class PendingConnect

@@ -22,7 +22,7 @@ public final class NodeCounters implements AutoCloseable
         "ingress frames refused with an error",
         "ingress frames dropped (no connection to answer)",
         "connections",
-        "responses dropped (client back-pressured or gone)",
+        "responses dropped (client too slow or gone)",
         "repeats dispatched",
         "repeats undeliverable",
         "published index",
@@ -37,6 +37,7 @@ public final class NodeCounters implements AutoCloseable
         "sessions dead",
         "errors",
         "workers dropped for silence",
+        "clients disconnected: too slow for their backlog",
     };
     static final int INGRESS_FRAMES = 0;
     static final int INGRESS_REFUSED = 1;
@@ -57,6 +58,7 @@ public final class NodeCounters implements AutoCloseable
     static final int DEAD = 16;
     static final int ERRORS = 17;
     static final int WORKERS_SILENT = 18;
+    static final int CLIENTS_TOO_SLOW = 19;
 
     private static final long FIGURES_EVERY_NS = 500_000_000L;
 

@@ -59,6 +59,7 @@ public final class RepriseNode implements AutoCloseable
 
     private void startUp(final NodeContext nodeContext) throws IOException
     {
+        ClientBacklog.checkCapacity(transportContext.clientBacklogBytes());
         if (transportContext.embeddedDriver())
         {
             driver = MediaDriver.launch(new MediaDriver.Context()

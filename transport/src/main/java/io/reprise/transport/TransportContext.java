@@ -10,6 +10,7 @@ import java.util.Map;
 import io.aeron.ChannelUri;
 import io.aeron.CommonContext;
 import io.reprise.engine.util.SystemProperties;
+import io.reprise.schema.client.ClientRole;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
@@ -59,6 +60,12 @@ public final class TransportContext
     public static final long WORKER_LIVENESS_MS_MIN = 300;
     public static final String MAX_CONNECTIONS_PROP_NAME = "reprise.max.connections";
     public static final int MAX_CONNECTIONS_DEFAULT = 1024;
+    /**
+     * Each connection's backlog: what its client is still to receive beyond what its response publication holds
+     * (docs/client.md). A power of two in [4,096, 64 MiB]; a client whose backlog overflows is disconnected.
+     */
+    public static final String CLIENT_BACKLOG_BYTES_PROP_NAME = "reprise.client.backlog.bytes";
+    public static final int CLIENT_BACKLOG_BYTES_DEFAULT = 64 * 1024;
 
     private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP_NAME, AERON_DIR_DEFAULT);
     private boolean embeddedDriver = !"false".equals(System.getProperty(EMBEDDED_DRIVER_PROP_NAME));
@@ -73,6 +80,8 @@ public final class TransportContext
     private long workerLivenessTimeoutMs = SystemProperties.longValue(WORKER_LIVENESS_MS_PROP_NAME,
         WORKER_LIVENESS_MS_DEFAULT);
     private int maxConnections = SystemProperties.intValue(MAX_CONNECTIONS_PROP_NAME, MAX_CONNECTIONS_DEFAULT);
+    private int clientBacklogBytes = SystemProperties.intValue(CLIENT_BACKLOG_BYTES_PROP_NAME,
+        CLIENT_BACKLOG_BYTES_DEFAULT);
     private Map<String, TokenGrant> grantByToken = parseTokens(System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT));
     private boolean concluded;
 
@@ -388,6 +397,18 @@ public final class TransportContext
         return this;
     }
 
+    public int clientBacklogBytes()
+    {
+        return clientBacklogBytes;
+    }
+
+    /** Each connection's backlog, allocated at connect: a power of two in [4,096, 64 MiB]. */
+    public TransportContext clientBacklogBytes(final int clientBacklogBytes)
+    {
+        this.clientBacklogBytes = ClientBacklog.checkCapacity(clientBacklogBytes);
+        return this;
+    }
+
     /**
      * Checks the settings before a node starts anything; {@link RepriseNode#start} calls it. A second call checks
      * nothing unless a checked setting changed: the UDP ingress host is looked up once.
@@ -420,6 +441,23 @@ public final class TransportContext
         }
         concluded = true;
         return this;
+    }
+
+    /**
+     * A token that the node's tokens as this process sees them ({@value #TOKENS_PROP_NAME}, or the default) give
+     * {@code tenant} for {@code role}, or "" when none does: what a tool connects with when it is given no token.
+     */
+    public static String defaultToken(final int tenant, final ClientRole role)
+    {
+        final String spec = System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT);
+        for (final Map.Entry<String, TokenGrant> entry : parseTokens(spec).entrySet())
+        {
+            if (entry.getValue().tenant() == tenant && entry.getValue().grants(role))
+            {
+                return entry.getKey();
+            }
+        }
+        return "";
     }
 
     /** What a token grants (its tenant and roles), or null for a token that is not given. */

@@ -39,6 +39,6 @@ class ConnectionTest
 
     private static Connection connection(final ClientRole role, final int clientVersion)
     {
-        return new Connection(4096 + 1, 1, role, null, null, 7, clientVersion);
+        return new Connection(4096 + 1, 1, role, null, null, null, 7, clientVersion);
     }
 }

@@ -33,8 +33,11 @@ import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectEncoder;
 import io.reprise.schema.client.ConnectResponseDecoder;
 import io.reprise.schema.client.DisconnectEncoder;
+import io.reprise.schema.client.QuerySessionEncoder;
 import io.reprise.schema.client.ResponseDecoder;
 import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionStateDecoder;
+import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.client.WorkerAnnounceEncoder;
 import io.reprise.schema.log.MessageHeaderDecoder;
 import io.reprise.schema.log.Outcome;
@@ -67,11 +70,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * answer for what fails its frame checks or what the sender's role may not send (a controller's report, a worker's
  * save, a report naming a destination its worker did not announce, a connect as a role the token does not grant),
  * the business logic's for what is well formed but refused (negative destination, invalid policy, unknown session,
- * stale attempt, a report naming another destination than the session's, out-of-range enum values...), and for a
- * Connect the node cannot parse, a drop counted in the node's "ingress frames dropped" counter. The accounting is
- * exact: responses that carry a frame's correlation id are matched to it one by one and their code checked; the
- * others (frames too short to hold a correlation id, random bytes) are compared as a histogram of codes; and
- * {@code refused + dropped + fuzz entries in the journal == frames sent}, from the node's own counters and journal.
+ * stale attempt, a report naming another destination than the session's, out-of-range enum values...), for a
+ * well-formed QuerySession the session state UNKNOWN_SESSION (the fuzz tenant asks only for sessions it does not
+ * have), and for a Connect the node cannot parse, a drop counted in the node's "ingress frames dropped" counter. The
+ * accounting is exact: responses that carry a frame's correlation id are matched to it one by one and their code
+ * checked; the others (frames too short to hold a correlation id, random bytes) are compared as a histogram of
+ * codes; and {@code refused + dropped + fuzz entries in the journal + session states == frames sent}, from the
+ * node's own counters and journal.
  * No fuzz frame may get OK.
  * <p>
  * After the run the node's journal is replayed offline twice: whole (every fuzz entry in it must be refused by the
@@ -161,6 +166,7 @@ class IngressFuzzTest
         CONNECT_WRONG_VERSION(5),
         ANNOUNCE_INVALID(30),
         DISCONNECT_INVALID(20),
+        QUERY(30),
         CLIENT_UNKNOWN_TEMPLATE(10),
         ROLE_REFUSED(80);
 
@@ -218,8 +224,22 @@ class IngressFuzzTest
         // raw frames through sendRaw), a worker that has not announced (a raw connection, so that WorkerAnnounce
         // checks past the role check are reached), and a worker that announced its destinations (the reporter).
         final Accounting accounting = new Accounting();
-        final RepriseClient fuzzController = client(FUZZ_TENANT, FUZZ_CONTROLLER_TOKEN,
-            (correlationId, templateId, code, value) -> accounting.onResponse(correlationId, code));
+        final RepriseClient fuzzController = client(FUZZ_TENANT, FUZZ_CONTROLLER_TOKEN, new RepriseClient.Listener()
+        {
+            public void onResponse(final long correlationId, final int templateId, final ResultCode code,
+                final long value)
+            {
+                accounting.onResponse(correlationId, code);
+            }
+
+            public void onSessionState(
+                final long correlationId, final long sessionId, final ResultCode code, final SessionStatus status,
+                final long dueAtMs, final int destination, final int attempt, final int lastErrorCode,
+                final long systemTimeMs, final long appliedIndex)
+            {
+                accounting.onSessionState(correlationId, code);
+            }
+        });
         final RawConnection fuzzWorker = new RawConnection(aeron, transport, FUZZ_TENANT, FUZZ_WORKER_TOKEN,
             ClientRole.WORKER, null, accounting::onRawMessage);
         closeables.add(fuzzWorker);
@@ -379,8 +399,8 @@ class IngressFuzzTest
         System.out.println("IngressFuzzTest took " + (System.nanoTime() - startNs) / 1_000_000 + " ms");
 
         assertEquals(0, replay.fuzzAccepted, "fuzz entries the business logic accepted: " + replay.fuzzCodes);
-        assertEquals(sent, refused + dropped + replay.fuzzEntries,
-            "every frame refused by the ingress, dropped, or refused by the business logic");
+        assertEquals(sent, refused + dropped + replay.fuzzEntries + accounting.sessionStates,
+            "every frame refused by the ingress, dropped, refused by the business logic, or a query answered");
         assertEquals(liveDigest, replay.allDigest, "the journal replayed does not give the live state");
         assertEquals(liveDigest, replay.correctDigest,
             "the state differs from that of the correct operators alone: a fuzz frame changed it");
@@ -601,6 +621,9 @@ class IngressFuzzTest
         long okReplies;
         long duplicates;
         long otherMessages;
+        /** Queries answered with a session state: neither refused, nor dropped, nor journaled. */
+        long sessionStates;
+        private final SessionStateDecoder sessionState = new SessionStateDecoder();
 
         void onSent(final Frame frame)
         {
@@ -662,6 +685,12 @@ class IngressFuzzTest
             }
         }
 
+        void onSessionState(final long correlationId, final ResultCode code)
+        {
+            sessionStates++;
+            onResponse(correlationId, code);
+        }
+
         void onRawMessage(final DirectBuffer buffer, final int offset, final int length, final Header fragmentHeader)
         {
             header.wrap(buffer, offset);
@@ -670,6 +699,11 @@ class IngressFuzzTest
             {
                 response.wrap(buffer, body, header.blockLength(), header.version());
                 onResponse(response.correlationId(), response.resultCode());
+            }
+            else if (header.templateId() == SessionStateDecoder.TEMPLATE_ID)
+            {
+                sessionState.wrap(buffer, body, header.blockLength(), header.version());
+                onSessionState(sessionState.correlationId(), sessionState.resultCode());
             }
             else if (header.templateId() == ConnectResponseDecoder.TEMPLATE_ID)
             {
@@ -729,6 +763,7 @@ class IngressFuzzTest
         private final ConnectEncoder connect = new ConnectEncoder();
         private final WorkerAnnounceEncoder announce = new WorkerAnnounceEncoder();
         private final DisconnectEncoder disconnect = new DisconnectEncoder();
+        private final QuerySessionEncoder queryEncoder = new QuerySessionEncoder();
         private final int totalWeight;
         private long nextCorrelationId = CORRELATION_BASE;
 
@@ -785,11 +820,13 @@ class IngressFuzzTest
                 }
                 case WRONG_SCHEMA:
                 {
-                    frame.length = base(random.nextInt(5));
                     final int schema = random.nextInt(5) == 0 ? 2 : 3 + random.nextInt(0xFFFF - 2);
+                    // Schema 2's template 11 is QuerySession, which a CancelSession (11) would pass for.
+                    final int[] others = {SAVE, REPORT, REDRIVE, CONFIGURE};
+                    frame.length = base(schema == 2 ? others[random.nextInt(others.length)] : random.nextInt(5));
                     b.putShort(4, (short)schema, ByteOrder.LITTLE_ENDIAN);
                     frame.variant += " schema " + schema;
-                    // Schema 2 has no operators: its templates 10 to 14 are unknown.
+                    // Schema 2 has no operators: its templates 10, 12, 13 and 14 are unknown.
                     frame.expected = schema == 2 ? ResultCode.UNKNOWN_TEMPLATE : ResultCode.UNSUPPORTED_SCHEMA;
                     break;
                 }
@@ -900,6 +937,9 @@ class IngressFuzzTest
                 case ROLE_REFUSED:
                     roleRefused();
                     break;
+                case QUERY:
+                    query();
+                    break;
                 case CLIENT_UNKNOWN_TEMPLATE:
                 {
                     int template;
@@ -907,7 +947,7 @@ class IngressFuzzTest
                     {
                         template = random.nextBoolean() ? random.nextInt(16) : random.nextInt(0x10000);
                     }
-                    while (template == 1 || template == 7 || template == 8);
+                    while (template == 1 || template == 7 || template == 8 || template == 9 || template == 11);
                     final int bodyLength = random.nextInt(65);
                     fillRandom(HEADER, bodyLength);
                     clientHeader.wrap(b, 0).blockLength(random.nextInt(0x10000)).templateId(template)
@@ -998,7 +1038,7 @@ class IngressFuzzTest
             }
             // Redrawn in the (about 10^-9) case that random bytes name a template the ingress reads further.
             while ((schema == 1 && ((template >= 10 && template <= 14) || (template >= 20 && template <= 22))) ||
-                (schema == 2 && (template == 1 || template == 7 || template == 8)));
+                (schema == 2 && (template == 1 || template == 7 || template == 8 || template == 11)));
             frame.length = length;
             if (length < HEADER)
             {
@@ -1629,6 +1669,49 @@ class IngressFuzzTest
                     frame.variant = "version";
                     clientHeader.version(newerThan(CLIENT_SCHEMA_VERSION));
                     frame.expected = ResultCode.UNSUPPORTED_VERSION;
+                    break;
+            }
+        }
+
+        /**
+         * A QuerySession: well formed, for a session the fuzz tenant does not have (unknown, or one of the correct
+         * tenant's), or malformed. A well-formed one may meet a full queue of queries and get BACK_PRESSURE.
+         */
+        private void query()
+        {
+            final MutableDirectBuffer b = frame.buffer;
+            final long sessionId = random.nextBoolean() ? unknownSession() : 3 + random.nextInt(1000);
+            queryEncoder.wrapAndApplyHeader(b, 0, clientHeader).correlationId(frame.correlationId)
+                .sessionId(sessionId);
+            final int full = HEADER + QuerySessionEncoder.BLOCK_LENGTH;
+            frame.length = full;
+            frame.expected = ResultCode.MALFORMED_FRAME;
+            switch (random.nextInt(6))
+            {
+                case 0:
+                    frame.variant = "block length too small";
+                    b.putShort(0, (short)random.nextInt(QuerySessionEncoder.BLOCK_LENGTH), ByteOrder.LITTLE_ENDIAN);
+                    break;
+                case 1:
+                    frame.variant = "block length too large";
+                    b.putShort(0, (short)(QuerySessionEncoder.BLOCK_LENGTH + 1 + random.nextInt(1000)),
+                        ByteOrder.LITTLE_ENDIAN);
+                    break;
+                case 2:
+                    truncate(HEADER, full);
+                    break;
+                case 3:
+                    addTrailingBytes(full, 32);
+                    break;
+                case 4:
+                    frame.variant = "version";
+                    clientHeader.version(newerThan(CLIENT_SCHEMA_VERSION));
+                    frame.expected = ResultCode.UNSUPPORTED_VERSION;
+                    break;
+                default:
+                    frame.variant = "session " + (sessionId >= UNKNOWN_SESSIONS_FROM ? "unknown" : "of another tenant");
+                    frame.expected = ResultCode.UNKNOWN_SESSION;
+                    frame.mayBeBackPressured = true;
                     break;
             }
         }

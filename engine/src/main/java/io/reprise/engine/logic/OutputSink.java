@@ -46,6 +46,18 @@ public interface OutputSink
     /** A finished session's retention ended and it left the state; its id may be saved again. */
     void onSessionPurged(int tenant, long sessionId);
 
+    /**
+     * The answer to a read-only query of one session ({@code QuerySession}), from the applied state: nothing was
+     * journaled or changed. {@code resultCode} is OK, or UNKNOWN_SESSION (then {@code status} is
+     * {@link SessionStatus#NULL_VAL} and the session's fields are 0). {@code dueAtMs} is the due time while PENDING,
+     * the lease expiry while IN_FLIGHT, otherwise 0. Not in log order: it comes between two applied entries.
+     */
+    default void onSessionState(
+        long clientId, long correlationId, long sessionId, ResultCode resultCode, SessionStatus status, long dueAtMs,
+        int destination, int attempt, int lastErrorCode, long systemTimeMs, long appliedIndex)
+    {
+    }
+
     /** A sink that drops everything. */
     OutputSink NONE = new OutputSink()
     {

@@ -141,6 +141,16 @@ final class NodeOutput implements OutputSink
         }
     }
 
+    public void onSessionState(
+        final long clientId, final long correlationId, final long sessionId, final ResultCode resultCode,
+        final SessionStatus status, final long dueAtMs, final int destination, final int attempt,
+        final int lastErrorCode, final long systemTimeMs, final long appliedIndex)
+    {
+        // Queries are served only once the flow runs: always live.
+        observer.onSessionState(clientId, correlationId, sessionId, resultCode, status, dueAtMs, destination, attempt,
+            lastErrorCode, systemTimeMs, appliedIndex);
+    }
+
     public void onSessionPurged(final int tenant, final long sessionId)
     {
         if (null != storage)

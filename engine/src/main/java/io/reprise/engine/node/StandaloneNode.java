@@ -24,6 +24,7 @@ import io.reprise.engine.flow.JournalHandler;
 import io.reprise.engine.flow.OperationPublisher;
 import io.reprise.engine.flow.OperationSlot;
 import io.reprise.engine.flow.ReplicationHandler;
+import io.reprise.engine.flow.SessionQueries;
 import io.reprise.engine.flow.StateHandOff;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalCorruptException;
@@ -78,6 +79,7 @@ public final class StandaloneNode implements AutoCloseable
     private final List<Thread> stageThreads = new ArrayList<>();
     private final List<BatchEventProcessor<OperationSlot>> stages = new ArrayList<>();
     private StateHandOff stateHandOff;
+    private SessionQueries sessionQueries;
 
     private SnapshotCatalog catalog;
     private Journal journal;
@@ -315,7 +317,9 @@ public final class StandaloneNode implements AutoCloseable
         // The snapshot agent's frozen views are served on the business-logic thread as it waits for a batch.
         final WaitStrategy waitStrategy = context.waitStrategy();
         stateHandOff = new StateHandOff(waitStrategy::signalAllWhenBlocking);
-        final HandOffWaitStrategy handOffWaitStrategy = new HandOffWaitStrategy(waitStrategy, stateHandOff);
+        sessionQueries = new SessionQueries(waitStrategy::signalAllWhenBlocking, output);
+        final HandOffWaitStrategy handOffWaitStrategy = new HandOffWaitStrategy(waitStrategy, stateHandOff,
+            sessionQueries);
         ring = RingBuffer.createMultiProducer(
             OperationSlot.factory(context.ringSize(), context.ringCellBytes()), context.ringSize(),
             handOffWaitStrategy);
@@ -391,6 +395,23 @@ public final class StandaloneNode implements AutoCloseable
             return ResultCode.PAYLOAD_TOO_LARGE;
         }
         return publisher.tryPublish(operator, offset, length) ? ResultCode.OK : ResultCode.BACK_PRESSURE;
+    }
+
+    /**
+     * Asks for the applied state of one session of {@code tenant}, read-only and not journaled: the business logic
+     * answers between two batches with {@code OutputSink.onSessionState} to the output observer, for
+     * {@code clientId}. Never blocks.
+     *
+     * @return OK, or why not: BACK_PRESSURE (the queue of queries is full), SHUTTING_DOWN.
+     */
+    public ResultCode querySession(final long clientId, final long correlationId, final int tenant, final long sessionId)
+    {
+        if (done.get() || null != fatal.get())
+        {
+            return ResultCode.SHUTTING_DOWN;
+        }
+        return sessionQueries.offer(clientId, correlationId, tenant, sessionId) ?
+            ResultCode.OK : ResultCode.BACK_PRESSURE;
     }
 
     /** The last applied index. */

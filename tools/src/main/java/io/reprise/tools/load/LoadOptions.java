@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
-import io.reprise.tools.cli.Args;
 import io.reprise.schema.client.ClientRole;
+import io.reprise.tools.cli.Args;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.transport.TransportContext;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -93,9 +93,9 @@ final class LoadOptions
             }
         }
         options.token = args.has("--token") ? args.option("--token") :
-            defaultToken(options.tenant, ClientRole.CONTROLLER);
+            TransportContext.defaultToken(options.tenant, ClientRole.CONTROLLER);
         options.workerToken = args.has("--worker-token") ? args.option("--worker-token") :
-            args.has("--token") ? options.token : defaultToken(options.tenant, ClientRole.WORKER);
+            args.has("--token") ? options.token : TransportContext.defaultToken(options.tenant, ClientRole.WORKER);
         options.ingressChannel = args.option("--ingress");
         if (args.has("--idle"))
         {
@@ -112,19 +112,6 @@ final class LoadOptions
      * The first token that grants {@code tenant} the {@code role} among the node's default tokens
      * (reprise.auth.tokens), or "".
      */
-    private static String defaultToken(final int tenant, final ClientRole role)
-    {
-        final String spec = System.getProperty(TransportContext.TOKENS_PROP_NAME, TransportContext.TOKENS_DEFAULT);
-        for (final var entry : TransportContext.parseTokens(spec).entrySet())
-        {
-            if (entry.getValue().tenant() == tenant && entry.getValue().grants(role))
-            {
-                return entry.getKey();
-            }
-        }
-        return "";
-    }
-
     /** The token spec of a node of its own: one token for both roles, or one for each. */
     String tokenSpec()
     {

@@ -37,8 +37,9 @@ public final class NodeStat
         "Prints the counters of the node running on the Aeron directory DIR (default " +
         TransportContext.AERON_DIR_DEFAULT + ",\n" +
         "or -Dreprise.aeron.dir): ingress frames, connections, published/durable/applied index, ring depth,\n" +
-        "commit times, sessions by state, errors. --count samples (default 1), --interval-ms apart (default\n" +
-        "1000), with the change per second from the second sample on. Exit 1 when no node runs there.";
+        "commit times, sessions by state, errors, clients disconnected as too slow. --count samples (default\n" +
+        "1), --interval-ms apart (default 1000), with the change per second from the second sample on. Exit 1\n" +
+        "when no node runs there.";
 
     private static final Set<String> OPTIONS = Set.of("--aeron-dir", "--interval-ms", "--count");
 

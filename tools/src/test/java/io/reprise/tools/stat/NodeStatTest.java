@@ -74,6 +74,7 @@ class NodeStatTest
             assertEquals(1, value("connections"), text);
             assertTrue(value("ingress frames") >= 4, text); // the connect and three saves
             assertEquals(0, value("errors"), text);
+            assertEquals(0, value("clients disconnected: too slow for their backlog"), text);
             assertTrue(text.contains("stat: " + aeronDir + " driver pid " + ProcessHandle.current().pid()), text);
 
             // Two samples: the second also gives the change per second.

@@ -20,6 +20,7 @@ import io.aeron.logbuffer.Header;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectEncoder;
 import io.reprise.schema.client.ConnectResponseDecoder;
+import io.reprise.schema.client.ConnectionClosedDecoder;
 import io.reprise.schema.client.DisconnectEncoder;
 import io.reprise.schema.client.HeartbeatEncoder;
 import io.reprise.schema.client.MessageHeaderDecoder;
@@ -34,9 +35,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * One client's connection to a node, shared by {@link RepriseClient} and {@link RepriseWorker}: the response
  * subscription, the exclusive publication to the ingress, the connect handshake with the token, and the
- * follow-up when the node says another member leads (NotLeader) or the connection is lost, and the heartbeat the
- * node asks for (a worker is dropped when it sends nothing for its liveness timeout). Single-threaded: the owning
- * client's thread does everything.
+ * follow-up when the node says another member leads (NotLeader), closes the connection (ConnectionClosed) or the
+ * connection is lost, and the heartbeat the node asks for (a worker is dropped when it sends nothing for its
+ * liveness timeout). Single-threaded: the owning client's thread does everything.
  * <p>
  * An Aeron client of its own (none given in the context) is made when the connection is made, and made anew when
  * it closed: Aeron closes a client whose media driver stopped heartbeating (the node's embedded driver dies with
@@ -62,6 +63,17 @@ final class ClientConnection implements AutoCloseable
         void onConnected();
     }
 
+    /** Told once per connection that ends other than by {@link #close()}. */
+    @FunctionalInterface
+    interface ClosedListener
+    {
+        /**
+         * @param reason why the node closed it (ConnectionClosed), or null when it was lost without a word.
+         * @param detail the node's detail, or "connection lost".
+         */
+        void onConnectionClosed(ResultCode reason, String detail);
+    }
+
     private final ClientContext context;
     private final ClientRole role;
     private final FragmentHandler messages;
@@ -71,6 +83,8 @@ final class ClientConnection implements AutoCloseable
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
     private final ConnectResponseDecoder connectResponse = new ConnectResponseDecoder();
     private final NotLeaderDecoder notLeader = new NotLeaderDecoder();
+    private final ConnectionClosedDecoder connectionClosed = new ConnectionClosedDecoder();
+    private final ClosedListener closedListener;
     private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(8192));
     private final FragmentAssembler assembler = new FragmentAssembler(this::onFragment);
     private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
@@ -94,13 +108,19 @@ final class ClientConnection implements AutoCloseable
     /** The last error of an Aeron client of its own, set on that client's conductor thread. */
     private volatile Throwable aeronError;
     private volatile int aeronErrorsPrinted;
+    /** The node closed this connection: reconnect on the next poll. */
+    private boolean closedByNode;
+    /** The end of the current connection was told to the listener. */
+    private boolean closeReported;
 
     ClientConnection(
         final ClientContext context,
         final ClientRole role,
         final FragmentHandler messages,
-        final ConnectedHandler connectedHandler)
+        final ConnectedHandler connectedHandler,
+        final ClosedListener closedListener)
     {
+        this.closedListener = closedListener;
         this.context = context;
         this.role = role;
         this.messages = messages;
@@ -249,6 +269,8 @@ final class ClientConnection implements AutoCloseable
             throw new ConnectException(connectCode, "connect refused: " + connectCode + " " + connectDetail);
         }
         lastSentNs = System.nanoTime();
+        closedByNode = false;
+        closeReported = false;
     }
 
     /** A UDP response channel on port 0 gets a port from the system: tell the node the resolved one. */
@@ -300,9 +322,17 @@ final class ClientConnection implements AutoCloseable
             redirectChannel = null;
             closeChannels();
         }
-        if (!isConnected() && !reconnect())
+        if (closedByNode || !isConnected())
         {
-            return 0;
+            reportClosed(null, "connection lost");
+            if (closedByNode)
+            {
+                closeChannels();
+            }
+            if (!reconnect())
+            {
+                return 0;
+            }
         }
         return receive(fragmentLimit) + heartbeat();
     }
@@ -419,6 +449,18 @@ final class ClientConnection implements AutoCloseable
                     connectCode = connectResponse.resultCode();
                 }
                 break;
+            case ConnectionClosedDecoder.TEMPLATE_ID:
+                connectionClosed.wrap(buffer, body, header.blockLength(), header.version());
+                if (connectionClosed.clientId() == clientId)
+                {
+                    final ResultCode reason = connectionClosed.reason();
+                    final String detail = connectionClosed.detail();
+                    // The node has closed it already: no Disconnect on the way out.
+                    clientId = 0;
+                    closedByNode = true;
+                    reportClosed(reason, detail);
+                }
+                break;
             case NotLeaderDecoder.TEMPLATE_ID:
                 notLeader.wrap(buffer, body, header.blockLength(), header.version());
                 redirectChannel = notLeader.leaderChannel();
@@ -426,6 +468,15 @@ final class ClientConnection implements AutoCloseable
             default:
                 messages.onFragment(buffer, offset, length, fragmentHeader);
                 break;
+        }
+    }
+
+    private void reportClosed(final ResultCode reason, final String detail)
+    {
+        if (!closeReported)
+        {
+            closeReported = true;
+            closedListener.onConnectionClosed(reason, detail);
         }
     }
 

@@ -6,9 +6,12 @@ import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.MessageHeaderDecoder;
+import io.reprise.schema.client.MessageHeaderEncoder;
+import io.reprise.schema.client.QuerySessionEncoder;
 import io.reprise.schema.client.ResponseDecoder;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionFinishedDecoder;
+import io.reprise.schema.client.SessionStateDecoder;
 import io.reprise.schema.client.SessionStatus;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
@@ -43,6 +46,28 @@ public final class RepriseClient implements AutoCloseable
             long sessionId, int destination, SessionStatus status, int attempt, int errorCode)
         {
         }
+
+        /**
+         * The answer to {@link #query}: the session as the node's applied state held it after {@code appliedIndex},
+         * at the node's system time {@code systemTimeMs}. {@code code} is OK or UNKNOWN_SESSION (then {@code status}
+         * is {@link SessionStatus#NULL_VAL} and the other fields 0). {@code dueAtMs}: PENDING, when it is next due;
+         * IN_FLIGHT, when the lease expires; otherwise 0. A query the node refuses (BACK_PRESSURE when its queue of
+         * queries is full, SHUTTING_DOWN) gets {@link #onResponse} with template 11 instead.
+         */
+        default void onSessionState(
+            long correlationId, long sessionId, ResultCode code, SessionStatus status, long dueAtMs, int destination,
+            int attempt, int lastErrorCode, long systemTimeMs, long appliedIndex)
+        {
+        }
+
+        /**
+         * The connection ended: the node closed it ({@code reason} CLIENT_TOO_SLOW when the client read too slowly
+         * and its backlog overflowed), or it was lost ({@code reason} null). Responses to what was sent on it and
+         * not yet answered do not come; the next {@link #poll()} connects again.
+         */
+        default void onConnectionClosed(ResultCode reason, String detail)
+        {
+        }
     }
 
     private final ClientContext context;
@@ -53,16 +78,23 @@ public final class RepriseClient implements AutoCloseable
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
     private final ResponseDecoder response = new ResponseDecoder();
     private final SessionFinishedDecoder finished = new SessionFinishedDecoder();
+    private final SessionStateDecoder sessionState = new SessionStateDecoder();
+    private final QuerySessionEncoder queryEncoder = new QuerySessionEncoder();
+    private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
     private long nextCorrelationId;
     private long awaitedCorrelationId;
     private ResultCode awaitedCode;
     private long awaitedValue;
+    /** The connection ended while a call waited: its answer will not come. */
+    private boolean awaitedConnectionClosed;
+    private SessionState awaitedState;
 
     private RepriseClient(final ClientContext context, final Listener listener)
     {
         this.context = context;
         this.listener = listener;
-        this.connection = new ClientConnection(context, ClientRole.CONTROLLER, this::onMessage, () -> { });
+        this.connection = new ClientConnection(context, ClientRole.CONTROLLER, this::onMessage, () -> { },
+            this::onConnectionClosed);
         this.nextCorrelationId = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, 1L << 40);
     }
 
@@ -133,6 +165,56 @@ public final class RepriseClient implements AutoCloseable
             inFlightLimit));
     }
 
+    /**
+     * Asks for the state of one session of this tenant, as the node's applied state holds it now: read-only, not
+     * journaled. The answer comes to {@link Listener#onSessionState} from {@link #poll()}.
+     *
+     * @return the correlation id, or {@link #BACK_PRESSURED} / {@link #NOT_CONNECTED}.
+     */
+    public long query(final long sessionId)
+    {
+        queryEncoder.wrapAndApplyHeader(buffer, 0, headerEncoder)
+            .correlationId(nextCorrelationId)
+            .sessionId(sessionId);
+        return send(MessageHeaderEncoder.ENCODED_LENGTH + queryEncoder.encodedLength());
+    }
+
+    /**
+     * Queries a session and waits for the answer, asking again while the node answers BACK_PRESSURE.
+     *
+     * @return the session's state (its {@code resultCode} OK, UNKNOWN_SESSION, or the code the node refused the query
+     * with), or null when no answer came within the response timeout or the connection closed meanwhile.
+     */
+    public SessionState queryAndAwait(final long sessionId)
+    {
+        final long deadlineNs = deadlineNs();
+        while (true)
+        {
+            long correlationId;
+            while ((correlationId = query(sessionId)) < 0)
+            {
+                if (!pause(deadlineNs))
+                {
+                    return null;
+                }
+                poll();
+            }
+            awaitedState = null;
+            final ResultCode code = await(correlationId, deadlineNs);
+            if (code != ResultCode.BACK_PRESSURE)
+            {
+                final SessionState state = null == code || null != awaitedState ? awaitedState :
+                    new SessionState(code, sessionId, SessionStatus.NULL_VAL, 0, 0, 0, 0, 0, 0);
+                awaitedState = null;
+                return state;
+            }
+            if (!pause(deadlineNs))
+            {
+                return null;
+            }
+        }
+    }
+
     /** Sends raw bytes as they are: for tools and tests of the ingress's checks. */
     public long sendRaw(final DirectBuffer frame, final int offset, final int length)
     {
@@ -144,7 +226,8 @@ public final class RepriseClient implements AutoCloseable
     /**
      * Saves and waits for the result, retrying while back-pressured or not connected.
      *
-     * @return the node's result code, or null when none came within the response timeout.
+     * @return the node's result code, or null when none came within the response timeout or the connection closed
+     * meanwhile (the save may or may not have been applied: saving again answers DUPLICATE_SESSION if it was).
      * @throws ConnectException when an attempt to reconnect failed meanwhile.
      */
     public ResultCode saveAndAwait(
@@ -192,17 +275,23 @@ public final class RepriseClient implements AutoCloseable
     /**
      * Polls until the response to {@code correlationId} arrives; other responses still go to the listener.
      *
-     * @return its code, or null at the deadline.
+     * @return its code, or null at the deadline or as soon as the connection closes (the answer then never comes).
      */
     public ResultCode await(final long correlationId, final long deadlineNs)
     {
         awaitedCorrelationId = correlationId;
         awaitedCode = null;
+        awaitedConnectionClosed = false;
         try
         {
             while (null == awaitedCode)
             {
-                if (poll() == 0 && !pause(deadlineNs))
+                final int work = poll();
+                if (awaitedConnectionClosed && null == awaitedCode)
+                {
+                    return null;
+                }
+                if (work == 0 && !pause(deadlineNs))
                 {
                     return null;
                 }
@@ -279,6 +368,9 @@ public final class RepriseClient implements AutoCloseable
                 listener.onResponse(correlationId, response.operatorTemplateId(), code, response.value());
                 break;
             }
+            case SessionStateDecoder.TEMPLATE_ID:
+                onSessionState(buffer, body);
+                break;
             case SessionFinishedDecoder.TEMPLATE_ID:
                 finished.wrap(buffer, body, header.blockLength(), header.version());
                 listener.onSessionFinished(finished.sessionId(), finished.destination(), finished.status(),
@@ -287,6 +379,32 @@ public final class RepriseClient implements AutoCloseable
             default:
                 break;
         }
+    }
+
+    private void onSessionState(final DirectBuffer buffer, final int body)
+    {
+        final SessionStateDecoder state = sessionState.wrap(buffer, body, header.blockLength(), header.version());
+        final long correlationId = state.correlationId();
+        final ResultCode code = state.resultCode();
+        if (correlationId == awaitedCorrelationId)
+        {
+            awaitedState = new SessionState(code, state.sessionId(), state.status(), state.dueAtMs(),
+                state.destination(), state.attempt(), state.lastErrorCode(), state.systemTimeMs(),
+                state.appliedIndex());
+            awaitedValue = 0;
+            awaitedCode = code;
+        }
+        listener.onSessionState(correlationId, state.sessionId(), code, state.status(), state.dueAtMs(),
+            state.destination(), state.attempt(), state.lastErrorCode(), state.systemTimeMs(), state.appliedIndex());
+    }
+
+    private void onConnectionClosed(final ResultCode reason, final String detail)
+    {
+        if (0 != awaitedCorrelationId)
+        {
+            awaitedConnectionClosed = true;
+        }
+        listener.onConnectionClosed(reason, detail);
     }
 
     public void close()

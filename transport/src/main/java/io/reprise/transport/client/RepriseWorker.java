@@ -67,7 +67,8 @@ public final class RepriseWorker implements AutoCloseable
         this.destinations = destinations.clone();
         this.hands = hands;
         this.reportListener = reportListener;
-        this.connection = new ClientConnection(context, ClientRole.WORKER, this::onMessage, this::announce);
+        this.connection = new ClientConnection(context, ClientRole.WORKER, this::onMessage, this::announce,
+            (reason, detail) -> { });
     }
 
     /**
