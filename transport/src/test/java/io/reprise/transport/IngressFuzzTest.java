@@ -1894,7 +1894,8 @@ class IngressFuzzTest
                 final DirectBuffer buffer = reader.buffer();
                 final int offset = reader.operatorOffset();
                 final int length = reader.operatorLength();
-                final ResultCode result = all.apply(reader.index(), reader.term(), buffer, offset, length);
+                final ResultCode result = all.apply(reader.index(), reader.term(), reader.entryTimeMs(), buffer,
+                    offset, length);
                 if (fuzzers.contains(clientIdOf(buffer, offset, length)))
                 {
                     fuzzEntries++;
@@ -1903,7 +1904,7 @@ class IngressFuzzTest
                 }
                 else
                 {
-                    correctOnly.apply(++kept, reader.term(), buffer, offset, length);
+                    correctOnly.apply(++kept, reader.term(), reader.entryTimeMs(), buffer, offset, length);
                 }
             }
         }

@@ -42,7 +42,7 @@ class PolicyTimingTest
     private static final long LEASE_MS = 1_000;
     private static final long MEDIAN_LATE_MS = 20;
     private static final long MAX_LATE_MS = 1_000;
-    private static final int ROUNDS = 3;
+    private static final int ROUNDS = 5;
 
     @TempDir
     Path dir;

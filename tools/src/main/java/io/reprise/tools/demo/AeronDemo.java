@@ -351,17 +351,27 @@ public final class AeronDemo
             }
         }
 
-        /** Waits until every session that can finish has: all saved, and only the long-delayed ones unfinished. */
+        /**
+     * Waits until every session that can finish has: all saved, and only the long-delayed ones unfinished. The
+     * figures are summed one destination and one status at a time while the business logic moves sessions between
+     * them (a burst of retries moves dozens from in flight to pending mid-sum), so a sum may miss some: the state
+     * counts as drained only when no entry was applied while it was summed, three polls in a row.
+     */
         private boolean awaitDrained(
             final RepriseNode node, final long unfinishedAtStart, final long deadlineMs, final PrintStream out)
         {
             final DestinationFigures figures = node.node().destinationFigures();
             final long longDelayed = countLongDelayed();
             long lastReportMs = System.currentTimeMillis();
+            int drainedPolls = 0;
             while (System.currentTimeMillis() < deadlineMs && failures.isEmpty())
             {
+                final long appliedBefore = node.node().appliedIndex();
                 final long unfinished = unfinished(figures);
-                if (controllersDone.get() == 2 && unfinished <= unfinishedAtStart + longDelayed)
+                final boolean still = node.node().appliedIndex() == appliedBefore;
+                drainedPolls = still && controllersDone.get() == 2 && unfinished <= unfinishedAtStart + longDelayed ?
+                    drainedPolls + 1 : 0;
+                if (drainedPolls == 3)
                 {
                     return true;
                 }
