@@ -4,6 +4,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 
+import io.reprise.engine.logic.BusinessLogic;
+
 /** How the tools print times, digests and checksums. */
 public final class Format
 {
@@ -38,5 +40,18 @@ public final class Format
     public static String hex32(final int value)
     {
         return String.format("0x%08x", value);
+    }
+
+    /** " last-error=N", with what the engine's own codes mean, or "" for no error. */
+    public static String lastError(final int errorCode)
+    {
+        if (errorCode == 0)
+        {
+            return "";
+        }
+        final String meaning = errorCode == BusinessLogic.LEASE_EXPIRED_ERROR ?
+            " (lease expired)" : errorCode == BusinessLogic.DEADLINE_EXCEEDED_ERROR ?
+            " (deadline exceeded)" : "";
+        return " last-error=" + errorCode + meaning;
     }
 }

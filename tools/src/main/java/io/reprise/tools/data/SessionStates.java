@@ -86,18 +86,7 @@ public final class SessionStates
             text.append(' ').append(meaning).append('=').append(Format.time(sessions.timerAt(record)));
         }
         final int error = sessions.lastErrorCode(record);
-        if (error != 0)
-        {
-            text.append(" last-error=").append(error);
-            if (error == BusinessLogic.LEASE_EXPIRED_ERROR)
-            {
-                text.append(" (lease expired)");
-            }
-            else if (error == BusinessLogic.DEADLINE_EXCEEDED_ERROR)
-            {
-                text.append(" (deadline exceeded)");
-            }
-        }
+        text.append(Format.lastError(error));
         return text.toString();
     }
 }

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Set;
 
 import io.aeron.CncFileDescriptor;
-import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.tools.cli.Args;
@@ -118,18 +117,7 @@ public final class SessionStatusQuery
             text.append(" lease-until=").append(Format.time(state.dueAtMs()));
         }
         final int error = state.lastErrorCode();
-        if (error != 0)
-        {
-            text.append(" last-error=").append(error);
-            if (error == BusinessLogic.LEASE_EXPIRED_ERROR)
-            {
-                text.append(" (lease expired)");
-            }
-            else if (error == BusinessLogic.DEADLINE_EXCEEDED_ERROR)
-            {
-                text.append(" (deadline exceeded)");
-            }
-        }
+        text.append(Format.lastError(error));
         return text.toString();
     }
 
