@@ -7,9 +7,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.SessionPolicy;
-import io.reprise.engine.node.NodeContext;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.Outcome;
 import io.reprise.transport.client.ClientContext;
@@ -50,15 +48,8 @@ class PolicyTimingTest
     @Test
     void shouldKeepBackoffRetryAfterAndLeaseToTheMillisecondOfTheWallClock() throws Exception
     {
-        final String aeronDir = dir.resolve("aeron").toString();
-        try (RepriseNode node = RepriseNode.start(
-                new NodeContext()
-                    .dataDirectory(dir.resolve("data"))
-                    .rules(new BusinessRules().maxSessions(1 << 12).expectedSessions(1 << 8).maxDestinations(8))
-                    .journalSegmentLength(8L * 1024 * 1024)
-                    .ringSize(1024),
-                new TransportContext().aeronDirectoryName(aeronDir).ingressUdpChannel(null)
-                    .tokens(TENANT + "=" + TOKEN));
+        final String aeronDir = SmallNode.aeronDir(dir);
+        try (RepriseNode node = SmallNode.start(dir, new TransportContext().tokens(TENANT + "=" + TOKEN));
             RepriseClient client = RepriseClient.connect(
                 new ClientContext().aeronDirectoryName(aeronDir).tenant(TENANT).token(TOKEN), (c, t, code, v) -> { });
             RepriseWorker worker = RepriseWorker.connect(

@@ -12,9 +12,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 
 import io.aeron.Aeron;
-import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.SessionPolicy;
-import io.reprise.engine.node.NodeContext;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.Outcome;
 import io.reprise.transport.client.ClientContext;
@@ -47,18 +45,10 @@ class WorkerLivenessTest
     @Test
     void shouldDropASigkilledWorkerWithinItsLivenessAndHandItsAttemptsToTheNextWorker() throws Exception
     {
-        final String aeronDir = dir.resolve("aeron").toString();
-        try (RepriseNode node = RepriseNode.start(
-                new NodeContext()
-                    .dataDirectory(dir.resolve("data"))
-                    .rules(new BusinessRules().maxSessions(1 << 12).expectedSessions(1 << 8).maxDestinations(8))
-                    .journalSegmentLength(8L * 1024 * 1024)
-                    .ringSize(1024),
-                new TransportContext()
-                    .aeronDirectoryName(aeronDir)
-                    .ingressUdpChannel(null)
-                    .workerLivenessTimeoutMs(LIVENESS_MS)
-                    .tokens(TENANT + "=" + TOKEN));
+        final String aeronDir = SmallNode.aeronDir(dir);
+        try (RepriseNode node = SmallNode.start(dir, new TransportContext()
+                .workerLivenessTimeoutMs(LIVENESS_MS)
+                .tokens(TENANT + "=" + TOKEN));
             Aeron aeron = ClientContext.connectAeron(aeronDir);
             RepriseClient client = RepriseClient.connect(
                 new ClientContext().aeron(aeron).tenant(TENANT).token(TOKEN), (c, t, code, v) -> { }))
