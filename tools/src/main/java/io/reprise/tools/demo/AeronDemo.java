@@ -434,6 +434,7 @@ public final class AeronDemo
             }
             final java.util.ArrayDeque<Integer> resend = new java.util.ArrayDeque<>();
             final java.util.ArrayDeque<Integer> toCancel = new java.util.ArrayDeque<>();
+            final org.agrona.collections.IntHashSet resentAfterClose = new org.agrona.collections.IntHashSet();
             final RepriseClient.Listener listener = new RepriseClient.Listener()
             {
                 public void onResponse(final long correlationId, final int templateId, final ResultCode code,
@@ -446,7 +447,9 @@ public final class AeronDemo
                         {
                             return;
                         }
-                        if (code == ResultCode.OK)
+                        // After a lost connection a save is sent again: if the first one was applied, this one
+                        // finds it (DUPLICATE_SESSION), and that is its answer.
+                        if (code == ResultCode.OK || (code == ResultCode.DUPLICATE_SESSION && resentAfterClose.remove(i)))
                         {
                             plan.saved.set(i, 1);
                             if (plan.cancelled(i))
@@ -485,6 +488,19 @@ public final class AeronDemo
                     final SessionStatus status, final int attempt, final int errorCode)
                 {
                     noticed[status.value()].incrementAndGet();
+                }
+
+                /** What was waiting for an answer gets none now: send it again on the next connection. */
+                public void onConnectionClosed(final ResultCode reason, final String detail)
+                {
+                    saveOf.forEach((correlationId, i) ->
+                    {
+                        resend.add((int)i);
+                        resentAfterClose.add((int)i);
+                    });
+                    saveOf.clear();
+                    cancelOf.forEach((correlationId, i) -> toCancel.add((int)i));
+                    cancelOf.clear();
                 }
             };
             try (RepriseClient client = RepriseClient.connect(controllerContext(tenant), listener))
@@ -564,8 +580,11 @@ public final class AeronDemo
                             return; // never reported: it dies with this attempt in hand
                         }
                         final Outcome outcome = outcome(destination);
+                        // Only back-pressure passes: a connection the node closed (too slow, or silent while this
+                        // thread was starved) is made again by the next poll, and this attempt returns after its lease.
                         while (worker.report(sessionId, destination, attempt, handle, outcome,
-                            outcome == Outcome.SUCCEEDED ? 200 : 503, 0) < 0 && !stop.get())
+                            outcome == Outcome.SUCCEEDED ? 200 : 503, 0) == RepriseClient.BACK_PRESSURED &&
+                            !stop.get())
                         {
                             Thread.onSpinWait();
                         }
