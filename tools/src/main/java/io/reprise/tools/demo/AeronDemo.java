@@ -493,13 +493,13 @@ public final class AeronDemo
                 /** What was waiting for an answer gets none now: send it again on the next connection. */
                 public void onConnectionClosed(final ResultCode reason, final String detail)
                 {
-                    saveOf.forEach((correlationId, i) ->
+                    saveOf.longForEach((correlationId, i) ->
                     {
                         resend.add((int)i);
                         resentAfterClose.add((int)i);
                     });
                     saveOf.clear();
-                    cancelOf.forEach((correlationId, i) -> toCancel.add((int)i));
+                    cancelOf.longForEach((correlationId, i) -> toCancel.add((int)i));
                     cancelOf.clear();
                 }
             };
