@@ -607,7 +607,7 @@ public final class RepeatProcess implements Agent
         {
             if (endedBy == OutputSink.ENDED_BY_LEASE)
             {
-                worker.leasesRunOut++;
+                worker.leasesRunOut = Math.min(worker.leasesRunOut + 1, Integer.SIZE);
             }
             else if (endedBy == OutputSink.ENDED_BY_REPORT)
             {
@@ -733,7 +733,7 @@ public final class RepeatProcess implements Agent
         /** The hands it is trusted with: all of them, halved by each lease run out since its last report. */
         int allowedHands()
         {
-            return leasesRunOut >= Integer.SIZE - 1 ? 0 : hands >> leasesRunOut;
+            return leasesRunOut >= Integer.SIZE ? 0 : hands >> leasesRunOut;
         }
 
         /** Held back to nothing: it gets an attempt only as a probe, when no other worker has a free hand. */
