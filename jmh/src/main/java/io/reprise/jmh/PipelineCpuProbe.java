@@ -11,7 +11,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.node.InProcessClient;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;

@@ -16,7 +16,7 @@ import io.reprise.engine.disk.ForwardingDiskFile;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.node.InProcessClient;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;

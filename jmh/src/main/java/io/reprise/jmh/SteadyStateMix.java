@@ -3,8 +3,8 @@ package io.reprise.jmh;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.OperatorEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.schema.log.BeginRepeatsEncoder;
 import io.reprise.schema.log.MessageHeaderEncoder;
 import io.reprise.schema.log.Outcome;

@@ -1,7 +1,7 @@
 package io.reprise.tools.demo;
 
 import io.reprise.engine.logic.BusinessLogic;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.schema.log.Outcome;
 import org.agrona.DirectBuffer;
 

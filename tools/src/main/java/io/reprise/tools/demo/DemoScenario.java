@@ -10,7 +10,7 @@ import java.util.SplittableRandom;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.OutputSink;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.state.Destinations;
 import io.reprise.engine.state.SessionTable;
 import io.reprise.schema.client.ResultCode;

@@ -4,8 +4,8 @@ import java.io.PrintStream;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.OperatorEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.schema.log.BeginRepeatsDecoder;
 import io.reprise.schema.log.CancelSessionDecoder;
 import io.reprise.schema.log.ConfigureDestinationDecoder;

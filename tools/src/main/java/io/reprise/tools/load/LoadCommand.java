@@ -19,7 +19,7 @@ import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
-import io.reprise.transport.client.ClientContext;
+import io.reprise.client.ClientContext;
 import org.HdrHistogram.Histogram;
 import org.agrona.IoUtil;
 

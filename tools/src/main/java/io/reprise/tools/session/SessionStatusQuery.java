@@ -15,10 +15,10 @@ import io.reprise.tools.cli.Format;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.transport.TransportContext;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.ConnectException;
-import io.reprise.transport.client.RepriseClient;
-import io.reprise.transport.client.SessionState;
+import io.reprise.client.ClientContext;
+import io.reprise.client.ConnectException;
+import io.reprise.client.RepriseClient;
+import io.reprise.client.SessionState;
 
 /**
  * {@code reprise session status TENANT:ID}: connects to the node running on an Aeron directory as a controller of

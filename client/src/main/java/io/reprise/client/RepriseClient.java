@@ -1,9 +1,9 @@
-package io.reprise.transport.client;
+package io.reprise.client;
 
 import io.aeron.Publication;
 import io.aeron.logbuffer.Header;
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.OperatorEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
