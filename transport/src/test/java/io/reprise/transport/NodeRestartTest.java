@@ -19,14 +19,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
-import io.reprise.schema.log.SessionPolicy;
-import io.reprise.schema.client.ResultCode;
-import io.reprise.schema.client.SessionStatus;
-import io.reprise.schema.log.Outcome;
 import io.reprise.client.ClientContext;
 import io.reprise.client.ConnectException;
 import io.reprise.client.RepriseClient;
 import io.reprise.client.RepriseWorker;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionStatus;
+import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
