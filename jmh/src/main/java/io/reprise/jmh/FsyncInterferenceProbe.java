@@ -12,8 +12,8 @@ import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.journal.Journal;
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.OperatorEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import org.HdrHistogram.Histogram;
 import org.agrona.concurrent.UnsafeBuffer;
 

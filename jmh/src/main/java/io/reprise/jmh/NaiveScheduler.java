@@ -10,12 +10,12 @@ import java.util.zip.CRC32C;
 
 import io.reprise.engine.logic.Backoff;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.log.BeginRepeatsDecoder;
 import io.reprise.schema.log.MessageHeaderDecoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.ReportOutcomeDecoder;
 import io.reprise.schema.log.SaveSessionDecoder;

@@ -3,13 +3,13 @@ package io.reprise.jmh;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.schema.log.BeginRepeatsEncoder;
 import io.reprise.schema.log.MessageHeaderEncoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.ReportOutcomeEncoder;
 import io.reprise.schema.log.SaveSessionEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.schema.log.SetTimeEncoder;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -18,15 +18,15 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.OutputSink;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.node.InProcessClient;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import io.aeron.ChannelUri;
 import io.aeron.CommonContext;
+import io.reprise.client.ClientContext;
 import io.reprise.engine.util.SystemProperties;
 import io.reprise.schema.client.ClientRole;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -23,16 +24,17 @@ import org.agrona.concurrent.IdleStrategy;
  */
 public final class TransportContext
 {
-    public static final String AERON_DIR_PROP_NAME = "reprise.aeron.dir";
-    public static final String AERON_DIR_DEFAULT = CommonContext.getAeronDirectoryName() + "-reprise";
+    // The defaults a client shares with the node live in the client's module, which never depends on the node.
+    public static final String AERON_DIR_PROP_NAME = ClientContext.AERON_DIR_PROP_NAME;
+    public static final String AERON_DIR_DEFAULT = ClientContext.AERON_DIR_DEFAULT;
     public static final String EMBEDDED_DRIVER_PROP_NAME = "reprise.aeron.embedded.driver";
     public static final String INGRESS_IPC_CHANNEL_PROP_NAME = "reprise.ingress.ipc.channel";
-    public static final String INGRESS_IPC_CHANNEL_DEFAULT = "aeron:ipc?term-length=4m";
+    public static final String INGRESS_IPC_CHANNEL_DEFAULT = ClientContext.INGRESS_IPC_CHANNEL_DEFAULT;
     /** The UDP ingress; the word {@code none} turns it off. */
     public static final String INGRESS_UDP_CHANNEL_PROP_NAME = "reprise.ingress.udp.channel";
-    public static final String INGRESS_UDP_CHANNEL_DEFAULT = "aeron:udp?endpoint=localhost:40456|term-length=4m";
+    public static final String INGRESS_UDP_CHANNEL_DEFAULT = ClientContext.INGRESS_UDP_CHANNEL_DEFAULT;
     public static final String INGRESS_STREAM_ID_PROP_NAME = "reprise.ingress.stream.id";
-    public static final int INGRESS_STREAM_ID_DEFAULT = 1001;
+    public static final int INGRESS_STREAM_ID_DEFAULT = ClientContext.INGRESS_STREAM_ID_DEFAULT;
     /**
      * Comma-separated {@code T=TOKEN} (tenant T, both roles) and {@code T:ROLE=TOKEN} (ROLE {@code controller} or
      * {@code worker} only) entries: {@link #parseTokens}.

@@ -21,13 +21,13 @@ import io.aeron.FragmentAssembler;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.journal.JournalReader;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.engine.logic.OutputSink;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectEncoder;
@@ -40,12 +40,12 @@ import io.reprise.schema.client.SessionStateDecoder;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.client.WorkerAnnounceEncoder;
 import io.reprise.schema.log.MessageHeaderDecoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.RedriveDeadEncoder;
 import io.reprise.schema.log.ReportOutcomeEncoder;
 import io.reprise.schema.log.SaveSessionEncoder;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseClient;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -200,7 +200,7 @@ class IngressFuzzTest
             .rules(rules())
             .journalSegmentLength(64L * 1024 * 1024)
             .ringSize(4096), transport);
-        aeron = io.reprise.transport.client.ClientContext.connectAeron(transport.aeronDirectoryName());
+        aeron = io.reprise.client.ClientContext.connectAeron(transport.aeronDirectoryName());
         final Counters counters = new Counters(aeron.countersReader());
 
         // Setup, all correct operators: the correct tenant owns its destination, the fuzz tenant has a pending and

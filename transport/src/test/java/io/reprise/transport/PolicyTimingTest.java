@@ -7,12 +7,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
+import io.reprise.client.RepriseWorker;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.Outcome;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseClient;
-import io.reprise.transport.client.RepriseWorker;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,7 +1,7 @@
 package io.reprise.transport;
 
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseWorker;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseWorker;
 
 /**
  * A worker in a process of its own that takes attempts and never reports them, so that a test can SIGKILL it while

@@ -12,12 +12,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 
 import io.aeron.Aeron;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
+import io.reprise.client.RepriseWorker;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.Outcome;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseClient;
-import io.reprise.transport.client.RepriseWorker;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersReader;
 import org.junit.jupiter.api.Test;

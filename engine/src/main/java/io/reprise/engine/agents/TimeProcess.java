@@ -3,7 +3,7 @@ package io.reprise.engine.agents;
 import java.util.function.LongSupplier;
 
 import io.reprise.engine.flow.OperationPublisher;
-import io.reprise.engine.logic.OperatorEncoder;
+import io.reprise.schema.log.OperatorEncoder;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.EpochClock;
 import org.agrona.concurrent.UnsafeBuffer;

@@ -4,9 +4,9 @@ import java.util.SplittableRandom;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.engine.logic.OutputSink;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**

@@ -1,7 +1,7 @@
 package io.reprise.engine.node;
 
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.OperatorEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.Outcome;
 import org.agrona.DirectBuffer;

@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 import io.reprise.engine.flow.OperationPublisher;
-import io.reprise.engine.logic.OperatorEncoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.state.DestinationFigures;
 import io.reprise.engine.storage.StorageReader;

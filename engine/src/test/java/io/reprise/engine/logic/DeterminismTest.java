@@ -16,6 +16,7 @@ import java.util.function.Consumer;
 import io.reprise.engine.state.SessionTable;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 

@@ -4,6 +4,7 @@ import io.reprise.engine.state.SessionTable;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

@@ -20,6 +20,7 @@ import io.reprise.engine.state.SessionTable;
 import io.reprise.engine.state.StateInput;
 import io.reprise.engine.state.StateOutput;
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 

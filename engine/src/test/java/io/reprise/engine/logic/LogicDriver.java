@@ -1,7 +1,9 @@
 package io.reprise.engine.logic;
 
 import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -3,7 +3,9 @@ package io.reprise.engine.logic;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 

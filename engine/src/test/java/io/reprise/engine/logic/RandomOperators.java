@@ -5,8 +5,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.ReportOutcomeEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**

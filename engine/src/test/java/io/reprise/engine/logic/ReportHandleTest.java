@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.log.MessageHeaderEncoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.ReportOutcomeEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 

@@ -22,7 +22,7 @@ import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.disk.ForwardingDisk;
 import io.reprise.engine.disk.SimulatedDisk;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotInfo;
 import io.reprise.engine.testing.Snapshots;

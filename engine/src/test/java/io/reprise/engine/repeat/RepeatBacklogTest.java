@@ -17,7 +17,7 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.node.InProcessClient;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;

@@ -17,7 +17,7 @@ import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.disk.ForwardingDisk;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.node.InProcessClient;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;

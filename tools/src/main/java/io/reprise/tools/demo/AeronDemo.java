@@ -12,7 +12,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
+import io.reprise.client.RepriseWorker;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.state.DestinationFigures;
 import io.reprise.engine.state.SessionTable;
@@ -21,11 +23,9 @@ import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.log.CancelSessionDecoder;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.SaveSessionDecoder;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseClient;
-import io.reprise.transport.client.RepriseWorker;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 

@@ -1,8 +1,8 @@
 package io.reprise.tools.demo;
 
 import io.reprise.engine.logic.BusinessLogic;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.schema.log.Outcome;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.DirectBuffer;
 
 /**

@@ -10,7 +10,6 @@ import java.util.SplittableRandom;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.OutputSink;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.state.Destinations;
 import io.reprise.engine.state.SessionTable;
 import io.reprise.schema.client.ResultCode;
@@ -20,6 +19,7 @@ import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.RedriveDeadDecoder;
 import io.reprise.schema.log.ReportOutcomeDecoder;
 import io.reprise.schema.log.SaveSessionDecoder;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 

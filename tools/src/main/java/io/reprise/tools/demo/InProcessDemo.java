@@ -4,16 +4,16 @@ import java.io.PrintStream;
 
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.schema.log.BeginRepeatsDecoder;
 import io.reprise.schema.log.CancelSessionDecoder;
 import io.reprise.schema.log.ConfigureDestinationDecoder;
 import io.reprise.schema.log.NewLeaderTermDecoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.RedriveDeadDecoder;
 import io.reprise.schema.log.ReportOutcomeDecoder;
 import io.reprise.schema.log.SaveSessionDecoder;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.schema.log.SetTimeDecoder;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;

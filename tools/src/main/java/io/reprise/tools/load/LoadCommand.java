@@ -14,12 +14,12 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import io.aeron.Aeron;
 import io.aeron.CommonContext;
+import io.reprise.client.ClientContext;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
-import io.reprise.transport.client.ClientContext;
 import org.HdrHistogram.Histogram;
 import org.agrona.IoUtil;
 

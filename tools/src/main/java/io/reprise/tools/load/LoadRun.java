@@ -9,13 +9,13 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.aeron.Aeron;
-import io.reprise.engine.logic.SessionPolicy;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
+import io.reprise.client.RepriseWorker;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.schema.log.Outcome;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseClient;
-import io.reprise.transport.client.RepriseWorker;
+import io.reprise.schema.log.SessionPolicy;
 import org.HdrHistogram.Histogram;
 import org.agrona.BitUtil;
 import org.agrona.DirectBuffer;

@@ -6,18 +6,18 @@ import java.util.List;
 import java.util.Set;
 
 import io.aeron.CncFileDescriptor;
+import io.reprise.client.ClientContext;
+import io.reprise.client.ConnectException;
+import io.reprise.client.RepriseClient;
+import io.reprise.client.SessionState;
+import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import io.reprise.tools.cli.Args;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.Format;
 import io.reprise.tools.cli.UsageException;
-import io.reprise.schema.client.ClientRole;
 import io.reprise.transport.TransportContext;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.ConnectException;
-import io.reprise.transport.client.RepriseClient;
-import io.reprise.transport.client.SessionState;
 
 /**
  * {@code reprise session status TENANT:ID}: connects to the node running on an Aeron directory as a controller of

@@ -1,7 +1,10 @@
 package io.reprise.tools.stat;
 
 import java.io.File;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
 import java.nio.MappedByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -32,16 +35,17 @@ import org.agrona.concurrent.status.CountersReader;
  */
 public final class NodeStat
 {
-    public static final String USAGE = "stat [--aeron-dir DIR] [--interval-ms N] [--count N]";
+    public static final String USAGE = "stat [--aeron-dir DIR] [--interval-ms N] [--count N] [--serve [HOST:]PORT]";
     public static final String DESCRIPTION =
         "Prints the counters of the node running on the Aeron directory DIR (default " +
         TransportContext.AERON_DIR_DEFAULT + ",\n" +
         "or -Dreprise.aeron.dir): ingress frames, connections, published/durable/applied index, ring depth,\n" +
         "commit times, sessions by state, errors, clients disconnected as too slow. --count samples (default\n" +
         "1), --interval-ms apart (default 1000), with the change per second from the second sample on. Exit 1\n" +
-        "when no node runs there.";
+        "when no node runs there. --serve serves them at http://HOST:PORT/metrics in the Prometheus text\n" +
+        "format until interrupted, bound to HOST only (default the loopback address).";
 
-    private static final Set<String> OPTIONS = Set.of("--aeron-dir", "--interval-ms", "--count");
+    private static final Set<String> OPTIONS = Set.of("--aeron-dir", "--interval-ms", "--count", "--serve");
 
     private NodeStat()
     {
@@ -53,6 +57,14 @@ public final class NodeStat
         final Args args = Args.parse("stat", tokens, OPTIONS);
         final String aeronDir = args.has("--aeron-dir") ? args.option("--aeron-dir") :
             System.getProperty(TransportContext.AERON_DIR_PROP_NAME, TransportContext.AERON_DIR_DEFAULT);
+        if (args.has("--serve"))
+        {
+            if (args.has("--count") || args.has("--interval-ms"))
+            {
+                throw new UsageException("--serve reads the counters at each scrape: no --count or --interval-ms");
+            }
+            return serve(aeronDir, args.option("--serve"), out, err);
+        }
         final long intervalMs = args.longOption("--interval-ms", 1_000, 1, 3_600_000);
         final long count = args.longOption("--count", 1, 1, Long.MAX_VALUE);
 
@@ -123,8 +135,40 @@ public final class NodeStat
         }
     }
 
+    private static int serve(final String aeronDir, final String spec, final PrintStream out, final PrintStream err)
+        throws UsageException
+    {
+        final InetSocketAddress address;
+        try
+        {
+            address = MetricsEndpoint.parseAddress(spec);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new UsageException("--serve: " + ex.getMessage());
+        }
+        try (MetricsEndpoint endpoint = MetricsEndpoint.start(aeronDir, address))
+        {
+            final InetSocketAddress bound = endpoint.address();
+            final String host = bound.getAddress() instanceof Inet6Address ?
+                "[" + bound.getAddress().getHostAddress() + "]" : bound.getAddress().getHostAddress();
+            out.println("reprise stat: serving the counters of the node on " + aeronDir + " at http://" + host + ":" +
+                bound.getPort() + MetricsEndpoint.PATH + " until interrupted");
+            while (!Thread.currentThread().isInterrupted())
+            {
+                LockSupport.park();
+            }
+            return ExitCode.OK;
+        }
+        catch (final IOException ex)
+        {
+            err.println("reprise stat: cannot serve on " + address + ": " + ex);
+            return ExitCode.FAILED;
+        }
+    }
+
     /** Reprise counters by counter id: {type index, value, owner}, in counter-id order. */
-    private static Map<Integer, long[]> read(final CountersReader counters)
+    static Map<Integer, long[]> read(final CountersReader counters)
     {
         final Map<Integer, long[]> values = new LinkedHashMap<>();
         counters.forEach((counterId, typeId, keyBuffer, label) ->

@@ -6,17 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.tools.NodeFixture;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.Format;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseClient;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -8,15 +8,15 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
-import io.reprise.transport.client.ClientContext;
-import io.reprise.transport.client.RepriseClient;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

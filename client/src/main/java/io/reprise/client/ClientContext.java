@@ -1,7 +1,7 @@
-package io.reprise.transport.client;
+package io.reprise.client;
 
 import io.aeron.Aeron;
-import io.reprise.transport.TransportContext;
+import io.aeron.CommonContext;
 
 /**
  * Settings of a {@link RepriseClient} or {@link RepriseWorker}: where the node's ingress is, where responses come
@@ -9,6 +9,15 @@ import io.reprise.transport.TransportContext;
  */
 public final class ClientContext
 {
+    /** The media driver's directory, shared by the node and its clients on one machine. */
+    public static final String AERON_DIR_PROP_NAME = "reprise.aeron.dir";
+    public static final String AERON_DIR_DEFAULT = CommonContext.getAeronDirectoryName() + "-reprise";
+    /** The node's ingress on this machine. */
+    public static final String INGRESS_IPC_CHANNEL_DEFAULT = "aeron:ipc?term-length=4m";
+    /** The node's UDP ingress when it is started with the defaults; from another machine, name the node's address. */
+    public static final String INGRESS_UDP_CHANNEL_DEFAULT = "aeron:udp?endpoint=localhost:40456|term-length=4m";
+    /** The stream of both ingress channels. */
+    public static final int INGRESS_STREAM_ID_DEFAULT = 1001;
     /** Responses over IPC. */
     public static final String IPC_RESPONSE_CHANNEL = "aeron:ipc?term-length=4m";
     /** Responses over UDP to a port the system picks: for a client on another machine, name its address. */
@@ -27,10 +36,9 @@ public final class ClientContext
     }
 
     private Aeron aeron;
-    private String aeronDirectoryName = System.getProperty(TransportContext.AERON_DIR_PROP_NAME,
-        TransportContext.AERON_DIR_DEFAULT);
-    private String ingressChannel = TransportContext.INGRESS_IPC_CHANNEL_DEFAULT;
-    private int ingressStreamId = TransportContext.INGRESS_STREAM_ID_DEFAULT;
+    private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP_NAME, AERON_DIR_DEFAULT);
+    private String ingressChannel = INGRESS_IPC_CHANNEL_DEFAULT;
+    private int ingressStreamId = INGRESS_STREAM_ID_DEFAULT;
     private String responseChannel = IPC_RESPONSE_CHANNEL;
     private int tenant = 1;
     private String token = "";

@@ -1,4 +1,4 @@
-package io.reprise.transport.client;
+package io.reprise.client;
 
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;

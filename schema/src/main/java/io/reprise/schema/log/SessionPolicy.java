@@ -1,4 +1,4 @@
-package io.reprise.engine.logic;
+package io.reprise.schema.log;
 
 /**
  * The repeat policy of a session as a controller states it in {@code SaveSession}: when it is first due, how

@@ -1,8 +1,7 @@
-package io.reprise.transport.client;
+package io.reprise.client;
 
 import io.aeron.Publication;
 import io.aeron.logbuffer.Header;
-import io.reprise.engine.logic.OperatorEncoder;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
@@ -11,6 +10,7 @@ import io.reprise.schema.client.ResponseDecoder;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.WorkerAnnounceDecoder;
 import io.reprise.schema.client.WorkerAnnounceEncoder;
+import io.reprise.schema.log.OperatorEncoder;
 import io.reprise.schema.log.Outcome;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;

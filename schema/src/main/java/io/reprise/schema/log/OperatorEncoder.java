@@ -1,22 +1,11 @@
-package io.reprise.engine.logic;
+package io.reprise.schema.log;
 
-import io.reprise.schema.log.BeginRepeatsEncoder;
-import io.reprise.schema.log.CancelSessionEncoder;
-import io.reprise.schema.log.ConfigureDestinationEncoder;
-import io.reprise.schema.log.MessageHeaderEncoder;
-import io.reprise.schema.log.NewLeaderTermEncoder;
-import io.reprise.schema.log.Outcome;
-import io.reprise.schema.log.RedriveDeadEncoder;
-import io.reprise.schema.log.RedriveScope;
-import io.reprise.schema.log.ReportOutcomeEncoder;
-import io.reprise.schema.log.SaveSessionEncoder;
-import io.reprise.schema.log.SetTimeEncoder;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
  * Encodes operators (SBE header and body) into a buffer with reusable flyweights: what producers, tools, tests
- * and benchmarks use to write what {@link BusinessLogic#apply} reads. Each method returns the encoded length.
+ * and benchmarks use to write what the engine's {@code BusinessLogic.apply} reads. Each method returns the encoded length.
  * One instance per thread.
  */
 public final class OperatorEncoder

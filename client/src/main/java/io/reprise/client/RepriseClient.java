@@ -1,9 +1,7 @@
-package io.reprise.transport.client;
+package io.reprise.client;
 
 import io.aeron.Publication;
 import io.aeron.logbuffer.Header;
-import io.reprise.engine.logic.OperatorEncoder;
-import io.reprise.engine.logic.SessionPolicy;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
@@ -13,6 +11,8 @@ import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionFinishedDecoder;
 import io.reprise.schema.client.SessionStateDecoder;
 import io.reprise.schema.client.SessionStatus;
+import io.reprise.schema.log.OperatorEncoder;
+import io.reprise.schema.log.SessionPolicy;
 import org.agrona.DirectBuffer;
 import org.agrona.ExpandableDirectByteBuffer;
 

@@ -1,4 +1,4 @@
-package io.reprise.transport.client;
+package io.reprise.client;
 
 import java.io.File;
 import java.nio.ByteBuffer;
