@@ -271,15 +271,19 @@ public final class BenchSide
             " (deleted after)");
         out.println("side: load: " + options.describe());
         final LoadRun.Result result;
+        final ThreadCpu cpu = new ThreadCpu();
         try (Running running = start(dataDirectory, true, false))
         {
+            cpu.start();
             result = new LoadRun(options, running.connector()).run();
+            cpu.stop();
         }
         finally
         {
             IoUtil.delete(dataDirectory.toFile(), true);
         }
         LoadCommand.report(options, result, out, null);
+        cpu.report(out, system, result.acked());
         return result.errors() == 0 ? 0 : 1;
     }
 

@@ -83,6 +83,12 @@ public final class LoadRun
             return ackedInWindow;
         }
 
+        /** Saves acknowledged over the whole run, warm-up included. */
+        public long acked()
+        {
+            return acked;
+        }
+
         /** Saves acknowledged over the measured window, per second. */
         public double achievedPerSecond()
         {
