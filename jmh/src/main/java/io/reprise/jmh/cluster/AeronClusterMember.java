@@ -24,8 +24,8 @@ import org.agrona.concurrent.status.AtomicCounter;
  * module ({@link ClusteredMediaDriver}), and the service container. Configured for a small machine as Aeron's
  * documentation advises (docs/benchmarks.md lists every setting and why):
  * <ul>
- * <li>media driver: {@code SHARED} threading (one thread), the same back-off idle strategy and sparse term files as
- * the embedded driver of a Reprise node;</li>
+ * <li>media driver: {@code SHARED} threading (one thread), the same back-off idle strategy, sparse term files and
+ * liveness timeouts (60 s for clients) as the embedded driver of a Reprise node;</li>
  * <li>archive: {@code SHARED} threading (conductor, recorder and replayer on one thread), control over IPC only,
  * no recording events; {@code fileSyncLevel} and {@code catalogFileSyncLevel} 1 with fsync on (the recorder
  * fdatasyncs each block it writes before the recorded position moves, and the consensus module commits only up to
@@ -40,6 +40,7 @@ public final class AeronClusterMember implements AutoCloseable
 {
     public static final String LOG_CHANNEL_DEFAULT = "aeron:ipc?term-length=64m";
     public static final String CLIENT_CHANNEL = "aeron:ipc?term-length=4m";
+    private static final long CLIENT_LIVENESS_NS = 60_000_000_000L;
 
     private final ClusteredMediaDriver clusteredMediaDriver;
     private final ClusteredServiceContainer container;
@@ -78,6 +79,11 @@ public final class AeronClusterMember implements AutoCloseable
             .threadingMode(driverThreading)
             .sharedIdleStrategy(TransportContext.idleStrategy(idle))
             .termBufferSparseFile(true)
+            // As a Reprise node's embedded driver: on 2 busy cores a thread can starve for seconds, and a client the
+            // driver times out would take the member down with it.
+            .imageLivenessTimeoutNs(TransportContext.CLIENT_LIVENESS_MS_DEFAULT * 1_000_000L)
+            .clientLivenessTimeoutNs(CLIENT_LIVENESS_NS)
+            .publicationUnblockTimeoutNs(2 * CLIENT_LIVENESS_NS)
             .dirDeleteOnStart(true)
             .dirDeleteOnShutdown(true);
 
