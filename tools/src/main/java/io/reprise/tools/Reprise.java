@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
 
+import io.reprise.tools.bench.BenchCommand;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.tools.demo.DemoCommand;
@@ -57,7 +58,8 @@ public final class Reprise
         new Verb(List.of("session", "status"), SessionStatusQuery.USAGE, SessionStatusQuery.DESCRIPTION,
             SessionStatusQuery::run),
         new Verb(List.of("stat"), NodeStat.USAGE, NodeStat.DESCRIPTION, NodeStat::run),
-        new Verb(List.of("load"), LoadCommand.USAGE, LoadCommand.DESCRIPTION, LoadCommand::run));
+        new Verb(List.of("load"), LoadCommand.USAGE, LoadCommand.DESCRIPTION, LoadCommand::run),
+        new Verb(List.of("bench"), BenchCommand.USAGE, BenchCommand.DESCRIPTION, BenchCommand::run));
 
     private Reprise()
     {

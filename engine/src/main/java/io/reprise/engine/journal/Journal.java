@@ -73,6 +73,7 @@ public final class Journal implements AutoCloseable
     private int lastChecksum;
     private long durableIndex;
     private boolean segmentPending;
+    private boolean skipFsync;
 
     private Journal(final Disk disk, final Path directory, final long segmentLength, final int writeBufferBytes)
     {
@@ -269,6 +270,21 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * For benchmarks only: {@link #commit()} writes but does not sync, so the records it reports durable are only in
+     * the page cache and a crash of the machine loses them. New segments and truncations still sync.
+     */
+    public Journal skipFsync(final boolean skipFsync)
+    {
+        this.skipFsync = skipFsync;
+        return this;
+    }
+
+    public boolean skipFsync()
+    {
+        return skipFsync;
+    }
+
+    /**
      * Buffers one record. Commits first when the buffer or the segment has no room for it.
      *
      * @throws IllegalStateException if {@code index} does not follow the last one or the term goes back.
@@ -325,8 +341,8 @@ public final class Journal implements AutoCloseable
     }
 
     /**
-     * Writes everything buffered and syncs it: after a normal return every appended record is durable.
-     * After an exception nothing is lost from the buffer; call again to retry.
+     * Writes everything buffered and syncs it: after a normal return every appended record is durable (unless
+     * {@link #skipFsync(boolean)}). After an exception nothing is lost from the buffer; call again to retry.
      */
     public void commit() throws IOException
     {
@@ -337,7 +353,10 @@ public final class Journal implements AutoCloseable
         }
         writeBuffer.clear().limit(buffered);
         segment.write(writeBuffer, syncedOffset);
-        segment.sync();
+        if (!skipFsync)
+        {
+            segment.sync();
+        }
         syncedOffset += buffered;
         buffered = 0;
         durableIndex = lastIndex;

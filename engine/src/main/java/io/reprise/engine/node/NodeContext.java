@@ -57,6 +57,12 @@ public final class NodeContext
     public static final long SEGMENT_LENGTH_DEFAULT = 64L * 1024 * 1024;
     public static final String WRITE_BUFFER_PROP_NAME = "reprise.journal.write.buffer.bytes";
     public static final int WRITE_BUFFER_DEFAULT = 4 * 1024 * 1024;
+    /**
+     * For benchmarks only: the journal stage writes each group commit but does not fsync it, so acknowledged saves
+     * are NOT durable (a crash of the machine, not only of the process, loses them). Off by default.
+     */
+    public static final String JOURNAL_SKIP_FSYNC_PROP_NAME = "reprise.journal.skip.fsync";
+    public static final boolean JOURNAL_SKIP_FSYNC_DEFAULT = false;
     public static final String TIME_TICK_MS_PROP_NAME = "reprise.time.tick.ms";
     public static final long TIME_TICK_MS_DEFAULT = 1;
     public static final String TIME_HEARTBEAT_MS_PROP_NAME = "reprise.time.heartbeat.ms";
@@ -91,6 +97,8 @@ public final class NodeContext
     private String waitStrategyName = System.getProperty(WAIT_STRATEGY_PROP_NAME, WAIT_STRATEGY_DEFAULT);
     private long journalSegmentLength = SystemProperties.longValue(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
     private int journalWriteBufferBytes = SystemProperties.intValue(WRITE_BUFFER_PROP_NAME, WRITE_BUFFER_DEFAULT);
+    private boolean journalSkipFsync = Boolean.parseBoolean(
+        System.getProperty(JOURNAL_SKIP_FSYNC_PROP_NAME, Boolean.toString(JOURNAL_SKIP_FSYNC_DEFAULT)));
     private long timeTickMs = SystemProperties.longValue(TIME_TICK_MS_PROP_NAME, TIME_TICK_MS_DEFAULT);
     private long timeHeartbeatMs = SystemProperties.longValue(TIME_HEARTBEAT_MS_PROP_NAME, TIME_HEARTBEAT_MS_DEFAULT);
     private long snapshotEveryOperators =
@@ -316,6 +324,18 @@ public final class NodeContext
     public NodeContext journalWriteBufferBytes(final int journalWriteBufferBytes)
     {
         this.journalWriteBufferBytes = journalWriteBufferBytes;
+        return this;
+    }
+
+    public boolean journalSkipFsync()
+    {
+        return journalSkipFsync;
+    }
+
+    /** For benchmarks only: see {@link #JOURNAL_SKIP_FSYNC_PROP_NAME}; acknowledged saves are then not durable. */
+    public NodeContext journalSkipFsync(final boolean journalSkipFsync)
+    {
+        this.journalSkipFsync = journalSkipFsync;
         return this;
     }
 

@@ -168,7 +168,7 @@ public final class StandaloneNode implements AutoCloseable
         try
         {
             journal = Journal.open(disk, journalDirectory, context.journalSegmentLength(),
-                context.journalWriteBufferBytes(), snapshotIndex + 1);
+                context.journalWriteBufferBytes(), snapshotIndex + 1).skipFsync(context.journalSkipFsync());
         }
         catch (final JournalCorruptException ex)
         {
@@ -181,7 +181,8 @@ public final class StandaloneNode implements AutoCloseable
                 "; after refusing snapshots: " + rejected);
         }
         listener.onStep("journal-opened records=" + journal.openReport().records + " last=" + journal.lastIndex() +
-            (journal.openReport().truncation == null ? "" : " " + journal.openReport().truncation));
+            (journal.openReport().truncation == null ? "" : " " + journal.openReport().truncation) +
+            (journal.skipFsync() ? " fsync=skipped (saves acknowledged are not durable)" : ""));
         Recovery.replay(disk, journalDirectory, logic, Long.MAX_VALUE, new Recovery.Listener()
         {
             public void onStep(final String step)

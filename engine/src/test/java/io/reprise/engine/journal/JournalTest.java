@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Random;
 
 import io.reprise.engine.disk.DiskFile;
+import io.reprise.engine.disk.ForwardingDisk;
+import io.reprise.engine.disk.ForwardingDiskFile;
 import io.reprise.engine.disk.SimulatedDisk;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
@@ -78,6 +80,46 @@ class JournalTest
             assertEquals(JournalReader.Status.END, status, () -> reader.describeProblem());
         }
         return indexes;
+    }
+
+    @Test
+    void shouldWriteButNotSyncEachCommitWhenFsyncIsSkipped() throws IOException
+    {
+        final long[] fileSyncs = new long[1];
+        final ForwardingDisk countingDisk = new ForwardingDisk(disk)
+        {
+            public DiskFile open(final Path file, final boolean create) throws IOException
+            {
+                return new ForwardingDiskFile(disk.open(file, create))
+                {
+                    public void sync() throws IOException
+                    {
+                        fileSyncs[0]++;
+                        super.sync();
+                    }
+                };
+            }
+        };
+        countingDisk.createDirectories(DIR);
+        try (Journal journal = Journal.open(countingDisk, DIR, SEGMENT, WRITE_BUFFER, 1).skipFsync(true))
+        {
+            append(journal, 1, lengthOf(1));
+            journal.commit(); // starts the first segment, which syncs its header
+            final long syncsAfterSegmentStart = fileSyncs[0];
+            for (long i = 2; i <= 50; i++)
+            {
+                append(journal, i, lengthOf(i));
+                journal.commit();
+                assertEquals(i, journal.durableIndex());
+            }
+            assertEquals(syncsAfterSegmentStart, fileSyncs[0], "a commit synced");
+
+            journal.skipFsync(false);
+            append(journal, 51, lengthOf(51));
+            journal.commit();
+            assertEquals(syncsAfterSegmentStart + 1, fileSyncs[0]);
+        }
+        assertEquals(51, readAll().size(), "every record written");
     }
 
     @Test

@@ -29,7 +29,7 @@ import org.agrona.IoUtil;
  * save-to-ack latency from each save's intended send time (coordinated-omission aware); workers take the attempts,
  * answer SUCCEEDED (or RETRY with probability {@code --failure-ratio}) and measure due-to-dispatch lag. Either
  * against a running node ({@code --aeron-dir}) or a node of its own on a temporary data directory, deleted after
- * ({@code --embedded}). The journal syncs every commit either way.
+ * ({@code --embedded}). The journal syncs every commit unless the node runs with {@code reprise.journal.skip.fsync}.
  */
 public final class LoadCommand
 {
@@ -107,7 +107,8 @@ public final class LoadCommand
             });
         out.println("load: embedded node, data " + dataDir + " (deleted after), aeron " + aeronDir + ", ingress " +
             options.ingressChannel + ", transport idle " + transport.idleStrategyName() + ", ring wait " +
-            System.getProperty(NodeContext.WAIT_STRATEGY_PROP_NAME, NodeContext.WAIT_STRATEGY_DEFAULT));
+            System.getProperty(NodeContext.WAIT_STRATEGY_PROP_NAME, NodeContext.WAIT_STRATEGY_DEFAULT) +
+            ", journal fsync " + (nodeContext.journalSkipFsync() ? "skipped (saves not durable)" : "on every commit"));
         out.println("load: " + options.describe());
         out.flush();
         try (RepriseNode node = RepriseNode.start(nodeContext, transport))
@@ -137,11 +138,17 @@ public final class LoadCommand
         {
             result = new LoadRun(options, aeron).run();
         }
-        print(options, result, out, snapshots);
+        report(options, result, out, snapshots);
         return result.errors() == 0 ? ExitCode.OK : ExitCode.FAILED;
     }
 
-    private static void print(
+    /**
+     * Prints what a run measured, as {@code reprise load} does: the rate, the latencies, back-pressure, errors, and a
+     * last {@code result:} line of {@code key=value} figures for scripts.
+     *
+     * @param snapshots the node's snapshots during the run, or null when not known.
+     */
+    public static void report(
         final LoadOptions options, final LoadRun.Result r, final PrintStream out, final AtomicLong snapshots)
     {
         final double seconds = r.measuredSeconds;

@@ -12,8 +12,8 @@ import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
-/** The options of {@code reprise load}, checked. */
-final class LoadOptions
+/** The options of {@code reprise load}, checked; also what a side of {@code reprise bench} runs. */
+public final class LoadOptions
 {
     static final String EMBEDDED = "--embedded";
     private static final Set<String> OPTIONS = Set.of("--aeron-dir", "--media", "--rate", "--window", "--seconds",
@@ -43,7 +43,8 @@ final class LoadOptions
     int maxAttempts = 10;
     int firstDestination = 1;
 
-    static LoadOptions parse(final List<String> tokens) throws UsageException
+    /** Options from the words of a {@code reprise load} command line (after the verb). */
+    public static LoadOptions parse(final List<String> tokens) throws UsageException
     {
         final List<String> rest = new ArrayList<>(tokens);
         final LoadOptions options = new LoadOptions();
@@ -130,7 +131,17 @@ final class LoadOptions
             new BackoffIdleStrategy(100, 10, 1_000, 50_000);
     }
 
-    String describe()
+    public long rate()
+    {
+        return rate;
+    }
+
+    public int payloadBytes()
+    {
+        return payloadBytes;
+    }
+
+    public String describe()
     {
         return "media " + media + ", rate " + (rate > 0 ? rate + "/s" : "max (window-bound)") + ", window " + window +
             ", " + seconds + " s after " + warmupSeconds + " s warm-up, " + workers + " worker" +

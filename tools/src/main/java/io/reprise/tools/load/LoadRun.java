@@ -26,7 +26,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * One run of the load generator against a node: a controller saving sessions at a fixed rate on the calling
- * thread, and the workers, all polled by one thread of their own, taking the attempts.
+ * thread, and the workers, all polled by one thread of their own, taking the attempts. The controller saves through
+ * a {@link SaveClient}: a Reprise client, or another system's for a side-by-side benchmark (then without workers).
  * <p>
  * Save-to-ack latency is measured from the <em>intended</em> send time of each save (start + i / rate), not from
  * when it was actually offered: when the generator falls behind (window full, back-pressure, a pause) the wait
@@ -35,7 +36,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * time, which the generator chose ({@code dueAtMs}, carried in the first 8 bytes of the payload); both are wall
  * clocks of this machine.
  */
-final class LoadRun
+public final class LoadRun
 {
     static final long HIGHEST_NS = 60_000_000_000L;
     /** The delay a worker asks for when it answers RETRY: the due time of the next attempt is known roughly. */
@@ -44,7 +45,7 @@ final class LoadRun
     private static final long REPORT_TIMEOUT_NS = 5_000_000_000L;
 
     /** What one run measured. */
-    static final class Result
+    public static final class Result
     {
         final Histogram saveToAck = new Histogram(HIGHEST_NS, 3);
         final Histogram dispatchLag = new Histogram(HIGHEST_NS, 3);
@@ -70,7 +71,31 @@ final class LoadRun
         long behindAtEnd;
         double measuredSeconds;
 
-        long errors()
+        /** Save-to-ack latency of the saves intended in the measured window, from their intended send time. */
+        public Histogram saveToAck()
+        {
+            return saveToAck;
+        }
+
+        /** Saves intended in the measured window that were acknowledged. */
+        public long ackedInWindow()
+        {
+            return ackedInWindow;
+        }
+
+        /** Saves acknowledged over the whole run, warm-up included. */
+        public long acked()
+        {
+            return acked;
+        }
+
+        /** Saves acknowledged over the measured window, per second. */
+        public double achievedPerSecond()
+        {
+            return ackedInWindow / measuredSeconds;
+        }
+
+        public long errors()
         {
             long errors = unanswered + saveNotConnected + reportFailures;
             for (final long n : saveErrors.values())
@@ -87,6 +112,7 @@ final class LoadRun
 
     private final LoadOptions options;
     private final Aeron aeron;
+    private final SaveClient.Connector connector;
     private final Result result = new Result();
     private final long nanoBase = System.nanoTime();
     private final long epochNsBase = SystemEpochNanoClock.INSTANCE.nanoTime();
@@ -95,6 +121,22 @@ final class LoadRun
     {
         this.options = options;
         this.aeron = aeron;
+        this.connector = SaveClient.reprise(clientContext(options.token));
+    }
+
+    /**
+     * A run whose controller saves through {@code connector}; there are no workers ({@code --workers 0}), so the
+     * sessions are due in an hour and the save path alone is measured.
+     */
+    public LoadRun(final LoadOptions options, final SaveClient.Connector connector)
+    {
+        if (options.workers != 0)
+        {
+            throw new IllegalArgumentException("workers need a Reprise node: give --workers 0");
+        }
+        this.options = options;
+        this.aeron = null;
+        this.connector = connector;
     }
 
     private ClientContext clientContext(final String token)
@@ -118,7 +160,7 @@ final class LoadRun
         return epochNsBase + (nanoTime - nanoBase);
     }
 
-    Result run()
+    public Result run()
     {
         final int destinations = Math.max(1, options.workers);
         final int[] destinationIds = new int[destinations];
@@ -130,7 +172,7 @@ final class LoadRun
         final Controller controller = new Controller(destinationIds);
         try
         {
-            controller.client = RepriseClient.connect(clientContext(options.token), controller);
+            controller.client = connector.connect(controller);
             for (int w = 0; w < options.workers; w++)
             {
                 workers.add(RepriseWorker.connect(clientContext(options.workerToken), destinationIds, options.hands,
@@ -208,7 +250,7 @@ final class LoadRun
         private final int mask;
         private final long[] slotCorrelationId;
         private final long[] slotIntendedNs;
-        private RepriseClient client;
+        private SaveClient client;
         private long outstanding;
         private long warmupEndNs;
         private long endNs;

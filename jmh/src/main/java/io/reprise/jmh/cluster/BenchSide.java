@@ -1,0 +1,435 @@
+package io.reprise.jmh.cluster;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.aeron.Aeron;
+import io.aeron.exceptions.TimeoutException;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.schema.log.SessionPolicy;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.tools.cli.UsageException;
+import io.reprise.tools.load.LoadCommand;
+import io.reprise.tools.load.LoadOptions;
+import io.reprise.tools.load.LoadRun;
+import io.reprise.tools.load.SaveClient;
+import io.reprise.transport.RepriseNode;
+import io.reprise.transport.TransportContext;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
+import org.agrona.CloseHelper;
+import org.agrona.IoUtil;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * One side of {@code reprise bench aeron-cluster}, in a JVM of its own: a Reprise node ({@link RepriseNode}) or a
+ * one-member Aeron Cluster ({@link AeronClusterMember}) around the same business logic, driven by the same load
+ * generator ({@link LoadRun}) over IPC. The command runs the two sides one after the other and compares what each
+ * prints last (docs/benchmarks.md).
+ * <pre>
+ * BenchSide load    --system reprise|aeron-cluster --fsync on|off [reprise load options, --workers 0]
+ * BenchSide fill    --system S --fsync on|off --data-dir DIR --saves N --payload-bytes B
+ * BenchSide restart --system S --fsync on|off --data-dir DIR --payload-bytes B
+ * </pre>
+ * {@code load} starts the system on a fresh temporary directory, measures, prints the load generator's report and
+ * its {@code result:} line, and deletes the directory. {@code fill} saves N sessions as fast as a window of 4096
+ * allows, with one snapshot after the first N/2, then stops the system without another. {@code restart} starts the
+ * system on that directory and prints {@code restart: ... recovery_ms=T}: from the start call to the first save
+ * acknowledged.
+ */
+public final class BenchSide
+{
+    public static final String REPRISE = "reprise";
+    public static final String AERON_CLUSTER = "aeron-cluster";
+    private static final String TOKEN = "bench-token";
+    private static final int TENANT = 1;
+    private static final int FILL_WINDOW = 4096;
+    private static final long TIMEOUT_MS = 30 * 60 * 1000;
+
+    private final String system;
+    private final boolean fsync;
+    private final PrintStream out;
+    private SessionService service;
+
+    private BenchSide(final String system, final boolean fsync, final PrintStream out)
+    {
+        this.system = system;
+        this.fsync = fsync;
+        this.out = out;
+    }
+
+    public static void main(final String[] args)
+    {
+        int status;
+        try
+        {
+            status = run(List.of(args), System.out);
+        }
+        catch (final UsageException ex)
+        {
+            System.err.println("bench side: " + ex.getMessage());
+            status = 2;
+        }
+        catch (final Exception ex)
+        {
+            ex.printStackTrace(System.err);
+            status = 1;
+        }
+        System.out.flush();
+        System.exit(status);
+    }
+
+    static int run(final List<String> args, final PrintStream out) throws Exception
+    {
+        if (args.isEmpty())
+        {
+            throw new UsageException("give a mode: load, fill or restart");
+        }
+        final String mode = args.get(0);
+        final List<String> rest = new ArrayList<>(args.subList(1, args.size()));
+        final String system = take(rest, "--system");
+        if (!REPRISE.equals(system) && !AERON_CLUSTER.equals(system))
+        {
+            throw new UsageException("--system must be " + REPRISE + " or " + AERON_CLUSTER + ": " + system);
+        }
+        final String fsync = take(rest, "--fsync");
+        if (!"on".equals(fsync) && !"off".equals(fsync))
+        {
+            throw new UsageException("--fsync must be on or off: " + fsync);
+        }
+        final BenchSide side = new BenchSide(system, "on".equals(fsync), out);
+        switch (mode)
+        {
+            case "load":
+                return side.load(LoadOptions.parse(with(rest, "--embedded", "--workers", "0", "--tenant", "1",
+                    "--token", TOKEN)));
+            case "fill":
+                return side.fill(Path.of(take(rest, "--data-dir")), Long.parseLong(take(rest, "--saves")),
+                    Integer.parseInt(take(rest, "--payload-bytes")));
+            case "restart":
+                return side.restart(Path.of(take(rest, "--data-dir")), Integer.parseInt(take(rest, "--payload-bytes")));
+            default:
+                throw new UsageException("unknown mode: " + mode);
+        }
+    }
+
+    private static String take(final List<String> args, final String name) throws UsageException
+    {
+        final int at = args.indexOf(name);
+        if (at < 0 || at + 1 >= args.size())
+        {
+            throw new UsageException("missing " + name);
+        }
+        final String value = args.get(at + 1);
+        args.remove(at + 1);
+        args.remove(at);
+        return value;
+    }
+
+    private static List<String> with(final List<String> args, final String... more)
+    {
+        final List<String> all = new ArrayList<>(args);
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    // ------------------------------------------------------------------------------------------ the two systems
+
+    /** One system, started on a directory, with the client connector the load generator uses. */
+    private interface Running extends AutoCloseable
+    {
+        SaveClient.Connector connector();
+
+        void takeSnapshot() throws InterruptedException;
+
+        void close();
+    }
+
+    private static String aeronDirectory(final String system)
+    {
+        final File shm = new File("/dev/shm");
+        return new File(shm.isDirectory() ? shm : new File(System.getProperty("java.io.tmpdir")),
+            "reprise-bench-" + system + "-" + ProcessHandle.current().pid() + "-" +
+            Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 16)).getAbsolutePath();
+    }
+
+    /**
+     * Starts the system on {@code dataDirectory}. {@code fresh}: the directory is new; {@code snapshotsOnRequest}:
+     * Reprise takes no snapshot by its own triggers (Aeron Cluster never does).
+     */
+    private Running start(final Path dataDirectory, final boolean fresh, final boolean snapshotsOnRequest)
+        throws IOException
+    {
+        final String aeronDirectory = aeronDirectory(system);
+        if (REPRISE.equals(system))
+        {
+            final AtomicLong snapshots = new AtomicLong();
+            final NodeContext nodeContext = new NodeContext()
+                .dataDirectory(dataDirectory)
+                .journalSkipFsync(!fsync)
+                .lifecycleListener((step) ->
+                {
+                    if (step.startsWith("snapshot-taken"))
+                    {
+                        snapshots.incrementAndGet();
+                    }
+                    if (step.startsWith("snapshot-") || step.startsWith("journal-opened") ||
+                        step.startsWith("flow-started"))
+                    {
+                        out.println("side: reprise node: " + step);
+                    }
+                });
+            if (snapshotsOnRequest)
+            {
+                nodeContext.snapshotEveryOperators(Long.MAX_VALUE).snapshotEveryLogBytes(Long.MAX_VALUE)
+                    .snapshotEveryMs(Long.MAX_VALUE / 4);
+            }
+            final TransportContext transport = new TransportContext()
+                .aeronDirectoryName(aeronDirectory)
+                .embeddedDriver(true)
+                .ingressUdpChannel(null)
+                .tokens(TENANT + "=" + TOKEN);
+            final RepriseNode node = RepriseNode.start(nodeContext, transport);
+            out.println("side: reprise node: transport idle " + transport.idleStrategyName() + ", ring wait " +
+                System.getProperty(NodeContext.WAIT_STRATEGY_PROP_NAME, NodeContext.WAIT_STRATEGY_DEFAULT) +
+                ", journal fsync " + (fsync ? "on every commit" : "skipped") + ", ingress " +
+                transport.ingressIpcChannel() + ", responses " + ClientContext.IPC_RESPONSE_CHANNEL);
+            final Aeron aeron = ClientContext.connectAeron(aeronDirectory);
+            return new Running()
+            {
+                public SaveClient.Connector connector()
+                {
+                    return SaveClient.reprise(new ClientContext()
+                        .aeron(aeron)
+                        .ingressChannel(transport.ingressIpcChannel())
+                        .tenant(TENANT)
+                        .token(TOKEN)
+                        .connectTimeoutMs(30_000));
+                }
+
+                public void takeSnapshot() throws InterruptedException
+                {
+                    final long before = snapshots.get();
+                    node.node().snapshotAgent().requestSnapshot();
+                    final long deadlineNs = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
+                    while (snapshots.get() == before && System.nanoTime() < deadlineNs)
+                    {
+                        Thread.sleep(1);
+                    }
+                }
+
+                public void close()
+                {
+                    out.println("side: reprise snapshots taken " + snapshots.get());
+                    CloseHelper.closeAll(aeron, node);
+                }
+            };
+        }
+
+        final SessionService service = new SessionService(new BusinessRules().conclude());
+        this.service = service;
+        final AeronClusterMember member = AeronClusterMember.launch(dataDirectory, aeronDirectory, fsync, fresh, service);
+        out.println("side: aeron-cluster member: " + member.describe());
+        final Aeron aeron = ClientContext.connectAeron(aeronDirectory);
+        return new Running()
+        {
+            public SaveClient.Connector connector()
+            {
+                return ClusterSaveClient.connector(aeron, TENANT, 10_000);
+            }
+
+            public void takeSnapshot()
+            {
+                member.takeSnapshot(TIMEOUT_MS);
+            }
+
+            public void close()
+            {
+                CloseHelper.closeAll(aeron, member);
+                out.println("side: aeron-cluster service: responses dropped " + service.responsesDropped() +
+                    (service.responsesDropped() > 0 ? " (last offer result " + service.lastRefusal() + ")" : ""));
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------------------------------ modes
+
+    private int load(final LoadOptions options) throws IOException
+    {
+        final Path dataDirectory = Files.createTempDirectory("reprise-bench-" + system + "-");
+        out.println("side: " + system + " fsync=" + (fsync ? "on" : "off") + " data " + dataDirectory +
+            " (deleted after)");
+        out.println("side: load: " + options.describe());
+        final LoadRun.Result result;
+        final ThreadCpu cpu = new ThreadCpu();
+        try (Running running = start(dataDirectory, true, false))
+        {
+            cpu.start();
+            result = new LoadRun(options, running.connector()).run();
+            cpu.stop();
+        }
+        finally
+        {
+            IoUtil.delete(dataDirectory.toFile(), true);
+        }
+        LoadCommand.report(options, result, out, null);
+        cpu.report(out, system, result.acked());
+        return result.errors() == 0 ? 0 : 1;
+    }
+
+    private int fill(final Path dataDirectory, final long saves, final int payloadBytes) throws Exception
+    {
+        Files.createDirectories(dataDirectory);
+        final long startNs = System.nanoTime();
+        try (Running running = start(dataDirectory, true, true))
+        {
+            final Saver saver = new Saver(running.connector(), payloadBytes);
+            try
+            {
+                saver.saveAndAwait(saves / 2);
+                final long snapshotStartNs = System.nanoTime();
+                running.takeSnapshot();
+                out.printf("fill: %s snapshot after %,d saves took %,d ms%n", system, saves / 2,
+                    (System.nanoTime() - snapshotStartNs) / 1_000_000);
+                saver.saveAndAwait(saves - saves / 2);
+            }
+            finally
+            {
+                saver.client.close();
+            }
+            if (saver.failures > 0)
+            {
+                out.println("fill: " + saver.failures + " saves failed");
+                return 1;
+            }
+        }
+        out.printf("fill: system=%s saves=%d seconds=%.1f%n", system, saves, (System.nanoTime() - startNs) / 1e9);
+        return 0;
+    }
+
+    private int restart(final Path dataDirectory, final int payloadBytes) throws Exception
+    {
+        final long startNs = System.nanoTime();
+        try (Running running = start(dataDirectory, false, true))
+        {
+            final long startedNs = System.nanoTime();
+            final long deadlineNs = startNs + TIMEOUT_MS * 1_000_000L;
+            Saver saver = null;
+            while (null == saver)
+            {
+                try
+                {
+                    saver = new Saver(running.connector(), payloadBytes);
+                }
+                catch (final TimeoutException ex)
+                {
+                    // Aeron Cluster takes clients only once it has replayed its log and elected itself leader.
+                    if (System.nanoTime() > deadlineNs)
+                    {
+                        throw ex;
+                    }
+                }
+            }
+            try
+            {
+                saver.saveAndAwait(1);
+            }
+            finally
+            {
+                saver.client.close();
+            }
+            final long ackedNs = System.nanoTime();
+            if (null != service)
+            {
+                out.printf("side: aeron-cluster service: snapshot restored at index %,d, applied %,d%n",
+                    service.restoredIndex(), service.appliedIndex());
+            }
+            out.printf("restart: system=%s recovery_ms=%d start_returned_ms=%d failures=%d%n", system,
+                (ackedNs - startNs) / 1_000_000, (startedNs - startNs) / 1_000_000, saver.failures);
+            return saver.failures == 0 ? 0 : 1;
+        }
+    }
+
+    /** Saves as fast as a window of unanswered saves allows, until a count is acknowledged. */
+    private static final class Saver implements RepriseClient.Listener
+    {
+        private final SaveClient client;
+        private final SessionPolicy policy = new SessionPolicy().initialDelayMs(3_600_000).maxAttempts(10);
+        private final UnsafeBuffer payload;
+        private final int payloadBytes;
+        // As the load generator's own threads wait: spin a little, then park 1 to 50 us (2 cores shared with the node).
+        private final IdleStrategy idle = new BackoffIdleStrategy(100, 10, 1_000, 50_000);
+        private long nextSessionId = ThreadLocalRandom.current().nextLong(1, 1L << 62);
+        private long outstanding;
+        private long acked;
+        private long failures;
+
+        Saver(final SaveClient.Connector connector, final int payloadBytes)
+        {
+            this.payloadBytes = payloadBytes;
+            payload = new UnsafeBuffer(new byte[payloadBytes]);
+            for (int i = 0; i < payloadBytes; i++)
+            {
+                payload.putByte(i, (byte)('a' + i % 26));
+            }
+            client = connector.connect(this);
+        }
+
+        void saveAndAwait(final long count)
+        {
+            final long target = acked + count;
+            long toSend = count;
+            final long deadlineNs = System.nanoTime() + TIMEOUT_MS * 1_000_000L;
+            while (acked < target)
+            {
+                int work = client.poll();
+                while (toSend > 0 && outstanding < FILL_WINDOW)
+                {
+                    final long correlationId =
+                        client.save(nextSessionId, 1, policy, payload, 0, payloadBytes);
+                    if (correlationId < 0)
+                    {
+                        break;
+                    }
+                    nextSessionId++;
+                    outstanding++;
+                    toSend--;
+                    work++;
+                }
+                if (0 == work)
+                {
+                    if (System.nanoTime() > deadlineNs)
+                    {
+                        throw new IllegalStateException("saves unanswered: " + outstanding);
+                    }
+                    idle.idle();
+                }
+                else
+                {
+                    idle.reset();
+                }
+            }
+        }
+
+        public void onResponse(
+            final long correlationId, final int operatorTemplateId, final ResultCode code, final long value)
+        {
+            outstanding--;
+            acked++;
+            if (code != ResultCode.OK)
+            {
+                failures++;
+            }
+        }
+    }
+}
