@@ -171,6 +171,7 @@ public final class BenchSide
         throws IOException
     {
         final String aeronDirectory = aeronDirectory(system);
+        final long startNs = System.nanoTime();
         if (REPRISE.equals(system))
         {
             final AtomicLong snapshots = new AtomicLong();
@@ -183,10 +184,10 @@ public final class BenchSide
                     {
                         snapshots.incrementAndGet();
                     }
-                    if (step.startsWith("snapshot-") || step.startsWith("journal-opened") ||
-                        step.startsWith("flow-started"))
+                    if (step.startsWith("snapshot-") || step.startsWith("journal-") || step.startsWith("catalog-read") ||
+                        step.startsWith("flow-started") || step.equals("started"))
                     {
-                        out.println("side: reprise node: " + step);
+                        out.println("side: reprise node: +" + (System.nanoTime() - startNs) / 1_000_000 + " ms " + step);
                     }
                 });
             if (snapshotsOnRequest)

@@ -66,7 +66,7 @@ class AeronClusterBenchTest
             "recovery times: " + line.group());
         final String text = out.toString(StandardCharsets.UTF_8);
         assertTrue(text.contains("aeron-cluster service: snapshot restored at index 10,000, applied 20,001"), text);
-        assertTrue(text.contains("reprise node: snapshot-"), text);
+        assertTrue(text.contains(" ms snapshot-restored "), text);
     }
 
     @Test
