@@ -89,7 +89,7 @@ public final class Reprise
             .append(System.lineSeparator())
             .append("long passes print progress to stderr. Exit: 0 ok, 1 a check failed, 2 usage, 3 torn tail.")
             .append(System.lineSeparator())
-            .append("Coming with later issues: cluster.");
+            .append("Not built: cluster.");
         return text.toString();
     }
 
