@@ -2,6 +2,7 @@ package io.reprise.transport;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -25,9 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * attempt after a RETRY comes no sooner than the backoff after the report was sent, one after a Retry-After no
  * sooner than that, and a lease ends its stated length after the attempt began; each within a few milliseconds.
  * <p>
- * An attempt is never early: that bound is checked on every sample. How late it may be depends on the machine:
- * the median of a round must be within {@link #MEDIAN_LATE_MS}, and a loaded machine gets up to {@link #ROUNDS}
- * rounds to show it; no sample may be later than {@link #MAX_LATE_MS}.
+ * An attempt is never early: that bound is checked on every sample. How late it may be depends on the machine's
+ * thread wake-ups: each of the four delays must have its median over a round's sessions within
+ * {@link #MEDIAN_LATE_MS} in some round, and a loaded machine gets up to {@link #ROUNDS} rounds to show it (a delay
+ * the node keeps late by design is late in every round); no sample may be later than {@link #MAX_LATE_MS}.
  */
 class PolicyTimingTest
 {
@@ -56,22 +58,29 @@ class PolicyTimingTest
                 new ClientContext().aeronDirectoryName(aeronDir).tenant(TENANT).token(TOKEN),
                 new int[] {DESTINATION}, 64, null))
         {
-            String failure = null;
+            // Per delay (backoff, Retry-After, lease, after the lease): its best round's median so far.
+            final long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
             for (int round = 0; round < ROUNDS; round++)
             {
-                failure = round(client, worker, round);
-                if (null == failure)
+                final long[] medians = round(client, worker, round);
+                boolean allWithin = true;
+                for (int i = 0; i < best.length; i++)
+                {
+                    best[i] = Math.min(best[i], medians[i]);
+                    allWithin &= best[i] <= MEDIAN_LATE_MS;
+                }
+                if (allWithin)
                 {
                     return;
                 }
-                System.out.println("PolicyTimingTest: round " + round + " too late on this machine: " + failure);
             }
-            throw new AssertionError("no round kept the medians within " + MEDIAN_LATE_MS + " ms: " + failure);
+            throw new AssertionError("a delay whose median was never within " + MEDIAN_LATE_MS + " ms in " + ROUNDS +
+                " rounds; the best medians (backoff, Retry-After, lease, after the lease): " + Arrays.toString(best));
         }
     }
 
-    /** @return null when every median was within bounds, else what was not. */
-    private String round(final RepriseClient client, final RepriseWorker worker, final int round)
+    /** @return the medians of how late the four delays were: backoff, Retry-After, lease, after the lease. */
+    private long[] round(final RepriseClient client, final RepriseWorker worker, final int round)
     {
         final SessionPolicy policy = new SessionPolicy().initialDelayMs(0).leaseMs(LEASE_MS).maxAttempts(10)
             .backoffInitialMs(BACKOFF_MS).backoffMaxMs(60_000).backoffMultiplierPermille(1_000).jitterPermille(0);
@@ -135,13 +144,7 @@ class PolicyTimingTest
             BACKOFF_MS + " ms +" + backoff + ", Retry-After " + RETRY_AFTER_MS + " ms +" + retryAfter + ", lease " +
             LEASE_MS + " ms -" + lease + " by the time it arrived, next attempt after the lease +" + afterLease);
         assertTrue(leaseShort.stream().allMatch((shortMs) -> shortMs >= 0), "a lease longer than stated: " + leaseShort);
-        if (backoff > MEDIAN_LATE_MS || retryAfter > MEDIAN_LATE_MS || lease > MEDIAN_LATE_MS ||
-            afterLease > MEDIAN_LATE_MS)
-        {
-            return "backoff +" + backoff + " Retry-After +" + retryAfter + " lease -" + lease + " after lease +" +
-                afterLease;
-        }
-        return null;
+        return new long[] {backoff, retryAfter, lease, afterLease};
     }
 
     private static long median(final List<Long> values)
