@@ -62,10 +62,10 @@ class BatchApplyTest
                 assertTrue(publisher.tryPublish(buffer, 0, frame.length));
             }
             final long cursor = ring.getCursor();
-            handler.onBatchStart(cursor - applied, cursor - applied);
+            handler.onBatchStart(cursor - applied);
             for (long sequence = applied + 1; sequence <= cursor; sequence++)
             {
-                handler.onEvent(ring.get(sequence), sequence, sequence == cursor);
+                handler.onEntry(ring.get(sequence), sequence, sequence == cursor);
             }
             applied = cursor;
             assertEquals(sinkA.events, sinkB.events, "seed " + seed + " operator " + i);

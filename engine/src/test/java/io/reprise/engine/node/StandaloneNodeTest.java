@@ -290,7 +290,7 @@ class StandaloneNodeTest
         for (final String name : new String[] {"sleeping", "yielding", "blocking", "busy-spin"})
         {
             try (StandaloneNode node = StandaloneNode.start(
-                context(dir.resolve(name)).waitStrategy(NodeContext.waitStrategy(name))))
+                context(dir.resolve(name)).stageIdleStrategy(name)))
             {
                 saveAll(client(node), 1, 20);
                 assertTrue(node.awaitApplied(10_000));
