@@ -219,7 +219,8 @@ public final class SimulatedDisk implements Disk
                 if (random.nextBoolean())
                 {
                     final int from = (int)(sector * SECTOR_BYTES);
-                    final int to = (int)Math.min(data.length, from + SECTOR_BYTES);
+                    // A sector written and then cut off by a shorter setLength may lie past what is kept.
+                    final int to = (int)Math.min(Math.min(data.length, kept.length), from + SECTOR_BYTES);
                     if (from < to)
                     {
                         System.arraycopy(data, from, kept, from, to - from);
