@@ -306,17 +306,26 @@ public final class SimulatedDisk implements Disk
                     throw new IOException("simulated sync failure (EIO)");
                 }
                 // Only what is dirty now becomes durable: data dropped by an earlier failed sync stays volatile.
-                final byte[] synced = Arrays.copyOf(node.durableData, (int)node.length);
+                // In place: a sync costs what is dirty, not the file. Past durableLength the durable bytes stay zero,
+                // so a file that grows again reads zeros there, as an extension does.
+                if (node.length > node.durableData.length)
+                {
+                    node.durableData = Arrays.copyOf(node.durableData,
+                        (int)Math.max(node.length, Math.min(Integer.MAX_VALUE - 8, node.durableData.length * 2L)));
+                }
+                else if (node.length < node.durableLength)
+                {
+                    Arrays.fill(node.durableData, (int)node.length, (int)node.durableLength, (byte)0);
+                }
                 for (final long sector : node.dirtySectors)
                 {
                     final int from = (int)(sector * SECTOR_BYTES);
                     final int to = (int)Math.min(node.length, from + SECTOR_BYTES);
                     if (from < to)
                     {
-                        System.arraycopy(node.data, from, synced, from, to - from);
+                        System.arraycopy(node.data, from, node.durableData, from, to - from);
                     }
                 }
-                node.durableData = synced;
                 node.durableLength = node.length;
                 node.dirtySectors.clear();
             }
