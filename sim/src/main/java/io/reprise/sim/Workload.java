@@ -57,7 +57,8 @@ final class Workload implements WorkerLink
         {
             for (int i = 0; i < WORKERS_PER_TENANT; i++)
             {
-                workers.add(new Worker(tenant));
+                // One worker of each tenant serves every destination, so every session has a worker.
+                workers.add(new Worker(tenant, i == 0));
             }
         }
     }
@@ -80,7 +81,9 @@ final class Workload implements WorkerLink
         }
         for (final Worker worker : workers)
         {
+            // A crashed node answers nothing it had not answered.
             worker.held.clear();
+            worker.reports.clear();
             worker.client = null;
             if (worker.alive)
             {
@@ -360,6 +363,7 @@ final class Workload implements WorkerLink
     private final class Worker
     {
         final int tenant;
+        final boolean servesAll;
         final ArrayDeque<Held> held = new ArrayDeque<>();
         /** Reports sent, by correlation id. */
         final TreeMap<Long, Report> reports = new TreeMap<>();
@@ -368,17 +372,18 @@ final class Workload implements WorkerLink
         boolean alive = true;
         long correlationId;
 
-        Worker(final int tenant)
+        Worker(final int tenant, final boolean servesAll)
         {
             this.tenant = tenant;
+            this.servesAll = servesAll;
         }
 
         void join()
         {
             id = nextWorkerId++;
+            // Reports sent before on this node may still be answered, on the connection they went out on.
             client = node.newClient(tenant, this::onResponse);
-            reports.clear();
-            final int[] destinations = random.nextInt(3) == 0 ?
+            final int[] destinations = !servesAll && random.nextInt(3) == 0 ?
                 new int[] {1 + random.nextInt(DESTINATIONS)} : new int[] {1, 2, 3};
             node.workerJoined(id, tenant, destinations, 1 + random.nextInt(8));
         }
