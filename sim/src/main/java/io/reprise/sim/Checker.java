@@ -258,7 +258,17 @@ final class Checker implements OutputSink
         {
             return;
         }
-        final BusinessLogic independent = independentRecovery(disk, dataDirectory, node.context());
+        final BusinessLogic independent;
+        try
+        {
+            independent = independentRecovery(disk, dataDirectory, node.context());
+        }
+        catch (final IOException ex)
+        {
+            fail("recovery-equals-replay", "start-up recovered index " + recovered + " from files that an " +
+                "independent read finds damaged: " + ex.getMessage());
+            return;
+        }
         if (independent.appliedIndex() != recovered || independent.digest() != node.logic().digest())
         {
             fail("recovery-equals-replay", String.format("start-up recovered index %d digest 0x%016x; the oldest " +

@@ -72,6 +72,11 @@ public final class Simulation
             {
                 final String trimmed = name.trim();
                 boolean found = false;
+                if ("all".equals(trimmed))
+                {
+                    faults.addAll(ALL);
+                    found = true;
+                }
                 for (final Fault fault : values())
                 {
                     if (fault.flag().equals(trimmed))
@@ -93,18 +98,18 @@ public final class Simulation
         /** The flags of {@code faults} as {@code --faults} takes them. */
         public static String format(final Set<Fault> faults)
         {
-            if (faults.equals(ALL))
-            {
-                return "all";
-            }
             if (faults.isEmpty())
             {
                 return "none";
             }
-            final StringBuilder text = new StringBuilder();
+            final boolean all = faults.containsAll(ALL);
+            final StringBuilder text = new StringBuilder(all ? "all" : "");
             for (final Fault fault : faults)
             {
-                text.append(text.length() == 0 ? "" : ",").append(fault.flag());
+                if (!all || !ALL.contains(fault))
+                {
+                    text.append(text.length() == 0 ? "" : ",").append(fault.flag());
+                }
             }
             return text.toString();
         }
