@@ -437,7 +437,7 @@ public final class NodeAssembly implements Engine
 
     public long publishedIndex()
     {
-        return firstIndex + ring.getCursor();
+        return publisher.publishedIndex();
     }
 
     public long durableIndex()
@@ -453,7 +453,7 @@ public final class NodeAssembly implements Engine
     /** The last index the business logic may apply: synced, and released by the journal stage. */
     public long committedIndex()
     {
-        return firstIndex + journalStage.sequence().get();
+        return publisher.indexOf(journalStage.sequence().get());
     }
 
     public long lastCommitNs()

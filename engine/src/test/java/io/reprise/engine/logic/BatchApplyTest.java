@@ -41,7 +41,7 @@ class BatchApplyTest
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[4096]);
 
         long term = 1;
-        OperationPublisher publisher = new OperationPublisher(ring, 1, term, () -> 0L);
+        final OperationPublisher publisher = new OperationPublisher(ring, 1, term, () -> 0L);
         long applied = ring.getCursor();
         int batches = 0;
         for (int i = 0; i < log.size(); )
@@ -53,9 +53,9 @@ class BatchApplyTest
                 final long entryTerm = ReferenceModel.entryTerm(frame, term);
                 if (entryTerm != term)
                 {
-                    // The publisher stamps one term; index = 1 + sequence carries on across publishers.
+                    // A new term, as a new leader: the indexes carry on.
                     term = entryTerm;
-                    publisher = new OperationPublisher(ring, 1, term, () -> 0L);
+                    publisher.lead(term, i + 1);
                 }
                 buffer.putBytes(0, frame);
                 a.apply(i + 1, term, buffer, 0, frame.length);
