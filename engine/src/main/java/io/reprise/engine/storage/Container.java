@@ -219,12 +219,13 @@ public final class Container
     }
 
     /**
-     * Every page is in use: the next page the appender needs waits for a flush. The business-logic stage takes no
-     * entry while this holds, so an append almost never meets it; one entry that writes more than a page still can.
+     * Every page is in use and no flush runs inline: the next page the appender needs waits for the flush agent. The
+     * business-logic stage takes no entry while this holds, so an append almost never meets it; one entry that writes
+     * more than a page still can.
      */
     public boolean full()
     {
-        return tail - head >= ring.length();
+        return tail - head >= ring.length() && null == inlineFlush;
     }
 
     /**
