@@ -61,6 +61,7 @@ public final class StageAgent implements Agent
     private final Sequence sequence = new Sequence(-1);
     /** Taken by the handler, not yet released. */
     private long taken = -1;
+    private volatile boolean halted;
 
     /**
      * @param ring    a ring whose wait strategy is the {@link PollingWaitStrategy}, so asking what is ready never waits.
@@ -86,6 +87,10 @@ public final class StageAgent implements Agent
 
     public int doWork()
     {
+        if (halted)
+        {
+            return 0;
+        }
         final long released = sequence.get();
         if (taken > released && !release())
         {
@@ -134,6 +139,12 @@ public final class StageAgent implements Agent
         }
         sequence.set(taken);
         return true;
+    }
+
+    /** The node failed: this stage takes nothing more, so nothing goes on past a failure. Any thread. */
+    public void halt()
+    {
+        halted = true;
     }
 
     /** Everything up to here has passed this stage. */
