@@ -401,7 +401,7 @@ public final class Simulation
             .epochClock(clock)
             .nanoClock(clock)
             .plantedBug(plant)
-            .rules(new BusinessRules().maxSessions(4096).maxDestinations(16).maxPayloadBytes(256)
+            .rules(new BusinessRules().maxSessions(4096).expectedSessions(512).maxDestinations(16).maxPayloadBytes(256)
                 .terminalRetentionMs(30_000).deadRetentionMs(60_000))
             .ringSize(256)
             .maxBatchSize(32)
