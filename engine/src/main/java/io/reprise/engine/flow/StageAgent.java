@@ -91,10 +91,9 @@ public final class StageAgent implements Agent
         {
             return 0;
         }
-        final long released = sequence.get();
-        if (taken > released && !release())
+        if (taken > sequence.get() && !release())
         {
-            return handler.otherWork();
+            return 0;
         }
         final long next = taken + 1;
         final long available = available(next);
@@ -110,7 +109,7 @@ public final class StageAgent implements Agent
             taken = s;
             work++;
         }
-        if (taken > released)
+        if (taken > sequence.get())
         {
             release();
         }

@@ -78,6 +78,22 @@ class StageAgentTest
         assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), recorder.entries, "released, then the next batch at once");
         assertEquals(5, stage.sequence().get());
         assertEquals(batchEndsBefore + 2, recorder.batchEnds);
+        stage.doWork();
+        assertEquals(batchEndsBefore + 2, recorder.batchEnds, "no batch end (no sync) without an entry taken");
+    }
+
+    @Test
+    void aBatchEndRetriedWithNothingNewEndsOnce()
+    {
+        final StageAgent stage = new StageAgent("test", ring, null, recorder, 16);
+        publish(2);
+        recorder.refuseBatchEnd = true;
+        stage.doWork();
+        assertEquals(1, recorder.batchEnds);
+        recorder.refuseBatchEnd = false;
+        stage.doWork();
+        assertEquals(2, recorder.batchEnds, "one more batch end (one sync) for the retried batch, none after it");
+        assertEquals(1, stage.sequence().get());
     }
 
     @Test
