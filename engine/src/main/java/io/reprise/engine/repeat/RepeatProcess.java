@@ -508,7 +508,12 @@ public final class RepeatProcess implements Agent
         final int attempt = buffer.getInt(offset + 24);
         if (type == STARTED)
         {
-            dispatch(tenant, sessionId, destination, attempt, leaseExpiresAtMs, buffer.getInt(offset + 28));
+            // Only a leader dispatches: an attempt whose start it took in before it stepped down is left to its
+            // lease, and the next leader starts it again.
+            if (leader)
+            {
+                dispatch(tenant, sessionId, destination, attempt, leaseExpiresAtMs, buffer.getInt(offset + 28));
+            }
         }
         else
         {
@@ -576,6 +581,17 @@ public final class RepeatProcess implements Agent
      */
     private int offerDeferred()
     {
+        if (!leader)
+        {
+            // Stepped down: nothing waiting is offered again; each returns to the schedule when its lease runs out.
+            while (!deferred.isEmpty())
+            {
+                final Deferred entry = deferred.pollFirst();
+                releaseHand(entry.tenant, entry.sessionId);
+                retire(entry);
+            }
+            return 0;
+        }
         int taken = 0;
         refusedThisPass.clear();
         for (int i = deferred.size(); i > 0; i--)
