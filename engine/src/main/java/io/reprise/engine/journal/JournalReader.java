@@ -384,8 +384,58 @@ public final class JournalReader implements AutoCloseable
                     "synced: corruption of committed data, not a torn write (if the journal write buffer was made " +
                     "smaller since the node stopped, start it with the old size)");
             }
+            final long misplaced = recordThatBelongsHereFrom(position + ALIGNMENT, position + lastBatchBytes);
+            if (misplaced >= 0)
+            {
+                return fail(Status.CORRUPT, position, description + "; but record " + expectedIndex + ", which " +
+                    "belongs here, is at offset " + misplaced + ": a write of synced records landed in the wrong " +
+                    "place (a misdirected write), not a torn one");
+            }
         }
         return status == Status.END ? Status.END : fail(status, position, description);
+    }
+
+    /**
+     * Where, in {@code [from, to)}, a valid record lies that belongs at the end: the next index, chained from the last
+     * valid record. A torn write leaves that record at the end or nowhere, since it is the first of its batch; found
+     * further on, the batch was written in the wrong place, and the records in it were synced and answered.
+     *
+     * @return its offset, or -1.
+     */
+    private long recordThatBelongsHereFrom(final long from, final long to) throws IOException
+    {
+        if (!chainKnown || expectedIndex < 0)
+        {
+            return -1;
+        }
+        final long end = Math.min(to, segmentLength - RECORD_OVERHEAD);
+        for (long at = from; at < end; at += ALIGNMENT)
+        {
+            ensure(at, RECORD_HEADER_LENGTH);
+            final int frameLength = view.getInt(offsetOf(at), ByteOrder.LITTLE_ENDIAN);
+            if (frameLength < RECORD_OVERHEAD || frameLength > MAX_FRAME_LENGTH || at + frameLength > segmentLength)
+            {
+                continue;
+            }
+            ensure(at, frameLength);
+            final int record = offsetOf(at);
+            messageHeader.wrap(view, record + RECORD_HEADER_LENGTH);
+            if (messageHeader.templateId() != LogEntryHeaderDecoder.TEMPLATE_ID ||
+                messageHeader.schemaId() != LogEntryHeaderDecoder.SCHEMA_ID ||
+                messageHeader.blockLength() != LogEntryHeaderDecoder.BLOCK_LENGTH)
+            {
+                continue;
+            }
+            entryHeader.wrap(view, record + RECORD_HEADER_LENGTH + MessageHeaderDecoder.ENCODED_LENGTH,
+                LogEntryHeaderDecoder.BLOCK_LENGTH, messageHeader.version());
+            if (entryHeader.index() == expectedIndex && view.getInt(record + 4, ByteOrder.LITTLE_ENDIAN) ==
+                chainedChecksum(crc, seed, previousChecksum, buffer, record + RECORD_HEADER_LENGTH,
+                    frameLength - RECORD_HEADER_LENGTH))
+            {
+                return at;
+            }
+        }
+        return -1;
     }
 
     /** Offset of the first non-zero byte of the current segment at or after {@code from}, or -1. */

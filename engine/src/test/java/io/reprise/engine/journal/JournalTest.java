@@ -530,6 +530,61 @@ class JournalTest
         }
     }
 
+    /**
+     * A commit whose write landed elsewhere in the segment (a misdirected write) leaves zeros where its records belong:
+     * that reads as the journal's end, as a torn last batch does. The records it synced are found further on, chained
+     * to the last record before the end, so start-up refuses instead of truncating what was answered.
+     */
+    @Test
+    void shouldRefuseToStartWhenASyncedBatchLandedInTheWrongPlace() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            append(journal, 1, 100);
+            append(journal, 2, 100);
+            journal.commit();
+            append(journal, 3, 100);
+            append(journal, 4, 100);
+            journal.commit();
+        }
+        final long third = JournalFormat.SEGMENT_HEADER_LENGTH + 2L * JournalFormat.align(JournalFormat.RECORD_OVERHEAD + 100);
+        final int batch = 2 * JournalFormat.align(JournalFormat.RECORD_OVERHEAD + 100);
+        final ByteBuffer records = ByteBuffer.allocate(batch);
+        try (DiskFile f = disk.open(segment(1), false))
+        {
+            f.read(records, third);
+            records.flip();
+            f.write(records, third + 4096);
+            f.write(ByteBuffer.allocate(batch), third);
+            f.sync();
+        }
+        final JournalCorruptException ex = assertThrows(JournalCorruptException.class, () -> open(1));
+        assertTrue(ex.getMessage().contains("record 3, which belongs here, is at offset " + (third + 4096)),
+            ex.getMessage());
+    }
+
+    @Test
+    void shouldStillTruncateATornLastBatchWhoseFirstRecordIsLost() throws IOException
+    {
+        disk.createDirectories(DIR);
+        try (Journal journal = open(1))
+        {
+            append(journal, 1, 100);
+            journal.commit();
+            append(journal, 2, 1000);
+            append(journal, 3, 1000);
+            journal.commit();
+        }
+        // The last batch torn: its first record's sectors lost, the second kept whole.
+        final long second = JournalFormat.SEGMENT_HEADER_LENGTH + JournalFormat.align(JournalFormat.RECORD_OVERHEAD + 100);
+        zero(segment(1), second, 1000);
+        try (Journal journal = open(1))
+        {
+            assertEquals(1, journal.lastIndex());
+        }
+    }
+
     @Test
     void shouldKeepWritingAnExistingSegmentWithItsOwnLengthWhenTheSettingChanges() throws IOException
     {
