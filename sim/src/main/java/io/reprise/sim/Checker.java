@@ -336,17 +336,20 @@ final class Checker implements OutputSink
             session.acknowledged = true;
             final int status = table.status(record);
             final int attempt = table.attempt(record);
-            session.lastStarted = Math.max(session.lastStarted, attempt);
+            // Fewer attempts than seen: a new session under the same id, saved after the old one was purged.
+            session.lastStarted = attempt < session.lastStarted ? attempt : Math.max(session.lastStarted, attempt);
             session.inFlight = status == IN_FLIGHT ? attempt : 0;
             session.lifeStart = table.lifeStartAttempt(record);
             if (status == COMPLETED || status == CANCELLED || status == DEAD)
             {
                 session.finishedStatus = status;
             }
-            else if (session.finishedStatus == DEAD)
+            else if (session.finishedStatus != 0)
             {
-                // A redrive was replayed: the session was due at once, when it was applied.
+                // Live again through a replayed redrive or save, whose answer was lost with the crash: its due time
+                // was set when it was applied, which the model did not see.
                 session.finishedStatus = 0;
+                session.purged = false;
                 session.earliestStartMs = 0;
             }
         }

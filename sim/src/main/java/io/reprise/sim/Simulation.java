@@ -115,9 +115,24 @@ public final class Simulation
         }
     }
 
-    /** What a run did: its last line, and on failure the command that replays it. */
-    public record Result(boolean ok, String lastLine, String replayCommand, long operators, long steps)
+    /**
+     * What a run did: its last line, and on failure the violated invariant with its detail ({@code failure}) and the
+     * command that replays it.
+     */
+    public record Result(boolean ok, String lastLine, String failure, String replayCommand, long operators, long steps)
     {
+        /**
+         * The run ended because damage on the disk was found, not absorbed: the node refused to start on a precise
+         * corruption error, or the checker's independent read met damage the node's start-up did not need to read
+         * (after checking that everything answered was recovered). With media faults, the outcome a single node
+         * must reach when it cannot repair.
+         */
+        public boolean endedOnDetectedDamage()
+        {
+            return null != failure &&
+                (failure.startsWith("restart-after-crash: ") && failure.contains("corrupt") ||
+                failure.startsWith("recovery-equals-replay: ") && failure.contains("independent read finds damaged"));
+        }
     }
 
     private static final Path DATA_DIRECTORY = Path.of("/sim/node");
@@ -214,9 +229,9 @@ public final class Simulation
         if (null == failure)
         {
             return new Result(true, head + String.format(" digest=0x%016x ok", node.node().logic().digest()), null,
-                workload.operatorsOffered(), stepsRun);
+                null, workload.operatorsOffered(), stepsRun);
         }
-        return new Result(false, head + " FAILED " + failure, command(seed, steps, faults, plant),
+        return new Result(false, head + " FAILED " + failure, failure, command(seed, steps, faults, plant),
             workload.operatorsOffered(), stepsRun);
     }
 
