@@ -15,6 +15,7 @@ import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.repeat.WorkerLink;
 import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.engine.util.ErrorReporter;
 import io.reprise.engine.util.SystemProperties;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -47,7 +48,7 @@ public final class NodeContext
     public static final String RING_CELL_BYTES_PROP_NAME = "reprise.ring.cell.bytes";
     public static final int RING_CELL_BYTES_DEFAULT = OperationSlot.DEFAULT_CELL_BYTES;
     /** The slab is one byte array. */
-    static final long MAX_RING_SLAB_BYTES = 1L << 30;
+    public static final long MAX_RING_SLAB_BYTES = 1L << 30;
     public static final String MAX_BATCH_PROP_NAME = "reprise.ring.max.batch";
     public static final int MAX_BATCH_DEFAULT = 4096;
     public static final String WAIT_STRATEGY_PROP_NAME = "reprise.ring.wait.strategy";
@@ -205,7 +206,8 @@ public final class NodeContext
         }
         if (null == errorHandler)
         {
-            errorHandler = (ex) -> ex.printStackTrace(System.err);
+            // Each distinct error's trace once, then counts (ErrorReporter); a node on Aeron keeps the log in a file.
+            errorHandler = ErrorReporter.inMemory(System.err);
         }
         if (null == snapshotListener)
         {
@@ -232,7 +234,8 @@ public final class NodeContext
         return this;
     }
 
-    static WaitStrategy waitStrategy(final String name)
+    /** The wait strategy a {@value #WAIT_STRATEGY_PROP_NAME} value names. */
+    public static WaitStrategy waitStrategy(final String name)
     {
         switch (name)
         {

@@ -15,7 +15,7 @@ final class FileStateOutput implements StateOutput
     private final DiskFile file;
     // One write per sync step at most, so a step never overshoots by a whole buffer; room for a long at least.
     private final ByteBuffer buffer = ByteBuffer.allocateDirect((int)Math.max(Long.BYTES,
-        Math.min(1 << 20, BackgroundSync.STEP_BYTES))).order(ByteOrder.LITTLE_ENDIAN);
+        Math.min(1 << 20, BackgroundSync.stepBytes()))).order(ByteOrder.LITTLE_ENDIAN);
     private final CRC32C crc = new CRC32C();
     private long filePosition;
     private long bytesWritten;
@@ -26,7 +26,7 @@ final class FileStateOutput implements StateOutput
         this.file = file;
         this.filePosition = filePosition;
         this.background =
-            new BackgroundSync(file, BackgroundSync.STEP_BYTES, BackgroundSync.SNAPSHOT_BYTES_PER_SECOND);
+            new BackgroundSync(file, BackgroundSync.stepBytes(), BackgroundSync.snapshotBytesPerSecond());
     }
 
     public void putLong(final long value) throws IOException

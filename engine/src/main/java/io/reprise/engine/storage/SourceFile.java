@@ -587,7 +587,7 @@ public final class SourceFile
             for (long done = 0; done < length; )
             {
                 // In sync steps, as record by record: the journal's fsync never waits behind much of the copy.
-                final long step = Math.min(BackgroundSync.STEP_BYTES, length - done);
+                final long step = Math.min(BackgroundSync.stepBytes(), length - done);
                 file.writeFrom(source.file, HEADER_LENGTH + done, step, position + done);
                 background.written(step);
                 done += step;
