@@ -85,6 +85,7 @@ public final class ErrorReporter implements ErrorHandler, AutoCloseable
             // Recorded under this lock, so that the entry a new error adds is found by the same call.
             final boolean recorded = log.record(throwable);
             final long nowMs = clock.time();
+            observations++;
             if (!recorded)
             {
                 if (null != out && !fullSaid)
