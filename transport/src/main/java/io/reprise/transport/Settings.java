@@ -349,7 +349,7 @@ public final class Settings
             .doc("`RepeatBacklogTest`: sessions in the backlog."));
         add(longKey("reprise.fuzz.seed", TESTS, 0).defaultText("random").unit("seed")
             .doc("`IngressFuzzTest`'s seed."));
-        add(longKey("reprise.fuzz.frames", TESTS, 0).defaultText("the test's own").unit("frames")
+        add(longKey("reprise.fuzz.frames", TESTS, 0).defaultText("the test's own").atLeast(1).unit("frames")
             .doc("`IngressFuzzTest`: frames sent."));
         add(booleanKey("reprise.docs.regenerate", TESTS, false)
             .doc("`SettingsDocTest` rewrites the generated part of docs/configuration.md instead of failing."));
@@ -761,11 +761,12 @@ public final class Settings
                 {
                     continue;
                 }
-                final String defaultText = setting.defaultText().equals(setting.defaultValue()) ?
-                    (setting.defaultValue().isEmpty() ? "" : "`" + defaultNumber(setting) + "`") : setting.defaultText();
-                text.append("| `").append(setting.key()).append("` | ").append(defaultText).append(" | ")
-                    .append(setting.rangeText()).append(" | ").append(setting.unit()).append(" | ")
-                    .append(setting.description()).append(" |\n");
+                // The default as one would write it in a file; the range in words, with separators.
+                final String defaultText = !setting.defaultText().equals(setting.defaultValue()) ?
+                    setting.defaultText() : setting.defaultValue().isEmpty() ? "" : "`" + setting.defaultValue() + "`";
+                text.append("| `").append(setting.key()).append("` | ").append(cell(defaultText)).append(" | ")
+                    .append(cell(setting.rangeText())).append(" | ").append(cell(setting.unit())).append(" | ")
+                    .append(cell(setting.description())).append(" |\n");
             }
             text.append('\n');
         }
@@ -782,12 +783,9 @@ public final class Settings
         return text.toString();
     }
 
-    private static String defaultNumber(final Setting setting)
+    /** A table cell: a {@code |} would end it. */
+    private static String cell(final String text)
     {
-        if (setting.kind() == Setting.Kind.INT || setting.kind() == Setting.Kind.LONG)
-        {
-            return Setting.number(Long.parseLong(setting.defaultValue()));
-        }
-        return setting.defaultValue();
+        return text.replace("|", "\\|");
     }
 }
