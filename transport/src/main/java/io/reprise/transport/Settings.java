@@ -718,10 +718,11 @@ public final class Settings
             String source = sources.get(setting.key());
             if (null == source)
             {
+                // A masked value cannot show a change of token: the tokens themselves are compared.
+                final boolean isDefault = setting.secret() ? transport.hasTokens(setting.defaultValue()) :
+                    value.equals(setting.defaultValue());
                 source = null != System.getProperty(setting.key()) ? SYSTEM_PROPERTY :
-                    value.equals(setting.secret() ? TransportContext.maskTokens(setting.defaultValue()) :
-                    setting.defaultValue()) ?
-                    DEFAULT : SET_BY_PROGRAM;
+                    isDefault ? DEFAULT : SET_BY_PROGRAM;
             }
             rows.add(new String[] {setting.key(), value, source});
         }

@@ -469,6 +469,12 @@ public final class TransportContext
         return maskTokens(grantByToken);
     }
 
+    /** Whether the tokens are exactly those of {@code spec}, each with the same grant. */
+    public boolean hasTokens(final String spec)
+    {
+        return parseTokens(spec).equals(grantByToken);
+    }
+
     /** A token spec with each token shown as {@code ***}, for printing. */
     public static String maskTokens(final String spec)
     {
