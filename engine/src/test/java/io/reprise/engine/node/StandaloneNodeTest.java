@@ -16,6 +16,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
+import com.lmax.disruptor.AlertException;
+import com.lmax.disruptor.Sequence;
+import com.lmax.disruptor.SequenceBarrier;
+import com.lmax.disruptor.TimeoutException;
+import com.lmax.disruptor.WaitStrategy;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
@@ -282,26 +287,90 @@ class StandaloneNodeTest
     /**
      * An idle business logic serves the snapshot agent's freeze while it waits for entries, whatever the ring's wait
      * strategy (a blocking one is woken for it): the snapshot is at the applied index, and no entry was journaled to
-     * get it.
+     * get it. The test waits until the business logic is inside its wait strategy with no entry published for it
+     * (observed, not slept for), and checks that the freeze was served by waking that wait.
      */
     @Test
     void shouldSnapshotAnIdleNodeWithoutAnEntryWhateverTheWaitStrategy(@TempDir final Path dir) throws Exception
     {
         for (final String name : new String[] {"sleeping", "yielding", "blocking", "busy-spin"})
         {
-            try (StandaloneNode node = StandaloneNode.start(
-                context(dir.resolve(name)).waitStrategy(NodeContext.waitStrategy(name))))
+            final IdleObserver idle = new IdleObserver(NodeContext.waitStrategy(name));
+            try (StandaloneNode node = StandaloneNode.start(context(dir.resolve(name)).waitStrategy(idle)))
             {
                 saveAll(client(node), 1, 20);
                 assertTrue(node.awaitApplied(10_000));
-                Thread.sleep(20); // the business logic is waiting for entries now
+                idle.awaitIdle(name);
+                final long wakeUps = idle.wokenWhileIdle.get();
                 final long applied = node.appliedIndex();
                 assertEquals(applied, Snapshots.takeNow(node), name);
                 assertEquals(applied, node.publishedIndex(), name + ": nothing was journaled for the snapshot");
+                assertTrue(idle.wokenWhileIdle.get() > wakeUps, name + ": the freeze woke the idle wait");
                 // A second one, after the view came back: still served, at a new index.
                 saveAll(client(node), 100, 5);
                 assertTrue(node.awaitApplied(10_000));
+                idle.awaitIdle(name);
                 assertEquals(node.appliedIndex(), Snapshots.takeNow(node), name);
+            }
+        }
+    }
+
+    /**
+     * The ring's wait strategy, watched: whether the business-logic stage (the one barrier that waits on another
+     * stage's sequence, the journal's) is inside it waiting for an entry nobody has published, and how often such a
+     * wait ended with an alert (what a freeze or a query raises), rather than with an entry.
+     */
+    private static final class IdleObserver implements WaitStrategy
+    {
+        private final WaitStrategy delegate;
+        private volatile boolean idle;
+        final AtomicLong wokenWhileIdle = new AtomicLong();
+
+        IdleObserver(final WaitStrategy delegate)
+        {
+            this.delegate = delegate;
+        }
+
+        public long waitFor(
+            final long sequence, final Sequence cursor, final Sequence dependentSequence, final SequenceBarrier barrier)
+            throws AlertException, InterruptedException, TimeoutException
+        {
+            final boolean logicStage = dependentSequence != cursor;
+            final boolean nothingPublished = logicStage && sequence > cursor.get();
+            idle = nothingPublished;
+            try
+            {
+                return delegate.waitFor(sequence, cursor, dependentSequence, barrier);
+            }
+            catch (final AlertException ex)
+            {
+                if (nothingPublished)
+                {
+                    wokenWhileIdle.incrementAndGet();
+                }
+                throw ex;
+            }
+            finally
+            {
+                if (nothingPublished)
+                {
+                    idle = false;
+                }
+            }
+        }
+
+        public void signalAllWhenBlocking()
+        {
+            delegate.signalAllWhenBlocking();
+        }
+
+        void awaitIdle(final String name) throws InterruptedException
+        {
+            final long deadline = System.currentTimeMillis() + 10_000;
+            while (!idle)
+            {
+                assertTrue(System.currentTimeMillis() < deadline, name + ": the business logic never waited idle");
+                Thread.sleep(1);
             }
         }
     }
