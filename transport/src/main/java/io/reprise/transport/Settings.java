@@ -275,8 +275,8 @@ public final class Settings
             .applied((c, v) -> c.transport().idleStrategyName(v), (c) -> c.transport().idleStrategyName()));
         add(longKey(TransportContext.CONNECT_TIMEOUT_MS_PROP_NAME, NODE, TransportContext.CONNECT_TIMEOUT_MS_DEFAULT)
             .range(1, 86_400_000).unit("ms")
-            .doc("How long a connecting client's response channel may take to connect; also how long a client's " +
-                "backlog may stay full.")
+            .doc("How long the node tries to deliver a `ConnectResponse`; also how long the publication of a " +
+                "client disconnected as too slow is kept to deliver what it still held.")
             .applied((c, v) -> c.transport().connectTimeoutMs(Long.parseLong(v)),
                 (c) -> str(c.transport().connectTimeoutMs())));
         add(longKey(TransportContext.CLIENT_LIVENESS_MS_PROP_NAME, NODE, TransportContext.CLIENT_LIVENESS_MS_DEFAULT)
