@@ -38,6 +38,8 @@ public final class RepriseNode implements AutoCloseable
     private StandaloneNode node;
     private volatile NodeCounters counters;
     private volatile ErrorHandler errorHandler;
+    private NodeContext nodeContext;
+    private ErrorHandler givenErrorHandler;
     private NodeFiles files;
     private ErrorReporter errorReporter;
     private AgentRunner ingressRunner;
@@ -88,6 +90,8 @@ public final class RepriseNode implements AutoCloseable
     private void startUp(final NodeContext nodeContext, final Map<String, String> sources) throws IOException
     {
         final ErrorHandler given = nodeContext.errorHandler();
+        this.nodeContext = nodeContext;
+        this.givenErrorHandler = given;
         ClientBacklog.checkCapacity(transportContext.clientBacklogBytes());
         if (transportContext.embeddedDriver())
         {
@@ -191,6 +195,14 @@ public final class RepriseNode implements AutoCloseable
             return;
         }
         closed = true;
-        CloseHelper.closeAll(ingressRunner, node, counters, aeron, errorReporter, files, driver);
+        CloseHelper.closeAll(ingressRunner, node, counters, aeron, errorReporter);
+        // The threads that report are stopped; anything that still does (a context used again) must not reach the
+        // error log's mapped file once it is unmapped.
+        errorHandler = null == givenErrorHandler ? ErrorReporter.inMemory(System.err) : givenErrorHandler;
+        if (null != nodeContext && null != givenErrorHandler)
+        {
+            nodeContext.errorHandler(givenErrorHandler);
+        }
+        CloseHelper.closeAll(files, driver);
     }
 }
