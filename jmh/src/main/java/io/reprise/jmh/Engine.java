@@ -35,7 +35,7 @@ interface Engine
     /**
      * The business logic behind the node's own business-logic stage: operators go through an
      * {@link OperationPublisher} into a ring of {@link OperationSlot}s, and each batch is handed to a
-     * {@link BusinessLogicHandler} as the stage's {@code BatchEventProcessor} would (batch start, then every entry),
+     * {@link BusinessLogicHandler} as the stage's {@code StageAgent} would (batch start, then every entry),
      * on this thread, without the journal stage in front.
      */
     static Engine of(final BusinessLogic logic, final int lookAhead)
@@ -65,10 +65,10 @@ interface Engine
                 {
                     return;
                 }
-                handler.onBatchStart(end - applied, end - applied);
+                handler.onBatchStart(end - applied);
                 for (long sequence = applied + 1; sequence <= end; sequence++)
                 {
-                    handler.onEvent(ring.get(sequence), sequence, sequence == end);
+                    handler.onEntry(ring.get(sequence), sequence, sequence == end);
                 }
                 applied = end;
             }

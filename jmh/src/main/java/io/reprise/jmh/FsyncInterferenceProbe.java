@@ -8,6 +8,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import io.reprise.engine.disk.BackgroundSync;
+import io.reprise.engine.disk.Pace;
+import org.agrona.concurrent.SystemNanoClock;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
@@ -74,7 +76,7 @@ public final class FsyncInterferenceProbe
                     try (DiskFile out = disk.open(file, true))
                     {
                         out.setLength(0);
-                        final BackgroundSync sync = new BackgroundSync(out, step, rate);
+                        final BackgroundSync sync = new BackgroundSync(out, step, rate, Pace.parking(SystemNanoClock.INSTANCE));
                         final ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
                         final int stepChunk = (int)Math.min(chunk.capacity(), step);
                         for (long at = 0; at < (long)mib << 20; at += stepChunk)

@@ -16,6 +16,7 @@ import io.reprise.tools.log.LogVerify;
 import io.reprise.tools.node.NodeCommand;
 import io.reprise.tools.session.SessionHistory;
 import io.reprise.tools.session.SessionStatusQuery;
+import io.reprise.tools.sim.SimCommand;
 import io.reprise.tools.snapshot.CatalogList;
 import io.reprise.tools.snapshot.SnapshotInspect;
 import io.reprise.tools.stat.NodeStat;
@@ -59,7 +60,8 @@ public final class Reprise
             SessionStatusQuery::run),
         new Verb(List.of("stat"), NodeStat.USAGE, NodeStat.DESCRIPTION, NodeStat::run),
         new Verb(List.of("load"), LoadCommand.USAGE, LoadCommand.DESCRIPTION, LoadCommand::run),
-        new Verb(List.of("bench"), BenchCommand.USAGE, BenchCommand.DESCRIPTION, BenchCommand::run));
+        new Verb(List.of("bench"), BenchCommand.USAGE, BenchCommand.DESCRIPTION, BenchCommand::run),
+        new Verb(List.of("sim"), SimCommand.USAGE, SimCommand.DESCRIPTION, SimCommand::run));
 
     private Reprise()
     {

@@ -14,7 +14,7 @@ import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
-import io.reprise.engine.node.StandaloneNode;
+import io.reprise.engine.node.Engine;
 import io.reprise.engine.state.DestinationFigures;
 import io.reprise.engine.state.Destinations;
 import io.reprise.schema.client.ClientRole;
@@ -69,7 +69,7 @@ final class IngressAgent implements Agent
     private final Aeron aeron;
     private final AgentInvoker conductor;
     private final TransportContext context;
-    private final StandaloneNode node;
+    private final Engine node;
     private final BusinessRules rules;
     private final ClientRegistry registry;
     private final NodeCounters counters;
@@ -106,7 +106,7 @@ final class IngressAgent implements Agent
     IngressAgent(
         final Aeron aeron,
         final TransportContext context,
-        final StandaloneNode node,
+        final Engine node,
         final BusinessRules rules,
         final ClientRegistry registry,
         final NodeCounters counters,
@@ -749,7 +749,7 @@ final class IngressAgent implements Agent
         counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
         if (connection.role == ClientRole.WORKER)
         {
-            node.repeatProcess().workerLeft(connection.clientId);
+            node.workerLeft(connection.clientId);
         }
     }
 
@@ -841,7 +841,7 @@ final class IngressAgent implements Agent
         {
             return false;
         }
-        node.repeatProcess().workerJoined(connection.clientId, connection.tenant, join.destinations, join.hands);
+        node.workerJoined(connection.clientId, connection.tenant, join.destinations, join.hands);
         return true;
     }
 

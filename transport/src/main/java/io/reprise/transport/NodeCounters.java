@@ -2,7 +2,7 @@ package io.reprise.transport;
 
 import io.aeron.Aeron;
 import io.aeron.Counter;
-import io.reprise.engine.node.StandaloneNode;
+import io.reprise.engine.node.Engine;
 import io.reprise.engine.state.DestinationFigures;
 import org.agrona.CloseHelper;
 
@@ -91,7 +91,7 @@ public final class NodeCounters implements AutoCloseable
     }
 
     /** Copies the engine's figures in; the per-destination sums at most twice a second. */
-    void refresh(final StandaloneNode node, final long nowNs)
+    void refresh(final Engine node, final long nowNs)
     {
         final long applied = node.appliedIndex();
         final long published = node.publishedIndex();
@@ -99,10 +99,10 @@ public final class NodeCounters implements AutoCloseable
         counters[DURABLE_INDEX].setOrdered(node.durableIndex());
         counters[APPLIED_INDEX].setOrdered(applied);
         counters[RING_DEPTH].setOrdered(published - applied);
-        counters[LAST_COMMIT_NS].setOrdered(node.journalHandler().lastCommitNs());
-        counters[MAX_COMMIT_NS].setOrdered(node.journalHandler().maxCommitNs());
-        counters[DISPATCHED].setOrdered(node.repeatProcess().dispatched());
-        counters[UNDELIVERABLE].setOrdered(node.repeatProcess().undeliverable());
+        counters[LAST_COMMIT_NS].setOrdered(node.lastCommitNs());
+        counters[MAX_COMMIT_NS].setOrdered(node.maxCommitNs());
+        counters[DISPATCHED].setOrdered(node.dispatched());
+        counters[UNDELIVERABLE].setOrdered(node.undeliverable());
         if (nowNs - figuresAtNs >= FIGURES_EVERY_NS)
         {
             figuresAtNs = nowNs;

@@ -23,11 +23,6 @@ import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
-import com.lmax.disruptor.BlockingWaitStrategy;
-import com.lmax.disruptor.BusySpinWaitStrategy;
-import com.lmax.disruptor.SleepingWaitStrategy;
-import com.lmax.disruptor.WaitStrategy;
-import com.lmax.disruptor.YieldingWaitStrategy;
 import io.aeron.ChannelUri;
 import io.aeron.CommonContext;
 import io.reprise.engine.disk.BackgroundSync;
@@ -90,9 +85,9 @@ public final class Settings
             .applied((c, v) -> c.node().maxBatchSize(Integer.parseInt(v)), (c) -> str(c.node().maxBatchSize())));
         add(choiceKey(NodeContext.WAIT_STRATEGY_PROP_NAME, NODE, NodeContext.WAIT_STRATEGY_DEFAULT,
             "sleeping", "yielding", "blocking", "busy-spin")
-            .doc("How the ring's stages wait: `sleeping` behaves on 2 cores; `busy-spin` wants dedicated cores.")
-            .applied((c, v) -> c.node().waitStrategy(NodeContext.waitStrategy(v)),
-                (c) -> waitStrategyName(c.node().waitStrategy())));
+            .doc("How the ring's stages idle when nothing is ready: `sleeping` behaves on 2 cores; `busy-spin` wants " +
+                "dedicated cores.")
+            .applied((c, v) -> c.node().stageIdleStrategy(v), (c) -> c.node().stageIdleStrategyName()));
         add(longKey(NodeContext.SEGMENT_LENGTH_PROP_NAME, NODE, NodeContext.SEGMENT_LENGTH_DEFAULT)
             .range(JournalFormat.SEGMENT_HEADER_LENGTH + 2L * JournalFormat.MAX_FRAME_LENGTH, 1L << 40).unit("bytes")
             .doc("Length of a journal segment file; at least two records of the largest size.")
@@ -136,18 +131,19 @@ public final class Settings
             .atLeast(1).unit("snapshots")
             .doc("Snapshots kept; older ones, and the journal segments only they needed, are deleted.")
             .applied((c, v) -> c.node().snapshotsRetained(Integer.parseInt(v)), (c) -> str(c.node().snapshotsRetained())));
-        add(longKey(BackgroundSync.SNAPSHOT_BYTES_PER_SECOND_PROP_NAME, NODE,
-            BackgroundSync.SNAPSHOT_BYTES_PER_SECOND_DEFAULT)
+        add(longKey(NodeContext.SNAPSHOT_WRITE_PACE_PROP_NAME, NODE,
+            BackgroundSync.Settings.SNAPSHOT_BYTES_PER_SECOND_DEFAULT)
             .atLeast(0).unit("bytes/s")
             .doc("The pace of snapshot writes, so that the journal's fsync never queues behind them; 0: as fast as " +
-                "the disk takes them. JVM-wide.")
-            .applied((c, v) -> BackgroundSync.configure(BackgroundSync.stepBytes(), Long.parseLong(v)),
-                (c) -> str(BackgroundSync.snapshotBytesPerSecond())));
-        add(longKey(BackgroundSync.STEP_BYTES_PROP_NAME, NODE, BackgroundSync.STEP_BYTES_DEFAULT)
+                "the disk takes them. For the disk the node makes (not one a program gives it).")
+            .applied((c, v) -> c.node().snapshotWriteBytesPerSecond(Long.parseLong(v)),
+                (c) -> str(c.node().snapshotWriteBytesPerSecond())));
+        add(longKey(NodeContext.BACKGROUND_SYNC_STEP_BYTES_PROP_NAME, NODE, BackgroundSync.Settings.STEP_BYTES_DEFAULT)
             .atLeast(1).unit("bytes")
-            .doc("A background write (snapshot, saved-session source) is synced every this many bytes. JVM-wide.")
-            .applied((c, v) -> BackgroundSync.configure(Long.parseLong(v), BackgroundSync.snapshotBytesPerSecond()),
-                (c) -> str(BackgroundSync.stepBytes())));
+            .doc("A background write (snapshot, saved-session source) is synced every this many bytes. For the disk " +
+                "the node makes.")
+            .applied((c, v) -> c.node().backgroundSyncStepBytes(Long.parseLong(v)),
+                (c) -> str(c.node().backgroundSyncStepBytes())));
         add(intKey(NodeContext.STORAGE_PAGE_BYTES_PROP_NAME, NODE, NodeContext.STORAGE_PAGE_BYTES_DEFAULT)
             .range(4096, 1 << 30).multipleOf(8).unit("bytes")
             .doc("A page of the in-memory container of saved-session payloads; holds the largest payload + 32.")
@@ -307,6 +303,8 @@ public final class Settings
         add(textKey("reprise.bench.classpath", TOOLS, "")
             .defaultText("`jmh/target/benchmarks.jar` beside the tools jar").unit("class path")
             .doc("Where `reprise bench` runs each side from."));
+        add(booleanKey("reprise.sim.trace", TOOLS, false)
+            .doc("`reprise sim`: print the stack trace of an error of the simulator itself."));
         add(textKey("reprise.bench.dir", BENCHMARKS, "").defaultText("`java.io.tmpdir`").unit("directory")
             .doc("Where benchmarks and probes put their data directories."));
         add(intKey("reprise.bench.lookAhead", BENCHMARKS, BusinessLogicHandler.DEFAULT_LOOK_AHEAD).atLeast(1).unit("operators")
@@ -345,6 +343,12 @@ public final class Settings
             .doc("`StorageCrashTest`: the rate the driver offers operators at."));
         add(longKey("reprise.storage.crash.slow.io.ms", TESTS, 4).atLeast(0).unit("ms")
             .doc("`StorageCrashTest`: how long the driver's disk holds some writes."));
+        add(longKey("reprise.sim.first.seed", TESTS, 1).defaultText("1 (empty: 1)").unit("seed")
+            .doc("`SimulationSeedsTest`, `PlantedBugsTest`, `ReplayTest`: the first seed of the simulated runs."));
+        add(longKey("reprise.sim.seeds", TESTS, 200).atLeast(1).unit("runs")
+            .doc("`SimulationSeedsTest`, `PlantedBugsTest`: simulated runs (10,000 under `-Plong`)."));
+        add(longKey("reprise.sim.steps", TESTS, 100_000).atLeast(1).unit("steps")
+            .doc("`SimulationSeedsTest`: steps of each simulated run."));
         add(longKey("reprise.backlog.sessions", TESTS, 1_000_000).atLeast(1).unit("sessions")
             .doc("`RepeatBacklogTest`: sessions in the backlog."));
         add(longKey("reprise.fuzz.seed", TESTS, 0).defaultText("random").unit("seed")
@@ -406,27 +410,6 @@ public final class Settings
     private static String str(final boolean value)
     {
         return Boolean.toString(value);
-    }
-
-    private static String waitStrategyName(final WaitStrategy strategy)
-    {
-        if (strategy instanceof SleepingWaitStrategy)
-        {
-            return "sleeping";
-        }
-        if (strategy instanceof YieldingWaitStrategy)
-        {
-            return "yielding";
-        }
-        if (strategy instanceof BlockingWaitStrategy)
-        {
-            return "blocking";
-        }
-        if (strategy instanceof BusySpinWaitStrategy)
-        {
-            return "busy-spin";
-        }
-        return null == strategy ? "(not concluded)" : strategy.getClass().getSimpleName();
     }
 
     private static void checkIpcChannel(final String channel)

@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
-import io.reprise.engine.disk.BackgroundSync;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.node.NodeContext;
 import org.junit.jupiter.api.Test;
@@ -180,56 +179,47 @@ class SettingsTest
     @Test
     void shouldLetTheContextsTakeEveryValueTheTableAccepts()
     {
-        final long step = BackgroundSync.stepBytes();
-        final long pace = BackgroundSync.snapshotBytesPerSecond();
         final List<String> refused = new ArrayList<>();
         int tried = 0;
-        try
+        for (final Setting setting : Settings.all())
         {
-            for (final Setting setting : Settings.all())
+            if (!setting.scope().ofNode() ||
+                (setting.kind() != Setting.Kind.INT && setting.kind() != Setting.Kind.LONG))
             {
-                if (!setting.scope().ofNode() ||
-                    (setting.kind() != Setting.Kind.INT && setting.kind() != Setting.Kind.LONG))
+                continue;
+            }
+            final long min = setting.isPowerOfTwo() ? Long.highestOneBit(setting.min() - 1) << 1 : setting.min();
+            final long max = setting.isPowerOfTwo() ? Long.highestOneBit(setting.max()) : setting.max();
+            for (final long value : new long[] {min, max})
+            {
+                final Map<String, String> commandLine = new LinkedHashMap<>();
+                commandLine.put(setting.key(), Long.toString(value));
+                final Settings.Resolved resolved;
+                try
                 {
-                    continue;
+                    resolved = Settings.resolve(new Properties(), FILE, new Properties(), commandLine);
                 }
-                final long min = setting.isPowerOfTwo() ? Long.highestOneBit(setting.min() - 1) << 1 : setting.min();
-                final long max = setting.isPowerOfTwo() ? Long.highestOneBit(setting.max()) : setting.max();
-                for (final long value : new long[] {min, max})
+                catch (final IllegalArgumentException ex)
                 {
-                    final Map<String, String> commandLine = new LinkedHashMap<>();
-                    commandLine.put(setting.key(), Long.toString(value));
-                    final Settings.Resolved resolved;
-                    try
-                    {
-                        resolved = Settings.resolve(new Properties(), FILE, new Properties(), commandLine);
-                    }
-                    catch (final IllegalArgumentException ex)
-                    {
-                        assertFalse(ex.getMessage().contains("out of range"), ex.getMessage());
-                        continue; // a relation with the other defaults refuses it: the table does not accept it
-                    }
-                    tried++;
-                    try
-                    {
-                        final NodeContext node = new NodeContext();
-                        final TransportContext transport = new TransportContext();
-                        resolved.applyTo(node, transport);
-                        final BusinessRules rules = node.rules();
-                        node.conclude();
-                        assertTrue(rules.isConcluded());
-                        transport.conclude();
-                    }
-                    catch (final RuntimeException ex)
-                    {
-                        refused.add(setting.key() + "=" + value + ": " + ex.getMessage());
-                    }
+                    assertFalse(ex.getMessage().contains("out of range"), ex.getMessage());
+                    continue; // a relation with the other defaults refuses it: the table does not accept it
+                }
+                tried++;
+                try
+                {
+                    final NodeContext node = new NodeContext();
+                    final TransportContext transport = new TransportContext();
+                    resolved.applyTo(node, transport);
+                    final BusinessRules rules = node.rules();
+                    node.conclude();
+                    assertTrue(rules.isConcluded());
+                    transport.conclude();
+                }
+                catch (final RuntimeException ex)
+                {
+                    refused.add(setting.key() + "=" + value + ": " + ex.getMessage());
                 }
             }
-        }
-        finally
-        {
-            BackgroundSync.configure(step, pace);
         }
         assertEquals(List.of(), refused, "values the table accepts but the contexts refuse");
         assertTrue(tried > 60, "bounds tried: " + tried);

@@ -164,11 +164,13 @@ public final class SnapshotAgent implements Agent
 
     public int doWork()
     {
+        // One reading of the clock per duty cycle: every decision and record of this cycle uses it.
+        final long nowMs = clock.time();
         if (null == view)
         {
             if (!freezeAsked)
             {
-                if (!isDue())
+                if (!isDue(nowMs))
                 {
                     return 0;
                 }
@@ -193,13 +195,13 @@ public final class SnapshotAgent implements Agent
         }
         try
         {
-            write(view);
+            write(view, nowMs);
         }
         catch (final IOException ex)
         {
             // A snapshot is an optimisation: the journal still holds everything. Report it and try later.
             failures++;
-            retryAtMs = clock.time() + Math.min(RETRY_AFTER_FAILURE_MS, everyMs);
+            retryAtMs = nowMs + Math.min(RETRY_AFTER_FAILURE_MS, everyMs);
             errorHandler.onError(ex);
         }
         finally
@@ -228,9 +230,9 @@ public final class SnapshotAgent implements Agent
         requested = true;
     }
 
-    private boolean isDue()
+    private boolean isDue(final long nowMs)
     {
-        if (clock.time() < retryAtMs)
+        if (nowMs < retryAtMs)
         {
             return false;
         }
@@ -246,14 +248,14 @@ public final class SnapshotAgent implements Agent
         }
         return operatorsSince >= everyOperators ||
             durableLogBytes.getAsLong() - lastSnapshotLogBytes >= everyLogBytes ||
-            clock.time() - lastSnapshotMs >= everyMs;
+            nowMs - lastSnapshotMs >= everyMs;
     }
 
     /** Writes a snapshot of the frozen {@code state}, then applies retention and rotation. */
-    private void write(final BusinessLogic state) throws IOException
+    private void write(final BusinessLogic state, final long nowMs) throws IOException
     {
         lastSnapshotLogBytes = freezeAskedLogBytes;
-        lastSnapshotMs = clock.time();
+        lastSnapshotMs = nowMs;
         final List<SnapshotInfo> existing = catalog.snapshots();
         if (!existing.isEmpty() && existing.get(existing.size() - 1).index() == state.appliedIndex())
         {
@@ -262,7 +264,7 @@ public final class SnapshotAgent implements Agent
         listener.onSnapshotStarting(state.appliedIndex());
         final long startNs = nanoClock.nanoTime();
         sourceManifests.writeManifest(state.appliedIndex());
-        final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), state, clock.time());
+        final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), state, nowMs);
         catalog.add(info);
         lastSnapshotIndex = info.index();
         final long writeNs = nanoClock.nanoTime() - startNs;

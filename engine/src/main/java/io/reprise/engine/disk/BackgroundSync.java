@@ -2,7 +2,6 @@ package io.reprise.engine.disk;
 
 import java.io.IOException;
 
-import io.reprise.engine.util.SystemProperties;
 
 /**
  * Syncs a large background write (a snapshot, a saved-session source) in steps, and optionally paces it to a
@@ -10,78 +9,64 @@ import io.reprise.engine.util.SystemProperties;
  * to the kernel, hundreds of MB of dirty pages are written back in one burst; on ext4 (data=ordered) a journal
  * fsync then waits for that writeback. Synced in steps, it waits for at most one step; paced, the background
  * write also leaves the device idle part of the time. One instance per file being written; not thread-safe.
- * The settings are JVM-wide: system properties read once, or {@link #configure}.
+ * How it syncs and paces is a property of the disk ({@link Disk#backgroundWrites}), set per node.
  */
 public final class BackgroundSync
 {
-    public static final String STEP_BYTES_PROP_NAME = "reprise.background.sync.step.bytes";
-    /** Sync every this many bytes (docs/benchmarks.md, FsyncInterferenceProbe: 1 MiB against 8 MiB). */
-    public static final long STEP_BYTES_DEFAULT = 1024 * 1024;
-    public static final String SNAPSHOT_BYTES_PER_SECOND_PROP_NAME = "reprise.snapshot.write.bytes.per.second";
-    /** The pace of snapshot writes, bytes per second on average; 0: as fast as the disk takes them. */
-    public static final long SNAPSHOT_BYTES_PER_SECOND_DEFAULT = 200_000_000;
+    /**
+     * How a disk takes background writes.
+     *
+     * @param stepBytes              sync every this many bytes (docs/benchmarks.md, FsyncInterferenceProbe: 1 MiB
+     *                               against 8 MiB).
+     * @param snapshotBytesPerSecond the pace of snapshot writes, bytes per second on average; 0: as fast as the
+     *                               disk takes them.
+     * @param pace                   the clock and the wait the pace is kept with.
+     */
+    public record Settings(long stepBytes, long snapshotBytesPerSecond, Pace pace)
+    {
+        public static final long STEP_BYTES_DEFAULT = 1024 * 1024;
+        public static final long SNAPSHOT_BYTES_PER_SECOND_DEFAULT = 200_000_000;
+        /** Synced in the default steps and never paced: no clock is read. */
+        public static final Settings UNPACED = new Settings(STEP_BYTES_DEFAULT, 0, null);
 
-    private static volatile long stepBytes =
-        SystemProperties.longValue(STEP_BYTES_PROP_NAME, STEP_BYTES_DEFAULT);
-    private static volatile long snapshotBytesPerSecond =
-        SystemProperties.longValue(SNAPSHOT_BYTES_PER_SECOND_PROP_NAME, SNAPSHOT_BYTES_PER_SECOND_DEFAULT);
+        public Settings
+        {
+            if (stepBytes < 1 || snapshotBytesPerSecond < 0 || (snapshotBytesPerSecond > 0 && null == pace))
+            {
+                throw new IllegalArgumentException("background writes: step " + stepBytes + " bytes, pace " +
+                    snapshotBytesPerSecond + " bytes/s, clock " + pace);
+            }
+        }
+    }
 
     private final DiskFile file;
-    private final long fileStepBytes;
+    private final long stepBytes;
     private final long bytesPerSecond;
     private final Pace pace;
     private final long startNs;
     private long written;
     private long unsynced;
 
-    /** Synced every {@link #stepBytes()}, not paced. */
-    public BackgroundSync(final DiskFile file)
+    /** Synced in the disk's steps, not paced: a saved-session source. */
+    public static BackgroundSync unpaced(final DiskFile file, final Settings settings)
     {
-        this(file, stepBytes, 0);
+        return new BackgroundSync(file, settings.stepBytes(), 0, null);
     }
 
-    /** Bytes between two syncs of a background write: {@value #STEP_BYTES_PROP_NAME}. */
-    public static long stepBytes()
+    /** Synced in the disk's steps and paced to its snapshot pace. */
+    public static BackgroundSync snapshot(final DiskFile file, final Settings settings)
     {
-        return stepBytes;
+        return new BackgroundSync(file, settings.stepBytes(), settings.snapshotBytesPerSecond(), settings.pace());
     }
 
-    /** The pace of snapshot writes, bytes per second, 0 for none: {@value #SNAPSHOT_BYTES_PER_SECOND_PROP_NAME}. */
-    public static long snapshotBytesPerSecond()
-    {
-        return snapshotBytesPerSecond;
-    }
-
-    /**
-     * Sets both for the whole JVM, in place of their system properties; for writes that begin after the call.
-     *
-     * @throws IllegalArgumentException for a step below 1 or a negative pace.
-     */
-    public static void configure(final long stepBytes, final long snapshotBytesPerSecond)
-    {
-        if (stepBytes < 1 || snapshotBytesPerSecond < 0)
-        {
-            throw new IllegalArgumentException("background sync step must be >= 1 and pace >= 0: " + stepBytes +
-                ", " + snapshotBytesPerSecond);
-        }
-        BackgroundSync.stepBytes = stepBytes;
-        BackgroundSync.snapshotBytesPerSecond = snapshotBytesPerSecond;
-    }
-
-    /** @param bytesPerSecond the pace, in real time; 0 for none. */
-    public BackgroundSync(final DiskFile file, final long stepBytes, final long bytesPerSecond)
-    {
-        this(file, stepBytes, bytesPerSecond, Pace.REAL);
-    }
-
-    /** @param pace the clock and the wait the pace is kept with. */
+    /** @param pace the clock and the wait the pace is kept with; unused (may be null) when {@code bytesPerSecond} is 0. */
     public BackgroundSync(final DiskFile file, final long stepBytes, final long bytesPerSecond, final Pace pace)
     {
         this.file = file;
-        this.fileStepBytes = stepBytes;
+        this.stepBytes = stepBytes;
         this.bytesPerSecond = bytesPerSecond;
         this.pace = pace;
-        this.startNs = pace.nanoTime();
+        this.startNs = bytesPerSecond > 0 ? pace.nanoTime() : 0;
     }
 
     /** Call after each write of {@code bytes} to the file: syncs once a step is due, then waits out the pace. */
@@ -89,7 +74,7 @@ public final class BackgroundSync
     {
         written += bytes;
         unsynced += bytes;
-        if (unsynced < fileStepBytes)
+        if (unsynced < stepBytes)
         {
             return;
         }

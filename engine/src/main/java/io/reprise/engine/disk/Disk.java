@@ -34,4 +34,10 @@ public interface Disk
 
     /** Makes creates, renames and deletes in the directory durable. */
     void syncDirectory(Path directory) throws IOException;
+
+    /** How large background writes (snapshots, saved-session sources) are synced and paced on this disk. */
+    default BackgroundSync.Settings backgroundWrites()
+    {
+        return BackgroundSync.Settings.UNPACED;
+    }
 }

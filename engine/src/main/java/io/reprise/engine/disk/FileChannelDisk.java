@@ -16,6 +16,24 @@ import java.util.List;
 /** The real {@link Disk}: {@link FileChannel}s, {@code fdatasync}-style syncs and directory syncs. */
 public final class FileChannelDisk implements Disk
 {
+    private final BackgroundSync.Settings backgroundWrites;
+
+    /** Background writes synced in the default steps, not paced: for tools and tests. */
+    public FileChannelDisk()
+    {
+        this(BackgroundSync.Settings.UNPACED);
+    }
+
+    public FileChannelDisk(final BackgroundSync.Settings backgroundWrites)
+    {
+        this.backgroundWrites = backgroundWrites;
+    }
+
+    public BackgroundSync.Settings backgroundWrites()
+    {
+        return backgroundWrites;
+    }
+
     public DiskFile open(final Path file, final boolean create) throws IOException
     {
         final FileChannel channel = create ?

@@ -48,4 +48,9 @@ public abstract class ForwardingDisk implements Disk
     {
         disk.syncDirectory(directory);
     }
+
+    public BackgroundSync.Settings backgroundWrites()
+    {
+        return disk.backgroundWrites();
+    }
 }

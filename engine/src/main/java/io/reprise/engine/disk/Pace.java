@@ -2,25 +2,31 @@ package io.reprise.engine.disk;
 
 import java.util.concurrent.locks.LockSupport;
 
+import org.agrona.concurrent.NanoClock;
+
 /**
- * The clock and the wait that {@link BackgroundSync} paces a write with: real time in production, since it paces
- * real disk writes; a test passes its own, to check the pace without waiting for it.
+ * The clock and the wait that {@link BackgroundSync} paces a write with: the node's clock and a park in the
+ * production runtime, since it paces real disk writes; virtual time in the simulation; a test passes its own, to
+ * check the pace without waiting for it.
  */
 public interface Pace
 {
-    /** Real time: {@code System.nanoTime} and {@code parkNanos}. This is the production runtime's wiring. */
-    Pace REAL = new Pace()
+    /** {@code clock} and {@code parkNanos}: the production runtime's wiring, with the node's clock. */
+    static Pace parking(final NanoClock clock)
     {
-        public long nanoTime()
+        return new Pace()
         {
-            return System.nanoTime();
-        }
+            public long nanoTime()
+            {
+                return clock.nanoTime();
+            }
 
-        public void waitNanos(final long nanos)
-        {
-            LockSupport.parkNanos(nanos);
-        }
-    };
+            public void waitNanos(final long nanos)
+            {
+                LockSupport.parkNanos(nanos);
+            }
+        };
+    }
 
     long nanoTime();
 

@@ -2,8 +2,9 @@ package io.reprise.engine.flow;
 
 import java.util.concurrent.atomic.AtomicLong;
 
+import java.util.function.BooleanSupplier;
+
 import com.lmax.disruptor.DataProvider;
-import com.lmax.disruptor.EventHandler;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.state.SessionTable;
 
@@ -16,9 +17,14 @@ import io.reprise.engine.state.SessionTable;
  * {@code lookAhead} entries of a batch, the handler loads the index slots of all of them back to back, then their
  * records, and only then applies them: the misses of the window overlap instead of following one another. This
  * only reads; what is applied, and in what order, does not change.
+ * <p>
+ * Between two batches it serves the snapshot agent's {@link StateHandOff} and the clients' {@link SessionQueries},
+ * and it takes no entry while a queue it feeds has no room ({@link #holdWhile}): applying never waits.
  */
-public final class BusinessLogicHandler implements EventHandler<OperationSlot>
+public final class BusinessLogicHandler implements StageAgent.Handler
 {
+    private static final BooleanSupplier NEVER = () -> false;
+
     /** Entries looked up together: enough misses in flight to hide most of the latency, few enough to fit the core. */
     public static final int DEFAULT_LOOK_AHEAD = 16;
 
@@ -31,6 +37,10 @@ public final class BusinessLogicHandler implements EventHandler<OperationSlot>
     private long batchLeft;
     private int windowLeft;
     private long touched;
+    private StateHandOff handOff;
+    private SessionQueries queries;
+    private BooleanSupplier hold = NEVER;
+    private int served;
 
     public BusinessLogicHandler(final BusinessLogic logic, final DataProvider<OperationSlot> ring)
     {
@@ -51,13 +61,48 @@ public final class BusinessLogicHandler implements EventHandler<OperationSlot>
         nextTimerMs = new AtomicLong(logic.timers().nextEventLowerBoundMs());
     }
 
-    public void onBatchStart(final long batchSize, final long queueDepth)
+    /** Serves these between batches; before the stage runs. */
+    public BusinessLogicHandler serve(final StateHandOff handOff, final SessionQueries queries)
     {
-        batchLeft = batchSize;
-        windowLeft = 0;
+        this.handOff = handOff;
+        this.queries = queries;
+        return this;
     }
 
-    public void onEvent(final OperationSlot slot, final long sequence, final boolean endOfBatch)
+    /** While {@code full} says so, no entry is taken (a queue the business logic feeds is full); before the stage runs. */
+    public BusinessLogicHandler holdWhile(final BooleanSupplier full)
+    {
+        this.hold = full;
+        return this;
+    }
+
+    public long onBatchStart(final long ready)
+    {
+        served = 0;
+        if (null != handOff && handOff.hasWork())
+        {
+            handOff.serve(logic);
+            served++;
+        }
+        if (null != queries && queries.hasWork())
+        {
+            served += queries.serve(logic);
+        }
+        if (ready == 0 || hold.getAsBoolean())
+        {
+            return 0;
+        }
+        batchLeft = ready;
+        windowLeft = 0;
+        return ready;
+    }
+
+    public int otherWork()
+    {
+        return served;
+    }
+
+    public boolean onEntry(final OperationSlot slot, final long sequence, final boolean endOfBatch)
     {
         if (windowLeft == 0 && batchLeft > 1 && homeEntries.length > 1)
         {
@@ -74,6 +119,7 @@ public final class BusinessLogicHandler implements EventHandler<OperationSlot>
         {
             nextTimerMs.setRelease(logic.timers().nextEventLowerBoundMs());
         }
+        return true;
     }
 
     /** Loads the index slots of the next {@code count} entries, then their records: two rounds of overlapped misses. */

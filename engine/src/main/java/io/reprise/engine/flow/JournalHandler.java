@@ -3,24 +3,23 @@ package io.reprise.engine.flow;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 
-import com.lmax.disruptor.EventHandler;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalFormat;
-import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
 
 /**
- * Journals each entry and syncs once per batch (group commit). The ring advances this handler's sequence only
- * after the batch returns, so the business logic, gated on it, never sees an entry that is not durable.
+ * Journals each entry and syncs once per batch (group commit). Its stage releases a batch only once it is synced,
+ * so the business logic, gated on that stage, never sees an entry that is not durable.
  * <p>
  * When the disk fails (full, EIO) it keeps the batch, reports the failure (producers then refuse new work with
- * STORAGE_UNAVAILABLE), and retries until the write and sync succeed: nothing acknowledged can be lost, and
- * work resumes by itself when space returns.
+ * STORAGE_UNAVAILABLE), and tries again every {@code retryIntervalNs} until the write and sync succeed: nothing
+ * acknowledged can be lost, and work resumes by itself when space returns. It never waits: between two tries its
+ * stage takes nothing, and the retry is the next duty cycle's.
  */
-public final class JournalHandler implements EventHandler<OperationSlot>
+public final class JournalHandler implements StageAgent.Handler
 {
     private final Journal journal;
-    private final IdleStrategy retryIdle;
+    private final long retryIntervalNs;
     private final NanoClock clock;
     private final AtomicLong durableIndex;
     private final AtomicLong durableLogBytes = new AtomicLong();
@@ -28,53 +27,61 @@ public final class JournalHandler implements EventHandler<OperationSlot>
     private volatile String failure;
     private volatile boolean closing;
     private long failures;
+    private long retryAtNs;
     private final AtomicLong lastCommitNs = new AtomicLong();
     private final AtomicLong maxCommitNs = new AtomicLong();
 
-    /** @param clock times each group commit, for the commit-latency figures. */
-    public JournalHandler(final Journal journal, final IdleStrategy retryIdle, final NanoClock clock)
+    /**
+     * @param retryIntervalNs how long after a failed write or sync to try again.
+     * @param clock           times each group commit (for the commit-latency figures) and the retries.
+     */
+    public JournalHandler(final Journal journal, final long retryIntervalNs, final NanoClock clock)
     {
         this.journal = journal;
-        this.retryIdle = retryIdle;
+        this.retryIntervalNs = retryIntervalNs;
         this.clock = clock;
         this.durableIndex = new AtomicLong(journal.durableIndex());
     }
 
-    public void onEvent(final OperationSlot slot, final long sequence, final boolean endOfBatch)
+    public long onBatchStart(final long ready)
     {
-        while (true)
+        if (ready == 0 || (null != failure && clock.nanoTime() < retryAtNs))
         {
-            try
-            {
-                journal.append(slot.index, slot.term, slot.timestampMs, slot.buffer, slot.offset, slot.length);
-                appendedLogBytes += JournalFormat.align(JournalFormat.RECORD_OVERHEAD + slot.length);
-                break;
-            }
-            catch (final IOException ex)
-            {
-                onFailure(ex);
-            }
+            return 0;
         }
-        if (endOfBatch)
-        {
-            commit();
-        }
+        return ready;
     }
 
-    private void commit()
+    public boolean onEntry(final OperationSlot slot, final long sequence, final boolean endOfBatch)
+    {
+        try
+        {
+            journal.append(slot.index, slot.term, slot.timestampMs, slot.buffer, slot.offset, slot.length);
+        }
+        catch (final IOException ex)
+        {
+            onFailure(ex);
+            return false;
+        }
+        appendedLogBytes += JournalFormat.align(JournalFormat.RECORD_OVERHEAD + slot.length);
+        return true;
+    }
+
+    public boolean onBatchEnd()
     {
         final long startNs = clock.nanoTime();
-        while (true)
+        if (null != failure && startNs < retryAtNs)
         {
-            try
-            {
-                journal.commit();
-                break;
-            }
-            catch (final IOException ex)
-            {
-                onFailure(ex);
-            }
+            return false;
+        }
+        try
+        {
+            journal.commit();
+        }
+        catch (final IOException ex)
+        {
+            onFailure(ex);
+            return false;
         }
         final long tookNs = clock.nanoTime() - startNs;
         lastCommitNs.lazySet(tookNs);
@@ -82,10 +89,10 @@ public final class JournalHandler implements EventHandler<OperationSlot>
         {
             maxCommitNs.lazySet(tookNs);
         }
-        retryIdle.reset();
         failure = null;
         durableIndex.setRelease(journal.durableIndex());
         durableLogBytes.setRelease(appendedLogBytes);
+        return true;
     }
 
     private void onFailure(final IOException ex)
@@ -96,9 +103,8 @@ public final class JournalHandler implements EventHandler<OperationSlot>
         {
             throw new IllegalStateException("journal cannot write while closing: " + ex.getMessage(), ex);
         }
-        retryIdle.idle();
+        retryAtNs = clock.nanoTime() + retryIntervalNs;
     }
-
     /** The last index known durable; read by the snapshot agent. */
     public long durableIndex()
     {

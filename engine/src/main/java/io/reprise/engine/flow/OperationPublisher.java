@@ -7,24 +7,39 @@ import org.agrona.DirectBuffer;
 import org.agrona.concurrent.EpochClock;
 
 /**
- * Puts operators into the ring: claims the next sequence, fills the slot (index = ring sequence + base, so the
- * log index is assigned in ring order), publishes. A full ring is reported, never waited on and never dropped:
- * back-pressure goes back to whoever produces. Thread safe: any number of producers.
+ * Puts operators into the ring: claims the next sequence, fills the slot, publishes. A full ring is reported,
+ * never waited on and never dropped: back-pressure goes back to whoever produces. Thread safe: any number of
+ * producers.
+ * <p>
+ * Where each entry's log position comes from depends on the node's role. A leader assigns it here, in ring order:
+ * the index is the ring sequence plus a base and the term is the leader's, both set by {@link #lead} when the node
+ * becomes leader (standalone: once, at start). A follower takes the index, term and timestamp the leader gave the
+ * entry ({@link #tryPublishEntry}).
  */
 public final class OperationPublisher
 {
     private final RingBuffer<OperationSlot> ring;
-    private final long indexBase;
-    private final long term;
     private final EpochClock clock;
+    private volatile long indexBase;
+    private volatile long term;
 
+    /** @param firstIndex the index of the first entry this ring will carry, in {@code term}. */
     public OperationPublisher(
         final RingBuffer<OperationSlot> ring, final long firstIndex, final long term, final EpochClock clock)
     {
         this.ring = ring;
-        this.indexBase = firstIndex;
-        this.term = term;
         this.clock = clock;
+        lead(term, firstIndex);
+    }
+
+    /**
+     * From now on this node assigns log positions: the next entry put into the ring gets {@code nextIndex}, in
+     * {@code term}. Called on a role change, while no producer publishes.
+     */
+    public void lead(final long term, final long nextIndex)
+    {
+        this.indexBase = nextIndex - (ring.getCursor() + 1);
+        this.term = term;
     }
 
     /** Returned by {@link #tryPublishIndex} when the ring is full. */
@@ -65,6 +80,61 @@ public final class OperationPublisher
             ring.publish(sequence);
         }
         return indexBase + sequence;
+    }
+
+    /** The log index of the entry at ring {@code sequence}. */
+    public long indexOf(final long sequence)
+    {
+        return indexBase + sequence;
+    }
+
+    /** The index of the last entry put into the ring. */
+    public long publishedIndex()
+    {
+        return indexOf(ring.getCursor());
+    }
+
+    /**
+     * A follower's entry, with the position the leader gave it: it must be the next index this ring carries. One
+     * producer only (the follower's replication receiver).
+     *
+     * @return false when the ring is full: try again later.
+     */
+    public boolean tryPublishEntry(
+        final long index, final long entryTerm, final long timestampMs, final DirectBuffer operator, final int offset,
+        final int length)
+    {
+        if (length <= 0 || length > JournalFormat.MAX_OPERATOR_LENGTH)
+        {
+            throw new IllegalArgumentException("operator length out of range: " + length);
+        }
+        final long expected = indexBase + ring.getCursor() + 1;
+        if (index != expected)
+        {
+            throw new IllegalArgumentException("entry " + index + " where " + expected + " is next");
+        }
+        final long sequence;
+        try
+        {
+            sequence = ring.tryNext();
+        }
+        catch (final InsufficientCapacityException ex)
+        {
+            return false;
+        }
+        try
+        {
+            final OperationSlot slot = ring.get(sequence);
+            slot.index = index;
+            slot.term = entryTerm;
+            slot.timestampMs = timestampMs;
+            slot.put(operator, offset, length);
+        }
+        finally
+        {
+            ring.publish(sequence);
+        }
+        return true;
     }
 
     /** Free slots right now: how much a producer may put in before it meets back-pressure. */

@@ -17,7 +17,7 @@ import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
  * Read-only questions about one session ({@code QuerySession}, docs/client.md), answered from the applied state
  * on the business-logic thread, which owns it. Any thread asks with {@link #offer}; the question waits in a bounded
  * queue until the business logic serves it, between two batches or while it waits for one (see
- * {@link HandOffWaitStrategy}), and the answer goes to the output sink's {@link OutputSink#onSessionState}. A query
+ * {@link BusinessLogicHandler#onBatchStart}), and the answer goes to the output sink's {@link OutputSink#onSessionState}. A query
  * is never journaled and changes nothing. Asking and answering allocate nothing, and the business logic never waits
  * for either side.
  */
@@ -39,19 +39,16 @@ public final class SessionQueries
 
     private final ManyToOneRingBuffer queue = new ManyToOneRingBuffer(new UnsafeBuffer(
         ByteBuffer.allocateDirect(QUEUE_BYTES + RingBufferDescriptor.TRAILER_LENGTH)));
-    private final Runnable wake;
     private final OutputSink answers;
     private final MessageHandler onQuery = this::onQuery;
     /** Business-logic thread only: the state being served. */
     private BusinessLogic logic;
 
     /**
-     * @param wake    wakes a business logic blocked waiting for entries (the ring wait strategy's signal).
      * @param answers where the answers go, on the business-logic thread.
      */
-    public SessionQueries(final Runnable wake, final OutputSink answers)
+    public SessionQueries(final OutputSink answers)
     {
-        this.wake = wake;
         this.answers = answers;
     }
 
@@ -73,7 +70,6 @@ public final class SessionQueries
         buffer.putLong(index + SESSION_ID_OFFSET, sessionId);
         buffer.putInt(index + TENANT_OFFSET, tenant);
         queue.commit(index);
-        wake.run();
         return true;
     }
 

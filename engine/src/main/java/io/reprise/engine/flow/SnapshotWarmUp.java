@@ -68,7 +68,7 @@ public final class SnapshotWarmUp
         {
             operators.applyOne(logic);
         }
-        final StateHandOff handOff = new StateHandOff(() -> { });
+        final StateHandOff handOff = new StateHandOff();
         for (int round = 0; round < rounds; round++)
         {
             final boolean check = round % CHECK_EVERY == 0;

@@ -15,24 +15,16 @@ import io.reprise.engine.logic.BusinessLogic;
  */
 public final class StateHandOff
 {
-    private final Runnable wake;
     private volatile boolean freezeRequested;
     private final AtomicReference<BusinessLogic> frozen = new AtomicReference<>();
     private final AtomicReference<BusinessLogic> givenBack = new AtomicReference<>();
     /** Business-logic thread only: a view is out, and the state it shares is not all saved yet. */
     private boolean savingAhead;
 
-    /** @param wake wakes a business logic blocked waiting for entries (the ring wait strategy's signal). */
-    public StateHandOff(final Runnable wake)
-    {
-        this.wake = wake;
-    }
-
     /** Snapshot agent: asks for a view at the next batch boundary. */
     public void requestFreeze()
     {
         freezeRequested = true;
-        wake.run();
     }
 
     /** Snapshot agent: the view asked for, once the business logic has frozen it, else null. */
@@ -45,7 +37,6 @@ public final class StateHandOff
     public void giveBack(final BusinessLogic view)
     {
         givenBack.set(view);
-        wake.run();
     }
 
     /** Whether the business logic has something to do here. Business-logic thread. */

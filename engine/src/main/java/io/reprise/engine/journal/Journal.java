@@ -75,6 +75,8 @@ public final class Journal implements AutoCloseable
     private boolean segmentPending;
     private boolean skipFsync;
 
+    private boolean acceptTornRecords;
+
     private Journal(final Disk disk, final Path directory, final long segmentLength, final int writeBufferBytes)
     {
         if (segmentLength < SEGMENT_HEADER_LENGTH + 2L * MAX_FRAME_LENGTH || segmentLength > (1L << 40))
@@ -106,8 +108,21 @@ public final class Journal implements AutoCloseable
         final int writeBufferBytes,
         final long emptyStartIndex) throws IOException
     {
+        return open(disk, directory, segmentLength, writeBufferBytes, emptyStartIndex, false);
+    }
+
+    /** @param acceptTornRecords a planted bug for the simulator only ({@code PlantedBug.SKIP_TORN_CHECK}). */
+    public static Journal open(
+        final Disk disk,
+        final Path directory,
+        final long segmentLength,
+        final int writeBufferBytes,
+        final long emptyStartIndex,
+        final boolean acceptTornRecords) throws IOException
+    {
         disk.createDirectories(directory);
         final Journal journal = new Journal(disk, directory, segmentLength, writeBufferBytes);
+        journal.acceptTornRecords = acceptTornRecords;
         journal.recover(emptyStartIndex);
         return journal;
     }
@@ -119,7 +134,8 @@ public final class Journal implements AutoCloseable
         long tailSegment = -1;
         long tailOffset = SEGMENT_HEADER_LENGTH;
         try (JournalReader reader =
-            new JournalReader(disk, directory).endOnlyWithinTheLastBatch(writeBuffer.capacity()))
+            new JournalReader(disk, directory).endOnlyWithinTheLastBatch(writeBuffer.capacity())
+                .acceptTornRecords(acceptTornRecords))
         {
             final List<Long> segments = reader.segments();
             if (!segments.isEmpty() && segments.get(0) > emptyStartIndex)

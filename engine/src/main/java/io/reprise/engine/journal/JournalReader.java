@@ -71,6 +71,7 @@ public final class JournalReader implements AutoCloseable
     private long timestampMs;
     private int entryVersion;
     private int checksum;
+    private boolean acceptTornRecords;
     private int operatorOffset;
     private int operatorLength;
     private long recordOffset;
@@ -105,6 +106,16 @@ public final class JournalReader implements AutoCloseable
     public JournalReader endOnlyWithinTheLastBatch(final int batchBytes)
     {
         lastBatchBytes = batchBytes;
+        return this;
+    }
+
+    /**
+     * A planted bug for the simulator ({@code PlantedBug.SKIP_TORN_CHECK}): a torn record reads as a record. Never set
+     * otherwise.
+     */
+    public JournalReader acceptTornRecords(final boolean accept)
+    {
+        acceptTornRecords = accept;
         return this;
     }
 
@@ -179,7 +190,7 @@ public final class JournalReader implements AutoCloseable
                 crc, seed, previousChecksum, buffer, at + RECORD_HEADER_LENGTH, frameLength - RECORD_HEADER_LENGTH);
             if (stored != computed)
             {
-                if (isLastSegment() && hasZeroSector(position, frameLength))
+                if (isLastSegment() && hasZeroSector(position, frameLength) && !acceptTornRecords)
                 {
                     return endOfTheLastSegment(
                         Status.TORN, "torn write: checksum mismatch and a sector of the record is unwritten");

@@ -23,14 +23,14 @@ public final class InProcessClient
         void onResponse(long index, long correlationId, int operatorTemplateId, ResultCode resultCode, long value);
     }
 
-    private final StandaloneNode node;
+    private final Engine node;
     private final long clientId;
     private final int tenant;
     private final OperatorEncoder encoder = new OperatorEncoder();
     private final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(1024);
     private long correlationId;
 
-    InProcessClient(final StandaloneNode node, final long clientId, final int tenant)
+    InProcessClient(final Engine node, final long clientId, final int tenant)
     {
         this.node = node;
         this.clientId = clientId;

@@ -1,15 +1,13 @@
 package io.reprise.engine.node;
 
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
-import com.lmax.disruptor.BlockingWaitStrategy;
-import com.lmax.disruptor.BusySpinWaitStrategy;
-import com.lmax.disruptor.SleepingWaitStrategy;
-import com.lmax.disruptor.WaitStrategy;
-import com.lmax.disruptor.YieldingWaitStrategy;
 import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.disk.BackgroundSync;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.disk.Pace;
 import io.reprise.engine.flow.OperationSlot;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
@@ -19,10 +17,10 @@ import io.reprise.engine.util.ErrorReporter;
 import io.reprise.engine.util.SystemProperties;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.BusySpinIdleStrategy;
 import org.agrona.concurrent.EpochClock;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.NanoClock;
-import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.SystemEpochClock;
 import org.agrona.concurrent.SystemNanoClock;
 
@@ -52,8 +50,17 @@ public final class NodeContext
     public static final String MAX_BATCH_PROP_NAME = "reprise.ring.max.batch";
     public static final int MAX_BATCH_DEFAULT = 4096;
     public static final String WAIT_STRATEGY_PROP_NAME = "reprise.ring.wait.strategy";
-    /** sleeping (default: behaves on 2 cores), yielding, blocking, busy-spin (dedicated cores). */
+    /**
+     * How a ring stage idles when nothing is ready: sleeping (default: behaves on 2 cores), yielding, blocking,
+     * busy-spin (dedicated cores).
+     */
     public static final String WAIT_STRATEGY_DEFAULT = "sleeping";
+    /** Sync background writes (snapshots, sources) every this many bytes. */
+    public static final String BACKGROUND_SYNC_STEP_BYTES_PROP_NAME = "reprise.background.sync.step.bytes";
+    /** The pace of snapshot writes, bytes per second on average; 0: as fast as the disk takes them. */
+    public static final String SNAPSHOT_WRITE_PACE_PROP_NAME = "reprise.snapshot.write.bytes.per.second";
+    /** How long after a failed journal write or sync to try again. */
+    public static final long JOURNAL_RETRY_INTERVAL_MS = 20;
     public static final String SEGMENT_LENGTH_PROP_NAME = "reprise.journal.segment.length";
     public static final long SEGMENT_LENGTH_DEFAULT = 64L * 1024 * 1024;
     public static final String WRITE_BUFFER_PROP_NAME = "reprise.journal.write.buffer.bytes";
@@ -96,6 +103,7 @@ public final class NodeContext
     private int ringCellBytes = SystemProperties.intValue(RING_CELL_BYTES_PROP_NAME, RING_CELL_BYTES_DEFAULT);
     private int maxBatchSize = SystemProperties.intValue(MAX_BATCH_PROP_NAME, MAX_BATCH_DEFAULT);
     private String waitStrategyName = System.getProperty(WAIT_STRATEGY_PROP_NAME, WAIT_STRATEGY_DEFAULT);
+    private Supplier<IdleStrategy> stageIdleStrategies;
     private long journalSegmentLength = SystemProperties.longValue(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
     private int journalWriteBufferBytes = SystemProperties.intValue(WRITE_BUFFER_PROP_NAME, WRITE_BUFFER_DEFAULT);
     private boolean journalSkipFsync = Boolean.parseBoolean(
@@ -120,11 +128,14 @@ public final class NodeContext
 
     private BusinessRules rules;
     private Disk disk;
+    private PlantedBug plantedBug = PlantedBug.NONE;
     private EpochClock epochClock;
     private NanoClock nanoClock;
-    private WaitStrategy waitStrategy;
     private IdleStrategy agentIdleStrategy;
-    private IdleStrategy journalRetryIdleStrategy;
+    private long backgroundSyncStepBytes = SystemProperties.longValue(BACKGROUND_SYNC_STEP_BYTES_PROP_NAME,
+        BackgroundSync.Settings.STEP_BYTES_DEFAULT);
+    private long snapshotWriteBytesPerSecond = SystemProperties.longValue(SNAPSHOT_WRITE_PACE_PROP_NAME,
+        BackgroundSync.Settings.SNAPSHOT_BYTES_PER_SECOND_DEFAULT);
     private OutputSink outputObserver = OutputSink.NONE;
     private LifecycleListener lifecycleListener = (step) -> { };
     private SnapshotAgent.Listener snapshotListener;
@@ -178,10 +189,7 @@ public final class NodeContext
                 " bytes) must be at least 16 x the flush threshold (" + storageFlushBytes + " bytes), or small " +
                 "records can fill its page indexes before a flush is due");
         }
-        if (null == disk)
-        {
-            disk = new FileChannelDisk();
-        }
+        stageIdleStrategy(waitStrategyName);
         if (null == epochClock)
         {
             epochClock = SystemEpochClock.INSTANCE;
@@ -190,19 +198,16 @@ public final class NodeContext
         {
             nanoClock = SystemNanoClock.INSTANCE;
         }
-        if (null == waitStrategy)
+        if (null == disk)
         {
-            waitStrategy = waitStrategy(waitStrategyName);
+            disk = new FileChannelDisk(new BackgroundSync.Settings(backgroundSyncStepBytes,
+                snapshotWriteBytesPerSecond, Pace.parking(nanoClock)));
         }
         if (null == agentIdleStrategy)
         {
             // Background agents are not on the latency path: on 2 cores they must not spin or yield against
             // the journal and business-logic threads. A short spin, then parks growing to 1 ms.
             agentIdleStrategy = new BackoffIdleStrategy(10, 0, 10_000, 1_000_000);
-        }
-        if (null == journalRetryIdleStrategy)
-        {
-            journalRetryIdleStrategy = new SleepingMillisIdleStrategy(20);
         }
         if (null == errorHandler)
         {
@@ -234,21 +239,25 @@ public final class NodeContext
         return this;
     }
 
-    /** The wait strategy a {@value #WAIT_STRATEGY_PROP_NAME} value names. */
-    public static WaitStrategy waitStrategy(final String name)
+    /**
+     * A new idle strategy for a ring stage, by name. They match the Disruptor wait strategies of the same names,
+     * except {@code blocking}: a stage never blocks on a lock, so it parks, growing to 1 ms, and needs no signal.
+     */
+    static IdleStrategy stageIdleStrategyNamed(final String name)
     {
         switch (name)
         {
             case "sleeping":
-                return new SleepingWaitStrategy(200, 50_000);
+                return new BackoffIdleStrategy(100, 100, 50_000, 50_000);
             case "yielding":
-                return new YieldingWaitStrategy();
+                return new BackoffIdleStrategy(100, Long.MAX_VALUE, 1, 1);
             case "blocking":
-                return new BlockingWaitStrategy();
+                return new BackoffIdleStrategy(10, 10, 1_000, 1_000_000);
             case "busy-spin":
-                return new BusySpinWaitStrategy();
+                return new BusySpinIdleStrategy();
             default:
-                throw new IllegalArgumentException("unknown wait strategy: " + name);
+                throw new IllegalArgumentException("unknown wait strategy: " + name +
+                    " (sleeping, yielding, blocking, busy-spin)");
         }
     }
 
@@ -297,14 +306,54 @@ public final class NodeContext
         return this;
     }
 
-    public WaitStrategy waitStrategy()
+    /** A new idle strategy for one ring stage of the threaded runtime. */
+    public IdleStrategy newStageIdleStrategy()
     {
-        return waitStrategy;
+        return null != stageIdleStrategies ? stageIdleStrategies.get() : stageIdleStrategyNamed(waitStrategyName);
     }
 
-    public NodeContext waitStrategy(final WaitStrategy waitStrategy)
+    /** The name of how ring stages idle: {@value #WAIT_STRATEGY_PROP_NAME}. */
+    public String stageIdleStrategyName()
     {
-        this.waitStrategy = waitStrategy;
+        return waitStrategyName;
+    }
+
+    /** For tests: makes the ring stages' idle strategies, one a stage, in place of those the name gives. */
+    public NodeContext stageIdleStrategies(final Supplier<IdleStrategy> stageIdleStrategies)
+    {
+        this.stageIdleStrategies = stageIdleStrategies;
+        return this;
+    }
+
+    public long backgroundSyncStepBytes()
+    {
+        return backgroundSyncStepBytes;
+    }
+
+    /** Background writes (snapshots, sources) are synced every this many bytes; for the disk made at conclude. */
+    public NodeContext backgroundSyncStepBytes(final long backgroundSyncStepBytes)
+    {
+        this.backgroundSyncStepBytes = backgroundSyncStepBytes;
+        return this;
+    }
+
+    public long snapshotWriteBytesPerSecond()
+    {
+        return snapshotWriteBytesPerSecond;
+    }
+
+    /** The pace of snapshot writes, 0 for none; for the disk made at conclude. */
+    public NodeContext snapshotWriteBytesPerSecond(final long snapshotWriteBytesPerSecond)
+    {
+        this.snapshotWriteBytesPerSecond = snapshotWriteBytesPerSecond;
+        return this;
+    }
+
+    /** How ring stages idle: sleeping, yielding, blocking or busy-spin. */
+    public NodeContext stageIdleStrategy(final String name)
+    {
+        stageIdleStrategyNamed(name); // refuses an unknown name now rather than at start
+        this.waitStrategyName = name;
         return this;
     }
 
@@ -498,6 +547,19 @@ public final class NodeContext
         return this;
     }
 
+    /** A bug planted by the simulator, or {@link PlantedBug#NONE}. */
+    public PlantedBug plantedBug()
+    {
+        return plantedBug;
+    }
+
+    /** For the simulator only: plants {@code bug} in the node, to prove its checker catches it. */
+    public NodeContext plantedBug(final PlantedBug bug)
+    {
+        this.plantedBug = bug;
+        return this;
+    }
+
     public Disk disk()
     {
         return disk;
@@ -539,17 +601,6 @@ public final class NodeContext
     public NodeContext agentIdleStrategy(final IdleStrategy agentIdleStrategy)
     {
         this.agentIdleStrategy = agentIdleStrategy;
-        return this;
-    }
-
-    public IdleStrategy journalRetryIdleStrategy()
-    {
-        return journalRetryIdleStrategy;
-    }
-
-    public NodeContext journalRetryIdleStrategy(final IdleStrategy journalRetryIdleStrategy)
-    {
-        this.journalRetryIdleStrategy = journalRetryIdleStrategy;
         return this;
     }
 

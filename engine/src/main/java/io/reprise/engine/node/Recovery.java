@@ -101,9 +101,22 @@ public final class Recovery
         final long toIndex,
         final Listener listener) throws IOException
     {
+        return replay(disk, journalDirectory, logic, toIndex, listener, false);
+    }
+
+    /** @param acceptTornRecords a planted bug for the simulator only ({@link PlantedBug#SKIP_TORN_CHECK}). */
+    static long replay(
+        final Disk disk,
+        final Path journalDirectory,
+        final BusinessLogic logic,
+        final long toIndex,
+        final Listener listener,
+        final boolean acceptTornRecords) throws IOException
+    {
         long applied = 0;
         final JournalApplier applier = new JournalApplier(logic);
-        try (JournalReader reader = new JournalReader(disk, journalDirectory).from(logic.appliedIndex() + 1))
+        try (JournalReader reader = new JournalReader(disk, journalDirectory).from(logic.appliedIndex() + 1)
+            .acceptTornRecords(acceptTornRecords))
         {
             JournalReader.Status status;
             while (logic.appliedIndex() < toIndex && (status = reader.next()) != JournalReader.Status.END)

@@ -14,14 +14,13 @@ import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.state.DestinationFigures;
 import io.reprise.engine.storage.StorageReader;
 import org.agrona.ErrorHandler;
+import org.agrona.ExpandableArrayBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.collections.Long2LongHashMap;
 import org.agrona.collections.Long2ObjectHashMap;
 import org.agrona.collections.LongHashSet;
 import org.agrona.concurrent.Agent;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.ManyToOneConcurrentLinkedQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
@@ -66,8 +65,15 @@ public final class RepeatProcess implements Agent
     private final int maxBatch;
     private final OneToOneRingBuffer events;
     private final UnsafeBuffer eventScratch = new UnsafeBuffer(ByteBuffer.allocateDirect(EVENT_LENGTH));
-    /** How the business-logic thread waits for room in a full event ring: spin briefly, then yield, then park. */
-    private final IdleStrategy fullEventsWait = new BackoffIdleStrategy(100, 10, 1_000, 100_000);
+    /**
+     * Events that found the ring full, oldest first, until the business logic moves them in ({@link #eventsHeldBack});
+     * business-logic thread only. It grows only when the ring was full.
+     */
+    private final ExpandableArrayBuffer spill = new ExpandableArrayBuffer(0);
+    private int spillHead;
+    private int spillTail;
+    /** The index of the entry whose events first went to the spill; this process settles only below it. */
+    private volatile long spilledFromIndex = Long.MAX_VALUE;
     private final ManyToOneConcurrentLinkedQueue<Runnable> commands = new ManyToOneConcurrentLinkedQueue<>();
     private final Long2ObjectHashMap<Worker> workers = new Long2ObjectHashMap<>();
     private final Int2ObjectHashMap<Destination> destinations = new Int2ObjectHashMap<>();
@@ -142,9 +148,9 @@ public final class RepeatProcess implements Agent
     }
 
     /**
-     * Waits for room rather than lose an event: this process drains the ring every duty cycle and never waits on
-     * the business logic, so the wait is short. It yields and parks rather than spin: on 2 cores a spinning
-     * business-logic thread takes the CPU the draining agent needs. A follower or a stopped process takes no events.
+     * Never waits and never loses an event: when the ring is full the event goes to the spill, and so do the ones
+     * after it until the business logic has moved them all into the ring (it takes no new entry meanwhile). A
+     * follower or a stopped process takes no events.
      */
     private void publishEvent(
         final int type, final int tenant, final long sessionId, final int destination, final int attempt,
@@ -160,15 +166,43 @@ public final class RepeatProcess implements Agent
         eventScratch.putInt(20, destination);
         eventScratch.putInt(24, attempt);
         eventScratch.putInt(28, handleOrEndedBy);
-        fullEventsWait.reset();
-        while (!events.write(type, eventScratch, 0, EVENT_LENGTH))
+        if (spillTail == spillHead && events.write(type, eventScratch, 0, EVENT_LENGTH))
         {
-            if (closed)
-            {
-                return;
-            }
-            fullEventsWait.idle();
+            return;
         }
+        if (spillTail == spillHead)
+        {
+            spilledFromIndex = appliedIndex.getAsLong() + 1;
+        }
+        spill.putInt(spillTail, type);
+        spill.putBytes(spillTail + Integer.BYTES, eventScratch, 0, EVENT_LENGTH);
+        spillTail += Integer.BYTES + EVENT_LENGTH;
+    }
+
+    /**
+     * Moves held-back events into the ring as room allows. Business-logic thread, between batches: it takes no
+     * entry while this is true, so events keep their order and the spill stays small.
+     *
+     * @return true while events are still held back.
+     */
+    public boolean eventsHeldBack()
+    {
+        if (spillTail == spillHead)
+        {
+            return false;
+        }
+        while (spillHead < spillTail)
+        {
+            if (!closed && !events.write(spill.getInt(spillHead), spill, spillHead + Integer.BYTES, EVENT_LENGTH))
+            {
+                return true;
+            }
+            spillHead += Integer.BYTES + EVENT_LENGTH;
+        }
+        spillHead = 0;
+        spillTail = 0;
+        spilledFromIndex = Long.MAX_VALUE;
+        return false;
     }
 
     // ------------------------------------------------------------------------- from the transport
@@ -201,8 +235,9 @@ public final class RepeatProcess implements Agent
     public int doWork()
     {
         int work = drainCommands();
-        // Read the applied index before the events: every event of an entry at or below it is in the ring.
-        final long applied = appliedIndex.getAsLong();
+        // Read the applied index before the events: every event of an entry at or below it is in the ring, unless
+        // held back in the spill from some entry on.
+        final long applied = Math.min(appliedIndex.getAsLong(), spilledFromIndex - 1);
         int read;
         while ((read = events.read(this::onEvent)) > 0)
         {

@@ -13,20 +13,21 @@ import io.reprise.engine.state.StateOutput;
 final class FileStateOutput implements StateOutput
 {
     private final DiskFile file;
-    // One write per sync step at most, so a step never overshoots by a whole buffer; room for a long at least.
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect((int)Math.max(Long.BYTES,
-        Math.min(1 << 20, BackgroundSync.stepBytes()))).order(ByteOrder.LITTLE_ENDIAN);
+    private final ByteBuffer buffer;
     private final CRC32C crc = new CRC32C();
     private long filePosition;
     private long bytesWritten;
     private final BackgroundSync background;
 
-    FileStateOutput(final DiskFile file, final long filePosition)
+    /** @param writes how the disk takes background writes: this one is synced and paced as a snapshot. */
+    FileStateOutput(final DiskFile file, final long filePosition, final BackgroundSync.Settings writes)
     {
         this.file = file;
         this.filePosition = filePosition;
-        this.background =
-            new BackgroundSync(file, BackgroundSync.stepBytes(), BackgroundSync.snapshotBytesPerSecond());
+        this.background = BackgroundSync.snapshot(file, writes);
+        // One write per sync step at most, so a step never overshoots by a whole buffer; room for a long at least.
+        this.buffer = ByteBuffer.allocateDirect((int)Math.max(Long.BYTES, Math.min(1 << 20, writes.stepBytes())))
+            .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     public void putLong(final long value) throws IOException

@@ -66,7 +66,7 @@ public final class SnapshotFile
                 .stateFormatVersion(BusinessLogic.STATE_FORMAT_VERSION);
             file.write(header, 0);
 
-            final FileStateOutput body = new FileStateOutput(file, HEADER_LENGTH);
+            final FileStateOutput body = new FileStateOutput(file, HEADER_LENGTH, disk.backgroundWrites());
             logic.writeState(body);
             body.flush();
 

@@ -219,6 +219,16 @@ public final class Container
     }
 
     /**
+     * Every page is in use and no flush runs inline: the next page the appender needs waits for the flush agent. The
+     * business-logic stage takes no entry while this holds, so an append almost never meets it; one entry that writes
+     * more than a page still can.
+     */
+    public boolean full()
+    {
+        return tail - head >= ring.length() && null == inlineFlush;
+    }
+
+    /**
      * While set, a full container is flushed by the appending thread itself instead of waiting for the flush agent:
      * for recovery, which replays before the agents start, and for shutdown, once they have stopped. Cleared (null)
      * while the flush agent runs. An append already waiting picks the change up.

@@ -258,6 +258,17 @@ public final class SavedSessionStorage implements AutoCloseable
         container.inlineFlushWhenFull(null);
     }
 
+    /** The container has no free page: asks for a flush, and the business logic should take no entry meanwhile. */
+    public boolean containerFull()
+    {
+        if (!container.full())
+        {
+            return false;
+        }
+        requestFlush();
+        return true;
+    }
+
     /**
      * From now on a full container is flushed by the appending (business-logic) thread itself. For when no flush
      * agent runs: recovery, and shutdown once the agents have stopped, so an append waiting for a free page then

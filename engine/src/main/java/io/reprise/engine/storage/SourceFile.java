@@ -480,6 +480,7 @@ public final class SourceFile
         private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
         private final UnsafeBuffer writeView = new UnsafeBuffer(writeBuffer);
         private final BackgroundSync background;
+        private final long stepBytes;
         /** Index entries of the records appended one by one ({@link #onRecord}). */
         private final EntryTable entries = new EntryTable();
         private int recordsAppended;
@@ -500,7 +501,8 @@ public final class SourceFile
             this.temporary = directory.resolve(nameFor(id) + TEMPORARY_SUFFIX);
             this.file = disk.open(temporary, true);
             file.setLength(0);
-            this.background = new BackgroundSync(file);
+            this.background = BackgroundSync.unpaced(file, disk.backgroundWrites());
+            this.stepBytes = disk.backgroundWrites().stepBytes();
         }
 
         public int count()
@@ -587,7 +589,7 @@ public final class SourceFile
             for (long done = 0; done < length; )
             {
                 // In sync steps, as record by record: the journal's fsync never waits behind much of the copy.
-                final long step = Math.min(BackgroundSync.stepBytes(), length - done);
+                final long step = Math.min(stepBytes, length - done);
                 file.writeFrom(source.file, HEADER_LENGTH + done, step, position + done);
                 background.written(step);
                 done += step;

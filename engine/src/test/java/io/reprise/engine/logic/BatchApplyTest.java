@@ -41,7 +41,7 @@ class BatchApplyTest
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[4096]);
 
         long term = 1;
-        OperationPublisher publisher = new OperationPublisher(ring, 1, term, () -> 0L);
+        final OperationPublisher publisher = new OperationPublisher(ring, 1, term, () -> 0L);
         long applied = ring.getCursor();
         int batches = 0;
         for (int i = 0; i < log.size(); )
@@ -53,19 +53,19 @@ class BatchApplyTest
                 final long entryTerm = ReferenceModel.entryTerm(frame, term);
                 if (entryTerm != term)
                 {
-                    // The publisher stamps one term; index = 1 + sequence carries on across publishers.
+                    // A new term, as a new leader: the indexes carry on.
                     term = entryTerm;
-                    publisher = new OperationPublisher(ring, 1, term, () -> 0L);
+                    publisher.lead(term, i + 1);
                 }
                 buffer.putBytes(0, frame);
                 a.apply(i + 1, term, buffer, 0, frame.length);
                 assertTrue(publisher.tryPublish(buffer, 0, frame.length));
             }
             final long cursor = ring.getCursor();
-            handler.onBatchStart(cursor - applied, cursor - applied);
+            handler.onBatchStart(cursor - applied);
             for (long sequence = applied + 1; sequence <= cursor; sequence++)
             {
-                handler.onEvent(ring.get(sequence), sequence, sequence == cursor);
+                handler.onEntry(ring.get(sequence), sequence, sequence == cursor);
             }
             applied = cursor;
             assertEquals(sinkA.events, sinkB.events, "seed " + seed + " operator " + i);

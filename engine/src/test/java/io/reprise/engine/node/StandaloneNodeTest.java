@@ -16,11 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
-import com.lmax.disruptor.AlertException;
-import com.lmax.disruptor.Sequence;
-import com.lmax.disruptor.SequenceBarrier;
-import com.lmax.disruptor.TimeoutException;
-import com.lmax.disruptor.WaitStrategy;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
@@ -32,6 +27,7 @@ import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotInfo;
 import io.reprise.engine.testing.Snapshots;
 import io.reprise.schema.client.ResultCode;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -285,27 +281,28 @@ class StandaloneNodeTest
     }
 
     /**
-     * An idle business logic serves the snapshot agent's freeze while it waits for entries, whatever the ring's wait
-     * strategy (a blocking one is woken for it): the snapshot is at the applied index, and no entry was journaled to
-     * get it. The test waits until the business logic is inside its wait strategy with no entry published for it
-     * (observed, not slept for), and checks that the freeze was served by waking that wait.
+     * An idle business logic serves the snapshot agent's freeze between duty cycles that apply nothing, whatever the
+     * ring stages' idle strategy: the snapshot is at the applied index, and no entry was journaled to get it. The
+     * test waits until the business-logic stage has idled with nothing to do (observed through its idle strategy,
+     * not slept for), and checks that the freeze was served in duty cycles that applied no entry.
      */
     @Test
     void shouldSnapshotAnIdleNodeWithoutAnEntryWhateverTheWaitStrategy(@TempDir final Path dir) throws Exception
     {
         for (final String name : new String[] {"sleeping", "yielding", "blocking", "busy-spin"})
         {
-            final IdleObserver idle = new IdleObserver(NodeContext.waitStrategy(name));
-            try (StandaloneNode node = StandaloneNode.start(context(dir.resolve(name)).waitStrategy(idle)))
+            final IdleObserver idle = new IdleObserver();
+            try (StandaloneNode node = StandaloneNode.start(context(dir.resolve(name)).stageIdleStrategy(name)
+                .stageIdleStrategies(() -> idle.observe(NodeContext.stageIdleStrategyNamed(name)))))
             {
                 saveAll(client(node), 1, 20);
                 assertTrue(node.awaitApplied(10_000));
                 idle.awaitIdle(name);
-                final long wakeUps = idle.wokenWhileIdle.get();
                 final long applied = node.appliedIndex();
+                final long servingCycles = idle.workCycles.get();
                 assertEquals(applied, Snapshots.takeNow(node), name);
                 assertEquals(applied, node.publishedIndex(), name + ": nothing was journaled for the snapshot");
-                assertTrue(idle.wokenWhileIdle.get() > wakeUps, name + ": the freeze woke the idle wait");
+                assertTrue(idle.workCycles.get() > servingCycles, name + ": the freeze was served while idle");
                 // A second one, after the view came back: still served, at a new index.
                 saveAll(client(node), 100, 5);
                 assertTrue(node.awaitApplied(10_000));
@@ -316,60 +313,48 @@ class StandaloneNodeTest
     }
 
     /**
-     * The ring's wait strategy, watched: whether the business-logic stage (the one barrier that waits on another
-     * stage's sequence, the journal's) is inside it waiting for an entry nobody has published, and how often such a
-     * wait ended with an alert (what a freeze or a query raises), rather than with an entry.
+     * Watches the business-logic stage's duty cycles through the idle strategy its runner calls after each: how many
+     * did nothing (idle), and how many did something (entries applied, or requests such as a freeze served).
      */
-    private static final class IdleObserver implements WaitStrategy
+    private static final class IdleObserver
     {
-        private final WaitStrategy delegate;
-        private volatile boolean idle;
-        final AtomicLong wokenWhileIdle = new AtomicLong();
+        private static final String LOGIC_THREAD = "reprise-business-logic";
+        final AtomicLong idleCycles = new AtomicLong();
+        final AtomicLong workCycles = new AtomicLong();
 
-        IdleObserver(final WaitStrategy delegate)
+        IdleStrategy observe(final IdleStrategy delegate)
         {
-            this.delegate = delegate;
-        }
-
-        public long waitFor(
-            final long sequence, final Sequence cursor, final Sequence dependentSequence, final SequenceBarrier barrier)
-            throws AlertException, InterruptedException, TimeoutException
-        {
-            final boolean logicStage = dependentSequence != cursor;
-            final boolean nothingPublished = logicStage && sequence > cursor.get();
-            idle = nothingPublished;
-            try
+            return new IdleStrategy()
             {
-                return delegate.waitFor(sequence, cursor, dependentSequence, barrier);
-            }
-            catch (final AlertException ex)
-            {
-                if (nothingPublished)
+                public void idle(final int workCount)
                 {
-                    wokenWhileIdle.incrementAndGet();
+                    if (LOGIC_THREAD.equals(Thread.currentThread().getName()))
+                    {
+                        (workCount > 0 ? workCycles : idleCycles).incrementAndGet();
+                    }
+                    delegate.idle(workCount);
                 }
-                throw ex;
-            }
-            finally
-            {
-                if (nothingPublished)
+
+                public void idle()
                 {
-                    idle = false;
+                    delegate.idle();
                 }
-            }
+
+                public void reset()
+                {
+                    delegate.reset();
+                }
+            };
         }
 
-        public void signalAllWhenBlocking()
-        {
-            delegate.signalAllWhenBlocking();
-        }
-
+        /** Until the business logic has had two duty cycles with nothing to do since the call. */
         void awaitIdle(final String name) throws InterruptedException
         {
+            final long target = idleCycles.get() + 2;
             final long deadline = System.currentTimeMillis() + 10_000;
-            while (!idle)
+            while (idleCycles.get() < target)
             {
-                assertTrue(System.currentTimeMillis() < deadline, name + ": the business logic never waited idle");
+                assertTrue(System.currentTimeMillis() < deadline, name + ": the business logic never idled");
                 Thread.sleep(1);
             }
         }

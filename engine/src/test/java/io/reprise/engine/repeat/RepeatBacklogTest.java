@@ -453,7 +453,7 @@ class RepeatBacklogTest
             toReport[sessions / 2] / 1000, toReport[(int)(sessions * 0.9)] / 1000,
             toReport[(int)(sessions * 0.99)] / 1000, toApplied[sessions / 2] / 1000,
             toApplied[(int)(sessions * 0.9)] / 1000, toApplied[(int)(sessions * 0.99)] / 1000,
-            node.journalHandler().maxCommitNs() / 1000);
+            node.maxCommitNs() / 1000);
     }
 
     private static void offer(final java.util.function.Supplier<ResultCode> operator)
