@@ -9,10 +9,12 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 
 import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.disk.BackgroundSync;
 import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.disk.ForwardingDisk;
 import io.reprise.engine.disk.ForwardingDiskFile;
+import io.reprise.engine.disk.Pace;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
@@ -25,6 +27,7 @@ import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.log.SessionPolicy;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
+import org.agrona.concurrent.SystemNanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -311,7 +314,7 @@ public final class SnapshotProbe
     }
 
     /**
-     * Sleeps {@link #CANARY_SLEEP_NS} at a time, as the business logic's wait strategy does when idle, and records
+     * Sleeps {@link #CANARY_SLEEP_NS} at a time, as the business logic's idle strategy does when idle, and records
      * how late it wakes. It does nothing else, so its lateness is the platform's (timer, scheduler, hypervisor):
      * the part of the business logic's stalls that no change to the engine removes.
      */
@@ -392,7 +395,9 @@ public final class SnapshotProbe
 
         TimedJournalDisk(final Path journalDirectory)
         {
-            super(new FileChannelDisk());
+            // Snapshot writes synced in steps and paced as on a node's own disk (NodeContext's defaults).
+            super(new FileChannelDisk(new BackgroundSync.Settings(BackgroundSync.Settings.STEP_BYTES_DEFAULT,
+                BackgroundSync.Settings.SNAPSHOT_BYTES_PER_SECOND_DEFAULT, Pace.parking(SystemNanoClock.INSTANCE))));
             this.journalDirectory = journalDirectory;
         }
 

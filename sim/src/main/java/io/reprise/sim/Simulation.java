@@ -124,6 +124,8 @@ public final class Simulation
     /** The quiet time's limit, in virtual time: every session's whole life fits in it many times over. */
     private static final long QUIET_TIME_NS = 120_000_000_000L;
     private static final int CLOSE_STEPS = 100_000;
+    /** {@code -Dreprise.sim.trace=true}: print each start-up and shutdown step of the node, and simulator errors. */
+    private static final boolean TRACE = Boolean.getBoolean("reprise.sim.trace");
 
     private final long seed;
     private final long steps;
@@ -201,7 +203,7 @@ public final class Simulation
         catch (final Exception | AssertionError ex)
         {
             failure = "simulator-error: " + ex;
-            if (Boolean.getBoolean("reprise.sim.trace"))
+            if (TRACE)
             {
                 ex.printStackTrace();
             }
@@ -401,7 +403,7 @@ public final class Simulation
             .epochClock(clock)
             .nanoClock(clock)
             .plantedBug(plant)
-            .rules(new BusinessRules().maxSessions(4096).maxDestinations(16).maxPayloadBytes(256)
+            .rules(new BusinessRules().maxSessions(4096).expectedSessions(512).maxDestinations(16).maxPayloadBytes(256)
                 .terminalRetentionMs(30_000).deadRetentionMs(60_000))
             .ringSize(256)
             .maxBatchSize(32)
@@ -418,7 +420,7 @@ public final class Simulation
             .repeatEventBytes(16 * 1024)
             .workerLink(workload)
             .outputObserver(checker)
-            .lifecycleListener((step) -> { })
+            .lifecycleListener(TRACE ? (step) -> System.out.println("trace: step " + stepsRun + ": " + step) : (step) -> { })
             // Failures the faults cause are the point of the run; the checker judges what they lead to.
             .errorHandler((ex) -> { });
     }

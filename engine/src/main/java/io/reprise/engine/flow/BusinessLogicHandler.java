@@ -9,8 +9,8 @@ import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.state.SessionTable;
 
 /**
- * Applies committed entries to the business logic in log order. It runs behind the journal and replication
- * stages, so every entry it sees is at or below the commit index.
+ * Applies committed entries to the business logic in log order. Its stage follows the commit point, so every
+ * entry it sees is at or below the commit index.
  * <p>
  * Look-ahead: at 10^7 sessions the index slot and the record an operator addresses are each a cache miss of
  * hundreds of ns, and one operator's misses depend on each other. So at the start of every window of
@@ -88,7 +88,9 @@ public final class BusinessLogicHandler implements StageAgent.Handler
         {
             served += queries.serve(logic);
         }
-        if (ready == 0 || hold.getAsBoolean())
+        // Asked every duty cycle, idle or not: the check also moves held-back events on.
+        final boolean held = hold.getAsBoolean();
+        if (ready == 0 || held)
         {
             return 0;
         }

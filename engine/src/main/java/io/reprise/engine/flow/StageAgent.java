@@ -61,6 +61,7 @@ public final class StageAgent implements Agent
     private final Sequence sequence = new Sequence(-1);
     /** Taken by the handler, not yet released. */
     private long taken = -1;
+    private volatile boolean halted;
 
     /**
      * @param ring    a ring whose wait strategy is the {@link PollingWaitStrategy}, so asking what is ready never waits.
@@ -86,10 +87,13 @@ public final class StageAgent implements Agent
 
     public int doWork()
     {
-        final long released = sequence.get();
-        if (taken > released && !release())
+        if (halted)
         {
-            return handler.otherWork();
+            return 0;
+        }
+        if (taken > sequence.get() && !release())
+        {
+            return 0;
         }
         final long next = taken + 1;
         final long available = available(next);
@@ -105,7 +109,7 @@ public final class StageAgent implements Agent
             taken = s;
             work++;
         }
-        if (taken > released)
+        if (taken > sequence.get())
         {
             release();
         }
@@ -134,6 +138,12 @@ public final class StageAgent implements Agent
         }
         sequence.set(taken);
         return true;
+    }
+
+    /** The node failed: this stage takes nothing more, so nothing goes on past a failure. Any thread. */
+    public void halt()
+    {
+        halted = true;
     }
 
     /** Everything up to here has passed this stage. */

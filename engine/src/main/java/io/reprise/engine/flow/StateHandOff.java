@@ -7,8 +7,8 @@ import io.reprise.engine.logic.BusinessLogic;
 /**
  * Passes frozen views of the state ({@link BusinessLogic#freeze}) from the business-logic thread to the snapshot
  * agent and back. The agent asks; the business logic, between two batches or while it waits for one (see
- * {@link HandOffWaitStrategy}), recycles the view given back last time, if any, then freezes; the agent writes
- * the view and gives it back. While the view is out, the business logic also saves ahead a page of the state the
+ * {@link BusinessLogicHandler#onBatchStart}), recycles the view given back last time, if any, then freezes; the
+ * agent writes the view and gives it back. While the view is out, the business logic also saves ahead a page of the state the
  * view shares at each of these points ({@link BusinessLogic#saveAhead}), and, when idle, until all is saved. The
  * business logic never waits for the agent, and an idle one serves the agent without any entry being journaled
  * for it.

@@ -312,10 +312,15 @@ public final class NodeAssembly implements Engine
         return backgroundAgents;
     }
 
-    /** A step failed: the node stops rather than go on wrong. The first failure is kept. */
+    /**
+     * A step failed: the node stops rather than go on wrong. The ring's stages take nothing more, operators are refused
+     * with SHUTTING_DOWN, and the first failure is kept.
+     */
     public void fail(final Throwable ex)
     {
         fatal.compareAndSet(null, ex);
+        journalStage.halt();
+        logicStage.halt();
         context.errorHandler().onError(ex);
     }
 

@@ -142,7 +142,7 @@ public final class NodeContext
     private ErrorHandler errorHandler;
     private boolean concluded;
 
-    /** Fills in defaults and checks every setting; called by {@link StandaloneNode#start}. */
+    /** Fills in defaults and checks every setting; called by {@link NodeAssembly#assemble}. */
     public NodeContext conclude()
     {
         if (concluded)

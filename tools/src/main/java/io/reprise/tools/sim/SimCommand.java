@@ -24,7 +24,7 @@ public final class SimCommand
     public static final String DESCRIPTION =
         "Runs one node, its controllers and workers, and faults, from one seed in one thread on virtual time,\n" +
         "checking every invariant (docs/simulation.md). --steps (100000); --faults all (default), none, or a list\n" +
-        "of crash,power-loss,sync-fail,disk-full,clock-jump,worker-death,slow-sync; --plant ack-before-sync|\n" +
+        "of crash,power-loss,sync-fail,disk-full,clock-jump,worker-death,slow-io\n(corrupt-read and misdirected-write on demand); --plant ack-before-sync|\n" +
         "apply-uncommitted|skip-torn-check plants a bug the checker must catch. Without --seed it picks one and\n" +
         "prints it first. --seeds K runs seeds S..S+K-1, stopping at the first failure. Exit 1 on a failure.";
 
