@@ -304,7 +304,8 @@ public final class Settings
             .defaultText("`jmh/target/benchmarks.jar` beside the tools jar").unit("class path")
             .doc("Where `reprise bench` runs each side from."));
         add(booleanKey("reprise.sim.trace", TOOLS, false)
-            .doc("`reprise sim`: print the stack trace of an error of the simulator itself."));
+            .doc("`reprise sim`: print each start-up and shutdown step of the simulated node, and the simulator's " +
+                "own errors with their traces."));
         add(textKey("reprise.bench.dir", BENCHMARKS, "").defaultText("`java.io.tmpdir`").unit("directory")
             .doc("Where benchmarks and probes put their data directories."));
         add(intKey("reprise.bench.lookAhead", BENCHMARKS, BusinessLogicHandler.DEFAULT_LOOK_AHEAD).atLeast(1).unit("operators")
