@@ -26,7 +26,7 @@ class RepriseTest
     {
         assertEquals(Reprise.EXIT_OK, run("help"));
         final String help = out.toString(StandardCharsets.UTF_8);
-        for (final String verb : new String[] {"demo [--sessions N] [--data-dir DIR]", "node [--data-dir DIR]", "log verify DIR",
+        for (final String verb : new String[] {"demo [--sessions N] [--data-dir DIR]", "node [--config FILE] [--data-dir DIR]", "log verify DIR",
             "log dump DIR [--from N] [--to N]", "log replay DIR [--to-index N]", "catalog DIR",
             "snapshot inspect FILE", "session history DIR TENANT:ID"})
         {

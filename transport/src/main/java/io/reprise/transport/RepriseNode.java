@@ -1,14 +1,19 @@
 package io.reprise.transport;
 
 import java.io.IOException;
+import java.time.Instant;
+import java.util.Map;
 
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;
+import io.reprise.engine.util.ErrorReporter;
 import org.agrona.CloseHelper;
+import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SystemEpochClock;
 import org.agrona.concurrent.SystemNanoClock;
 
 /**
@@ -16,6 +21,12 @@ import org.agrona.concurrent.SystemNanoClock;
  * durable node, and its ingress and egress. Start-up follows the seed, with the transport last so that no client
  * reaches a node that is still recovering; shutdown stops the ingress first, then the node (seed shutdown), then
  * the driver.
+ * <p>
+ * Beside its counters, in the driver's directory, the node keeps its distinct error log and its effective settings
+ * ({@link NodeFiles}). Every error of the node (engine, ingress, its Aeron client) goes to the error log, once per
+ * distinct error with a count, and to the "errors" counter; unless the node context was given an error handler
+ * of its own, the first occurrence of each distinct error is printed to stderr with its trace, and repeats as a
+ * count line at most every {@value ErrorReporter#SUMMARY_INTERVAL_MS_DEFAULT} ms ({@link ErrorReporter}).
  */
 public final class RepriseNode implements AutoCloseable
 {
@@ -25,7 +36,12 @@ public final class RepriseNode implements AutoCloseable
     private MediaDriver driver;
     private Aeron aeron;
     private StandaloneNode node;
-    private NodeCounters counters;
+    private volatile NodeCounters counters;
+    private volatile ErrorHandler errorHandler;
+    private NodeContext nodeContext;
+    private ErrorHandler givenErrorHandler;
+    private NodeFiles files;
+    private ErrorReporter errorReporter;
     private AgentRunner ingressRunner;
     private boolean closed;
 
@@ -43,11 +59,25 @@ public final class RepriseNode implements AutoCloseable
     public static RepriseNode start(final NodeContext nodeContext, final TransportContext transportContext)
         throws IOException
     {
+        return start(nodeContext, transportContext, Map.of());
+    }
+
+    /**
+     * As {@link #start(NodeContext, TransportContext)}, saying where each setting came from in the node's settings
+     * file ({@link Settings#describe}).
+     *
+     * @param sources where the value of each key came from (the file, the command line, ...); a key missing here
+     *                is said to come from its system property, its default, or the program.
+     */
+    public static RepriseNode start(
+        final NodeContext nodeContext, final TransportContext transportContext, final Map<String, String> sources)
+        throws IOException
+    {
         transportContext.conclude();
         final RepriseNode repriseNode = new RepriseNode(transportContext);
         try
         {
-            repriseNode.startUp(nodeContext);
+            repriseNode.startUp(nodeContext, sources);
         }
         catch (final IOException | RuntimeException ex)
         {
@@ -57,8 +87,11 @@ public final class RepriseNode implements AutoCloseable
         return repriseNode;
     }
 
-    private void startUp(final NodeContext nodeContext) throws IOException
+    private void startUp(final NodeContext nodeContext, final Map<String, String> sources) throws IOException
     {
+        final ErrorHandler given = nodeContext.errorHandler();
+        this.nodeContext = nodeContext;
+        this.givenErrorHandler = given;
         ClientBacklog.checkCapacity(transportContext.clientBacklogBytes());
         if (transportContext.embeddedDriver())
         {
@@ -78,8 +111,24 @@ public final class RepriseNode implements AutoCloseable
         // Aeron's default error handler exits the JVM when the driver goes away; the node reports instead.
         aeron = Aeron.connect(new Aeron.Context()
             .aeronDirectoryName(transportContext.aeronDirectoryName())
-            .errorHandler(nodeContext.conclude().errorHandler())
+            .errorHandler(this::onError)
             .useConductorAgentInvoker(true));
+
+        // Beside the counters: the distinct error log, then every error of the node goes through it.
+        files = NodeFiles.create(transportContext.aeronDirectoryName(), aeron.clientId());
+        final String errorsCommand = "reprise stat --errors --aeron-dir " + transportContext.aeronDirectoryName();
+        errorReporter = new ErrorReporter(files.errorLogBuffer(), SystemEpochClock.INSTANCE,
+            null == given ? System.err : null, ErrorReporter.SUMMARY_INTERVAL_MS_DEFAULT, errorsCommand);
+        errorHandler = null == given ? errorReporter : (ex) ->
+        {
+            errorReporter.onError(ex);
+            given.onError(ex);
+        };
+        nodeContext.errorHandler(this::onError).conclude();
+        files.writeSettings("effective settings of the reprise node on " + transportContext.aeronDirectoryName() +
+            " (Aeron client " + aeron.clientId() + ", pid " + ProcessHandle.current().pid() + "), started " +
+            Instant.now() + "\nkey<TAB>value<TAB>source; secrets masked",
+            Settings.describe(nodeContext, transportContext, sources));
 
         final ClientRegistry registry = new ClientRegistry(transportContext.maxConnections());
         final Egress egress = new Egress(registry, nodeContext.rules().maxPayloadBytes());
@@ -91,16 +140,42 @@ public final class RepriseNode implements AutoCloseable
         final IngressAgent ingress = new IngressAgent(aeron, transportContext, node, nodeContext.rules(), registry,
             counters, SystemNanoClock.INSTANCE);
         ingressRunner = new AgentRunner(TransportContext.idleStrategy(transportContext.idleStrategyName()),
-            (ex) ->
-            {
-                counters.get(NodeCounters.ERRORS).increment();
-                nodeContext.errorHandler().onError(ex);
-            },
-            null, ingress);
+            this::onError, null, ingress);
         AgentRunner.startOnThread(ingressRunner);
         nodeContext.lifecycleListener().onStep("transport-started aeron=" + transportContext.aeronDirectoryName() +
             " ipc=" + transportContext.ingressIpcChannel() + " udp=" + transportContext.ingressUdpChannel() +
             " stream=" + transportContext.ingressStreamId());
+    }
+
+    /** Counts an error, logs it once per distinct error, and hands it on (see the class's comment). */
+    private void onError(final Throwable ex)
+    {
+        final NodeCounters counters = this.counters;
+        if (null != counters)
+        {
+            counters.get(NodeCounters.ERRORS).increment();
+        }
+        final ErrorHandler handler = errorHandler;
+        if (null != handler)
+        {
+            handler.onError(ex);
+        }
+        else
+        {
+            ex.printStackTrace(System.err); // before the error log exists: only while connecting to the driver
+        }
+    }
+
+    /** The Aeron client id of the node, the owner of its counters and the name of its files. */
+    public long aeronClientId()
+    {
+        return aeron.clientId();
+    }
+
+    /** The node's distinct error log, as {@code reprise stat --errors} reads it. */
+    public ErrorReporter errorReporter()
+    {
+        return errorReporter;
     }
 
     public StandaloneNode node()
@@ -120,6 +195,14 @@ public final class RepriseNode implements AutoCloseable
             return;
         }
         closed = true;
-        CloseHelper.closeAll(ingressRunner, node, counters, aeron, driver);
+        CloseHelper.closeAll(ingressRunner, node, counters, aeron, errorReporter);
+        // The threads that report are stopped; anything that still does (a context used again) must not reach the
+        // error log's mapped file once it is unmapped.
+        errorHandler = null == givenErrorHandler ? ErrorReporter.inMemory(System.err) : givenErrorHandler;
+        if (null != nodeContext && null != givenErrorHandler)
+        {
+            nodeContext.errorHandler(givenErrorHandler);
+        }
+        CloseHelper.closeAll(files, driver);
     }
 }

@@ -463,6 +463,38 @@ public final class TransportContext
         return "";
     }
 
+    /** The tokens as {@link #parseTokens} reads them, each shown as {@code ***}: {@code 1=***,2:worker=***}. */
+    public String maskedTokens()
+    {
+        return maskTokens(grantByToken);
+    }
+
+    /** Whether the tokens are exactly those of {@code spec}, each with the same grant. */
+    public boolean hasTokens(final String spec)
+    {
+        return parseTokens(spec).equals(grantByToken);
+    }
+
+    /** A token spec with each token shown as {@code ***}, for printing. */
+    public static String maskTokens(final String spec)
+    {
+        return maskTokens(parseTokens(spec));
+    }
+
+    private static String maskTokens(final Map<String, TokenGrant> grants)
+    {
+        final StringBuilder text = new StringBuilder();
+        for (final TokenGrant grant : grants.values())
+        {
+            final boolean controller = grant.grants(ClientRole.CONTROLLER);
+            final boolean worker = grant.grants(ClientRole.WORKER);
+            text.append(text.length() == 0 ? "" : ",").append(grant.tenant())
+                .append(controller && worker ? "" : controller ? ":" + CONTROLLER_ROLE : ":" + WORKER_ROLE)
+                .append("=***");
+        }
+        return text.toString();
+    }
+
     /** What a token grants (its tenant and roles), or null for a token that is not given. */
     public TokenGrant grantOf(final String token)
     {

@@ -1,6 +1,7 @@
 package io.reprise.engine.node;
 
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
 import io.reprise.engine.agents.SnapshotAgent;
 import io.reprise.engine.disk.BackgroundSync;
@@ -12,6 +13,7 @@ import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.repeat.WorkerLink;
 import io.reprise.engine.snapshot.SnapshotInfo;
+import io.reprise.engine.util.ErrorReporter;
 import io.reprise.engine.util.SystemProperties;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -44,7 +46,7 @@ public final class NodeContext
     public static final String RING_CELL_BYTES_PROP_NAME = "reprise.ring.cell.bytes";
     public static final int RING_CELL_BYTES_DEFAULT = OperationSlot.DEFAULT_CELL_BYTES;
     /** The slab is one byte array. */
-    static final long MAX_RING_SLAB_BYTES = 1L << 30;
+    public static final long MAX_RING_SLAB_BYTES = 1L << 30;
     public static final String MAX_BATCH_PROP_NAME = "reprise.ring.max.batch";
     public static final int MAX_BATCH_DEFAULT = 4096;
     public static final String WAIT_STRATEGY_PROP_NAME = "reprise.ring.wait.strategy";
@@ -101,6 +103,7 @@ public final class NodeContext
     private int ringCellBytes = SystemProperties.intValue(RING_CELL_BYTES_PROP_NAME, RING_CELL_BYTES_DEFAULT);
     private int maxBatchSize = SystemProperties.intValue(MAX_BATCH_PROP_NAME, MAX_BATCH_DEFAULT);
     private String waitStrategyName = System.getProperty(WAIT_STRATEGY_PROP_NAME, WAIT_STRATEGY_DEFAULT);
+    private Supplier<IdleStrategy> stageIdleStrategies;
     private long journalSegmentLength = SystemProperties.longValue(SEGMENT_LENGTH_PROP_NAME, SEGMENT_LENGTH_DEFAULT);
     private int journalWriteBufferBytes = SystemProperties.intValue(WRITE_BUFFER_PROP_NAME, WRITE_BUFFER_DEFAULT);
     private boolean journalSkipFsync = Boolean.parseBoolean(
@@ -208,7 +211,8 @@ public final class NodeContext
         }
         if (null == errorHandler)
         {
-            errorHandler = (ex) -> ex.printStackTrace(System.err);
+            // Each distinct error's trace once, then counts (ErrorReporter); a node on Aeron keeps the log in a file.
+            errorHandler = ErrorReporter.inMemory(System.err);
         }
         if (null == snapshotListener)
         {
@@ -305,7 +309,44 @@ public final class NodeContext
     /** A new idle strategy for one ring stage of the threaded runtime. */
     public IdleStrategy newStageIdleStrategy()
     {
-        return stageIdleStrategyNamed(waitStrategyName);
+        return null != stageIdleStrategies ? stageIdleStrategies.get() : stageIdleStrategyNamed(waitStrategyName);
+    }
+
+    /** The name of how ring stages idle: {@value #WAIT_STRATEGY_PROP_NAME}. */
+    public String stageIdleStrategyName()
+    {
+        return waitStrategyName;
+    }
+
+    /** For tests: makes the ring stages' idle strategies, one a stage, in place of those the name gives. */
+    public NodeContext stageIdleStrategies(final Supplier<IdleStrategy> stageIdleStrategies)
+    {
+        this.stageIdleStrategies = stageIdleStrategies;
+        return this;
+    }
+
+    public long backgroundSyncStepBytes()
+    {
+        return backgroundSyncStepBytes;
+    }
+
+    /** Background writes (snapshots, sources) are synced every this many bytes; for the disk made at conclude. */
+    public NodeContext backgroundSyncStepBytes(final long backgroundSyncStepBytes)
+    {
+        this.backgroundSyncStepBytes = backgroundSyncStepBytes;
+        return this;
+    }
+
+    public long snapshotWriteBytesPerSecond()
+    {
+        return snapshotWriteBytesPerSecond;
+    }
+
+    /** The pace of snapshot writes, 0 for none; for the disk made at conclude. */
+    public NodeContext snapshotWriteBytesPerSecond(final long snapshotWriteBytesPerSecond)
+    {
+        this.snapshotWriteBytesPerSecond = snapshotWriteBytesPerSecond;
+        return this;
     }
 
     /** How ring stages idle: sleeping, yielding, blocking or busy-spin. */

@@ -17,6 +17,7 @@ import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.ForwardingDisk;
 import io.reprise.engine.disk.ForwardingDiskFile;
 import io.reprise.engine.disk.SimulatedDisk;
+import io.reprise.engine.testing.TestSeeds;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -186,8 +187,7 @@ class JournalTest
     @Test
     void shouldTruncateTornTailOnRestartAndKeepEverySyncedRecord() throws IOException
     {
-        final long seed = Long.getLong("reprise.test.seed", System.nanoTime());
-        System.out.println("JournalTest torn-tail seed " + seed);
+        final long seed = TestSeeds.seed("JournalTest#shouldTruncateTornTailOnRestartAndKeepEverySyncedRecord");
         final Random random = new Random(seed);
         int truncations = 0;
         for (int round = 0; round < 30; round++)

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
 
+import io.reprise.engine.testing.TestSeeds;
 import org.junit.jupiter.api.Test;
 
 /** {@link Backoff} against delays worked out by hand, and the jitter's bounds and spread. */
@@ -100,8 +101,7 @@ class BackoffTest
     @Test
     void shouldAgreeWithTheReferenceModelsDerivation()
     {
-        final long seed = new SplittableRandom().nextLong();
-        System.out.println("BackoffTest.shouldAgreeWithTheReferenceModelsDerivation seed " + seed);
+        final long seed = TestSeeds.seed("BackoffTest#shouldAgreeWithTheReferenceModelsDerivation");
         final SplittableRandom random = new SplittableRandom(seed);
         for (int i = 0; i < 200_000; i++)
         {

@@ -12,6 +12,7 @@ import io.reprise.engine.flow.BusinessLogicHandler;
 import io.reprise.engine.flow.OperationPublisher;
 import io.reprise.engine.flow.OperationSlot;
 import io.reprise.engine.journal.JournalFormat;
+import io.reprise.engine.testing.TestSeeds;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -24,8 +25,7 @@ class BatchApplyTest
     @Test
     void shouldApplyBatchesWithLookAheadAsOneByOne()
     {
-        final long seed = new SplittableRandom().nextLong();
-        System.out.println("BatchApplyTest seed " + seed);
+        final long seed = TestSeeds.seed("BatchApplyTest#shouldApplyBatchesWithLookAheadAsOneByOne");
         final SplittableRandom random = new SplittableRandom(seed);
         // The ring carries only what a client can submit: frames of 1 to MAX_OPERATOR_LENGTH bytes.
         final List<byte[]> log = DeterminismTest.randomLog(seed, 50_000).stream()

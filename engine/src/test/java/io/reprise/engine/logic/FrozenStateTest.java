@@ -21,6 +21,7 @@ import io.reprise.engine.state.StateInput;
 import io.reprise.engine.state.StateOutput;
 import io.reprise.schema.log.Outcome;
 import io.reprise.schema.log.SessionPolicy;
+import io.reprise.engine.testing.TestSeeds;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -38,7 +39,7 @@ class FrozenStateTest
     @Test
     void shouldKeepTheImageOfTheFreezeWhileTheModelGuidedLogGoesOn()
     {
-        final long seed = new SplittableRandom().nextLong();
+        final long seed = TestSeeds.seed("FrozenStateTest#shouldKeepTheImageOfTheFreezeWhileTheModelGuidedLogGoesOn");
         final List<byte[]> log = DeterminismTest.randomLog(seed, 60_000);
         final BusinessLogic logic = new BusinessLogic(ReferenceModelTest.modelRules(), OutputSink.NONE);
         final UnsafeBuffer buffer = new UnsafeBuffer(new byte[4096]);
@@ -86,7 +87,8 @@ class FrozenStateTest
     @Test
     void shouldKeepTheImageOfTheFreezeOverManyPagesWhileAnotherThreadWritesIt()
     {
-        final long seed = new SplittableRandom().nextLong();
+        final long seed =
+            TestSeeds.seed("FrozenStateTest#shouldKeepTheImageOfTheFreezeOverManyPagesWhileAnotherThreadWritesIt");
         final SplittableRandom random = new SplittableRandom(seed);
         final LogicDriver d = new LogicDriver(new BusinessRules()
             .maxSessions(1 << 17)

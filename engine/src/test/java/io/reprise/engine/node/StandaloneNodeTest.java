@@ -27,6 +27,7 @@ import io.reprise.engine.snapshot.SnapshotCatalog;
 import io.reprise.engine.snapshot.SnapshotInfo;
 import io.reprise.engine.testing.Snapshots;
 import io.reprise.schema.client.ResultCode;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -280,28 +281,81 @@ class StandaloneNodeTest
     }
 
     /**
-     * An idle business logic serves the snapshot agent's freeze while it waits for entries, whatever the ring's wait
-     * strategy (a blocking one is woken for it): the snapshot is at the applied index, and no entry was journaled to
-     * get it.
+     * An idle business logic serves the snapshot agent's freeze between duty cycles that apply nothing, whatever the
+     * ring stages' idle strategy: the snapshot is at the applied index, and no entry was journaled to get it. The
+     * test waits until the business-logic stage has idled with nothing to do (observed through its idle strategy,
+     * not slept for), and checks that the freeze was served in duty cycles that applied no entry.
      */
     @Test
     void shouldSnapshotAnIdleNodeWithoutAnEntryWhateverTheWaitStrategy(@TempDir final Path dir) throws Exception
     {
         for (final String name : new String[] {"sleeping", "yielding", "blocking", "busy-spin"})
         {
-            try (StandaloneNode node = StandaloneNode.start(
-                context(dir.resolve(name)).stageIdleStrategy(name)))
+            final IdleObserver idle = new IdleObserver();
+            try (StandaloneNode node = StandaloneNode.start(context(dir.resolve(name)).stageIdleStrategy(name)
+                .stageIdleStrategies(() -> idle.observe(NodeContext.stageIdleStrategyNamed(name)))))
             {
                 saveAll(client(node), 1, 20);
                 assertTrue(node.awaitApplied(10_000));
-                Thread.sleep(20); // the business logic is waiting for entries now
+                idle.awaitIdle(name);
                 final long applied = node.appliedIndex();
+                final long servingCycles = idle.workCycles.get();
                 assertEquals(applied, Snapshots.takeNow(node), name);
                 assertEquals(applied, node.publishedIndex(), name + ": nothing was journaled for the snapshot");
+                assertTrue(idle.workCycles.get() > servingCycles, name + ": the freeze was served while idle");
                 // A second one, after the view came back: still served, at a new index.
                 saveAll(client(node), 100, 5);
                 assertTrue(node.awaitApplied(10_000));
+                idle.awaitIdle(name);
                 assertEquals(node.appliedIndex(), Snapshots.takeNow(node), name);
+            }
+        }
+    }
+
+    /**
+     * Watches the business-logic stage's duty cycles through the idle strategy its runner calls after each: how many
+     * did nothing (idle), and how many did something (entries applied, or requests such as a freeze served).
+     */
+    private static final class IdleObserver
+    {
+        private static final String LOGIC_THREAD = "reprise-business-logic";
+        final AtomicLong idleCycles = new AtomicLong();
+        final AtomicLong workCycles = new AtomicLong();
+
+        IdleStrategy observe(final IdleStrategy delegate)
+        {
+            return new IdleStrategy()
+            {
+                public void idle(final int workCount)
+                {
+                    if (LOGIC_THREAD.equals(Thread.currentThread().getName()))
+                    {
+                        (workCount > 0 ? workCycles : idleCycles).incrementAndGet();
+                    }
+                    delegate.idle(workCount);
+                }
+
+                public void idle()
+                {
+                    delegate.idle();
+                }
+
+                public void reset()
+                {
+                    delegate.reset();
+                }
+            };
+        }
+
+        /** Until the business logic has had two duty cycles with nothing to do since the call. */
+        void awaitIdle(final String name) throws InterruptedException
+        {
+            final long target = idleCycles.get() + 2;
+            final long deadline = System.currentTimeMillis() + 10_000;
+            while (idleCycles.get() < target)
+            {
+                assertTrue(System.currentTimeMillis() < deadline, name + ": the business logic never idled");
+                Thread.sleep(1);
             }
         }
     }

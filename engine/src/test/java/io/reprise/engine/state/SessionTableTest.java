@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import io.reprise.engine.testing.TestSeeds;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,8 +51,7 @@ class SessionTableTest
     @Test
     void shouldBehaveLikeAHashMapUnderRandomAllocateFindAndFree()
     {
-        final long seed = new SplittableRandom().nextLong();
-        System.out.println("SessionTableTest.shouldBehaveLikeAHashMapUnderRandomAllocateFindAndFree seed " + seed);
+        final long seed = TestSeeds.seed("SessionTableTest#shouldBehaveLikeAHashMapUnderRandomAllocateFindAndFree");
         final SplittableRandom random = new SplittableRandom(seed);
         final int maxRecords = 5_000;
         final SessionTable table = new SessionTable(maxRecords, 0);

@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 
+import io.reprise.engine.testing.TestSeeds;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -51,8 +52,7 @@ class TimerWheelTest
     @Test
     void shouldFireInTimeThenInsertionOrderLikeASortedMap() throws IOException
     {
-        final long seed = new SplittableRandom().nextLong();
-        System.out.println("TimerWheelTest.shouldFireInTimeThenInsertionOrderLikeASortedMap seed " + seed);
+        final long seed = TestSeeds.seed("TimerWheelTest#shouldFireInTimeThenInsertionOrderLikeASortedMap");
         final SplittableRandom random = new SplittableRandom(seed);
         long fired = 0;
         for (int round = 0; round < 50; round++)

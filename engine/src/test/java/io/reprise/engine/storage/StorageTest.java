@@ -17,6 +17,7 @@ import io.reprise.engine.disk.DiskFile;
 import io.reprise.engine.disk.FileChannelDisk;
 import io.reprise.engine.disk.SimulatedDisk;
 import io.reprise.schema.client.SessionStatus;
+import io.reprise.engine.testing.TestSeeds;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -455,8 +456,7 @@ class StorageTest
     @Test
     void shouldMatchAModelUnderRandomSavesFinishesFlushesAndMerges() throws IOException
     {
-        final long seed = System.nanoTime();
-        System.out.println("StorageTest model seed=" + seed);
+        final long seed = TestSeeds.seed("StorageTest#shouldMatchAModelUnderRandomSavesFinishesFlushesAndMerges");
         final Random random = new Random(seed);
         final SavedSessionStorage storage = open(new long[0], 0);
         final StorageReader reader = storage.newReader(MAX_PAYLOAD);

@@ -2,6 +2,8 @@ package io.reprise.tools.cli;
 
 import java.io.PrintStream;
 
+import io.reprise.transport.Settings;
+
 /**
  * Progress of a long pass over the journal, on stderr so that stdout stays the result: one line every
  * {@link #everyRecords()} records (system property {@value #EVERY_PROP_NAME}, default one million).
@@ -9,7 +11,8 @@ import java.io.PrintStream;
 public final class Progress
 {
     public static final String EVERY_PROP_NAME = "reprise.tools.progress.records";
-    public static final long EVERY_DEFAULT = 1_000_000;
+    /** From the table of every key, docs/configuration.md. */
+    public static final long EVERY_DEFAULT = Long.parseLong(Settings.get(EVERY_PROP_NAME).defaultValue());
 
     private final PrintStream err;
     private final String verb;

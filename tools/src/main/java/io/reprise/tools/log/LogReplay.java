@@ -27,7 +27,8 @@ import io.reprise.tools.data.StateRebuild;
  * {@code reprise log replay DIR [--to-index N]}: rebuilds the state as the node's start-up does (the newest
  * snapshot that validates, here also at or below N, then the journal after it) up to index N or the end of the
  * journal, and prints the applied index and the state digest on its last line: {@code replay: index=N
- * digest=0x...}. Passing the index of another snapshot on the way (with {@code --start oldest|none}, the
+ * digest=0x...}; when it fails (N not reached, a corrupt journal or a gap, a digest that differs) there is no such
+ * line, and the last one is {@code replay: FAILED, no result: why}. Passing the index of another snapshot on the way (with {@code --start oldest|none}, the
  * engine's {@code Recovery.Start} choices), it compares digests: a determinism check.
  * Business rules come from the {@code reprise.rules.*} system properties (defaults otherwise), as the node's do.
  */
@@ -38,7 +39,8 @@ public final class LogReplay
         "Restores the newest valid snapshot at or below N (says which, and which it skipped) and applies the\n" +
         "journal up to index N or its end. --start oldest|none rebuilds from the oldest snapshot or from index 1\n" +
         "instead, and the digest is then compared with every snapshot passed on the way (a determinism check).\n" +
-        "Last line: replay: index=N digest=0x... Exit 1 if N is not reached or the journal is corrupt.";
+        "Last line: replay: index=N digest=0x... Exit 1, and no such line (replay: FAILED, no result: why), if N\n" +
+        "is not reached, the journal is corrupt, or a snapshot's digest differs.";
 
     private LogReplay()
     {
@@ -115,7 +117,8 @@ public final class LogReplay
                 }
             }, new Progress(err, "replay"));
 
-        int exit = mismatches[0] == 0 ? ExitCode.OK : ExitCode.FAILED;
+        String failure = mismatches[0] == 0 ? null : mismatches[0] + " snapshot digest" +
+            (mismatches[0] == 1 ? "" : "s") + " differ from the replayed state's";
         out.println("replay: applied " + replayed.records() + " records");
         switch (replayed.stop())
         {
@@ -124,7 +127,7 @@ public final class LogReplay
                 {
                     out.println("replay: the journal ends at index " + logic.appliedIndex() + ", before index " +
                         toIndex);
-                    exit = ExitCode.FAILED;
+                    failure = "index " + toIndex + " is not reached";
                 }
                 break;
             case TORN:
@@ -133,13 +136,14 @@ public final class LogReplay
                 if (bounded)
                 {
                     out.println("replay: index " + toIndex + " is not reached");
-                    exit = ExitCode.FAILED;
+                    failure = "index " + toIndex + " is not reached";
                 }
                 break;
             case CORRUPT:
             case GAP:
                 out.println("replay: stopped, " + replayed.stop() + ": " + replayed.problem());
-                exit = ExitCode.FAILED;
+                failure = "the journal is " + (replayed.stop() == StateRebuild.Stop.GAP ? "missing records" :
+                    "corrupt");
                 break;
             default:
                 break;
@@ -147,7 +151,13 @@ public final class LogReplay
         out.println("replay: state at index " + logic.appliedIndex() + ": system time " +
             Format.time(logic.systemTimeMs()) + ", " + logic.sessions().size() + " sessions (" +
             SessionStates.describeCounts(SessionStates.countByStatus(logic.sessions())) + ")");
+        if (null != failure)
+        {
+            // No result line: a script that takes the last line as the state at the index asked for must not find one.
+            out.println("replay: FAILED, no result: " + failure);
+            return ExitCode.FAILED;
+        }
         out.println("replay: index=" + logic.appliedIndex() + " digest=" + Format.hex64(logic.digest()));
-        return exit;
+        return ExitCode.OK;
     }
 }

@@ -2,8 +2,14 @@ package io.reprise.tools.node;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
@@ -12,26 +18,31 @@ import io.reprise.tools.cli.Args;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.transport.RepriseNode;
+import io.reprise.transport.Settings;
 import io.reprise.transport.TransportContext;
+import sun.misc.Signal;
 
 /**
  * {@code reprise node}: one standalone node serving clients over Aeron, with defaults that just work: a data
- * directory it creates, an embedded media driver, IPC and UDP ingress, the development token. It runs until
- * interrupted (Ctrl-C, SIGTERM), then shuts down the seed's way.
+ * directory it creates, an embedded media driver, IPC and UDP ingress, the development token. Its settings come
+ * from {@code --config FILE} (a properties file of {@code reprise.*} keys), overridden by system properties, overridden
+ * by the command line; all of them are checked against {@link Settings} before anything starts, and printed. It runs
+ * until SIGTERM or SIGINT (Ctrl-C), then shuts down the seed's way and exits 0 (1 if the node had failed).
  */
 public final class NodeCommand
 {
-    public static final String USAGE = "node [--data-dir DIR] [--aeron-dir DIR] [--udp HOST:PORT|none] " +
+    public static final String USAGE = "node [--config FILE] [--data-dir DIR] [--aeron-dir DIR] [--udp HOST:PORT|none] " +
         "[--tokens T[:ROLE]=TOKEN,...]";
     public static final String DESCRIPTION =
-        "Runs a standalone node with an embedded media driver until Ctrl-C. Defaults: --data-dir " +
-        NodeContext.DATA_DIR_DEFAULT + ",\n--aeron-dir " + TransportContext.AERON_DIR_DEFAULT + ", ingress on " +
-        TransportContext.INGRESS_IPC_CHANNEL_DEFAULT + " and UDP localhost:40456, stream " +
-        TransportContext.INGRESS_STREAM_ID_DEFAULT + ",\ntokens " + TransportContext.TOKENS_DEFAULT +
-        " (a development token: set your own with --tokens or -D" + TransportContext.TOKENS_PROP_NAME + ");\n" +
+        "Runs a standalone node with an embedded media driver until SIGTERM or Ctrl-C (then exit 0 after a clean\n" +
+        "shutdown). Defaults: --data-dir " + NodeContext.DATA_DIR_DEFAULT + ", --aeron-dir " +
+        TransportContext.AERON_DIR_DEFAULT + ",\ningress on " + TransportContext.INGRESS_IPC_CHANNEL_DEFAULT +
+        " and UDP localhost:40456, stream " + TransportContext.INGRESS_STREAM_ID_DEFAULT + ",\ntokens " +
+        TransportContext.TOKENS_DEFAULT + " (a development token: set your own with --tokens or " +
+        TransportContext.TOKENS_PROP_NAME + ");\n" +
         "T=TOKEN lets the token connect as controller and as worker of tenant T, T:controller=TOKEN or\n" +
-        "T:worker=TOKEN as that role only.\n" +
-        "Every engine setting is a reprise.* system property (docs/operations_flow.md, docs/client.md).";
+        "T:worker=TOKEN as that role only. --config FILE: a properties file of reprise.* keys (docs/configuration.md),\n" +
+        "overridden by -D system properties, overridden by the options; every key is checked before the node starts.";
 
     private NodeCommand()
     {
@@ -40,23 +51,120 @@ public final class NodeCommand
     public static int run(final List<String> tokens, final PrintStream out, final PrintStream err)
         throws UsageException, IOException
     {
-        final Args args = Args.parse("node", tokens, Set.of("--data-dir", "--aeron-dir", "--udp", "--tokens"));
-        final NodeContext nodeContext = new NodeContext().lifecycleListener((step) -> out.println("  " + step));
-        if (args.has("--data-dir"))
+        final Args args = Args.parse("node", tokens,
+            Set.of("--config", "--data-dir", "--aeron-dir", "--udp", "--tokens"));
+        final Properties file = new Properties();
+        String fileName = "no configuration file";
+        if (args.has("--config"))
         {
-            nodeContext.dataDirectory(Path.of(args.option("--data-dir")));
+            fileName = args.option("--config");
+            load(Path.of(fileName), file);
         }
-        final TransportContext transportContext = new TransportContext();
-        if (args.has("--aeron-dir"))
+        final Map<String, String> commandLine = commandLine(args);
+        final Settings.Resolved resolved;
+        try
         {
-            transportContext.aeronDirectoryName(args.option("--aeron-dir"));
+            resolved = Settings.resolve(file, fileName, System.getProperties(), commandLine);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new UsageException(ex.getMessage());
+        }
+
+        final NodeContext nodeContext = new NodeContext().lifecycleListener((step) -> out.println("  " + step));
+        final TransportContext transportContext = new TransportContext();
+        resolved.applyTo(nodeContext, transportContext);
+        try
+        {
+            // Before anything starts: the UDP host is looked up here.
+            transportContext.conclude();
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new UsageException(ex.getMessage());
+        }
+
+        out.println("reprise node: starting" + (args.has("--config") ? " with " + fileName : "") +
+            "; effective settings (where not the default, where each came from; tokens masked):");
+        out.print(Settings.describeText(resolved.describe(), "  "));
+        final CountDownLatch stop = new CountDownLatch(1);
+        final String[] signal = new String[1];
+        // SIGTERM and SIGINT end the wait below; the node then closes and the process exits 0. (With the JVM's own
+        // handling, a signal runs the shutdown hooks and the exit status is 128 + the signal's number.) A second
+        // signal while it closes ends the process at once.
+        for (final String name : new String[] {"TERM", "INT"})
+        {
+            Signal.handle(new Signal(name), (s) ->
+            {
+                if (stop.getCount() == 0)
+                {
+                    err.println("reprise node: SIG" + s.getName() + " again while shutting down: exiting at once");
+                    Runtime.getRuntime().halt(128 + s.getNumber());
+                }
+                signal[0] = "SIG" + s.getName();
+                stop.countDown();
+            });
+        }
+        final RepriseNode node = RepriseNode.start(nodeContext, transportContext, resolved.sources());
+        // Any other way the JVM ends (System.exit, SIGHUP) still shuts the node down the seed's way.
+        final Thread hook = new Thread(node::close, "reprise-node-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        out.println("reprise node: serving; counters: ./reprise stat --aeron-dir " + node.aeronDirectoryName() +
+            "; stop with SIGTERM or Ctrl-C");
+        out.flush();
+        try
+        {
+            stop.await();
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            signal[0] = "an interrupt";
+        }
+        out.println("reprise node: shutting down (" + signal[0] + ")");
+        node.close();
+        try
+        {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
+        catch (final IllegalStateException ex)
+        {
+            // the JVM is shutting down already; the hook closes nothing twice
+        }
+        final Throwable fatal = node.node().fatalError();
+        if (null != fatal)
+        {
+            err.println("reprise node: stopped; the node had failed: " + fatal);
+            return ExitCode.FAILED;
+        }
+        out.println("reprise node: stopped after a clean shutdown");
+        return ExitCode.OK;
+    }
+
+    /** The options as the keys they set; each checked here, so that its message names the option. */
+    private static Map<String, String> commandLine(final Args args) throws UsageException
+    {
+        final Map<String, String> values = new LinkedHashMap<>();
+        for (final String[] option : new String[][] {
+            {"--data-dir", NodeContext.DATA_DIR_PROP_NAME}, {"--aeron-dir", TransportContext.AERON_DIR_PROP_NAME}})
+        {
+            if (args.has(option[0]))
+            {
+                final Path path = Path.of(args.option(option[0]));
+                if (Files.exists(path) && !Files.isDirectory(path))
+                {
+                    throw new UsageException(option[0] + ": " + path + " is a file, not a directory");
+                }
+                values.put(option[1], args.option(option[0]));
+            }
         }
         if (args.has("--udp"))
         {
             final String udp = args.option("--udp");
             try
             {
-                transportContext.ingressUdpChannel("none".equals(udp) ? null : TransportContext.udpIngressChannel(udp));
+                values.put(TransportContext.INGRESS_UDP_CHANNEL_PROP_NAME,
+                    "none".equals(udp) ? "none" : TransportContext.udpIngressChannel(udp));
             }
             catch (final IllegalArgumentException ex)
             {
@@ -67,47 +175,31 @@ public final class NodeCommand
         {
             try
             {
-                transportContext.tokens(args.option("--tokens"));
+                TransportContext.parseTokens(args.option("--tokens"));
             }
             catch (final IllegalArgumentException ex)
             {
                 throw new UsageException("--tokens: " + ex.getMessage());
             }
+            values.put(TransportContext.TOKENS_PROP_NAME, args.option("--tokens"));
         }
+        return values;
+    }
 
-        try
+    private static void load(final Path path, final Properties into) throws UsageException
+    {
+        if (!Files.isRegularFile(path))
         {
-            // Before anything starts: a wrong setting from a -D property is as much a usage error as an option.
-            transportContext.conclude();
+            throw new UsageException("--config: " + path + (Files.isDirectory(path) ? " is a directory, not a file" :
+                " does not exist"));
         }
-        catch (final IllegalArgumentException ex)
+        try (Reader reader = Files.newBufferedReader(path, StandardCharsets.UTF_8))
         {
-            throw new UsageException(ex.getMessage());
+            into.load(reader);
         }
-
-        out.println("reprise node: starting");
-        final CountDownLatch stopped = new CountDownLatch(1);
-        final RepriseNode node = RepriseNode.start(nodeContext, transportContext);
-        final Thread hook = new Thread(() ->
+        catch (final IOException | IllegalArgumentException ex)
         {
-            out.println("reprise node: shutting down");
-            node.close();
-            stopped.countDown();
-        }, "reprise-node-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        out.println("reprise node: serving; counters: ./reprise stat --aeron-dir " + node.aeronDirectoryName() +
-            "; stop with Ctrl-C");
-        out.flush();
-        try
-        {
-            stopped.await();
+            throw new UsageException("--config: cannot read " + path + ": " + ex.getMessage());
         }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            Runtime.getRuntime().removeShutdownHook(hook);
-            node.close();
-        }
-        return ExitCode.OK;
     }
 }

@@ -35,7 +35,8 @@ import org.agrona.concurrent.status.CountersReader;
  */
 public final class NodeStat
 {
-    public static final String USAGE = "stat [--aeron-dir DIR] [--interval-ms N] [--count N] [--serve [HOST:]PORT]";
+    public static final String USAGE = "stat [--aeron-dir DIR] [--interval-ms N] [--count N] [--serve [HOST:]PORT] " +
+        "[--errors] [--settings]";
     public static final String DESCRIPTION =
         "Prints the counters of the node running on the Aeron directory DIR (default " +
         TransportContext.AERON_DIR_DEFAULT + ",\n" +
@@ -43,9 +44,12 @@ public final class NodeStat
         "commit times, sessions by state, errors, clients disconnected as too slow. --count samples (default\n" +
         "1), --interval-ms apart (default 1000), with the change per second from the second sample on. Exit 1\n" +
         "when no node runs there. --serve serves them at http://HOST:PORT/metrics in the Prometheus text\n" +
-        "format until interrupted, bound to HOST only (default the loopback address).";
+        "format until interrupted, bound to HOST only (default the loopback address). After the counters: the\n" +
+        "node's settings that are not the defaults. --settings prints every effective setting instead of the\n" +
+        "counters; --errors the node's distinct errors: count, first and last time, trace.";
 
     private static final Set<String> OPTIONS = Set.of("--aeron-dir", "--interval-ms", "--count", "--serve");
+    private static final Set<String> FLAGS = Set.of("--errors", "--settings");
 
     private NodeStat()
     {
@@ -54,9 +58,26 @@ public final class NodeStat
     public static int run(final List<String> tokens, final PrintStream out, final PrintStream err)
         throws UsageException
     {
-        final Args args = Args.parse("stat", tokens, OPTIONS);
+        final Args args = Args.parse("stat", tokens, OPTIONS, FLAGS);
         final String aeronDir = args.has("--aeron-dir") ? args.option("--aeron-dir") :
             System.getProperty(TransportContext.AERON_DIR_PROP_NAME, TransportContext.AERON_DIR_DEFAULT);
+        if (args.has("--errors") || args.has("--settings"))
+        {
+            for (final String other : new String[] {"--serve", "--count", "--interval-ms"})
+            {
+                if (args.has(other))
+                {
+                    throw new UsageException((args.has("--errors") ? "--errors" : "--settings") + " prints once: no " +
+                        other);
+                }
+            }
+            if (args.has("--errors") && args.has("--settings"))
+            {
+                throw new UsageException("--errors or --settings, not both");
+            }
+            return args.has("--errors") ? NodeFileViews.errors(aeronDir, out, err) :
+                NodeFileViews.settings(aeronDir, nodeOwners(aeronDir, err), true, out, err);
+        }
         if (args.has("--serve"))
         {
             if (args.has("--count") || args.has("--interval-ms"))
@@ -116,6 +137,10 @@ public final class NodeStat
                 }
                 print(out, aeronDir, pid, heartbeatAgeMs, sample, count, values, previous,
                     nowNs - previousNs);
+                if (sample == 1)
+                {
+                    NodeFileViews.settings(aeronDir, owners(values), false, out, err);
+                }
                 previous = values;
                 previousNs = nowNs;
                 if (sample < count)
@@ -183,10 +208,8 @@ public final class NodeStat
         return values;
     }
 
-    private static void print(
-        final PrintStream out, final String aeronDir, final long pid, final long heartbeatAgeMs, final long sample,
-        final long count, final Map<Integer, long[]> values,
-        final Map<Integer, long[]> previous, final long elapsedNs)
+    /** The Aeron client ids owning Reprise counters, in the order first seen. */
+    static List<Long> owners(final Map<Integer, long[]> values)
     {
         final List<Long> owners = new ArrayList<>();
         values.values().forEach((v) ->
@@ -196,6 +219,40 @@ public final class NodeStat
                 owners.add(v[2]);
             }
         });
+        return owners;
+    }
+
+    /** The nodes (Aeron client ids) with counters on the driver in {@code aeronDir}; empty when none runs there. */
+    private static List<Long> nodeOwners(final String aeronDir, final PrintStream err)
+    {
+        final File cncFile = new File(aeronDir, CncFileDescriptor.CNC_FILE);
+        if (!cncFile.exists() || cncFile.length() <= CncFileDescriptor.META_DATA_LENGTH)
+        {
+            return List.of();
+        }
+        final MappedByteBuffer cnc = IoUtil.mapExistingFile(cncFile, CncFileDescriptor.CNC_FILE);
+        try
+        {
+            final UnsafeBuffer meta = CncFileDescriptor.createMetaDataBuffer(cnc);
+            if (0 == meta.getIntVolatile(CncFileDescriptor.cncVersionOffset(0)))
+            {
+                return List.of();
+            }
+            return owners(read(new CountersReader(CncFileDescriptor.createCountersMetaDataBuffer(cnc, meta),
+                CncFileDescriptor.createCountersValuesBuffer(cnc, meta), StandardCharsets.US_ASCII)));
+        }
+        finally
+        {
+            IoUtil.unmap(cnc);
+        }
+    }
+
+    private static void print(
+        final PrintStream out, final String aeronDir, final long pid, final long heartbeatAgeMs, final long sample,
+        final long count, final Map<Integer, long[]> values,
+        final Map<Integer, long[]> previous, final long elapsedNs)
+    {
+        final List<Long> owners = owners(values);
         out.println("stat: " + aeronDir + " driver pid " + pid + " heartbeat " + heartbeatAgeMs + " ms ago, " +
             Instant.now() + (count > 1 ? " (sample " + sample + " of " + count + ")" : ""));
         for (final long owner : owners)
