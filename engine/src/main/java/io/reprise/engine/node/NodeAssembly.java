@@ -83,7 +83,6 @@ public final class NodeAssembly implements Engine
     private StageAgent journalStage;
     private StageAgent logicStage;
     private SessionQueries sessionQueries;
-    private TimeProcess timeProcess;
     private RepeatProcess repeatProcess;
     private SnapshotAgent snapshotAgent;
     private final List<Agent> backgroundAgents = new ArrayList<>();
@@ -232,7 +231,7 @@ public final class NodeAssembly implements Engine
             context.maxBatchSize());
         ring.addGatingSequences(logicStage.sequence());
 
-        timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(),
+        final TimeProcess timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(),
             context.timeHeartbeatMs(), logicHandler::nextTimerMs, logic.systemTimeMs());
         backgroundAgents.add(timeProcess);
         backgroundAgents.add(new ContainerFlush(storage, context.epochClock(), context.storageFlushBytes(),
@@ -515,21 +514,6 @@ public final class NodeAssembly implements Engine
     public SnapshotAgent snapshotAgent()
     {
         return snapshotAgent;
-    }
-
-    public TimeProcess timeProcess()
-    {
-        return timeProcess;
-    }
-
-    public JournalHandler journalHandler()
-    {
-        return journalHandler;
-    }
-
-    public Journal journal()
-    {
-        return journal;
     }
 
     /**
