@@ -228,7 +228,7 @@ final class DbSchedulerSide
                 cpu.start();
                 tally.drainStarts();
                 scheduler.start();
-                awaitCompletion(0);
+                tally.awaitCompletion(() -> 0, 0, Job.DB_SCHEDULER, out);
             }
             else
             {
@@ -254,7 +254,7 @@ final class DbSchedulerSide
                     LockSupport.parkNanos(1_000_000);
                 }
                 tally.behindAtEnd = job.tasks - tally.tasksCompleted.get();
-                awaitCompletion(endNs);
+                tally.awaitCompletion(() -> 0, endNs, Job.DB_SCHEDULER, out);
             }
             cpu.stop();
             postgresCpuNs = postgres.cpuNs() - postgresCpuNs;
@@ -272,25 +272,6 @@ final class DbSchedulerSide
             "run %.1f s, %.2f us per execution%n", left, postgresCpuNs / 1e9,
             postgresCpuNs / 1e3 / Math.max(1, tally.executionsCompleted.get()));
         return left == 0;
-    }
-
-    /** Waits for every task to complete, up to the drain timeout; records how long it took after the schedule's end. */
-    private void awaitCompletion(final long endNs)
-    {
-        final long deadlineNs = System.nanoTime() + job.drainTimeoutSeconds * 1_000_000_000L;
-        while (!tally.allCompleted() && System.nanoTime() < deadlineNs)
-        {
-            LockSupport.parkNanos(1_000_000);
-        }
-        if (endNs > 0)
-        {
-            tally.drainAfterEndMs = Math.max(0, (System.nanoTime() - endNs) / 1_000_000);
-        }
-        if (!tally.allCompleted())
-        {
-            out.printf("side: db-scheduler: %,d of %,d tasks completed within the drain timeout of %d s%n",
-                tally.tasksCompleted.get(), job.tasks, job.drainTimeoutSeconds);
-        }
     }
 
     /**

@@ -51,7 +51,7 @@ final class RepriseSide
     static final String WORKERS_PROP_NAME = "reprise.bench.reprise.workers";
     static final int WORKERS_DEFAULT = 1;
     static final String HANDS_PROP_NAME = "reprise.bench.reprise.hands";
-    static final int HANDS_DEFAULT = 256;
+    static final int HANDS_DEFAULT = 1024;
     static final int WINDOW = 4096;
     private static final String TOKEN = "bench-token";
     private static final int TENANT = 1;
@@ -115,7 +115,7 @@ final class RepriseSide
                 tally.drainStarts();
                 connectWorkers(context, connected, loop);
                 workerThread = startWorkers(loop);
-                controller.awaitCompletion(0);
+                tally.awaitCompletion(controller.client::poll, 0, Job.REPRISE, out);
             }
             else
             {
@@ -134,7 +134,7 @@ final class RepriseSide
                     LockSupport.parkNanos(50_000);
                 }
                 tally.behindAtEnd = job.tasks - tally.tasksCompleted.get();
-                controller.awaitCompletion(endNs);
+                tally.awaitCompletion(controller.client::poll, endNs, Job.REPRISE, out);
             }
             cpu.stop();
             if (null != loop.failure)
@@ -274,31 +274,6 @@ final class RepriseSide
             }
         }
 
-        void awaitCompletion(final long endNs)
-        {
-            final long deadlineNs = System.nanoTime() + job.drainTimeoutSeconds * 1_000_000_000L;
-            while (!tally.allCompleted() && System.nanoTime() < deadlineNs)
-            {
-                if (client.poll() > 0)
-                {
-                    idle.reset();
-                }
-                else
-                {
-                    idle.idle();
-                }
-            }
-            if (endNs > 0)
-            {
-                tally.drainAfterEndMs = Math.max(0, (System.nanoTime() - endNs) / 1_000_000);
-            }
-            if (!tally.allCompleted())
-            {
-                out.printf("side: reprise: %,d of %,d tasks completed within the drain timeout of %d s%n",
-                    tally.tasksCompleted.get(), job.tasks, job.drainTimeoutSeconds);
-            }
-        }
-
         public void onResponse(
             final long correlationId, final int operatorTemplateId, final ResultCode code, final long value)
         {
@@ -353,9 +328,13 @@ final class RepriseSide
     {
         private final List<RepriseWorker> workers;
         private final AtomicBoolean stop;
-        /** The task of each report not yet answered, by the report's correlation id. */
-        private final Long2LongHashMap reportIndex = new Long2LongHashMap(-1);
+        /**
+         * The task of each report not yet answered, by the report's correlation id, one map per worker (each worker
+         * numbers its reports from 1).
+         */
+        private final List<Long2LongHashMap> reportIndex = new ArrayList<>();
         private RepriseWorker current;
+        private Long2LongHashMap currentReports;
         private volatile RuntimeException failure;
 
         WorkerLoop(final List<RepriseWorker> workers, final AtomicBoolean stop)
@@ -369,13 +348,18 @@ final class RepriseSide
             final IdleStrategy idle = new BackoffIdleStrategy(100, 10, 1_000, 50_000);
             try
             {
+                for (int w = 0; w < workers.size(); w++)
+                {
+                    reportIndex.add(new Long2LongHashMap(-1));
+                }
                 while (!stop.get())
                 {
                     int work = 0;
-                    for (final RepriseWorker worker : workers)
+                    for (int w = 0; w < workers.size(); w++)
                     {
-                        current = worker;
-                        work += worker.poll(this);
+                        current = workers.get(w);
+                        currentReports = reportIndex.get(w);
+                        work += current.poll(this);
                     }
                     if (work > 0)
                     {
@@ -406,7 +390,7 @@ final class RepriseSide
                     retry ? Outcome.RETRY : Outcome.SUCCEEDED, retry ? 503 : 200, 0);
                 if (correlationId > 0)
                 {
-                    reportIndex.put(correlationId, index);
+                    currentReports.put(correlationId, index);
                     break;
                 }
                 if (correlationId == RepriseClient.BACK_PRESSURED && System.nanoTime() < deadlineNs)
@@ -425,7 +409,7 @@ final class RepriseSide
 
         public void onReportResult(final long correlationId, final ResultCode code, final long value)
         {
-            final long index = reportIndex.remove(correlationId);
+            final long index = currentReports.remove(correlationId);
             if (code == ResultCode.OK && index >= 0)
             {
                 tally.onExecutionCompleted((int)index);
@@ -433,7 +417,7 @@ final class RepriseSide
             else
             {
                 tally.errors.incrementAndGet();
-                out.println("side: reprise: report refused: " + code);
+                out.println("side: reprise: report " + correlationId + (index < 0 ? " unknown: " : " refused: ") + code);
             }
         }
     }

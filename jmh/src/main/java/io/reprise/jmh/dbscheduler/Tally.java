@@ -5,9 +5,12 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.IntSupplier;
 
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 
 /**
  * What one side saw while it ran the {@link Job}: per task, how many times the handler ran and how many times the
@@ -27,6 +30,7 @@ import org.HdrHistogram.Histogram;
 final class Tally
 {
     static final long HIGHEST_NS = 3_600_000_000_000L;
+    static final long STALL_SECONDS = 120;
 
     private final Job job;
     private final AtomicIntegerArray executions;
@@ -130,6 +134,54 @@ final class Tally
         {
             scheduleToAck.recordValue(Math.min(HIGHEST_NS, Math.max(0, ackNs - intendedNs)));
         }
+    }
+
+    /**
+     * Waits, calling {@code poll} (which returns the work it did) and idling between calls, until every task and
+     * execution completed; gives up after the job's drain timeout, or after {@value #STALL_SECONDS} s without any
+     * progress, and then says what is missing. Records how long it took after {@code endNs} (rate mode; 0: none).
+     */
+    boolean awaitCompletion(final IntSupplier poll, final long endNs, final String system, final PrintStream out)
+    {
+        final IdleStrategy idle = new BackoffIdleStrategy(100, 10, 1_000, 1_000_000);
+        final long deadlineNs = System.nanoTime() + job.drainTimeoutSeconds * 1_000_000_000L;
+        long progress = -1;
+        long progressNs = System.nanoTime();
+        while (!allCompleted())
+        {
+            final long nowNs = System.nanoTime();
+            final long seen = executionsCompleted.get() + tasksCompleted.get();
+            if (seen != progress)
+            {
+                progress = seen;
+                progressNs = nowNs;
+            }
+            if (nowNs > deadlineNs || nowNs - progressNs > STALL_SECONDS * 1_000_000_000L)
+            {
+                break;
+            }
+            if (poll.getAsInt() > 0)
+            {
+                idle.reset();
+            }
+            else
+            {
+                idle.idle();
+            }
+        }
+        if (endNs > 0)
+        {
+            drainAfterEndMs = Math.max(0, (System.nanoTime() - endNs) / 1_000_000);
+        }
+        if (!allCompleted())
+        {
+            out.printf(Locale.ROOT, "side: %s: gave up waiting (%s): %,d of %,d tasks completed, %,d of %,d executions " +
+                "completed, errors %d%n", system, System.nanoTime() > deadlineNs ?
+                "drain timeout of " + job.drainTimeoutSeconds + " s" : "no progress for " + STALL_SECONDS + " s",
+                tasksCompleted.get(), job.tasks, executionsCompleted.get(), job.expectedExecutions(), errors.get());
+            return false;
+        }
+        return true;
     }
 
     boolean allCompleted()
