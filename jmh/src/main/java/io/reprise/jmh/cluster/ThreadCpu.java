@@ -10,9 +10,10 @@ import java.util.TreeMap;
 
 /**
  * CPU time of this process and of each of its threads over a load run, per save: on a machine with few cores the
- * maximum save rate is about the cores divided by the CPU one save costs, so this says where a side spends it.
+ * maximum save rate is about the cores divided by the CPU one save costs, so this says where a side spends it. Also
+ * per execution, for {@code reprise bench db-scheduler} ({@code io.reprise.jmh.dbscheduler}).
  */
-final class ThreadCpu
+public final class ThreadCpu
 {
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final com.sun.management.OperatingSystemMXBean os =
@@ -24,7 +25,7 @@ final class ThreadCpu
     private long wallStartNs;
     private long wallNs;
 
-    void start()
+    public void start()
     {
         wallStartNs = System.nanoTime();
         processStartNs = os.getProcessCpuTime();
@@ -34,7 +35,7 @@ final class ThreadCpu
         }
     }
 
-    void stop()
+    public void stop()
     {
         processUsedNs = os.getProcessCpuTime() - processStartNs;
         wallNs = System.nanoTime() - wallStartNs;
@@ -55,12 +56,18 @@ final class ThreadCpu
         }
     }
 
-    void report(final PrintStream out, final String system, final long saves)
+    public void report(final PrintStream out, final String system, final long saves)
+    {
+        report(out, system, saves, "save");
+    }
+
+    /** As {@link #report(PrintStream, String, long)}, per {@code count} of {@code unit} ("execution"). */
+    public void report(final PrintStream out, final String system, final long saves, final String unit)
     {
         final double perSave = saves > 0 ? processUsedNs / 1000.0 / saves : 0;
         final StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
-            "cpu: system=%s process %.1f s of %.1f s (%.2f cores), %.2f us per save", system, processUsedNs / 1e9,
-            wallNs / 1e9, (double)processUsedNs / Math.max(1, wallNs), perSave));
+            "cpu: system=%s process %.1f s of %.1f s (%.2f cores), %.2f us per %s", system, processUsedNs / 1e9,
+            wallNs / 1e9, (double)processUsedNs / Math.max(1, wallNs), perSave, unit));
         usedNsByName.entrySet().stream()
             .filter((e) -> e.getValue() >= processUsedNs / 100)
             .sorted((a, b) -> Long.compare(b.getValue(), a.getValue()))

@@ -87,7 +87,7 @@ class AeronClusterBenchTest
         final UsageException ex = assertThrows(UsageException.class, () -> bench("aeron-cluster", "--members", "3"));
         assertTrue(ex.getMessage().contains("only --members 1") && ex.getMessage().contains("no cluster yet"),
             ex.getMessage());
-        assertThrows(UsageException.class, () -> bench("db-scheduler"));
+        assertThrows(UsageException.class, () -> bench("quartz"));
         assertThrows(UsageException.class, () -> bench("aeron-cluster", "--fsync", "sometimes"));
     }
 }

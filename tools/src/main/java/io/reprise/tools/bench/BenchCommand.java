@@ -24,30 +24,34 @@ import io.reprise.tools.cli.UsageException;
 import org.agrona.IoUtil;
 
 /**
- * {@code reprise bench aeron-cluster}: Reprise and Aeron Cluster side by side, on the same machine, in one run
- * (docs/benchmarks.md, docs/tools.md). Each side is a JVM of its own, started with this JVM's options from
- * {@code jmh/target/benchmarks.jar}, where the Aeron Cluster baseline lives (its dependencies stay in the jmh module):
- * a Reprise node, or a one-member Aeron Cluster whose clustered service applies the same operators through the same
- * business logic. The same load generator drives both over IPC, in rounds, Reprise then Aeron Cluster (A, B, A, B):
- * at a fixed rate it measures save-to-ack latency from the intended send time; at rate 0 the maximum committed
- * saves/s. With {@code --recovery-saves N} each system is then filled with N saves (one snapshot after N/2) and
- * restarted, once per round, timing the restart to the first acknowledged save.
+ * {@code reprise bench aeron-cluster|db-scheduler}: Reprise side by side with a baseline, on the same machine, in one
+ * run (docs/benchmarks.md, docs/tools.md). Each side is a JVM of its own, started with this JVM's options from
+ * {@code jmh/target/benchmarks.jar}, where the baselines live (their dependencies stay in the jmh module).
  * <p>
- * The last line is {@code bench: members=M fsync=on|off payload=B reprise=N/s aeron-cluster=N/s ratio=X.XX
- * p99_us=R/A p99_ratio=Y.YY}, medians over the rounds, followed by {@code recovery_ms=R/A} with recovery.
+ * {@code aeron-cluster}: a Reprise node, or a one-member Aeron Cluster whose clustered service applies the same
+ * operators through the same business logic. The same load generator drives both over IPC, in rounds, Reprise then
+ * Aeron Cluster (A, B, A, B): at a fixed rate it measures save-to-ack latency from the intended send time; at rate 0 the
+ * maximum committed saves/s. With {@code --recovery-saves N} each system is then filled with N saves (one snapshot
+ * after N/2) and restarted, once per round, timing the restart to the first acknowledged save. The last line is
+ * {@code bench: members=M fsync=on|off payload=B reprise=N/s aeron-cluster=N/s ratio=X.XX p99_us=R/A
+ * p99_ratio=Y.YY}, medians over the rounds, followed by {@code recovery_ms=R/A} with recovery.
+ * <p>
+ * {@code db-scheduler}: the same job of one-shot tasks on Reprise and on db-scheduler with PostgreSQL
+ * ({@link DbSchedulerBench}).
  */
 public final class BenchCommand
 {
     public static final String USAGE = "bench aeron-cluster [--members 1] [--payload-bytes 32|288|1344] " +
         "[--fsync on|off] [--rate N] [--seconds N] [--warmup-seconds N] [--window N] [--runs N] " +
-        "[--recovery-saves N]";
+        "[--recovery-saves N]\n  " + DbSchedulerBench.USAGE;
     public static final String DESCRIPTION =
         "Reprise and Aeron Cluster (one member, the same business logic) under the same load over IPC, one JVM\n" +
         "per side and run, interleaved: --runs rounds (3) of --warmup-seconds (5) + --seconds (20) each; --rate\n" +
         "saves/s (0, the default: as fast as --window unanswered saves allow, 4096). Prints each run's rate and\n" +
         "save-to-ack p50/p99/p99.9 from the intended send time, then medians. --fsync on (default): both\n" +
         "acknowledge a save only once synced; off: neither syncs. --recovery-saves N: also times a restart after\n" +
-        "N saves and one snapshot. Needs jmh/target/benchmarks.jar (reprise.bench.classpath to name another).";
+        "N saves and one snapshot. Needs jmh/target/benchmarks.jar (reprise.bench.classpath to name another).\n" +
+        DbSchedulerBench.DESCRIPTION;
 
     /** Where the sides' classes are: the benchmarks jar, or a class path for tests. */
     public static final String CLASSPATH_PROP_NAME = "reprise.bench.classpath";
@@ -73,9 +77,13 @@ public final class BenchCommand
     public static int run(final List<String> tokens, final PrintStream out, final PrintStream err)
         throws UsageException, IOException
     {
+        if (!tokens.isEmpty() && DbSchedulerBench.DB_SCHEDULER.equals(tokens.get(0)))
+        {
+            return DbSchedulerBench.run(tokens.subList(1, tokens.size()), out, err);
+        }
         if (tokens.isEmpty() || !AERON_CLUSTER.equals(tokens.get(0)))
         {
-            throw new UsageException("bench takes one baseline: aeron-cluster");
+            throw new UsageException("bench takes one baseline: aeron-cluster or db-scheduler");
         }
         final Args args = Args.parse("bench aeron-cluster", tokens.subList(1, tokens.size()), OPTIONS);
         final long members = args.longOption("--members", 1, 1, 7);
@@ -240,11 +248,26 @@ public final class BenchCommand
         final long timeoutSeconds, final String label, final List<String> lines, final PrintStream out,
         final PrintStream err) throws IOException
     {
+        final List<String> arguments = new ArrayList<>(List.of(mode, "--system", system));
+        arguments.addAll(options);
+        return side(classPath, SIDE_MAIN_CLASS, arguments, timeoutSeconds, label, lines, out, err);
+    }
+
+    /**
+     * Runs {@code mainClass} with {@code arguments} from {@code classPath} in a JVM of its own, with this JVM's options,
+     * to its end, echoing and keeping its output; returns its exit status (-1 when timed out).
+     */
+    static int side(
+        final String classPath, final String mainClass, final List<String> arguments, final long timeoutSeconds,
+        final String label, final List<String> lines, final PrintStream out, final PrintStream err) throws IOException
+    {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions());
-        command.addAll(List.of("-cp", classPath, SIDE_MAIN_CLASS, mode, "--system", system));
-        command.addAll(options);
+        command.add("-cp");
+        command.add(classPath);
+        command.add(mainClass);
+        command.addAll(arguments);
         final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         final Thread reader = new Thread(() ->
         {
@@ -350,13 +373,13 @@ public final class BenchCommand
             .resolve("jmh").resolve("target").resolve("benchmarks.jar");
         if (!Files.isRegularFile(benchmarks))
         {
-            throw new IOException("the Aeron Cluster baseline is in " + benchmarks + ", which is missing: build it " +
+            throw new IOException("the baselines are in " + benchmarks + ", which is missing: build it " +
                 "with ./mvnw -B -pl jmh -am package -DskipTests (./reprise bench does)");
         }
         return benchmarks.toString();
     }
 
-    private static String loadAverage()
+    static String loadAverage()
     {
         try
         {
