@@ -310,6 +310,28 @@ public final class Settings
             .doc("Where benchmarks and probes put their data directories."));
         add(intKey("reprise.bench.lookAhead", BENCHMARKS, BusinessLogicHandler.DEFAULT_LOOK_AHEAD).atLeast(1).unit("operators")
             .doc("`MixCheck`: the business-logic handler's look-ahead."));
+        add(intKey("reprise.bench.reprise.workers", BENCHMARKS, 1).atLeast(1).unit("workers")
+            .doc("`bench db-scheduler`, the Reprise side: workers over IPC."));
+        add(intKey("reprise.bench.reprise.hands", BENCHMARKS, 1024).atLeast(1).unit("attempts")
+            .doc("`bench db-scheduler`, the Reprise side: hands of each worker."));
+        add(intKey("reprise.bench.dbscheduler.threads", BENCHMARKS, 20).atLeast(1).unit("threads")
+            .doc("`bench db-scheduler`: execution threads of each db-scheduler instance."));
+        add(intKey("reprise.bench.dbscheduler.schedulers", BENCHMARKS, 4).atLeast(1).unit("instances")
+            .doc("`bench db-scheduler`: db-scheduler instances on the one database."));
+        add(intKey("reprise.bench.dbscheduler.batch", BENCHMARKS, 1000).atLeast(1).unit("tasks")
+            .doc("`bench db-scheduler`: tasks scheduled in one transaction by the load generator."));
+        add(longKey("reprise.bench.dbscheduler.polling.ms", BENCHMARKS, 100).atLeast(1).unit("ms")
+            .doc("`bench db-scheduler`: each instance's polling interval."));
+        add(textKey("reprise.bench.dbscheduler.lower.fraction", BENCHMARKS, "4.0").unit("× threads")
+            .doc("`bench db-scheduler`: `pollUsingLockAndFetch`'s lower limit, as a fraction of the threads."));
+        add(textKey("reprise.bench.dbscheduler.upper.fraction", BENCHMARKS, "20.0").unit("× threads")
+            .doc("`bench db-scheduler`: `pollUsingLockAndFetch`'s upper limit, as a fraction of the threads."));
+        add(booleanKey("reprise.bench.profile", BENCHMARKS, false)
+            .doc("`bench db-scheduler`: sample what PostgreSQL's sessions wait on, for the profile of that side."));
+        add(textKey("reprise.bench.postgres.bin", BENCHMARKS, "").defaultText("the newest `/usr/lib/postgresql/*/bin`")
+            .unit("directory").doc("`bench db-scheduler`: where `initdb`, `pg_ctl` and `postgres` are."));
+        add(textKey("reprise.bench.postgres.user", BENCHMARKS, "postgres").unit("user")
+            .doc("`bench db-scheduler`: the user PostgreSQL runs as when the benchmark runs as root."));
         add(booleanKey("reprise.probe.cold", BENCHMARKS, false)
             .doc("`FreezeProbe`: skip the snapshot warm-up a node runs before serving."));
         add(booleanKey("reprise.probe.realtime", BENCHMARKS, false)
