@@ -40,9 +40,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  *   <li>the business logic's own stall: the longest time in which committed but unapplied entries existed (as
  *       the business logic's barrier sees them: published by the journal stage, {@code committedIndex}) and the
  *       applied index did not move, sampled by a watcher thread every ~{@link #WATCH_NS} ns. Waiting for a commit
- *       is not a stall by this measure; the sampling adds up to one period. (Until the seventh session it counted
- *       from the durable index, which the journal thread sets a little before it publishes: its own delays, when
- *       descheduled in between, counted as the business logic's.)</li>
+ *       is not a stall by this measure; the sampling adds up to one period. It does not count from the durable
+ *       index, which the journal thread sets a little before it publishes: the journal's own delays, when
+ *       descheduled in between, would count as the business logic's.</li>
  * </ul>
  * Also reports the snapshot's write time, size and load time, and the storage merges in each window.
  * <pre>
