@@ -63,7 +63,7 @@ final class DbSchedulerSide
     static final String UPPER_PROP_NAME = "reprise.bench.dbscheduler.upper.fraction";
     static final double UPPER_DEFAULT = 20.0;
     static final String POLLING_MS_PROP_NAME = "reprise.bench.dbscheduler.polling.ms";
-    static final long POLLING_MS_DEFAULT = 100;
+    static final long POLLING_MS_DEFAULT = 10;
     static final String SCHEDULERS_PROP_NAME = "reprise.bench.dbscheduler.schedulers";
     static final int SCHEDULERS_DEFAULT = 4;
     static final String BATCH_PROP_NAME = "reprise.bench.dbscheduler.batch";
