@@ -320,7 +320,7 @@ public final class Settings
             .doc("`bench db-scheduler`: db-scheduler instances on the one database."));
         add(intKey("reprise.bench.dbscheduler.batch", BENCHMARKS, 1000).atLeast(1).unit("tasks")
             .doc("`bench db-scheduler`: tasks scheduled in one transaction by the load generator."));
-        add(longKey("reprise.bench.dbscheduler.polling.ms", BENCHMARKS, 100).atLeast(1).unit("ms")
+        add(longKey("reprise.bench.dbscheduler.polling.ms", BENCHMARKS, 10).atLeast(1).unit("ms")
             .doc("`bench db-scheduler`: each instance's polling interval."));
         add(textKey("reprise.bench.dbscheduler.lower.fraction", BENCHMARKS, "4.0").unit("× threads")
             .doc("`bench db-scheduler`: `pollUsingLockAndFetch`'s lower limit, as a fraction of the threads."));
