@@ -106,6 +106,14 @@ public final class JobSide
         final Tally tally = new Tally(job);
         final ThreadCpu cpu = new ThreadCpu();
         final Path directory = Files.createTempDirectory("reprise-bench-" + system + "-");
+        // Ended before its end (SIGTERM, Ctrl-C, the command's timeout): no server of its own outlives the side, nor
+        // its directory.
+        final Thread cleanUp = new Thread(() ->
+        {
+            PostgresServer.stopAll();
+            IoUtil.delete(directory.toFile(), true);
+        }, "bench-side-clean-up");
+        Runtime.getRuntime().addShutdownHook(cleanUp);
         boolean sideOk = true;
         try
         {
@@ -121,6 +129,7 @@ public final class JobSide
         finally
         {
             IoUtil.delete(directory.toFile(), true);
+            Runtime.getRuntime().removeShutdownHook(cleanUp);
         }
         cpu.report(out, system, tally.executionsCompleted.get(), "execution");
         final boolean ok = tally.check(out, system) && sideOk;

@@ -35,6 +35,9 @@ final class PostgresServer implements AutoCloseable
     static final String USER_DEFAULT = "postgres";
     static final String INSTALL_SCRIPT = "install-postgresql.sh";
 
+    /** Servers started and not yet stopped, for {@link #stopAll()} at exit. */
+    private static final List<PostgresServer> RUNNING = new ArrayList<>();
+
     private final Path bin;
     private final Path base;
     private final Path data;
@@ -78,7 +81,11 @@ final class PostgresServer implements AutoCloseable
         Files.write(server.data.resolve("postgresql.conf"), lines, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
         server.run(List.of(bin.resolve("pg_ctl").toString(), "-D", server.data.toString(), "-l",
             base.resolve("postgresql.log").toString(), "-w", "-t", "120", "-o", "-p " + server.port, "start"), 180);
-        server.running = true;
+        synchronized (RUNNING)
+        {
+            server.running = true;
+            RUNNING.add(server);
+        }
         out.println("side: postgresql: " + bin + (null != runAs ? " as user " + runAs + " (runuser)" : "") +
             ", data " + server.data + ", port " + server.port);
         return server;
@@ -149,18 +156,45 @@ final class PostgresServer implements AutoCloseable
 
     public void close()
     {
-        if (running)
+        stop("fast");
+    }
+
+    /**
+     * Stops every server still running, at once ({@code pg_ctl stop -m immediate}): for a side that is ended (SIGTERM,
+     * Ctrl-C) before it closed its server, which would otherwise outlive it.
+     */
+    static void stopAll()
+    {
+        final List<PostgresServer> servers;
+        synchronized (RUNNING)
         {
+            servers = new ArrayList<>(RUNNING);
+        }
+        for (final PostgresServer server : servers)
+        {
+            server.stop("immediate");
+        }
+    }
+
+    private void stop(final String mode)
+    {
+        synchronized (RUNNING)
+        {
+            if (!running)
+            {
+                return;
+            }
             running = false;
-            try
-            {
-                run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "fast", "-w", "-t", "120",
-                    "stop"), 180);
-            }
-            catch (final IOException | InterruptedException ex)
-            {
-                System.err.println("postgresql: stop failed: " + ex.getMessage());
-            }
+            RUNNING.remove(this);
+        }
+        try
+        {
+            run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", mode, "-w", "-t", "120", "stop"),
+                180);
+        }
+        catch (final IOException | InterruptedException ex)
+        {
+            System.err.println("postgresql: stop failed: " + ex.getMessage());
         }
     }
 

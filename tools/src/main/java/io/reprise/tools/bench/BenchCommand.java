@@ -295,7 +295,12 @@ public final class BenchCommand
             if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS))
             {
                 err.println("bench: " + label + " did not finish in " + timeoutSeconds + " s; killed");
-                process.destroyForcibly().waitFor();
+                // SIGTERM first, so that a side stops what it started (a PostgreSQL server) and deletes its files.
+                process.destroy();
+                if (!process.waitFor(60, TimeUnit.SECONDS))
+                {
+                    process.destroyForcibly().waitFor();
+                }
                 reader.join();
                 return -1;
             }
