@@ -315,13 +315,13 @@ public final class Settings
         add(intKey("reprise.bench.reprise.hands", BENCHMARKS, 1024).atLeast(1).unit("attempts")
             .doc("`bench db-scheduler`, the Reprise side: hands of each worker."));
         add(intKey("reprise.bench.dbscheduler.threads", BENCHMARKS, 20).atLeast(1).unit("threads")
-            .doc("`bench db-scheduler`: execution threads of each db-scheduler instance."));
-        add(intKey("reprise.bench.dbscheduler.schedulers", BENCHMARKS, 4).atLeast(1).unit("instances")
-            .doc("`bench db-scheduler`: db-scheduler instances on the one database."));
+            .doc("`bench db-scheduler`: execution threads of the db-scheduler instance."));
+        add(intKey("reprise.bench.dbscheduler.schedulers", BENCHMARKS, 4).atLeast(1).unit("threads")
+            .doc("`bench db-scheduler`: threads that schedule the job's tasks, each on a connection of its own."));
         add(intKey("reprise.bench.dbscheduler.batch", BENCHMARKS, 1000).atLeast(1).unit("tasks")
             .doc("`bench db-scheduler`: tasks scheduled in one transaction by the load generator."));
         add(longKey("reprise.bench.dbscheduler.polling.ms", BENCHMARKS, 10).atLeast(1).unit("ms")
-            .doc("`bench db-scheduler`: each instance's polling interval."));
+            .doc("`bench db-scheduler`: the scheduler's polling interval."));
         add(textKey("reprise.bench.dbscheduler.lower.fraction", BENCHMARKS, "4.0").unit("× threads")
             .doc("`bench db-scheduler`: `pollUsingLockAndFetch`'s lower limit, as a fraction of the threads."));
         add(textKey("reprise.bench.dbscheduler.upper.fraction", BENCHMARKS, "20.0").unit("× threads")
