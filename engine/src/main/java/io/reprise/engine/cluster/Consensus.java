@@ -1,0 +1,858 @@
+package io.reprise.engine.cluster;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Random;
+
+import io.reprise.engine.journal.JournalFormat;
+import io.reprise.schema.cluster.AppendEntriesDecoder;
+import io.reprise.schema.cluster.AppendEntriesEncoder;
+import io.reprise.schema.cluster.AppendResponseDecoder;
+import io.reprise.schema.cluster.AppendResponseEncoder;
+import io.reprise.schema.cluster.Flag;
+import io.reprise.schema.cluster.MessageHeaderDecoder;
+import io.reprise.schema.cluster.MessageHeaderEncoder;
+import io.reprise.schema.cluster.RequestVoteDecoder;
+import io.reprise.schema.cluster.RequestVoteEncoder;
+import io.reprise.schema.cluster.TimeoutNowDecoder;
+import io.reprise.schema.cluster.TimeoutNowEncoder;
+import io.reprise.schema.cluster.VoteDecoder;
+import io.reprise.schema.cluster.VoteEncoder;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.NanoClock;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * One member's side of the cluster protocol (docs/cluster.md), as a step: no thread, no clock and no network of its
+ * own. Raft with pre-vote, leader stickiness, check-quorum and leadership transfer. Everything it learns comes from
+ * its {@link ReplicaLink}, its {@link NanoClock} and its seeded {@link Random}; everything it keeps durable goes
+ * through its {@link ElectionState} and {@link ConsensusLog}, each synced before the member acts on it.
+ * <p>
+ * The leader does not append here: its host puts entries into the log (the ring's journal stage) and this step
+ * sends them, counts which are durable on a majority, and moves the commit index. A follower appends the leader's
+ * entries here, syncs, and only then acknowledges. The host reads {@link #commitIndex()} to apply entries, and
+ * learns of role changes through the {@link Listener}.
+ */
+public final class Consensus implements Agent
+{
+    public enum Role
+    {
+        FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER
+    }
+
+    /** What the host does on a role change: start or stop the repeat process, put a NewLeaderTerm entry in the log. */
+    @FunctionalInterface
+    public interface Listener
+    {
+        void onRoleChange(Role role, long term, int leaderId);
+    }
+
+    /** Bugs the cluster simulator plants here, to show its checker catches each; NONE in every real node. */
+    public enum Planted
+    {
+        NONE,
+        /** The leader commits what it alone holds durably. */
+        COMMIT_WITHOUT_MAJORITY,
+        /** A member grants its vote to a second candidate of the same term. */
+        DOUBLE_VOTE
+    }
+
+    /** Timeouts and sizes; the same on every member. */
+    public record Settings(
+        long electionTimeoutNs, long heartbeatIntervalNs, int maxMessageBytes, int maxEntriesInFlight)
+    {
+        public static Settings defaults()
+        {
+            return new Settings(300_000_000L, 50_000_000L, 64 * 1024, 8192);
+        }
+    }
+
+    public static final int NO_LEADER = -1;
+    private static final int POLL_LIMIT = 64;
+
+    private final int memberId;
+    private final int memberCount;
+    private final int majority;
+    private final Settings settings;
+    private final NanoClock clock;
+    private final Random random;
+    private final ReplicaLink link;
+    private final ConsensusLog log;
+    private final ElectionState election;
+    private final Listener listener;
+    private final Planted planted;
+
+    private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
+    private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
+    private final RequestVoteDecoder requestVoteDecoder = new RequestVoteDecoder();
+    private final RequestVoteEncoder requestVoteEncoder = new RequestVoteEncoder();
+    private final VoteDecoder voteDecoder = new VoteDecoder();
+    private final VoteEncoder voteEncoder = new VoteEncoder();
+    private final AppendEntriesDecoder appendDecoder = new AppendEntriesDecoder();
+    private final AppendEntriesEncoder appendEncoder = new AppendEntriesEncoder();
+    private final AppendResponseDecoder responseDecoder = new AppendResponseDecoder();
+    private final AppendResponseEncoder responseEncoder = new AppendResponseEncoder();
+    private final TimeoutNowDecoder timeoutNowDecoder = new TimeoutNowDecoder();
+    private final TimeoutNowEncoder timeoutNowEncoder = new TimeoutNowEncoder();
+    private final UnsafeBuffer sendBuffer;
+    private final UnsafeBuffer operatorView = new UnsafeBuffer(0, 0);
+    private final ReplicaLink.MessageHandler onMessage = this::onMessage;
+
+    // Entries read for one AppendEntries, before it is encoded (the group's count comes first).
+    private final ExpandableArrayBuffer staged = new ExpandableArrayBuffer(64 * 1024);
+    private long[] stagedTerm = new long[256];
+    private long[] stagedTimestamp = new long[256];
+    private int[] stagedOffset = new int[256];
+    private int[] stagedLength = new int[256];
+    private int stagedCount;
+    private int stagedBytes;
+    private final ConsensusLog.EntryVisitor stage = this::stageEntry;
+
+    private Role role = Role.FOLLOWER;
+    private int leaderId = NO_LEADER;
+    private long commitIndex;
+    private long electionDeadlineNs;
+    private long lastLeaderContactNs = Long.MIN_VALUE / 2;
+    private final boolean[] votes;
+    private int votesGranted;
+
+    // A follower's acknowledgement waits for the sync of what it appended.
+    private boolean ackPending;
+    private long ackMatchIndex;
+    private boolean synced = true;
+
+    // The leader's view of each follower.
+    private final long[] nextIndex;
+    private final long[] matchIndex;
+    private final boolean[] probing;
+    private final long[] lastSentNs;
+    private final long[] lastHeardNs;
+    private final long[] lastProgressNs;
+    private final long[] sortScratch;
+    private long leaderSinceNs;
+    private long quorumCheckAtNs;
+    private int transferTarget = NO_LEADER;
+    private long transferDeadlineNs;
+    private boolean timeoutNowSent;
+
+    private long elections;
+
+    public Consensus(
+        final int memberId,
+        final int memberCount,
+        final Settings settings,
+        final NanoClock clock,
+        final Random random,
+        final ReplicaLink link,
+        final ConsensusLog log,
+        final ElectionState election,
+        final Listener listener,
+        final Planted planted)
+    {
+        if (memberCount < 1 || memberId < 0 || memberId >= memberCount)
+        {
+            throw new IllegalArgumentException("member " + memberId + " of " + memberCount);
+        }
+        this.memberId = memberId;
+        this.memberCount = memberCount;
+        this.majority = memberCount / 2 + 1;
+        this.settings = settings;
+        this.clock = clock;
+        this.random = random;
+        this.link = link;
+        this.log = log;
+        this.election = election;
+        this.listener = listener;
+        this.planted = planted;
+        sendBuffer = new UnsafeBuffer(new byte[Math.max(settings.maxMessageBytes(), JournalFormat.MAX_OPERATOR_LENGTH) + 1024]);
+        votes = new boolean[memberCount];
+        nextIndex = new long[memberCount];
+        matchIndex = new long[memberCount];
+        probing = new boolean[memberCount];
+        lastSentNs = new long[memberCount];
+        lastHeardNs = new long[memberCount];
+        lastProgressNs = new long[memberCount];
+        sortScratch = new long[memberCount];
+        commitIndex = log.baseIndex();
+        resetElectionDeadline();
+    }
+
+    public String roleName()
+    {
+        return "consensus-" + memberId;
+    }
+
+    public int doWork() throws IOException
+    {
+        int work = link.poll(onMessage, POLL_LIMIT);
+        work += acknowledgeDurable();
+        final long now = clock.nanoTime();
+        if (role == Role.LEADER)
+        {
+            work += lead(now);
+        }
+        else if (now >= electionDeadlineNs)
+        {
+            if (memberCount == 1)
+            {
+                becomeCandidate(false);
+            }
+            else
+            {
+                becomePreCandidate();
+            }
+            work++;
+        }
+        return work;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Elections
+
+    private void resetElectionDeadline()
+    {
+        final long timeout = settings.electionTimeoutNs();
+        electionDeadlineNs = clock.nanoTime() + timeout + (long)(random.nextDouble() * timeout);
+    }
+
+    private void becomePreCandidate()
+    {
+        role = Role.PRE_CANDIDATE;
+        leaderId = NO_LEADER;
+        resetElectionDeadline();
+        clearVotes();
+        sendRequestVotes(election.term() + 1, true, false);
+    }
+
+    private void becomeCandidate(final boolean transfer) throws IOException
+    {
+        final long term = election.term() + 1;
+        election.store(term, memberId);
+        role = Role.CANDIDATE;
+        leaderId = NO_LEADER;
+        elections++;
+        resetElectionDeadline();
+        clearVotes();
+        listener.onRoleChange(role, term, NO_LEADER);
+        if (memberCount == 1)
+        {
+            becomeLeader();
+            return;
+        }
+        sendRequestVotes(term, false, transfer);
+    }
+
+    private void clearVotes()
+    {
+        Arrays.fill(votes, false);
+        votes[memberId] = true;
+        votesGranted = 1;
+    }
+
+    private void sendRequestVotes(final long term, final boolean preVote, final boolean transfer)
+    {
+        requestVoteEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
+            .term(term)
+            .lastLogIndex(log.lastIndex())
+            .lastLogTerm(log.lastTerm())
+            .candidateId(memberId)
+            .preVote(preVote ? Flag.TRUE : Flag.FALSE)
+            .transfer(transfer ? Flag.TRUE : Flag.FALSE);
+        broadcast(MessageHeaderEncoder.ENCODED_LENGTH + requestVoteEncoder.encodedLength());
+    }
+
+    private void onRequestVote(final RequestVoteDecoder request) throws IOException
+    {
+        final long term = request.term();
+        final int candidate = request.candidateId();
+        final boolean preVote = request.preVote() == Flag.TRUE;
+        if (candidate < 0 || candidate >= memberCount || candidate == memberId)
+        {
+            return;
+        }
+        // Leader stickiness: while a leader is heard, nobody unseats it, save on the leader's own request.
+        final boolean leaderHeard = role == Role.LEADER ||
+            clock.nanoTime() - lastLeaderContactNs < settings.electionTimeoutNs();
+        if (leaderHeard && request.transfer() != Flag.TRUE && term > election.term())
+        {
+            return;
+        }
+        final boolean upToDate = request.lastLogTerm() > log.lastTerm() ||
+            (request.lastLogTerm() == log.lastTerm() && request.lastLogIndex() >= log.lastIndex());
+        if (preVote)
+        {
+            final boolean granted = term > election.term() && upToDate;
+            sendVote(candidate, granted ? term : election.term(), granted, true);
+            return;
+        }
+        if (term > election.term())
+        {
+            stepDown(term);
+        }
+        final int votedFor = election.votedFor();
+        final boolean mayVote = votedFor == ElectionState.NO_VOTE || votedFor == candidate ||
+            planted == Planted.DOUBLE_VOTE;
+        final boolean granted = term == election.term() && mayVote && upToDate;
+        if (granted)
+        {
+            if (votedFor != candidate && !(planted == Planted.DOUBLE_VOTE && votedFor != ElectionState.NO_VOTE))
+            {
+                election.store(term, candidate);
+            }
+            resetElectionDeadline();
+        }
+        sendVote(candidate, election.term(), granted, false);
+    }
+
+    private void sendVote(final int candidate, final long term, final boolean granted, final boolean preVote)
+    {
+        voteEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
+            .term(term)
+            .voterId(memberId)
+            .granted(granted ? Flag.TRUE : Flag.FALSE)
+            .preVote(preVote ? Flag.TRUE : Flag.FALSE);
+        link.send(candidate, sendBuffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + voteEncoder.encodedLength());
+    }
+
+    private void onVote(final VoteDecoder vote) throws IOException
+    {
+        final int voter = vote.voterId();
+        if (voter < 0 || voter >= memberCount || voter == memberId)
+        {
+            return;
+        }
+        final boolean preVote = vote.preVote() == Flag.TRUE;
+        final boolean granted = vote.granted() == Flag.TRUE;
+        if (preVote)
+        {
+            if (role == Role.PRE_CANDIDATE && granted && vote.term() == election.term() + 1 && !votes[voter])
+            {
+                votes[voter] = true;
+                if (++votesGranted >= majority)
+                {
+                    becomeCandidate(false);
+                }
+            }
+            else if (!granted && vote.term() > election.term())
+            {
+                stepDown(vote.term());
+            }
+            return;
+        }
+        if (vote.term() > election.term())
+        {
+            stepDown(vote.term());
+            return;
+        }
+        if (role == Role.CANDIDATE && granted && vote.term() == election.term() && !votes[voter])
+        {
+            votes[voter] = true;
+            if (++votesGranted >= majority)
+            {
+                becomeLeader();
+            }
+        }
+    }
+
+    private void onTimeoutNow(final TimeoutNowDecoder timeoutNow) throws IOException
+    {
+        if (timeoutNow.term() == election.term() && timeoutNow.leaderId() == leaderId && role == Role.FOLLOWER)
+        {
+            becomeCandidate(true);
+        }
+    }
+
+    /** Adopts a newer term (durably, with no vote in it) and follows whoever leads it. */
+    private void stepDown(final long term) throws IOException
+    {
+        if (term > election.term())
+        {
+            election.store(term, ElectionState.NO_VOTE);
+        }
+        final boolean changed = role != Role.FOLLOWER;
+        role = Role.FOLLOWER;
+        leaderId = NO_LEADER;
+        transferTarget = NO_LEADER;
+        resetElectionDeadline();
+        if (changed)
+        {
+            listener.onRoleChange(Role.FOLLOWER, election.term(), NO_LEADER);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Leading
+
+    private void becomeLeader()
+    {
+        role = Role.LEADER;
+        leaderId = memberId;
+        final long now = clock.nanoTime();
+        leaderSinceNs = now;
+        quorumCheckAtNs = now + settings.electionTimeoutNs();
+        transferTarget = NO_LEADER;
+        for (int m = 0; m < memberCount; m++)
+        {
+            nextIndex[m] = log.lastIndex() + 1;
+            matchIndex[m] = log.baseIndex();
+            probing[m] = true;
+            lastSentNs[m] = Long.MIN_VALUE / 2;
+            lastHeardNs[m] = now;
+            lastProgressNs[m] = now;
+        }
+        // The host puts its NewLeaderTerm entry in the log now: the leader commits only through an entry of its term.
+        listener.onRoleChange(Role.LEADER, election.term(), memberId);
+    }
+
+    private int lead(final long now) throws IOException
+    {
+        int work = 0;
+        if (now >= quorumCheckAtNs)
+        {
+            if (!quorumHeard(now))
+            {
+                stepDown(election.term());
+                return 1;
+            }
+            quorumCheckAtNs = now + settings.electionTimeoutNs();
+        }
+        if (transferTarget != NO_LEADER && now >= transferDeadlineNs)
+        {
+            transferTarget = NO_LEADER;
+        }
+        for (int m = 0; m < memberCount; m++)
+        {
+            if (m != memberId)
+            {
+                work += replicateTo(m, now);
+            }
+        }
+        work += advanceCommit();
+        if (transferTarget != NO_LEADER && !timeoutNowSent && matchIndex[transferTarget] == log.lastIndex())
+        {
+            timeoutNowEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
+                .term(election.term())
+                .leaderId(memberId);
+            timeoutNowSent = link.send(transferTarget, sendBuffer, 0,
+                MessageHeaderEncoder.ENCODED_LENGTH + timeoutNowEncoder.encodedLength());
+            work++;
+        }
+        return work;
+    }
+
+    /** Check-quorum: a leader that has not heard a majority within an election timeout steps down. */
+    private boolean quorumHeard(final long now)
+    {
+        int heard = 1;
+        for (int m = 0; m < memberCount; m++)
+        {
+            if (m != memberId && now - lastHeardNs[m] < settings.electionTimeoutNs())
+            {
+                heard++;
+            }
+        }
+        return heard >= majority;
+    }
+
+    /**
+     * Sends what follower {@code m} lacks. Replicating, it pipelines batches up to the in-flight bound; probing (just
+     * elected, or after a refusal or a silence), one message at a time until an answer says where the logs match.
+     * With nothing to send, a heartbeat every heartbeat interval.
+     */
+    private int replicateTo(final int m, final long now) throws IOException
+    {
+        if (!probing[m] && nextIndex[m] > matchIndex[m] + 1 &&
+            now - lastProgressNs[m] >= 2 * settings.heartbeatIntervalNs())
+        {
+            // Sent but unanswered for two heartbeats: lost somewhere; start again from what is known to match.
+            probing[m] = true;
+            nextIndex[m] = matchIndex[m] + 1;
+        }
+        int work = 0;
+        if (probing[m])
+        {
+            if (now - lastSentNs[m] >= settings.heartbeatIntervalNs())
+            {
+                sendAppend(m, nextIndex[m], now);
+                work++;
+            }
+            return work;
+        }
+        while (nextIndex[m] <= log.lastIndex() && nextIndex[m] - matchIndex[m] <= settings.maxEntriesInFlight())
+        {
+            final int sent = sendAppend(m, nextIndex[m], now);
+            if (sent <= 0)
+            {
+                break;
+            }
+            nextIndex[m] += sent;
+            work++;
+        }
+        if (work == 0 && now - lastSentNs[m] >= settings.heartbeatIntervalNs())
+        {
+            sendAppend(m, nextIndex[m], now);
+            work++;
+        }
+        return work;
+    }
+
+    /**
+     * Sends follower {@code m} the entries from {@code from} (none when it has them all) after the entry before it.
+     *
+     * @return how many entries were sent; -1 when the link pushed back.
+     */
+    private int sendAppend(final int m, final long from, final long now) throws IOException
+    {
+        final long prevIndex = from - 1;
+        final long prevTerm = log.termAt(prevIndex);
+        if (prevTerm < 0)
+        {
+            // The follower needs entries this log no longer holds: only a snapshot install brings it back.
+            lastSentNs[m] = now;
+            return 0;
+        }
+        stagedCount = 0;
+        stagedBytes = 0;
+        final int count = log.read(from, log.lastIndex(), settings.maxMessageBytes(), stage);
+        appendEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
+            .term(election.term())
+            .prevIndex(prevIndex)
+            .prevTerm(prevTerm)
+            .commitIndex(commitIndex)
+            .leaderId(memberId);
+        final AppendEntriesEncoder.EntriesEncoder entries = appendEncoder.entriesCount(count);
+        for (int i = 0; i < count; i++)
+        {
+            entries.next()
+                .term(stagedTerm[i])
+                .timestampMs(stagedTimestamp[i])
+                .putEntryOperator(staged, stagedOffset[i], stagedLength[i]);
+        }
+        if (!link.send(m, sendBuffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + appendEncoder.encodedLength()))
+        {
+            return -1;
+        }
+        lastSentNs[m] = now;
+        return count;
+    }
+
+    private void stageEntry(
+        final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
+        final int length)
+    {
+        if (stagedCount == stagedTerm.length)
+        {
+            final int grown = stagedCount * 2;
+            stagedTerm = Arrays.copyOf(stagedTerm, grown);
+            stagedTimestamp = Arrays.copyOf(stagedTimestamp, grown);
+            stagedOffset = Arrays.copyOf(stagedOffset, grown);
+            stagedLength = Arrays.copyOf(stagedLength, grown);
+        }
+        staged.putBytes(stagedBytes, operator, offset, length);
+        stagedTerm[stagedCount] = term;
+        stagedTimestamp[stagedCount] = timestampMs;
+        stagedOffset[stagedCount] = stagedBytes;
+        stagedLength[stagedCount] = length;
+        stagedBytes += length;
+        stagedCount++;
+    }
+
+    private void onAppendResponse(final AppendResponseDecoder response) throws IOException
+    {
+        final int m = response.followerId();
+        if (m < 0 || m >= memberCount || m == memberId)
+        {
+            return;
+        }
+        if (response.term() > election.term())
+        {
+            stepDown(response.term());
+            return;
+        }
+        if (role != Role.LEADER || response.term() != election.term())
+        {
+            return;
+        }
+        final long now = clock.nanoTime();
+        lastHeardNs[m] = now;
+        if (response.success() == Flag.TRUE)
+        {
+            final long match = response.matchIndex();
+            if (match > matchIndex[m])
+            {
+                matchIndex[m] = match;
+                lastProgressNs[m] = now;
+            }
+            if (probing[m])
+            {
+                probing[m] = false;
+                nextIndex[m] = matchIndex[m] + 1;
+            }
+            nextIndex[m] = Math.max(nextIndex[m], matchIndex[m] + 1);
+        }
+        else
+        {
+            probing[m] = true;
+            nextIndex[m] = Math.max(matchIndex[m] + 1, Math.min(nextIndex[m], response.lastIndex() + 1));
+            lastSentNs[m] = Long.MIN_VALUE / 2;
+            lastProgressNs[m] = now;
+        }
+    }
+
+    /** The commit index: the highest index durable on a majority, once one entry of this term is among them. */
+    private int advanceCommit()
+    {
+        final long candidate;
+        if (planted == Planted.COMMIT_WITHOUT_MAJORITY)
+        {
+            candidate = log.durableIndex();
+        }
+        else
+        {
+            for (int m = 0; m < memberCount; m++)
+            {
+                sortScratch[m] = m == memberId ? log.durableIndex() : matchIndex[m];
+            }
+            Arrays.sort(sortScratch);
+            candidate = sortScratch[memberCount - majority];
+        }
+        if (candidate > commitIndex && log.termAt(candidate) == election.term())
+        {
+            commitIndex = candidate;
+            return 1;
+        }
+        return 0;
+    }
+
+    /**
+     * Hands leadership to {@code member}: new entries should wait (the host checks {@link #transferring()}), the
+     * target is brought up to date, then told to stand at once. Gives up after an election timeout.
+     *
+     * @return false when this member is not the leader or {@code member} is not another member.
+     */
+    public boolean transferLeadership(final int member)
+    {
+        if (role != Role.LEADER || member < 0 || member >= memberCount || member == memberId)
+        {
+            return false;
+        }
+        transferTarget = member;
+        transferDeadlineNs = clock.nanoTime() + settings.electionTimeoutNs();
+        timeoutNowSent = false;
+        return true;
+    }
+
+    /** Whether a leadership transfer is under way: the host holds new entries back meanwhile. */
+    public boolean transferring()
+    {
+        return transferTarget != NO_LEADER;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Following
+
+    private void onAppendEntries(final AppendEntriesDecoder append) throws IOException
+    {
+        final long term = append.term();
+        final int leader = append.leaderId();
+        if (leader < 0 || leader >= memberCount || leader == memberId)
+        {
+            return;
+        }
+        if (term < election.term())
+        {
+            // A stale leader: the answer tells it the newer term.
+            sendResponse(leader, false, 0, log.lastIndex());
+            return;
+        }
+        if (term > election.term() || role != Role.FOLLOWER)
+        {
+            stepDown(term);
+        }
+        if (leaderId != leader)
+        {
+            // An acknowledgement still pending was for another leader's entries.
+            ackPending = false;
+            leaderId = leader;
+            listener.onRoleChange(Role.FOLLOWER, term, leader);
+        }
+        lastLeaderContactNs = clock.nanoTime();
+        resetElectionDeadline();
+
+        final long prevIndex = append.prevIndex();
+        final long prevTerm = append.prevTerm();
+        final long leaderCommit = append.commitIndex();
+        // What is committed here matches the leader's log by Raft's guarantee: below the base it cannot be checked.
+        final boolean prevCommitted = prevIndex <= Math.max(commitIndex, log.baseIndex());
+        if (!prevCommitted && (prevIndex > log.lastIndex() || log.termAt(prevIndex) != prevTerm))
+        {
+            final long retryFrom = prevIndex > log.lastIndex() ? log.lastIndex() :
+                Math.max(commitIndex, log.termStart(prevIndex) - 1);
+            sendResponse(leader, false, 0, retryFrom);
+            return;
+        }
+        long index = prevIndex;
+        final AppendEntriesDecoder.EntriesDecoder entries = append.entries();
+        while (entries.hasNext())
+        {
+            entries.next();
+            index++;
+            final long entryTerm = entries.term();
+            final long timestampMs = entries.timestampMs();
+            entries.wrapEntryOperator(operatorView);
+            if (index <= Math.max(commitIndex, log.baseIndex()))
+            {
+                continue;
+            }
+            if (index <= log.lastIndex())
+            {
+                if (log.termAt(index) == entryTerm)
+                {
+                    continue;
+                }
+                log.truncateAfter(index - 1);
+            }
+            log.append(index, entryTerm, timestampMs, operatorView, 0, operatorView.capacity());
+            synced = false;
+        }
+        // Entries after `index` may be another leader's, not yet overridden: only up to `index` is known to match.
+        final long matched = index;
+        commitIndex = Math.max(commitIndex, Math.min(leaderCommit, matched));
+        if (!ackPending || matched > ackMatchIndex)
+        {
+            ackMatchIndex = matched;
+        }
+        ackPending = true;
+    }
+
+    /** A follower acknowledges only what it has synced: one sync for all the messages of a duty cycle. */
+    private int acknowledgeDurable() throws IOException
+    {
+        if (!ackPending)
+        {
+            return 0;
+        }
+        if (!synced)
+        {
+            log.sync();
+            synced = true;
+        }
+        ackPending = false;
+        if (role == Role.FOLLOWER && leaderId != NO_LEADER)
+        {
+            sendResponse(leaderId, true, Math.min(ackMatchIndex, log.durableIndex()), log.lastIndex());
+        }
+        return 1;
+    }
+
+    private void sendResponse(final int leader, final boolean success, final long match, final long lastIndex)
+    {
+        responseEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
+            .term(election.term())
+            .matchIndex(match)
+            .lastIndex(lastIndex)
+            .followerId(memberId)
+            .success(success ? Flag.TRUE : Flag.FALSE);
+        link.send(leader, sendBuffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + responseEncoder.encodedLength());
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private void onMessage(final DirectBuffer buffer, final int offset, final int length)
+    {
+        if (length < MessageHeaderDecoder.ENCODED_LENGTH)
+        {
+            return;
+        }
+        headerDecoder.wrap(buffer, offset);
+        if (headerDecoder.schemaId() != MessageHeaderDecoder.SCHEMA_ID)
+        {
+            return;
+        }
+        final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+        final int blockLength = headerDecoder.blockLength();
+        final int version = headerDecoder.version();
+        try
+        {
+            switch (headerDecoder.templateId())
+            {
+                case RequestVoteDecoder.TEMPLATE_ID:
+                    onRequestVote(requestVoteDecoder.wrap(buffer, body, blockLength, version));
+                    break;
+                case VoteDecoder.TEMPLATE_ID:
+                    onVote(voteDecoder.wrap(buffer, body, blockLength, version));
+                    break;
+                case AppendEntriesDecoder.TEMPLATE_ID:
+                    onAppendEntries(appendDecoder.wrap(buffer, body, blockLength, version));
+                    break;
+                case AppendResponseDecoder.TEMPLATE_ID:
+                    onAppendResponse(responseDecoder.wrap(buffer, body, blockLength, version));
+                    break;
+                case TimeoutNowDecoder.TEMPLATE_ID:
+                    onTimeoutNow(timeoutNowDecoder.wrap(buffer, body, blockLength, version));
+                    break;
+                default:
+                    break;
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new ConsensusIoException(ex);
+        }
+    }
+
+    private void broadcast(final int length)
+    {
+        for (int m = 0; m < memberCount; m++)
+        {
+            if (m != memberId)
+            {
+                link.send(m, sendBuffer, 0, length);
+            }
+        }
+    }
+
+    public Role role()
+    {
+        return role;
+    }
+
+    public long term()
+    {
+        return election.term();
+    }
+
+    /** The member this one follows, itself when it leads, or {@link #NO_LEADER}. */
+    public int leaderId()
+    {
+        return leaderId;
+    }
+
+    /** The highest index known committed: a follower may apply entries up to it that it holds durably. */
+    public long commitIndex()
+    {
+        return commitIndex;
+    }
+
+    /** Elections this member stood in as a candidate. */
+    public long elections()
+    {
+        return elections;
+    }
+
+    public int memberId()
+    {
+        return memberId;
+    }
+
+    /** Thrown through the link's handler when the disk fails under an election or follower step. */
+    public static final class ConsensusIoException extends RuntimeException
+    {
+        ConsensusIoException(final IOException cause)
+        {
+            super(cause.getMessage(), cause);
+        }
+    }
+}

@@ -1,0 +1,324 @@
+package io.reprise.engine.cluster;
+
+import java.io.IOException;
+import java.util.Arrays;
+
+import io.reprise.engine.disk.Disk;
+import io.reprise.engine.journal.Journal;
+import io.reprise.engine.journal.JournalCorruptException;
+import io.reprise.engine.journal.JournalReader;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+
+/**
+ * A member's log for consensus: its {@link Journal}, the terms of its entries, and the newest entries kept in memory
+ * for sending.
+ * <p>
+ * Terms are kept as runs (the first index of each term), which is all log matching asks for: a term lasts many
+ * entries. Entries the leader sends are nearly always recent: they come from an in-memory window of the newest
+ * entries appended; only a follower far behind is read from the journal's files.
+ */
+public final class JournalConsensusLog implements ConsensusLog
+{
+    private final Disk disk;
+    private final Journal journal;
+    private final long baseIndex;
+    private final long baseTerm;
+
+    // Term runs: runTerm[i] starts at runStart[i] and lasts until the next run.
+    private long[] runStart = new long[16];
+    private long[] runTerm = new long[16];
+    private int runs;
+
+    // The newest entries, for sending: entry recentFirst + i is at recentOffset[i] in `recent`.
+    private final int recentCapacityBytes;
+    private final ExpandableArrayBuffer recent;
+    private long recentFirst;
+    private int recentCount;
+    private int recentBytes;
+    private long[] recentTerm = new long[1024];
+    private long[] recentTimestamp = new long[1024];
+    private int[] recentOffset = new int[1024];
+    private int[] recentLength = new int[1024];
+
+    /**
+     * @param baseIndex           the index of the snapshot the log follows (0 for none).
+     * @param baseTerm            that snapshot's term.
+     * @param recentCapacityBytes operators kept in memory for sending.
+     */
+    public JournalConsensusLog(
+        final Disk disk,
+        final Journal journal,
+        final long baseIndex,
+        final long baseTerm,
+        final int recentCapacityBytes) throws IOException
+    {
+        this.disk = disk;
+        this.journal = journal;
+        this.baseIndex = baseIndex;
+        this.baseTerm = baseTerm;
+        this.recentCapacityBytes = recentCapacityBytes;
+        this.recent = new ExpandableArrayBuffer(Math.max(1024, recentCapacityBytes));
+        loadTermRuns();
+        recentFirst = journal.lastIndex() + 1;
+    }
+
+    private void loadTermRuns() throws IOException
+    {
+        if (journal.lastIndex() <= baseIndex)
+        {
+            return;
+        }
+        try (JournalReader reader = new JournalReader(disk, journal.directory()))
+        {
+            reader.from(baseIndex + 1);
+            JournalReader.Status status;
+            while ((status = reader.next()) == JournalReader.Status.RECORD)
+            {
+                if (reader.index() > baseIndex)
+                {
+                    noteTerm(reader.index(), reader.term());
+                }
+            }
+            if (status == JournalReader.Status.CORRUPT)
+            {
+                throw new JournalCorruptException(reader.describeProblem());
+            }
+        }
+    }
+
+    private void noteTerm(final long index, final long term)
+    {
+        if (runs > 0 && runTerm[runs - 1] == term)
+        {
+            return;
+        }
+        if (runs == runStart.length)
+        {
+            runStart = Arrays.copyOf(runStart, runs * 2);
+            runTerm = Arrays.copyOf(runTerm, runs * 2);
+        }
+        runStart[runs] = index;
+        runTerm[runs] = term;
+        runs++;
+    }
+
+    /** The run holding {@code index}, which must lie after the base and at or below the last index. */
+    private int runOf(final long index)
+    {
+        int low = 0;
+        int high = runs - 1;
+        while (low < high)
+        {
+            final int mid = (low + high + 1) >>> 1;
+            if (runStart[mid] <= index)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+        return low;
+    }
+
+    public long baseIndex()
+    {
+        return baseIndex;
+    }
+
+    public long lastIndex()
+    {
+        return Math.max(journal.lastIndex(), baseIndex);
+    }
+
+    public long lastTerm()
+    {
+        return termAt(lastIndex());
+    }
+
+    public long termAt(final long index)
+    {
+        if (index == baseIndex)
+        {
+            return baseTerm;
+        }
+        if (index < baseIndex || index > journal.lastIndex() || runs == 0)
+        {
+            return -1;
+        }
+        return runTerm[runOf(index)];
+    }
+
+    public long termStart(final long index)
+    {
+        if (index <= baseIndex || index > journal.lastIndex() || runs == 0)
+        {
+            return baseIndex + 1;
+        }
+        return runStart[runOf(index)];
+    }
+
+    public long durableIndex()
+    {
+        return Math.max(journal.durableIndex(), baseIndex);
+    }
+
+    public void append(
+        final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
+        final int length) throws IOException
+    {
+        journal.append(index, term, timestampMs, operator, offset, length);
+        noteTerm(index, term);
+        remember(index, term, timestampMs, operator, offset, length);
+    }
+
+    public void truncateAfter(final long index) throws IOException
+    {
+        journal.truncateAfter(index);
+        while (runs > 0 && runStart[runs - 1] > index)
+        {
+            runs--;
+        }
+        if (index < recentFirst)
+        {
+            recentFirst = index + 1;
+            recentCount = 0;
+            recentBytes = 0;
+        }
+        else if (index - recentFirst + 1 < recentCount)
+        {
+            recentCount = (int)(index - recentFirst + 1);
+            recentBytes = recentCount == 0 ? 0 : recentOffset[recentCount - 1] + recentLength[recentCount - 1];
+        }
+    }
+
+    public void sync() throws IOException
+    {
+        journal.commit();
+    }
+
+    public int read(final long fromIndex, final long toIndex, final int maxBytes, final EntryVisitor visitor)
+        throws IOException
+    {
+        final long last = Math.min(toIndex, journal.lastIndex());
+        if (fromIndex <= baseIndex || fromIndex > last)
+        {
+            return 0;
+        }
+        if (fromIndex >= recentFirst)
+        {
+            int count = 0;
+            int bytes = 0;
+            for (long index = fromIndex; index <= last; index++)
+            {
+                final int i = (int)(index - recentFirst);
+                if (count > 0 && bytes + recentLength[i] > maxBytes)
+                {
+                    break;
+                }
+                visitor.onEntry(index, recentTerm[i], recentTimestamp[i], recent, recentOffset[i], recentLength[i]);
+                bytes += recentLength[i];
+                count++;
+            }
+            return count;
+        }
+        return readJournal(fromIndex, Math.min(last, recentFirst - 1), maxBytes, visitor);
+    }
+
+    /** A follower far behind: its entries come from the journal's files (only what is written there). */
+    private int readJournal(final long fromIndex, final long last, final int maxBytes, final EntryVisitor visitor)
+        throws IOException
+    {
+        journal.commit();
+        int count = 0;
+        int bytes = 0;
+        try (JournalReader reader = new JournalReader(disk, journal.directory()))
+        {
+            reader.from(fromIndex);
+            while (reader.next() == JournalReader.Status.RECORD && reader.index() <= last)
+            {
+                if (reader.index() < fromIndex)
+                {
+                    continue;
+                }
+                if (count > 0 && bytes + reader.operatorLength() > maxBytes)
+                {
+                    break;
+                }
+                visitor.onEntry(reader.index(), reader.term(), reader.timestampMs(), reader.buffer(),
+                    reader.operatorOffset(), reader.operatorLength());
+                bytes += reader.operatorLength();
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /** Keeps the entry in the window of newest entries; a full window drops its older half. */
+    private void remember(
+        final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
+        final int length)
+    {
+        if (index != recentFirst + recentCount)
+        {
+            recentFirst = index;
+            recentCount = 0;
+            recentBytes = 0;
+        }
+        if (recentBytes + length > recentCapacityBytes || recentCount == recentOffset.length)
+        {
+            dropOlderHalf();
+        }
+        if (recentCount == recentOffset.length)
+        {
+            final int grown = recentCount * 2;
+            recentTerm = Arrays.copyOf(recentTerm, grown);
+            recentTimestamp = Arrays.copyOf(recentTimestamp, grown);
+            recentOffset = Arrays.copyOf(recentOffset, grown);
+            recentLength = Arrays.copyOf(recentLength, grown);
+        }
+        if (recentCount == 0)
+        {
+            recentFirst = index;
+        }
+        recent.putBytes(recentBytes, operator, offset, length);
+        recentTerm[recentCount] = term;
+        recentTimestamp[recentCount] = timestampMs;
+        recentOffset[recentCount] = recentBytes;
+        recentLength[recentCount] = length;
+        recentBytes += length;
+        recentCount++;
+    }
+
+    private void dropOlderHalf()
+    {
+        final int keepFrom = recentCount / 2;
+        if (keepFrom == 0)
+        {
+            recentFirst += recentCount;
+            recentCount = 0;
+            recentBytes = 0;
+            return;
+        }
+        final int shift = recentOffset[keepFrom];
+        final int kept = recentCount - keepFrom;
+        recent.putBytes(0, recent, shift, recentBytes - shift);
+        for (int i = 0; i < kept; i++)
+        {
+            recentTerm[i] = recentTerm[keepFrom + i];
+            recentTimestamp[i] = recentTimestamp[keepFrom + i];
+            recentOffset[i] = recentOffset[keepFrom + i] - shift;
+            recentLength[i] = recentLength[keepFrom + i];
+        }
+        recentFirst += keepFrom;
+        recentCount = kept;
+        recentBytes -= shift;
+    }
+
+    public Journal journal()
+    {
+        return journal;
+    }
+}
