@@ -850,7 +850,7 @@ public final class Consensus implements Agent
     /** Thrown through the link's handler when the disk fails under an election or follower step. */
     public static final class ConsensusIoException extends RuntimeException
     {
-        ConsensusIoException(final IOException cause)
+        public ConsensusIoException(final IOException cause)
         {
             super(cause.getMessage(), cause);
         }

@@ -18,7 +18,7 @@ import org.agrona.ExpandableArrayBuffer;
  * entries. Entries the leader sends are nearly always recent: they come from an in-memory window of the newest
  * entries appended; only a follower far behind is read from the journal's files.
  */
-public final class JournalConsensusLog implements ConsensusLog
+public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
 {
     private final Disk disk;
     private final Journal journal;
@@ -40,6 +40,11 @@ public final class JournalConsensusLog implements ConsensusLog
     private long[] recentTimestamp = new long[1024];
     private int[] recentOffset = new int[1024];
     private int[] recentLength = new int[1024];
+
+    // The reader of the journal's files, kept between calls: it stands at readerNext (or holds that record).
+    private JournalReader reader;
+    private long readerNext;
+    private boolean readerHasRecord;
 
     /**
      * @param baseIndex           the index of the snapshot the log follows (0 for none).
@@ -176,6 +181,7 @@ public final class JournalConsensusLog implements ConsensusLog
 
     public void truncateAfter(final long index) throws IOException
     {
+        closeReader();
         journal.truncateAfter(index);
         while (runs > 0 && runStart[runs - 1] > index)
         {
@@ -227,33 +233,59 @@ public final class JournalConsensusLog implements ConsensusLog
         return readJournal(fromIndex, Math.min(last, recentFirst - 1), maxBytes, visitor);
     }
 
-    /** A follower far behind: its entries come from the journal's files (only what is written there). */
+    /**
+     * A follower far behind: its entries come from the journal's files (only what is written there). One reader is
+     * kept open between calls, so a follower fed batch after batch is read sequentially.
+     */
     private int readJournal(final long fromIndex, final long last, final int maxBytes, final EntryVisitor visitor)
         throws IOException
     {
-        journal.commit();
+        if (null == reader || fromIndex != readerNext)
+        {
+            closeReader();
+            reader = new JournalReader(disk, journal.directory()).from(fromIndex);
+        }
         int count = 0;
         int bytes = 0;
-        try (JournalReader reader = new JournalReader(disk, journal.directory()))
+        while (fromIndex + count <= last)
         {
-            reader.from(fromIndex);
-            while (reader.next() == JournalReader.Status.RECORD && reader.index() <= last)
+            if (!readerHasRecord)
             {
-                if (reader.index() < fromIndex)
+                final JournalReader.Status status = reader.next();
+                if (status != JournalReader.Status.RECORD)
+                {
+                    // The end of what is written, or damage: start afresh next time.
+                    closeReader();
+                    break;
+                }
+                if (reader.index() < fromIndex + count)
                 {
                     continue;
                 }
-                if (count > 0 && bytes + reader.operatorLength() > maxBytes)
-                {
-                    break;
-                }
-                visitor.onEntry(reader.index(), reader.term(), reader.timestampMs(), reader.buffer(),
-                    reader.operatorOffset(), reader.operatorLength());
-                bytes += reader.operatorLength();
-                count++;
+                readerHasRecord = true;
             }
+            if (count > 0 && bytes + reader.operatorLength() > maxBytes)
+            {
+                break;
+            }
+            visitor.onEntry(reader.index(), reader.term(), reader.timestampMs(), reader.buffer(),
+                reader.operatorOffset(), reader.operatorLength());
+            readerHasRecord = false;
+            bytes += reader.operatorLength();
+            count++;
         }
+        readerNext = fromIndex + count;
         return count;
+    }
+
+    private void closeReader() throws IOException
+    {
+        if (null != reader)
+        {
+            reader.close();
+            reader = null;
+        }
+        readerHasRecord = false;
     }
 
     /** Keeps the entry in the window of newest entries; a full window drops its older half. */
@@ -320,5 +352,11 @@ public final class JournalConsensusLog implements ConsensusLog
     public Journal journal()
     {
         return journal;
+    }
+
+    /** Releases the reader of the journal's files; the journal itself is its owner's to close. */
+    public void close() throws IOException
+    {
+        closeReader();
     }
 }

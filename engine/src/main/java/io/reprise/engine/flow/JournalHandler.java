@@ -54,6 +54,11 @@ public final class JournalHandler implements StageAgent.Handler
 
     public boolean onEntry(final OperationSlot slot, final long sequence, final boolean endOfBatch)
     {
+        if (slot.index <= journal.lastIndex())
+        {
+            // In a cluster, entries fed from the log itself (a follower's committed entries, a new leader's tail).
+            return true;
+        }
         try
         {
             journal.append(slot.index, slot.term, slot.timestampMs, slot.buffer, slot.offset, slot.length);

@@ -22,6 +22,7 @@ public final class OperationPublisher
     private final EpochClock clock;
     private volatile long indexBase;
     private volatile long term;
+    private volatile boolean leading;
 
     /** @param firstIndex the index of the first entry this ring will carry, in {@code term}. */
     public OperationPublisher(
@@ -40,23 +41,47 @@ public final class OperationPublisher
     {
         this.indexBase = nextIndex - (ring.getCursor() + 1);
         this.term = term;
+        this.leading = true;
+    }
+
+    /**
+     * From now on this node assigns no log positions: {@link #tryPublishIndex} refuses with {@link #NOT_LEADING} and
+     * only the leader's entries come in ({@link #tryPublishEntry}). Called when the node stops leading.
+     */
+    public void follow()
+    {
+        this.leading = false;
+    }
+
+    /** Whether this node assigns log positions: it leads (standalone: always). */
+    public boolean leading()
+    {
+        return leading;
     }
 
     /** Returned by {@link #tryPublishIndex} when the ring is full. */
     public static final long RING_FULL = -1;
+    /** Returned by {@link #tryPublishIndex} when this node does not lead. */
+    public static final long NOT_LEADING = -2;
 
-    /** @return false when the ring is full: try again later. */
+    /** @return false when the ring is full (try again later) or this node does not lead. */
     public boolean tryPublish(final DirectBuffer operator, final int offset, final int length)
     {
-        return tryPublishIndex(operator, offset, length) != RING_FULL;
+        return tryPublishIndex(operator, offset, length) >= 0;
     }
 
-    /** @return the log index the operator will have, or {@link #RING_FULL}: try again later. */
+    /**
+     * @return the log index the operator will have, {@link #RING_FULL} (try again later) or {@link #NOT_LEADING}.
+     */
     public long tryPublishIndex(final DirectBuffer operator, final int offset, final int length)
     {
         if (length <= 0 || length > JournalFormat.MAX_OPERATOR_LENGTH)
         {
             throw new IllegalArgumentException("operator length out of range: " + length);
+        }
+        if (!leading)
+        {
+            return NOT_LEADING;
         }
         final long sequence;
         try
@@ -86,6 +111,12 @@ public final class OperationPublisher
     public long indexOf(final long sequence)
     {
         return indexBase + sequence;
+    }
+
+    /** The ring sequence of the entry at log {@code index}. */
+    public long sequenceOf(final long index)
+    {
+        return index - indexBase;
     }
 
     /** The index of the last entry put into the ring. */

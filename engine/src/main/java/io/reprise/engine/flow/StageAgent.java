@@ -65,14 +65,14 @@ public final class StageAgent implements Agent
 
     /**
      * @param ring    a ring whose wait strategy is the {@link PollingWaitStrategy}, so asking what is ready never waits.
-     * @param follows the sequence entries must have passed to be ready, or null for "published".
+     * @param follows the sequences entries must have passed to be ready (all of them), or none for "published".
      */
     public StageAgent(
         final String roleName,
         final RingBuffer<OperationSlot> ring,
-        final Sequence follows,
         final Handler handler,
-        final int maxBatch)
+        final int maxBatch,
+        final Sequence... follows)
     {
         if (maxBatch < 1)
         {
@@ -80,7 +80,7 @@ public final class StageAgent implements Agent
         }
         this.roleName = roleName;
         this.ring = ring;
-        this.ready = null == follows ? ring.newBarrier() : ring.newBarrier(follows);
+        this.ready = ring.newBarrier(follows);
         this.handler = handler;
         this.maxBatch = maxBatch;
     }

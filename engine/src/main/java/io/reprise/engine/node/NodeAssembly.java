@@ -215,7 +215,7 @@ public final class NodeAssembly implements Engine
         publisher = new OperationPublisher(ring, firstIndex, term, context.epochClock());
         journalHandler = new JournalHandler(journal, NodeContext.JOURNAL_RETRY_INTERVAL_MS * 1_000_000L,
             context.nanoClock());
-        journalStage = new StageAgent("reprise-journal", ring, null, journalHandler, context.maxBatchSize());
+        journalStage = new StageAgent("reprise-journal", ring, journalHandler, context.maxBatchSize());
 
         repeatProcess = new RepeatProcess(publisher, this::appliedIndex, figures,
             storage.newReader(context.rules().maxPayloadBytes()), context.rules().maxPayloadBytes(),
@@ -227,8 +227,8 @@ public final class NodeAssembly implements Engine
         logicHandler = new BusinessLogicHandler(logic, ring)
             .serve(stateHandOff, sessionQueries)
             .holdWhile(() -> repeatProcess.eventsHeldBack() || storage.containerFull());
-        logicStage = new StageAgent("reprise-business-logic", ring, commitSequence(), logicHandler,
-            context.maxBatchSize());
+        logicStage = new StageAgent("reprise-business-logic", ring, logicHandler, context.maxBatchSize(),
+            commitSequences());
         ring.addGatingSequences(logicStage.sequence());
 
         final TimeProcess timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(),
@@ -275,9 +275,9 @@ public final class NodeAssembly implements Engine
      * The commit point the business-logic stage follows: what it may apply. Standalone it is the journal stage's
      * sequence, released once a batch is synced.
      */
-    private Sequence commitSequence()
+    private Sequence[] commitSequences()
     {
-        return planted == PlantedBug.APPLY_UNCOMMITTED ? null : journalStage.sequence();
+        return planted == PlantedBug.APPLY_UNCOMMITTED ? new Sequence[0] : new Sequence[] {journalStage.sequence()};
     }
 
     /**

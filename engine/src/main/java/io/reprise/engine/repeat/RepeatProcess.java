@@ -347,7 +347,7 @@ public final class RepeatProcess implements Agent
             destination.proposal = null;
             final int length = encoder.beginRepeats(operator, 0, destination.id, proposal.total);
             final long index = publisher.tryPublishIndex(operator, 0, length);
-            if (index == OperationPublisher.RING_FULL)
+            if (index < 0)
             {
                 release(proposal);
                 continue;

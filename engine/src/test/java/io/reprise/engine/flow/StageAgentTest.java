@@ -63,7 +63,7 @@ class StageAgentTest
     @Test
     void takesAtMostABatchAndReleasesItOnlyOnceItsEndSucceeds()
     {
-        final StageAgent stage = new StageAgent("test", ring, null, recorder, 4);
+        final StageAgent stage = new StageAgent("test", ring, recorder, 4);
         assertEquals(0, stage.doWork(), "nothing published: no work, and no waiting");
         publish(6);
         recorder.refuseBatchEnd = true;
@@ -85,7 +85,7 @@ class StageAgentTest
     @Test
     void aBatchEndRetriedWithNothingNewEndsOnce()
     {
-        final StageAgent stage = new StageAgent("test", ring, null, recorder, 16);
+        final StageAgent stage = new StageAgent("test", ring, recorder, 16);
         publish(2);
         recorder.refuseBatchEnd = true;
         stage.doWork();
@@ -99,7 +99,7 @@ class StageAgentTest
     @Test
     void anEntryItCannotTakeEndsTheBatchBeforeItAndIsOfferedAgain()
     {
-        final StageAgent stage = new StageAgent("test", ring, null, recorder, 16);
+        final StageAgent stage = new StageAgent("test", ring, recorder, 16);
         publish(5);
         recorder.refuseIndex = 3;
         stage.doWork();
@@ -114,7 +114,7 @@ class StageAgentTest
     void aStageThatFollowsAnotherTakesOnlyWhatThatOneReleased()
     {
         final Sequence committed = new Sequence(-1);
-        final StageAgent stage = new StageAgent("test", ring, committed, recorder, 16);
+        final StageAgent stage = new StageAgent("test", ring, recorder, 16, committed);
         publish(5);
         stage.doWork();
         assertEquals(List.of(), recorder.entries);
@@ -127,7 +127,7 @@ class StageAgentTest
     @Test
     void aHandlerMayTakeNoneAndAHaltedStageTakesNothing()
     {
-        final StageAgent stage = new StageAgent("test", ring, null, recorder, 16);
+        final StageAgent stage = new StageAgent("test", ring, recorder, 16);
         publish(3);
         recorder.take = 0;
         assertEquals(0, stage.doWork());
