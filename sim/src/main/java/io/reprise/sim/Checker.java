@@ -2,9 +2,11 @@ package io.reprise.sim;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 import io.reprise.engine.disk.Disk;
@@ -35,6 +37,7 @@ final class Checker implements OutputSink
     private final TreeMap<Long, SessionModel> sessions;
     /** Operators the node answered: their log index and the checksum of their bytes. */
     private final TreeMap<Long, Integer> answered = new TreeMap<>();
+    private final Map<Asked, Consumer<ResultCode>> expected = new HashMap<>();
     private final CRC32C crc = new CRC32C();
     private BusinessLogic logic;
     private String violation;
@@ -84,11 +87,36 @@ final class Checker implements OutputSink
         return answered.size();
     }
 
+    /** The highest index of an answered operator. */
+    long lastAnswered()
+    {
+        return answered.isEmpty() ? 0 : answered.lastKey();
+    }
+
     // ------------------------------------------------------------------------------------------ live outputs
 
+    /**
+     * An operator's answer, as the log applies it: its effect on the model is judged here, in log order with every
+     * other output, not when its client hears it (in a cluster another member may apply later entries first).
+     */
     public void onResponse(
         final long clientId, final long correlationId, final int templateId, final ResultCode resultCode,
         final long value)
+    {
+        final Consumer<ResultCode> expectation = expected.remove(new Asked(clientId, correlationId));
+        if (null != expectation)
+        {
+            expectation.accept(resultCode);
+        }
+    }
+
+    /** What to check when the operator {@code (clientId, correlationId)} is applied and answered. */
+    void expect(final long clientId, final long correlationId, final Consumer<ResultCode> onApplied)
+    {
+        expected.put(new Asked(clientId, correlationId), onApplied);
+    }
+
+    private record Asked(long clientId, long correlationId)
     {
     }
 
@@ -156,7 +184,7 @@ final class Checker implements OutputSink
     }
 
     /** A worker's report of {@code attempt} was answered {@code code}; {@code retryAfterMs} when it asked for one. */
-    void onReportAnswered(
+    void onReportApplied(
         final SessionModel session, final int attempt, final ResultCode code, final boolean retry,
         final long retryAfterMs)
     {
@@ -178,12 +206,11 @@ final class Checker implements OutputSink
     }
 
     /** The save of {@code session} was answered {@code code}, applied at the node's current system time. */
-    void onSaveAnswered(final SessionModel session, final ResultCode code)
+    void onSaveApplied(final SessionModel session, final ResultCode code)
     {
         if (code == ResultCode.OK)
         {
             // A new session: a save of an id reused after the old session was purged starts from nothing.
-            session.acknowledged = true;
             session.lastStarted = 0;
             session.inFlight = 0;
             session.lifeStart = 0;
@@ -194,7 +221,7 @@ final class Checker implements OutputSink
         }
     }
 
-    void onRedriveAnswered(final SessionModel session, final ResultCode code)
+    void onRedriveApplied(final SessionModel session, final ResultCode code)
     {
         if (code == ResultCode.OK)
         {

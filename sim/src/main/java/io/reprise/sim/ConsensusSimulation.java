@@ -11,6 +11,7 @@ import java.util.TreeMap;
 import java.util.zip.CRC32C;
 
 import io.reprise.engine.cluster.Consensus;
+import io.reprise.engine.node.PlantedBug;
 import io.reprise.engine.cluster.ElectionState;
 import io.reprise.engine.cluster.JournalConsensusLog;
 import io.reprise.engine.disk.SimulatedDisk;
@@ -46,7 +47,7 @@ public final class ConsensusSimulation
     private final long seed;
     private final long steps;
     private final int memberCount;
-    private final Consensus.Planted planted;
+    private final PlantedBug planted;
     private final boolean faults;
     private final Random random;
     private final VirtualClock clock = new VirtualClock();
@@ -68,7 +69,7 @@ public final class ConsensusSimulation
     private long elections;
 
     public ConsensusSimulation(
-        final long seed, final long steps, final int memberCount, final boolean faults, final Consensus.Planted planted)
+        final long seed, final long steps, final int memberCount, final boolean faults, final PlantedBug planted)
     {
         this.seed = seed;
         this.steps = steps;
@@ -561,7 +562,7 @@ public final class ConsensusSimulation
         for (long seed = first; seed < first + count; seed++)
         {
             final Result result = new ConsensusSimulation(seed, Long.parseLong(args[1]), Integer.parseInt(args[2]), true,
-                args.length > 3 ? Consensus.Planted.valueOf(args[3]) : Consensus.Planted.NONE).run();
+                args.length > 3 ? PlantedBug.valueOf(args[3]) : PlantedBug.NONE).run();
             System.out.println(result.lastLine());
         }
     }

@@ -52,7 +52,7 @@ final class SimNode
         return runStep(steps.get(pick));
     }
 
-    private int runStep(final Agent step)
+    int runStep(final Agent step)
     {
         if (null != node.fatalError())
         {

@@ -41,6 +41,11 @@ public final class Simulation
         /** Syncs take virtual time (50 µs and more, 500 µs on average), and one in a thousand 200 ms more. */
         SLOW_IO,
         /**
+         * Clusters only: messages between members lost, delayed, reordered and duplicated; one-way partitions, isolated
+         * members, and healing.
+         */
+        NETWORK,
+        /**
          * A synced sector reads back with a bit flipped (10 ppm of sector reads). Not in {@code all}: one node cannot
          * repair what it acknowledged, so the run ends at the first loss (docs/simulation.md).
          */
@@ -49,7 +54,7 @@ public final class Simulation
         MISDIRECTED_WRITE;
 
         /** What {@code --faults all} turns on: every fault a single node must survive without losing anything. */
-        public static final Set<Fault> ALL = EnumSet.range(CRASH, SLOW_IO);
+        public static final Set<Fault> ALL = EnumSet.range(CRASH, NETWORK);
 
         public String flag()
         {
@@ -88,8 +93,8 @@ public final class Simulation
                 if (!found)
                 {
                     throw new IllegalArgumentException("unknown fault: " + trimmed + " (all, none, or a list of " +
-                        "crash, power-loss, sync-fail, disk-full, clock-jump, worker-death, slow-io, corrupt-read, " +
-                        "misdirected-write)");
+                        "crash, power-loss, sync-fail, disk-full, clock-jump, worker-death, slow-io, network, " +
+                        "corrupt-read, misdirected-write)");
                 }
             }
             return faults;
@@ -158,6 +163,7 @@ public final class Simulation
     private long faultsInjected;
     private long diskFullUntilNs = -1;
     private long stepsRun;
+    private long starts;
 
     public Simulation(final long seed, final long steps, final Set<Fault> faults, final PlantedBug plant)
     {
@@ -418,6 +424,8 @@ public final class Simulation
             .epochClock(clock)
             .nanoClock(clock)
             .plantedBug(plant)
+            // Client ids no earlier start gave: an answer the crash lost is never taken for a new client's.
+            .clientIdBase(++starts << 20)
             .rules(new BusinessRules().maxSessions(4096).expectedSessions(512).maxDestinations(16).maxPayloadBytes(256)
                 .terminalRetentionMs(30_000).deadRetentionMs(60_000))
             .ringSize(256)

@@ -92,6 +92,18 @@ final class Workload implements WorkerLink
         }
     }
 
+    /** The node stops serving these users (another member leads now): its live workers leave it. */
+    void disconnect()
+    {
+        for (final Worker worker : workers)
+        {
+            if (worker.alive && null != worker.client)
+            {
+                node.workerLeft(worker.id);
+            }
+        }
+    }
+
     /** From now on: no new work, no deaths, and every worker reports success soon. */
     void quiet()
     {
@@ -311,6 +323,15 @@ final class Workload implements WorkerLink
             {
                 correlationId++;
                 asked.put(correlationId, what.about(session, checksum));
+                if (what.kind == Asked.SAVE.kind)
+                {
+                    checker.expect(client.clientId(), correlationId, (code) -> checker.onSaveApplied(session, code));
+                }
+                else if (what.kind == Asked.REDRIVE.kind)
+                {
+                    checker.expect(client.clientId(), correlationId,
+                        (code) -> checker.onRedriveApplied(session, code));
+                }
             }
         }
 
@@ -325,13 +346,9 @@ final class Workload implements WorkerLink
                 return;
             }
             checker.answered(index, what.checksum);
-            if (what.kind == Asked.SAVE.kind)
+            if (what.kind == Asked.SAVE.kind && code == ResultCode.OK)
             {
-                checker.onSaveAnswered(what.session, code);
-            }
-            else if (what.kind == Asked.REDRIVE.kind)
-            {
-                checker.onRedriveAnswered(what.session, code);
+                what.session.acknowledged = true;
             }
         }
     }
@@ -445,7 +462,10 @@ final class Workload implements WorkerLink
             if (offer(client, length) == ResultCode.OK)
             {
                 correlationId++;
-                reports.put(correlationId, new Report(next, outcome == Outcome.RETRY, retryAfterMs, checksum));
+                final Report report = new Report(next, outcome == Outcome.RETRY, retryAfterMs, checksum);
+                reports.put(correlationId, report);
+                checker.expect(client.clientId(), correlationId, (code) -> checker.onReportApplied(
+                    report.held.session, report.held.attempt, code, report.retry, report.retryAfterMs));
             }
             else
             {
@@ -464,8 +484,6 @@ final class Workload implements WorkerLink
                 return;
             }
             checker.answered(index, report.checksum);
-            checker.onReportAnswered(report.held.session, report.held.attempt, code, report.retry,
-                report.retryAfterMs);
         }
     }
 }

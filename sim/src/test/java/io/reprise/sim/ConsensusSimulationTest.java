@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.stream.LongStream;
 
 import io.reprise.engine.cluster.Consensus;
+import io.reprise.engine.node.PlantedBug;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,7 +33,7 @@ class ConsensusSimulationTest
             for (final int members : new int[] {3, 5})
             {
                 final ConsensusSimulation.Result result =
-                    new ConsensusSimulation(seed, STEPS, members, true, Consensus.Planted.NONE).run();
+                    new ConsensusSimulation(seed, STEPS, members, true, PlantedBug.NONE).run();
                 if (!result.ok())
                 {
                     synchronized (failures)
@@ -49,16 +50,16 @@ class ConsensusSimulationTest
     @Test
     void shouldCatchACommitWithoutMajority()
     {
-        assertCaught(Consensus.Planted.COMMIT_WITHOUT_MAJORITY);
+        assertCaught(PlantedBug.COMMIT_WITHOUT_MAJORITY);
     }
 
     @Test
     void shouldCatchADoubleVote()
     {
-        assertCaught(Consensus.Planted.DOUBLE_VOTE);
+        assertCaught(PlantedBug.DOUBLE_VOTE);
     }
 
-    private static void assertCaught(final Consensus.Planted planted)
+    private static void assertCaught(final PlantedBug planted)
     {
         for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++)
         {
@@ -67,7 +68,7 @@ class ConsensusSimulationTest
             {
                 System.out.println(planted + " caught: " + result.lastLine());
                 assertFalse(result.failure().startsWith("simulator-error"), result.lastLine());
-                assertTrue(new ConsensusSimulation(seed, STEPS, 3, true, Consensus.Planted.NONE).run().ok(),
+                assertTrue(new ConsensusSimulation(seed, STEPS, 3, true, PlantedBug.NONE).run().ok(),
                     "the same seed without the bug");
                 return;
             }

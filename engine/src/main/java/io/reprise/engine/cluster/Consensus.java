@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 import io.reprise.engine.journal.JournalFormat;
+import io.reprise.engine.node.PlantedBug;
 import io.reprise.schema.cluster.AppendEntriesDecoder;
 import io.reprise.schema.cluster.AppendEntriesEncoder;
 import io.reprise.schema.cluster.AppendResponseDecoder;
@@ -49,16 +50,6 @@ public final class Consensus implements Agent
         void onRoleChange(Role role, long term, int leaderId);
     }
 
-    /** Bugs the cluster simulator plants here, to show its checker catches each; NONE in every real node. */
-    public enum Planted
-    {
-        NONE,
-        /** The leader commits what it alone holds durably. */
-        COMMIT_WITHOUT_MAJORITY,
-        /** A member grants its vote to a second candidate of the same term. */
-        DOUBLE_VOTE
-    }
-
     /** Timeouts and sizes; the same on every member. */
     public record Settings(
         long electionTimeoutNs, long heartbeatIntervalNs, int maxMessageBytes, int maxEntriesInFlight)
@@ -82,7 +73,7 @@ public final class Consensus implements Agent
     private final ConsensusLog log;
     private final ElectionState election;
     private final Listener listener;
-    private final Planted planted;
+    private final PlantedBug planted;
 
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
     private final MessageHeaderEncoder headerEncoder = new MessageHeaderEncoder();
@@ -149,7 +140,7 @@ public final class Consensus implements Agent
         final ConsensusLog log,
         final ElectionState election,
         final Listener listener,
-        final Planted planted)
+        final PlantedBug planted)
     {
         if (memberCount < 1 || memberId < 0 || memberId >= memberCount)
         {
@@ -293,11 +284,11 @@ public final class Consensus implements Agent
         }
         final int votedFor = election.votedFor();
         final boolean mayVote = votedFor == ElectionState.NO_VOTE || votedFor == candidate ||
-            planted == Planted.DOUBLE_VOTE;
+            planted == PlantedBug.DOUBLE_VOTE;
         final boolean granted = term == election.term() && mayVote && upToDate;
         if (granted)
         {
-            if (votedFor != candidate && !(planted == Planted.DOUBLE_VOTE && votedFor != ElectionState.NO_VOTE))
+            if (votedFor != candidate && !(planted == PlantedBug.DOUBLE_VOTE && votedFor != ElectionState.NO_VOTE))
             {
                 election.store(term, candidate);
             }
@@ -605,7 +596,7 @@ public final class Consensus implements Agent
     private int advanceCommit()
     {
         final long candidate;
-        if (planted == Planted.COMMIT_WITHOUT_MAJORITY)
+        if (planted == PlantedBug.COMMIT_WITHOUT_MAJORITY)
         {
             candidate = log.durableIndex();
         }

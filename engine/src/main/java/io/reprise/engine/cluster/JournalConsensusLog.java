@@ -2,6 +2,7 @@ package io.reprise.engine.cluster;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.function.LongSupplier;
 
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.journal.Journal;
@@ -24,6 +25,9 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
     private final Journal journal;
     private final long baseIndex;
     private final long baseTerm;
+    /** The last entry known: a follower's appended, or the last the leader's ring carried (it may not be written yet). */
+    private long lastIndex;
+    private LongSupplier inRingThrough = () -> Long.MIN_VALUE;
 
     // Term runs: runTerm[i] starts at runStart[i] and lasts until the next run.
     private long[] runStart = new long[16];
@@ -65,7 +69,18 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         this.recentCapacityBytes = recentCapacityBytes;
         this.recent = new ExpandableArrayBuffer(Math.max(1024, recentCapacityBytes));
         loadTermRuns();
-        recentFirst = journal.lastIndex() + 1;
+        lastIndex = Math.max(journal.lastIndex(), baseIndex);
+        recentFirst = lastIndex + 1;
+    }
+
+    /**
+     * Entries up to this index are in the node's ring already; overriding one of them would mean unpublishing it,
+     * which the ring cannot do, so such a truncation fails the node (which then restarts from its disk).
+     */
+    public JournalConsensusLog inRingThrough(final LongSupplier inRingThrough)
+    {
+        this.inRingThrough = inRingThrough;
+        return this;
     }
 
     private void loadTermRuns() throws IOException
@@ -135,7 +150,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
 
     public long lastIndex()
     {
-        return Math.max(journal.lastIndex(), baseIndex);
+        return lastIndex;
     }
 
     public long lastTerm()
@@ -149,7 +164,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         {
             return baseTerm;
         }
-        if (index < baseIndex || index > journal.lastIndex() || runs == 0)
+        if (index < baseIndex || index > lastIndex || runs == 0)
         {
             return -1;
         }
@@ -158,7 +173,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
 
     public long termStart(final long index)
     {
-        if (index <= baseIndex || index > journal.lastIndex() || runs == 0)
+        if (index <= baseIndex || index > lastIndex || runs == 0)
         {
             return baseIndex + 1;
         }
@@ -175,14 +190,40 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         final int length) throws IOException
     {
         journal.append(index, term, timestampMs, operator, offset, length);
+        noteEntry(index, term, timestampMs, operator, offset, length);
+    }
+
+    /**
+     * The leader's entry as its ring carries it, which the journal stage writes beside this: known from now on, and
+     * kept for sending.
+     */
+    public void noteEntry(
+        final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
+        final int length)
+    {
+        if (index != lastIndex + 1)
+        {
+            throw new IllegalStateException("log order broken: entry " + index + " after " + lastIndex);
+        }
         noteTerm(index, term);
         remember(index, term, timestampMs, operator, offset, length);
+        lastIndex = index;
     }
 
     public void truncateAfter(final long index) throws IOException
     {
+        if (index >= lastIndex)
+        {
+            return;
+        }
+        if (index < inRingThrough.getAsLong())
+        {
+            throw new RestartRequired("entries after " + index + " are overridden by the leader but already " +
+                "in the ring (through " + inRingThrough.getAsLong() + "): the node restarts from its disk");
+        }
         closeReader();
         journal.truncateAfter(index);
+        lastIndex = index;
         while (runs > 0 && runStart[runs - 1] > index)
         {
             runs--;
@@ -208,7 +249,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
     public int read(final long fromIndex, final long toIndex, final int maxBytes, final EntryVisitor visitor)
         throws IOException
     {
-        final long last = Math.min(toIndex, journal.lastIndex());
+        final long last = Math.min(toIndex, lastIndex);
         if (fromIndex <= baseIndex || fromIndex > last)
         {
             return 0;
@@ -230,7 +271,8 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
             }
             return count;
         }
-        return readJournal(fromIndex, Math.min(last, recentFirst - 1), maxBytes, visitor);
+        return readJournal(fromIndex, Math.min(Math.min(last, recentFirst - 1), journal.lastIndex()), maxBytes,
+            visitor);
     }
 
     /**

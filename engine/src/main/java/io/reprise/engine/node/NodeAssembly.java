@@ -11,6 +11,9 @@ import com.lmax.disruptor.RingBuffer;
 import com.lmax.disruptor.Sequence;
 import io.reprise.engine.agents.SnapshotAgent;
 import io.reprise.engine.agents.TimeProcess;
+import io.reprise.engine.cluster.ClusterMember;
+import io.reprise.engine.cluster.ElectionState;
+import io.reprise.engine.cluster.JournalConsensusLog;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.flow.BusinessLogicHandler;
 import io.reprise.engine.flow.JournalHandler;
@@ -82,6 +85,8 @@ public final class NodeAssembly implements Engine
     private BusinessLogicHandler logicHandler;
     private StageAgent journalStage;
     private StageAgent logicStage;
+    private final List<StageAgent> stages = new ArrayList<>();
+    private ClusterMember member;
     private SessionQueries sessionQueries;
     private RepeatProcess repeatProcess;
     private SnapshotAgent snapshotAgent;
@@ -95,7 +100,7 @@ public final class NodeAssembly implements Engine
         this.journalDirectory = context.dataDirectory().resolve("journal");
         this.snapshotDirectory = context.dataDirectory().resolve("snapshots");
         this.sourceDirectory = context.dataDirectory().resolve("sources");
-        this.output = new NodeOutput(context.outputObserver());
+        this.output = new NodeOutput(context.outputObserver(), context.clientIdBase());
         this.figures = new DestinationFigures(context.rules().maxDestinations());
         this.maxOperatorLength = context.rules().maxPayloadBytes() + context.rules().maxErrorTextBytes() +
             OPERATOR_OVERHEAD_BYTES;
@@ -179,7 +184,10 @@ public final class NodeAssembly implements Engine
         listener.onStep("journal-opened records=" + journal.openReport().records + " last=" + journal.lastIndex() +
             (journal.openReport().truncation == null ? "" : " " + journal.openReport().truncation) +
             (context.journalSkipFsync() ? " fsync=skipped (saves acknowledged are not durable)" : ""));
-        Recovery.replay(disk, journalDirectory, logic, Long.MAX_VALUE, new Recovery.Listener()
+        // 3. Standalone, the log is read to its end. A cluster member stops at the snapshot: what follows may not be
+        // committed, so its entries reach the business logic through the ring once the leader says they are.
+        Recovery.replay(disk, journalDirectory, logic, clustered() ? snapshotIndex : Long.MAX_VALUE,
+            new Recovery.Listener()
         {
             public void onStep(final String step)
             {
@@ -191,7 +199,7 @@ public final class NodeAssembly implements Engine
                 listener.onStep("replay-progress index=" + index + " of " + journal.lastIndex());
             }
         }, planted == PlantedBug.SKIP_TORN_CHECK);
-        if (logic.appliedIndex() != journal.lastIndex())
+        if (!clustered() && logic.appliedIndex() != journal.lastIndex())
         {
             throw new IllegalStateException("replay ended at " + logic.appliedIndex() + ", journal at " +
                 journal.lastIndex());
@@ -204,10 +212,15 @@ public final class NodeAssembly implements Engine
         settleHeap();
     }
 
-    /** The ring, its stages and the background processes; nothing runs yet. */
-    private void build()
+    private boolean clustered()
     {
-        firstIndex = journal.lastIndex() + 1;
+        return null != context.membership();
+    }
+
+    /** The ring, its stages and the background processes; nothing runs yet. */
+    private void build() throws IOException
+    {
+        firstIndex = logic.appliedIndex() + 1;
         final long term = Math.max(1, journal.lastTerm());
         ring = RingBuffer.createMultiProducer(
             OperationSlot.factory(context.ringSize(), context.ringCellBytes()), context.ringSize(),
@@ -216,6 +229,7 @@ public final class NodeAssembly implements Engine
         journalHandler = new JournalHandler(journal, NodeContext.JOURNAL_RETRY_INTERVAL_MS * 1_000_000L,
             context.nanoClock());
         journalStage = new StageAgent("reprise-journal", ring, journalHandler, context.maxBatchSize());
+        stages.add(journalStage);
 
         repeatProcess = new RepeatProcess(publisher, this::appliedIndex, figures,
             storage.newReader(context.rules().maxPayloadBytes()), context.rules().maxPayloadBytes(),
@@ -227,8 +241,13 @@ public final class NodeAssembly implements Engine
         logicHandler = new BusinessLogicHandler(logic, ring)
             .serve(stateHandOff, sessionQueries)
             .holdWhile(() -> repeatProcess.eventsHeldBack() || storage.containerFull());
+        if (clustered())
+        {
+            buildClusterMember();
+        }
         logicStage = new StageAgent("reprise-business-logic", ring, logicHandler, context.maxBatchSize(),
             commitSequences());
+        stages.add(logicStage);
         ring.addGatingSequences(logicStage.sequence());
 
         final TimeProcess timeProcess = new TimeProcess(publisher, context.epochClock(), context.timeTickMs(),
@@ -238,10 +257,17 @@ public final class NodeAssembly implements Engine
             context.storageFlushAgeMs(), STORAGE_RETRY_MS, context.errorHandler()));
         backgroundAgents.add(new StorageMerger(storage, context.epochClock(), context.storageMergeFanIn(),
             context.storageFlushBytes(), STORAGE_RETRY_MS, context.errorHandler()));
-        // A standalone node is always the leader.
-        repeatProcess.leader(true);
         output.repeatProcess(repeatProcess);
         backgroundAgents.add(repeatProcess);
+        if (null == member)
+        {
+            // A standalone node is always the leader.
+            repeatProcess.leader(true);
+        }
+        else
+        {
+            backgroundAgents.add(member);
+        }
         snapshotAgent = new SnapshotAgent(disk, journalDirectory, catalog, stateHandOff, this::appliedIndex,
             journalHandler::durableLogBytes, context.epochClock(), context.nanoClock(),
             context.snapshotEveryOperators(), context.snapshotEveryMs(), context.snapshotEveryLogBytes(),
@@ -277,7 +303,31 @@ public final class NodeAssembly implements Engine
      */
     private Sequence[] commitSequences()
     {
-        return planted == PlantedBug.APPLY_UNCOMMITTED ? new Sequence[0] : new Sequence[] {journalStage.sequence()};
+        if (planted == PlantedBug.APPLY_UNCOMMITTED)
+        {
+            return new Sequence[0];
+        }
+        return null == member ? new Sequence[] {journalStage.sequence()} :
+            new Sequence[] {journalStage.sequence(), member.commitGate()};
+    }
+
+    /**
+     * A cluster member: its consensus over the journal, and the ring's replication stage beside the journal's
+     * (docs/cluster.md). The repeat process starts only when the member leads.
+     */
+    private void buildClusterMember() throws IOException
+    {
+        final NodeContext.Membership membership = context.membership();
+        final JournalConsensusLog log = new JournalConsensusLog(disk, journal, logic.appliedIndex(),
+            logic.appliedTerm(), context.replicationWindowBytes());
+        member = new ClusterMember(membership.settings(), membership.memberId(), membership.memberCount(),
+            new ClusterMember.ConsensusContext(context.nanoClock(), membership.random(), membership.link(),
+                ElectionState.open(disk, context.dataDirectory())),
+            log, publisher, repeatProcess, planted);
+        final StageAgent replicationStage =
+            new StageAgent("reprise-replication", ring, member.replicationHandler(), context.maxBatchSize());
+        stages.add(replicationStage);
+        ring.addGatingSequences(replicationStage.sequence());
     }
 
     /**
@@ -299,10 +349,10 @@ public final class NodeAssembly implements Engine
         context.lifecycleListener().onStep("flow-started first-index=" + firstIndex);
     }
 
-    /** The ring's stages in flow order: journal, business logic. */
+    /** The ring's stages in flow order: journal (and beside it, in a cluster, replication), business logic. */
     public List<StageAgent> stages()
     {
-        return List.of(journalStage, logicStage);
+        return stages;
     }
 
     /** The background processes in the seed's start order: time, container flush, storage merger, repeat, snapshot. */
@@ -318,8 +368,10 @@ public final class NodeAssembly implements Engine
     public void fail(final Throwable ex)
     {
         fatal.compareAndSet(null, ex);
-        journalStage.halt();
-        logicStage.halt();
+        for (final StageAgent stage : stages)
+        {
+            stage.halt();
+        }
         context.errorHandler().onError(ex);
     }
 
@@ -411,7 +463,13 @@ public final class NodeAssembly implements Engine
             // Bounds what a ring slot may grow to: ringSize x maxOperatorLength at worst.
             return ResultCode.PAYLOAD_TOO_LARGE;
         }
-        return publisher.tryPublish(operator, offset, length) ? ResultCode.OK : ResultCode.BACK_PRESSURE;
+        if (null != member && !member.acceptsClients())
+        {
+            return ResultCode.NOT_LEADER;
+        }
+        final long index = publisher.tryPublishIndex(operator, offset, length);
+        return index >= 0 ? ResultCode.OK :
+            index == OperationPublisher.NOT_LEADING ? ResultCode.NOT_LEADER : ResultCode.BACK_PRESSURE;
     }
 
     public ResultCode querySession(final long clientId, final long correlationId, final int tenant, final long sessionId)
@@ -514,6 +572,12 @@ public final class NodeAssembly implements Engine
     public SnapshotAgent snapshotAgent()
     {
         return snapshotAgent;
+    }
+
+    /** The node's membership of a cluster, or null standalone. */
+    public ClusterMember clusterMember()
+    {
+        return member;
     }
 
     /**

@@ -4,6 +4,8 @@ import java.nio.file.Path;
 import java.util.function.Supplier;
 
 import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.cluster.Consensus;
+import io.reprise.engine.cluster.ReplicaLink;
 import io.reprise.engine.disk.BackgroundSync;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.disk.FileChannelDisk;
@@ -129,6 +131,9 @@ public final class NodeContext
     private BusinessRules rules;
     private Disk disk;
     private PlantedBug plantedBug = PlantedBug.NONE;
+    private Membership membership;
+    private int replicationWindowBytes = 16 * 1024 * 1024;
+    private long clientIdBase;
     private EpochClock epochClock;
     private NanoClock nanoClock;
     private IdleStrategy agentIdleStrategy;
@@ -557,6 +562,55 @@ public final class NodeContext
     public NodeContext plantedBug(final PlantedBug bug)
     {
         this.plantedBug = bug;
+        return this;
+    }
+
+    /**
+     * A node's place in a cluster: which member it is of how many, how it reaches the others, its protocol's timeouts,
+     * and the seeded generator its election timeouts are drawn from.
+     */
+    public record Membership(
+        int memberId, int memberCount, ReplicaLink link, Consensus.Settings settings, java.util.Random random)
+    {
+    }
+
+    /** Operators of the newest entries a leader keeps in memory to send; a follower further behind is read from disk. */
+    public int replicationWindowBytes()
+    {
+        return replicationWindowBytes;
+    }
+
+    public NodeContext replicationWindowBytes(final int bytes)
+    {
+        this.replicationWindowBytes = bytes;
+        return this;
+    }
+
+    /**
+     * In-process clients get ids above this. A response goes to the client whose id its operator carries, on whichever
+     * member applies it: members of a cluster (and each start of one) must give ids no other gives.
+     */
+    public long clientIdBase()
+    {
+        return clientIdBase;
+    }
+
+    public NodeContext clientIdBase(final long clientIdBase)
+    {
+        this.clientIdBase = clientIdBase;
+        return this;
+    }
+
+    /** The node's cluster membership, or null when it runs standalone. */
+    public Membership membership()
+    {
+        return membership;
+    }
+
+    /** Makes the node a member of a cluster (docs/cluster.md); standalone when never called. */
+    public NodeContext membership(final Membership membership)
+    {
+        this.membership = membership;
         return this;
     }
 

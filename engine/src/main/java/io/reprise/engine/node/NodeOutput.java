@@ -17,6 +17,8 @@ import org.agrona.DirectBuffer;
 final class NodeOutput implements OutputSink
 {
     private static final int MAX_CLIENTS = 4096;
+    /** In-process clients get ids from here up: in a cluster, ids no other member or start of a member gives. */
+    private final long clientIdBase;
 
     private final OutputSink observer;
     private final InProcessClient.ResponseListener[] listeners = new InProcessClient.ResponseListener[MAX_CLIENTS];
@@ -26,8 +28,9 @@ final class NodeOutput implements OutputSink
     /** Set once the flow runs; read on the business-logic thread. */
     private volatile RepeatProcess repeatProcess;
 
-    NodeOutput(final OutputSink observer)
+    NodeOutput(final OutputSink observer, final long clientIdBase)
     {
+        this.clientIdBase = clientIdBase;
         this.observer = observer;
     }
 
@@ -60,7 +63,7 @@ final class NodeOutput implements OutputSink
             if (null == listeners[i])
             {
                 listeners[i] = listener;
-                return i;
+                return clientIdBase + i;
             }
         }
         throw new IllegalStateException("too many in-process clients: " + MAX_CLIENTS);
@@ -69,9 +72,9 @@ final class NodeOutput implements OutputSink
     public void onResponse(
         final long clientId, final long correlationId, final int templateId, final ResultCode code, final long value)
     {
-        if (clientId > 0 && clientId < MAX_CLIENTS)
+        if (clientId > clientIdBase && clientId < clientIdBase + MAX_CLIENTS)
         {
-            final InProcessClient.ResponseListener listener = listeners[(int)clientId];
+            final InProcessClient.ResponseListener listener = listeners[(int)(clientId - clientIdBase)];
             if (null != listener)
             {
                 // apply() sets the applied index after the operator, so the one being applied is the next.

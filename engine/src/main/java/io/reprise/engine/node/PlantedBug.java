@@ -12,7 +12,17 @@ public enum PlantedBug
     /** The business logic runs past the commit point: it applies (and answers) what is only published. */
     APPLY_UNCOMMITTED("apply-uncommitted"),
     /** Start-up accepts a torn journal record instead of truncating the log before it. */
-    SKIP_TORN_CHECK("skip-torn-check");
+    SKIP_TORN_CHECK("skip-torn-check"),
+    /** Cluster: the leader commits what it alone holds durably. */
+    COMMIT_WITHOUT_MAJORITY("commit-without-majority"),
+    /** Cluster: a member grants its vote to a second candidate of the same term. */
+    DOUBLE_VOTE("double-vote"),
+    /** Cluster: a follower feeds its ring every entry it holds, committed or not. */
+    FOLLOWER_APPLIES_BEYOND_COMMIT("follower-applies-beyond-commit"),
+    /** Cluster: a full install sends the snapshot and the log but not the saved-session sources. */
+    INSTALL_WITHOUT_SOURCES("install-without-sources"),
+    /** Cluster: a leader that steps down leaves its repeat process dispatching. */
+    DISPATCH_AFTER_STEPDOWN("dispatch-after-stepdown");
 
     private final String flag;
 
@@ -37,6 +47,7 @@ public enum PlantedBug
             }
         }
         throw new IllegalArgumentException("unknown planted bug: " + flag +
-            " (ack-before-sync, apply-uncommitted, skip-torn-check)");
+            " (ack-before-sync, apply-uncommitted, skip-torn-check, commit-without-majority, double-vote, " +
+            "follower-applies-beyond-commit, install-without-sources, dispatch-after-stepdown)");
     }
 }

@@ -1,0 +1,227 @@
+package io.reprise.engine.cluster;
+
+import java.io.IOException;
+
+import com.lmax.disruptor.Sequence;
+import io.reprise.engine.flow.OperationPublisher;
+import io.reprise.engine.flow.OperationSlot;
+import io.reprise.engine.flow.StageAgent;
+import io.reprise.engine.node.PlantedBug;
+import io.reprise.engine.repeat.RepeatProcess;
+import io.reprise.schema.log.OperatorEncoder;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * What makes a node a member of a cluster (docs/cluster.md): its {@link Consensus}, the ring's replication stage,
+ * the feed of committed entries into a follower's ring, the commit point the business logic follows, and the role
+ * changes of the seed.
+ * <ul>
+ * <li>Leading, clients' entries go into the ring; the journal stage writes them and, beside it, the replication
+ * stage ({@link #replicationHandler}) hands them to the consensus log, from which consensus sends them. The business
+ * logic follows the commit point: what a majority holds durably.</li>
+ * <li>Following, consensus appends the leader's entries to the journal itself, syncs and acknowledges; this step
+ * puts into the ring only the entries at or below the commit index it knows, which the journal stage passes (they
+ * are written) and the business logic applies.</li>
+ * <li>Becoming leader, the member first puts into its ring the entries of its log not yet there, then its term's
+ * first entry (NewLeaderTerm), and only then starts the repeat process and takes clients' entries. Stopping leading,
+ * it stops the repeat process at once and takes no more.</li>
+ * </ul>
+ * A leader that stepped down may hold entries in its ring that a new leader overrides; the ring cannot take them
+ * back, so the node fails and restarts from its disk (the log then truncates before anything reaches the ring).
+ */
+public final class ClusterMember implements Agent
+{
+    private enum State
+    {
+        FOLLOWING, PREPARING_TO_LEAD, LEADING
+    }
+
+    private final Consensus consensus;
+    private final JournalConsensusLog log;
+    private final OperationPublisher publisher;
+    private final RepeatProcess repeatProcess;
+    private final PlantedBug planted;
+    private final Sequence commitGate = new Sequence(-1);
+    private final OperatorEncoder encoder = new OperatorEncoder();
+    private final UnsafeBuffer newLeaderTerm = new UnsafeBuffer(new byte[64]);
+    private final ConsensusLog.EntryVisitor feedEntry = this::feedEntry;
+    private final StageAgent.Handler replicationHandler = new ReplicationHandler();
+    private State state = State.FOLLOWING;
+    private boolean feedRefused;
+    private long leaderTerm;
+
+    public ClusterMember(
+        final Consensus.Settings settings,
+        final int memberId,
+        final int memberCount,
+        final ConsensusContext context,
+        final JournalConsensusLog log,
+        final OperationPublisher publisher,
+        final RepeatProcess repeatProcess,
+        final PlantedBug planted) throws IOException
+    {
+        this.log = log;
+        this.publisher = publisher;
+        this.repeatProcess = repeatProcess;
+        this.planted = planted;
+        log.inRingThrough(publisher::publishedIndex);
+        publisher.follow();
+        repeatProcess.leader(false);
+        consensus = new Consensus(memberId, memberCount, settings, context.clock(), context.random(), context.link(),
+            log, context.election(), this::onRoleChange, planted);
+    }
+
+    /** What a member's consensus needs from its node: time, chance, the network and its election state. */
+    public record ConsensusContext(
+        org.agrona.concurrent.NanoClock clock, java.util.Random random, ReplicaLink link, ElectionState election)
+    {
+    }
+
+    private void onRoleChange(final Consensus.Role role, final long term, final int leaderId)
+    {
+        if (role == Consensus.Role.LEADER)
+        {
+            state = State.PREPARING_TO_LEAD;
+            leaderTerm = term;
+            return;
+        }
+        if (state != State.FOLLOWING)
+        {
+            // The seed: the leader that becomes a follower stops the repeat search at once.
+            publisher.follow();
+            if (planted != PlantedBug.DISPATCH_AFTER_STEPDOWN)
+            {
+                repeatProcess.leader(false);
+            }
+            state = State.FOLLOWING;
+        }
+    }
+
+    public int doWork() throws IOException
+    {
+        int work = consensus.doWork();
+        if (state == State.PREPARING_TO_LEAD)
+        {
+            work += prepareToLead();
+        }
+        else if (state == State.FOLLOWING)
+        {
+            final long through = planted == PlantedBug.FOLLOWER_APPLIES_BEYOND_COMMIT ? log.durableIndex() :
+                Math.min(consensus.commitIndex(), log.durableIndex());
+            work += feed(through);
+        }
+        // The business logic applies what is committed and in the ring.
+        final long applicable = planted == PlantedBug.FOLLOWER_APPLIES_BEYOND_COMMIT && state == State.FOLLOWING ?
+            publisher.publishedIndex() : Math.min(consensus.commitIndex(), publisher.publishedIndex());
+        final long gate = publisher.sequenceOf(applicable);
+        if (gate > commitGate.get())
+        {
+            commitGate.set(gate);
+            work++;
+        }
+        return work;
+    }
+
+    /**
+     * A new leader puts the rest of its log into the ring (journaled already, committed or not: they commit through
+     * its term's first entry), then that entry, and only then leads.
+     */
+    private int prepareToLead() throws IOException
+    {
+        int work = feed(log.lastIndex());
+        if (publisher.publishedIndex() < log.lastIndex())
+        {
+            return work;
+        }
+        publisher.lead(leaderTerm, log.lastIndex() + 1);
+        final int length = encoder.newLeaderTerm(newLeaderTerm, 0, leaderTerm, consensus.memberId());
+        if (publisher.tryPublish(newLeaderTerm, 0, length))
+        {
+            state = State.LEADING;
+            repeatProcess.leader(true);
+            work++;
+        }
+        else
+        {
+            publisher.follow();
+        }
+        return work;
+    }
+
+    /** Puts the log's entries after the ring's last into the ring, through {@code through}, as room allows. */
+    private int feed(final long through) throws IOException
+    {
+        final long from = publisher.publishedIndex() + 1;
+        final long to = Math.min(through, publisher.publishedIndex() + publisher.remainingCapacity());
+        if (from > to)
+        {
+            return 0;
+        }
+        feedRefused = false;
+        return log.read(from, to, Integer.MAX_VALUE, feedEntry);
+    }
+
+    private void feedEntry(
+        final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
+        final int length)
+    {
+        if (!feedRefused && !publisher.tryPublishEntry(index, term, timestampMs, operator, offset, length))
+        {
+            feedRefused = true;
+        }
+    }
+
+    /** Whether clients' entries are taken here: leading, with no leadership transfer under way. */
+    public boolean acceptsClients()
+    {
+        return state == State.LEADING && !consensus.transferring();
+    }
+
+    /** The sequence the business-logic stage follows (with the journal stage's): committed and in the ring. */
+    public Sequence commitGate()
+    {
+        return commitGate;
+    }
+
+    /** The ring stage beside the journal's: the leader's entries go to the consensus log, which sends them. */
+    public StageAgent.Handler replicationHandler()
+    {
+        return replicationHandler;
+    }
+
+    public Consensus consensus()
+    {
+        return consensus;
+    }
+
+    public JournalConsensusLog log()
+    {
+        return log;
+    }
+
+    public String roleName()
+    {
+        return "reprise-consensus";
+    }
+
+    private final class ReplicationHandler implements StageAgent.Handler
+    {
+        public long onBatchStart(final long ready)
+        {
+            return ready;
+        }
+
+        public boolean onEntry(final OperationSlot slot, final long sequence, final boolean endOfBatch)
+        {
+            // Entries fed from the log are in it already; only the leader's new ones are noted.
+            if (slot.index() > log.lastIndex())
+            {
+                log.noteEntry(slot.index(), slot.term(), slot.timestampMs(), slot.buffer(), slot.offset(),
+                    slot.length());
+            }
+            return true;
+        }
+    }
+}

@@ -1,0 +1,639 @@
+package io.reprise.sim;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+
+import io.reprise.engine.cluster.ClusterMember;
+import io.reprise.engine.cluster.Consensus;
+import io.reprise.engine.cluster.RestartRequired;
+import io.reprise.engine.disk.SimulatedDisk;
+import io.reprise.engine.logic.BusinessRules;
+import io.reprise.engine.logic.OutputSink;
+import io.reprise.engine.node.NodeAssembly;
+import io.reprise.engine.node.NodeContext;
+import io.reprise.engine.node.PlantedBug;
+import io.reprise.engine.repeat.WorkerLink;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.client.SessionStatus;
+import org.agrona.DirectBuffer;
+import org.agrona.concurrent.EpochClock;
+import org.agrona.concurrent.NanoClock;
+
+/**
+ * A cluster of 3 or 5 nodes on the simulation runtime (docs/simulation.md, docs/cluster.md): every member a whole
+ * node (its ring, journal, business logic, storage, snapshots and consensus), the controllers and workers of the
+ * single-node simulator talking to whoever leads, a simulated network between the members, and each member's own
+ * disk and clock; all driven by one seed in one thread.
+ * <p>
+ * The single-node checker judges the sessions, fed with the outputs of each log entry once (from the first member
+ * that applies it). On top of it, the cluster's invariants: at most one leader per term; members that applied index
+ * i have equal digests at i; no attempt dispatched by a member that does not lead; and after the quiet time every
+ * member holds the same state, every answered operator is in it, and a leader serves.
+ */
+public final class ClusterSimulation
+{
+    private static final Path DATA_DIRECTORY = Path.of("/sim/node");
+    private static final long QUIET_TIME_NS = 120_000_000_000L;
+    private static final long CATCH_UP_LIMIT_NS = 60_000_000_000L;
+
+    private final long seed;
+    private final long steps;
+    private final int memberCount;
+    private final Set<Simulation.Fault> faults;
+    private final PlantedBug plant;
+    private final Random random;
+    private final VirtualClock clock = new VirtualClock();
+    private final SimNetwork network;
+    private final Member[] members;
+    private final TreeMap<Long, SessionModel> sessions = new TreeMap<>();
+    private final Checker checker = new Checker(sessions);
+    private final Workload workload;
+    private final Consensus.Settings settings = new Consensus.Settings(150_000_000L, 30_000_000L, 64 * 1024, 4096);
+
+    private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
+    private final Map<Long, Long> digestAt = new HashMap<>();
+    private long outputsThrough;
+    private Member outputsFrom;
+    private Member connected;
+    private String violation;
+    private long stepsRun;
+    private long crashes;
+    private long faultsInjected;
+    private long elections;
+    private long starts;
+
+    public ClusterSimulation(
+        final long seed, final long steps, final int memberCount, final Set<Simulation.Fault> faults,
+        final PlantedBug plant)
+    {
+        this.seed = seed;
+        this.steps = steps;
+        this.memberCount = memberCount;
+        this.faults = faults;
+        this.plant = plant;
+        this.random = new Random(seed);
+        this.network = new SimNetwork(memberCount, new Random(random.nextLong()), clock);
+        this.members = new Member[memberCount];
+        for (int m = 0; m < memberCount; m++)
+        {
+            members[m] = new Member(m, random.nextLong());
+        }
+        this.workload = new Workload(new Random(random.nextLong()), clock, checker, sessions);
+    }
+
+    /** One member: its disk and clock survive its crashes; its node is rebuilt at each start. */
+    private final class Member implements NanoClock, EpochClock, WorkerLink
+    {
+        final int id;
+        final SimulatedDisk simulatedDisk;
+        final PowerLossDisk disk;
+        final Random random;
+        final double rate;
+        long wallOffsetMs;
+        SimNode node;
+        boolean up;
+
+        Member(final int id, final long seed)
+        {
+            this.id = id;
+            this.random = new Random(seed);
+            this.simulatedDisk = new SimulatedDisk(this.random.nextLong());
+            simulatedDisk.ioListener((kind, path, bytes, nanos) -> clock.advanceNanos(nanos));
+            this.disk = new PowerLossDisk(simulatedDisk);
+            this.rate = 1.0 + (this.random.nextInt(2001) - 1000) / 1e6;
+        }
+
+        public long nanoTime()
+        {
+            return (long)(clock.nanoTime() * rate);
+        }
+
+        public long time()
+        {
+            return clock.time() + wallOffsetMs;
+        }
+
+        NodeAssembly assembly()
+        {
+            return node.node();
+        }
+
+        ClusterMember cluster()
+        {
+            return node.node().clusterMember();
+        }
+
+        boolean leads()
+        {
+            return up && cluster().consensus().role() == Consensus.Role.LEADER;
+        }
+
+        void start() throws Exception
+        {
+            node = SimNode.start(context(this));
+            up = true;
+            network.up(id);
+        }
+
+        void crash()
+        {
+            up = false;
+            network.down(id);
+            node.abandon();
+            simulatedDisk.crash();
+            disk.restore();
+            simulatedDisk.failSyncs(0);
+            if (connected == this)
+            {
+                connected = null;
+            }
+        }
+
+        /** The repeat process hands an attempt out: only a leader may, and only the one the workers talk to is heard. */
+        public boolean dispatch(
+            final long workerId, final int tenant, final long sessionId, final int destination, final int attempt,
+            final long leaseExpiresAtMs, final int handle, final DirectBuffer payload, final int payloadOffset,
+            final int payloadLength)
+        {
+            if (!up || cluster().consensus().role() != Consensus.Role.LEADER)
+            {
+                fail("dispatch-only-by-leader: member " + id + " (" + (up ? cluster().consensus().role() : "down") +
+                    ", term " + (up ? cluster().consensus().term() : -1) + ") dispatched attempt " + attempt + " of " +
+                    tenant + ":" + sessionId);
+                return false;
+            }
+            return connected == this && workload.dispatch(workerId, tenant, sessionId, destination, attempt,
+                leaseExpiresAtMs, handle, payload, payloadOffset, payloadLength);
+        }
+    }
+
+    /**
+     * Each member's outputs reach the checker only for entries no member applied before: the checker sees the
+     * committed log's outputs once each, in log order, whoever applies them.
+     */
+    private final class FirstApplierSink implements OutputSink
+    {
+        private final Member member;
+
+        FirstApplierSink(final Member member)
+        {
+            this.member = member;
+        }
+
+        private boolean first()
+        {
+            final long index = member.assembly().logic().appliedIndex() + 1;
+            if (index > outputsThrough || (index == outputsThrough && outputsFrom == member))
+            {
+                outputsThrough = index;
+                outputsFrom = member;
+                checker.watch(member.assembly());
+                return true;
+            }
+            return false;
+        }
+
+        public void onResponse(
+            final long clientId, final long correlationId, final int operatorTemplateId, final ResultCode resultCode,
+            final long value)
+        {
+            if (first())
+            {
+                checker.onResponse(clientId, correlationId, operatorTemplateId, resultCode, value);
+            }
+        }
+
+        public void onSessionSaved(
+            final int tenant, final long sessionId, final int destination, final DirectBuffer payload, final int offset,
+            final int length)
+        {
+            if (first())
+            {
+                checker.onSessionSaved(tenant, sessionId, destination, payload, offset, length);
+            }
+        }
+
+        public void onRepeatStarted(
+            final int tenant, final long sessionId, final int destination, final int attempt,
+            final long leaseExpiresAtMs, final int handle)
+        {
+            if (first())
+            {
+                checker.onRepeatStarted(tenant, sessionId, destination, attempt, leaseExpiresAtMs, handle);
+            }
+        }
+
+        public void onAttemptEnded(
+            final int tenant, final long sessionId, final int destination, final int attempt, final int endedBy)
+        {
+            if (first())
+            {
+                checker.onAttemptEnded(tenant, sessionId, destination, attempt, endedBy);
+            }
+        }
+
+        public void onSessionFinished(
+            final int tenant, final long sessionId, final int destination, final SessionStatus status,
+            final int attempt, final int errorCode)
+        {
+            if (first())
+            {
+                checker.onSessionFinished(tenant, sessionId, destination, status, attempt, errorCode);
+            }
+        }
+
+        public void onSessionPurged(final int tenant, final long sessionId)
+        {
+            if (first())
+            {
+                checker.onSessionPurged(tenant, sessionId);
+            }
+        }
+    }
+
+    public Simulation.Result run()
+    {
+        String failure;
+        try
+        {
+            failure = runPhases();
+        }
+        catch (final Exception | AssertionError ex)
+        {
+            failure = "simulator-error: " + ex;
+            if (Boolean.getBoolean("reprise.sim.trace"))
+            {
+                ex.printStackTrace();
+            }
+        }
+        final String head = "sim: seed=" + seed + " nodes=" + memberCount + " steps=" + stepsRun + " ops=" +
+            workload.operatorsOffered() + " acked=" + checker.answeredCount() + " crashes=" + crashes + " faults=" +
+            faultsInjected + " elections=" + elections + " installs=0";
+        if (null == failure)
+        {
+            return new Simulation.Result(true, head + String.format(" digest=0x%016x ok",
+                members[0].assembly().logic().digest()), null, null, workload.operatorsOffered(), stepsRun);
+        }
+        return new Simulation.Result(false, head + " FAILED " + failure, failure,
+            command(seed, steps, memberCount, faults, plant), workload.operatorsOffered(), stepsRun);
+    }
+
+    public static String command(
+        final long seed, final long steps, final int nodes, final Set<Simulation.Fault> faults, final PlantedBug plant)
+    {
+        return Simulation.command(seed, steps, faults, plant) + " --nodes " + nodes;
+    }
+
+    private String runPhases() throws Exception
+    {
+        for (final Member member : members)
+        {
+            member.start();
+        }
+        if (faults.contains(Simulation.Fault.NETWORK))
+        {
+            network.loss(random.nextInt(20_000)).duplication(random.nextInt(10_000))
+                .delay(100_000, 200_000 + random.nextInt(3_000_000));
+        }
+        else
+        {
+            network.delay(100_000, 500_000);
+        }
+        for (long step = 0; step < steps && null == violation; step++)
+        {
+            stepsRun++;
+            passTime();
+            final int pick = random.nextInt(100);
+            if (pick < 65)
+            {
+                stepMember(members[random.nextInt(memberCount)]);
+            }
+            else if (pick < 95)
+            {
+                if (null != connected)
+                {
+                    workload.act(faults.contains(Simulation.Fault.WORKER_DEATH));
+                }
+            }
+            else
+            {
+                injectFault();
+            }
+            afterStep();
+        }
+        if (null != violation)
+        {
+            return violation;
+        }
+        return quietTimeAndEnd();
+    }
+
+    private void passTime()
+    {
+        clock.advanceNanos(random.nextInt(10) == 0 ? random.nextInt(20_000_000) : random.nextInt(1_000_000));
+    }
+
+    /**
+     * One step of a member: a third of the time its consensus (on the threaded runtime it has a thread of its own and
+     * runs all the time; here it must run often enough to keep its heartbeats), else any of its steps.
+     */
+    private void stepMember(final Member member)
+    {
+        if (member.up)
+        {
+            if (random.nextInt(3) == 0)
+            {
+                member.node.runStep(member.cluster());
+            }
+            else
+            {
+                member.node.step(random);
+            }
+        }
+    }
+
+    /** Failed members restart; the workload follows the leader; the cluster's invariants are checked. */
+    private void afterStep() throws Exception
+    {
+        for (final Member member : members)
+        {
+            if (member.up && (member.disk.powerLost() || null != member.assembly().fatalError()))
+            {
+                crashAndRestart(member);
+            }
+        }
+        for (final Member member : members)
+        {
+            if (member.leads())
+            {
+                final long term = member.cluster().consensus().term();
+                final Integer other = leaderOfTerm.putIfAbsent(term, member.id);
+                if (null == other)
+                {
+                    elections++;
+                }
+                else if (other != member.id)
+                {
+                    fail("one-leader-per-term: members " + other + " and " + member.id + " both lead term " + term);
+                }
+            }
+            if (member.up)
+            {
+                final long applied = member.assembly().appliedIndex();
+                final long digest = member.assembly().logic().digest();
+                final Long known = digestAt.putIfAbsent(applied, digest);
+                if (null != known && known != digest)
+                {
+                    fail(String.format("equal-digests: member %d has digest 0x%016x at index %d, another member " +
+                        "had 0x%016x there", member.id, digest, applied, known));
+                }
+            }
+        }
+        followLeader();
+        if (null == violation && null != checker.violation())
+        {
+            violation = checker.violation();
+        }
+    }
+
+    /** The controllers and workers talk to the member that takes clients' entries, when there is one. */
+    private void followLeader()
+    {
+        if (null != connected && connected.up && connected.cluster().acceptsClients())
+        {
+            return;
+        }
+        for (final Member member : members)
+        {
+            if (member.up && member.cluster().acceptsClients())
+            {
+                if (null != connected && connected.up)
+                {
+                    workload.disconnect();
+                }
+                connected = member;
+                workload.connect(member.assembly());
+                return;
+            }
+        }
+    }
+
+    private void injectFault()
+    {
+        final int pick = random.nextInt(1000);
+        final Member member = members[random.nextInt(memberCount)];
+        if (pick < 10 && faults.contains(Simulation.Fault.CRASH))
+        {
+            faultsInjected++;
+            if (member.up)
+            {
+                member.assembly().fail(new IllegalStateException("crash (simulated)"));
+            }
+        }
+        else if (pick < 20 && faults.contains(Simulation.Fault.POWER_LOSS))
+        {
+            faultsInjected++;
+            member.disk.failAfter(1 + random.nextInt(40));
+        }
+        else if (pick < 30 && faults.contains(Simulation.Fault.SYNC_FAIL))
+        {
+            faultsInjected++;
+            member.simulatedDisk.failSyncs(1 + random.nextInt(3));
+        }
+        else if (pick < 60 && faults.contains(Simulation.Fault.CLOCK_JUMP))
+        {
+            faultsInjected++;
+            member.wallOffsetMs += random.nextInt(10) < 7 ? random.nextInt(5_000) : -random.nextInt(3_000);
+        }
+        else if (pick < 200 && faults.contains(Simulation.Fault.NETWORK))
+        {
+            faultsInjected++;
+            network.partition(member.id, (member.id + 1 + random.nextInt(memberCount - 1)) % memberCount, true);
+        }
+        else if (pick < 260 && faults.contains(Simulation.Fault.NETWORK))
+        {
+            faultsInjected++;
+            network.isolate(member.id);
+        }
+        else if (pick < 500 && faults.contains(Simulation.Fault.NETWORK))
+        {
+            network.heal();
+        }
+        else if (pick < 520 && !faults.isEmpty() && member.leads())
+        {
+            faultsInjected++;
+            member.cluster().consensus().transferLeadership(
+                (member.id + 1 + random.nextInt(memberCount - 1)) % memberCount);
+        }
+    }
+
+    private void crashAndRestart(final Member member) throws Exception
+    {
+        crashes++;
+        member.crash();
+        try
+        {
+            member.start();
+        }
+        catch (final Exception ex)
+        {
+            fail("restart-after-crash: member " + member.id + " refused to start: " + ex.getMessage());
+        }
+    }
+
+    /**
+     * No more faults or new work, the network healed, every member up and its workers healthy: a leader must serve,
+     * every session must end, and every member must reach the same state; every answered operator must be in it.
+     */
+    private String quietTimeAndEnd() throws Exception
+    {
+        network.heal();
+        network.loss(0).duplication(0).delay(100_000, 500_000);
+        for (final Member member : members)
+        {
+            member.simulatedDisk.failSyncs(0);
+            member.disk.restore();
+            if (!member.up || null != member.assembly().fatalError())
+            {
+                crashAndRestart(member);
+            }
+        }
+        workload.quiet();
+        final long endNs = clock.nanoTime() + QUIET_TIME_NS;
+        while (clock.nanoTime() < endNs && null == violation)
+        {
+            passTime();
+            if (random.nextInt(4) == 0)
+            {
+                if (null != connected)
+                {
+                    workload.act(false);
+                }
+            }
+            else
+            {
+                stepMember(members[random.nextInt(memberCount)]);
+            }
+            for (final Member member : members)
+            {
+                if (member.up && null != member.assembly().fatalError() &&
+                    !(member.assembly().fatalError() instanceof RestartRequired))
+                {
+                    return "node-keeps-running: member " + member.id + " failed with no fault injected: " +
+                        member.assembly().fatalError();
+                }
+            }
+            afterStep();
+        }
+        if (null != violation)
+        {
+            return violation;
+        }
+        if (null == connected)
+        {
+            return "liveness: healed, with every member up, no leader took clients' entries within the quiet time";
+        }
+        checker.checkAllEnded(connected.assembly().logic());
+        if (null != checker.violation())
+        {
+            return checker.violation();
+        }
+        return sameStateEverywhere();
+    }
+
+    /** Every member applies what the leader committed, and all hold the same state at the same index. */
+    private String sameStateEverywhere()
+    {
+        final long endNs = clock.nanoTime() + CATCH_UP_LIMIT_NS;
+        while (clock.nanoTime() < endNs)
+        {
+            final long target = connected.cluster().consensus().commitIndex();
+            boolean all = true;
+            for (final Member member : members)
+            {
+                all &= member.assembly().appliedIndex() >= target;
+            }
+            if (all && connected.assembly().appliedIndex() == target)
+            {
+                break;
+            }
+            passTime();
+            stepMember(members[random.nextInt(memberCount)]);
+        }
+        final long index = connected.assembly().appliedIndex();
+        final long digest = connected.assembly().logic().digest();
+        for (final Member member : members)
+        {
+            if (member.assembly().appliedIndex() != index || member.assembly().logic().digest() != digest)
+            {
+                return String.format("every-member-applies: member %d is at index %d digest 0x%016x, the leader " +
+                    "(member %d) at index %d digest 0x%016x", member.id, member.assembly().appliedIndex(),
+                    member.assembly().logic().digest(), connected.id, index, digest);
+            }
+        }
+        if (checker.answeredCount() > 0 && checker.lastAnswered() > index)
+        {
+            return "answered-survives: operator answered at index " + checker.lastAnswered() + ", state at " + index;
+        }
+        return null;
+    }
+
+    private void fail(final String failure)
+    {
+        if (null == violation)
+        {
+            violation = failure;
+        }
+    }
+
+    private NodeContext context(final Member member)
+    {
+        return new NodeContext()
+            .dataDirectory(DATA_DIRECTORY)
+            .disk(member.disk)
+            .epochClock(member)
+            .nanoClock(member)
+            .plantedBug(plant)
+            .clientIdBase(++starts << 20)
+            .membership(new NodeContext.Membership(member.id, memberCount, network.link(member.id), settings,
+                new Random(member.random.nextLong())))
+            .rules(new BusinessRules().maxSessions(4096).expectedSessions(512).maxDestinations(16).maxPayloadBytes(256)
+                .terminalRetentionMs(30_000).deadRetentionMs(60_000))
+            .ringSize(256)
+            .maxBatchSize(32)
+            .journalSegmentLength(4 * 1024 * 1024)
+            .journalWriteBufferBytes(2 * 1024 * 1024)
+            .replicationWindowBytes(1024 * 1024)
+            .snapshotEveryOperators(3_000)
+            .snapshotEveryMs(20_000)
+            .snapshotEveryLogBytes(1024 * 1024)
+            .snapshotsRetained(2)
+            .storagePageBytes(16 * 1024)
+            .storageContainerMaxBytes(512 * 1024)
+            .storageFlushBytes(32 * 1024)
+            .storageFlushAgeMs(500)
+            .repeatEventBytes(16 * 1024)
+            .workerLink(member)
+            .outputObserver(new FirstApplierSink(member))
+            .lifecycleListener((step) -> { })
+            .errorHandler((ex) -> { });
+    }
+
+    /** {@code seed steps members [faults [plant [count]]]}: runs printed one line each. */
+    public static void main(final String[] args)
+    {
+        final long first = Long.parseLong(args[0]);
+        final int count = args.length > 5 ? Integer.parseInt(args[5]) : 1;
+        for (long seed = first; seed < first + count; seed++)
+        {
+            final Simulation.Result result = new ClusterSimulation(seed, Long.parseLong(args[1]),
+                Integer.parseInt(args[2]), Simulation.Fault.parse(args.length > 3 ? args[3] : "all"),
+                args.length > 4 ? PlantedBug.ofFlag(args[4]) : PlantedBug.NONE).run();
+            System.out.println(result.lastLine());
+        }
+    }
+}
