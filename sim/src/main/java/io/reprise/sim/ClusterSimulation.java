@@ -17,6 +17,7 @@ import io.reprise.engine.node.NodeAssembly;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.PlantedBug;
 import io.reprise.engine.repeat.WorkerLink;
+import io.reprise.engine.state.DestinationFigures;
 import io.reprise.schema.client.ResultCode;
 import io.reprise.schema.client.SessionStatus;
 import org.agrona.DirectBuffer;
@@ -39,6 +40,7 @@ public final class ClusterSimulation
     private static final Path DATA_DIRECTORY = Path.of("/sim/node");
     private static final long QUIET_TIME_NS = 120_000_000_000L;
     private static final long CATCH_UP_LIMIT_NS = 60_000_000_000L;
+    private static final boolean TRACE = Boolean.getBoolean("reprise.sim.trace");
 
     private final long seed;
     private final long steps;
@@ -65,6 +67,7 @@ public final class ClusterSimulation
     private long faultsInjected;
     private long elections;
     private long starts;
+    private long electionsBeforeQuiet;
 
     public ClusterSimulation(
         final long seed, final long steps, final int memberCount, final Set<Simulation.Fault> faults,
@@ -96,6 +99,7 @@ public final class ClusterSimulation
         long wallOffsetMs;
         SimNode node;
         boolean up;
+        long checkedIndex = -1;
 
         Member(final int id, final long seed)
         {
@@ -166,8 +170,14 @@ public final class ClusterSimulation
                     tenant + ":" + sessionId);
                 return false;
             }
-            return connected == this && workload.dispatch(workerId, tenant, sessionId, destination, attempt,
-                leaseExpiresAtMs, handle, payload, payloadOffset, payloadLength);
+            // The lease is in this member's wall clock; the workers keep time by the simulation's.
+            final boolean taken = connected == this && workload.dispatch(workerId, tenant, sessionId, destination,
+                attempt, leaseExpiresAtMs - wallOffsetMs, handle, payload, payloadOffset, payloadLength);
+            if (TRACE && !taken)
+            {
+                System.out.println("trace: step " + stepsRun + " member " + id + " dispatch to worker " + workerId + " refused" + (connected == this ? "" : " (users elsewhere)") + " " + tenant + ":" + sessionId + " a" + attempt);
+            }
+            return taken;
         }
     }
 
@@ -265,7 +275,7 @@ public final class ClusterSimulation
         catch (final Exception | AssertionError ex)
         {
             failure = "simulator-error: " + ex;
-            if (Boolean.getBoolean("reprise.sim.trace"))
+            if (TRACE)
             {
                 ex.printStackTrace();
             }
@@ -381,9 +391,11 @@ public final class ClusterSimulation
                     fail("one-leader-per-term: members " + other + " and " + member.id + " both lead term " + term);
                 }
             }
-            if (member.up)
+            if (member.up && member.assembly().appliedIndex() != member.checkedIndex)
             {
+                // Digests cost a walk of the state: taken when a member applied something since its last.
                 final long applied = member.assembly().appliedIndex();
+                member.checkedIndex = applied;
                 final long digest = member.assembly().logic().digest();
                 final Long known = digestAt.putIfAbsent(applied, digest);
                 if (null != known && known != digest)
@@ -503,6 +515,7 @@ public final class ClusterSimulation
             }
         }
         workload.quiet();
+        electionsBeforeQuiet = elections;
         final long endNs = clock.nanoTime() + QUIET_TIME_NS;
         while (clock.nanoTime() < endNs && null == violation)
         {
@@ -535,14 +548,43 @@ public final class ClusterSimulation
         }
         if (null == connected)
         {
+            traceMembers();
             return "liveness: healed, with every member up, no leader took clients' entries within the quiet time";
         }
         checker.checkAllEnded(connected.assembly().logic());
         if (null != checker.violation())
         {
+            traceMembers();
             return checker.violation();
         }
         return sameStateEverywhere();
+    }
+
+    private void traceMembers()
+    {
+        if (!TRACE)
+        {
+            return;
+        }
+        System.out.println("trace: elections " + elections + ", in the quiet time " + (elections - electionsBeforeQuiet));
+        for (final Member member : members)
+        {
+            final NodeAssembly node = member.assembly();
+            final StringBuilder figures = new StringBuilder();
+            for (int d = 1; d <= Workload.DESTINATIONS; d++)
+            {
+                figures.append(" d").append(d).append("[ready=")
+                    .append(node.destinationFigures().get(d, DestinationFigures.READY)).append(" inflight=")
+                    .append(node.destinationFigures().get(d, DestinationFigures.IN_FLIGHT)).append('/')
+                    .append(node.destinationFigures().get(d, DestinationFigures.IN_FLIGHT_LIMIT)).append(']');
+            }
+            System.out.println("trace: member " + member.id + " " + member.cluster().consensus().role() +
+                " term " + member.cluster().consensus().term() + " accepts=" +
+                member.cluster().acceptsClients() + " applied=" + node.appliedIndex() + " commit=" +
+                member.cluster().consensus().commitIndex() + " proposals=" +
+                node.repeatProcess().proposals() + " dispatched=" + node.dispatched() + " undeliverable=" +
+                node.undeliverable() + figures + (member == connected ? " (users connected)" : "") + " log=" + member.cluster().log().lastIndex() + " base=" + member.cluster().log().baseIndex() + " durable=" + member.cluster().log().durableIndex() + " published=" + node.publishedIndex() + " fatal=" + node.fatalError());
+        }
     }
 
     /** Every member applies what the leader committed, and all hold the same state at the same index. */

@@ -398,8 +398,16 @@ final class Workload implements WorkerLink
         void join()
         {
             id = nextWorkerId++;
-            // Reports sent before on this node may still be answered, on the connection they went out on.
-            client = node.newClient(tenant, this::onResponse);
+            // Reports sent before on this node may still be answered, on the connection they went out on; a cluster
+            // member the users no longer talk to answers nobody (its connections closed when they left it).
+            final NodeAssembly joined = node;
+            client = node.newClient(tenant, (index, correlation, template, code, value) ->
+            {
+                if (joined == node)
+                {
+                    onResponse(index, correlation, template, code, value);
+                }
+            });
             final int[] destinations = !servesAll && random.nextInt(3) == 0 ?
                 new int[] {1 + random.nextInt(DESTINATIONS)} : new int[] {1, 2, 3};
             node.workerJoined(id, tenant, destinations, 1 + random.nextInt(8));

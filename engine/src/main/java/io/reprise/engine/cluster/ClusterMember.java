@@ -1,6 +1,7 @@
 package io.reprise.engine.cluster;
 
 import java.io.IOException;
+import java.util.Random;
 
 import com.lmax.disruptor.Sequence;
 import io.reprise.engine.flow.OperationPublisher;
@@ -11,6 +12,8 @@ import io.reprise.engine.repeat.RepeatProcess;
 import io.reprise.schema.log.OperatorEncoder;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.EpochClock;
+import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -43,6 +46,7 @@ public final class ClusterMember implements Agent
     private final OperationPublisher publisher;
     private final RepeatProcess repeatProcess;
     private final PlantedBug planted;
+    private final EpochClock epochClock;
     private final Sequence commitGate = new Sequence(-1);
     private final OperatorEncoder encoder = new OperatorEncoder();
     private final UnsafeBuffer newLeaderTerm = new UnsafeBuffer(new byte[64]);
@@ -66,6 +70,7 @@ public final class ClusterMember implements Agent
         this.publisher = publisher;
         this.repeatProcess = repeatProcess;
         this.planted = planted;
+        this.epochClock = context.epochClock();
         log.inRingThrough(publisher::publishedIndex);
         publisher.follow();
         repeatProcess.leader(false);
@@ -75,7 +80,7 @@ public final class ClusterMember implements Agent
 
     /** What a member's consensus needs from its node: time, chance, the network and its election state. */
     public record ConsensusContext(
-        org.agrona.concurrent.NanoClock clock, java.util.Random random, ReplicaLink link, ElectionState election)
+        NanoClock clock, EpochClock epochClock, Random random, ReplicaLink link, ElectionState election)
     {
     }
 
@@ -125,27 +130,28 @@ public final class ClusterMember implements Agent
     }
 
     /**
-     * A new leader puts the rest of its log into the ring (journaled already, committed or not: they commit through
-     * its term's first entry), then that entry, and only then leads.
+     * A new leader first appends its term's first entry (NewLeaderTerm) to its log, as a follower appends (its journal
+     * is still consensus's to write): that entry, once on a majority, commits everything before it. Then it puts its
+     * log into the ring as room allows (the business logic takes each entry once committed), and only when the ring
+     * holds its whole log does it lead: assign positions to clients' entries and start the repeat process.
      */
     private int prepareToLead() throws IOException
     {
-        int work = feed(log.lastIndex());
-        if (publisher.publishedIndex() < log.lastIndex())
+        int work = 0;
+        if (log.lastTerm() != leaderTerm)
         {
-            return work;
+            final int length = encoder.newLeaderTerm(newLeaderTerm, 0, leaderTerm, consensus.memberId());
+            log.append(log.lastIndex() + 1, leaderTerm, epochClock.time(), newLeaderTerm, 0, length);
+            log.sync();
+            work++;
         }
-        publisher.lead(leaderTerm, log.lastIndex() + 1);
-        final int length = encoder.newLeaderTerm(newLeaderTerm, 0, leaderTerm, consensus.memberId());
-        if (publisher.tryPublish(newLeaderTerm, 0, length))
+        work += feed(log.lastIndex());
+        if (publisher.publishedIndex() == log.lastIndex())
         {
+            publisher.lead(leaderTerm, log.lastIndex() + 1);
             state = State.LEADING;
             repeatProcess.leader(true);
             work++;
-        }
-        else
-        {
-            publisher.follow();
         }
         return work;
     }

@@ -189,6 +189,14 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
         final int length) throws IOException
     {
+        if (index <= inRingThrough.getAsLong() || journal.lastIndex() != lastIndex)
+        {
+            // The ring holds an entry at this index, or one the journal stage has not written yet: both were this
+            // node's own as a leader, and now another leader's entry goes there.
+            throw new RestartRequired("entry " + index + " of another leader where this node's ring holds entries " +
+                "through " + inRingThrough.getAsLong() + " (journal at " + journal.lastIndex() + "): the node " +
+                "restarts from its disk");
+        }
         journal.append(index, term, timestampMs, operator, offset, length);
         noteEntry(index, term, timestampMs, operator, offset, length);
     }

@@ -321,7 +321,8 @@ public final class NodeAssembly implements Engine
         final JournalConsensusLog log = new JournalConsensusLog(disk, journal, logic.appliedIndex(),
             logic.appliedTerm(), context.replicationWindowBytes());
         member = new ClusterMember(membership.settings(), membership.memberId(), membership.memberCount(),
-            new ClusterMember.ConsensusContext(context.nanoClock(), membership.random(), membership.link(),
+            new ClusterMember.ConsensusContext(context.nanoClock(), context.epochClock(), membership.random(),
+                membership.link(),
                 ElectionState.open(disk, context.dataDirectory())),
             log, publisher, repeatProcess, planted);
         final StageAgent replicationStage =
