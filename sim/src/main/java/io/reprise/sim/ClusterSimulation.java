@@ -59,7 +59,7 @@ public final class ClusterSimulation
     private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
     private final Map<Long, Long> digestAt = new HashMap<>();
     private long outputsThrough;
-    private Member outputsFrom;
+    private NodeAssembly outputsFrom;
     private Member connected;
     private String violation;
     private long stepsRun;
@@ -197,10 +197,11 @@ public final class ClusterSimulation
         private boolean first()
         {
             final long index = member.assembly().logic().appliedIndex() + 1;
-            if (index > outputsThrough || (index == outputsThrough && outputsFrom == member))
+            // The same index again only from the same start of the same member: one entry has several outputs.
+            if (index > outputsThrough || (index == outputsThrough && outputsFrom == member.assembly()))
             {
                 outputsThrough = index;
-                outputsFrom = member;
+                outputsFrom = member.assembly();
                 checker.watch(member.assembly());
                 return true;
             }
