@@ -97,6 +97,7 @@ public final class ClusterSimulation
         final Random random;
         final double rate;
         long wallOffsetMs;
+        long diskFullUntilNs = -1;
         SimNode node;
         boolean up;
         long checkedIndex = -1;
@@ -105,7 +106,7 @@ public final class ClusterSimulation
         {
             this.id = id;
             this.random = new Random(seed);
-            this.simulatedDisk = new SimulatedDisk(this.random.nextLong());
+            this.simulatedDisk = new SimulatedDisk(this.random.nextLong()).faults(Simulation.diskFaults(faults));
             simulatedDisk.ioListener((kind, path, bytes, nanos) -> clock.advanceNanos(nanos));
             this.disk = new PowerLossDisk(simulatedDisk);
             this.rate = 1.0 + (this.random.nextInt(2001) - 1000) / 1e6;
@@ -346,6 +347,14 @@ public final class ClusterSimulation
     private void passTime()
     {
         clock.advanceNanos(random.nextInt(10) == 0 ? random.nextInt(20_000_000) : random.nextInt(1_000_000));
+        for (final Member member : members)
+        {
+            if (member.diskFullUntilNs >= 0 && clock.nanoTime() >= member.diskFullUntilNs)
+            {
+                member.simulatedDisk.capacityBytes(Long.MAX_VALUE);
+                member.diskFullUntilNs = -1;
+            }
+        }
     }
 
     /**
@@ -457,6 +466,12 @@ public final class ClusterSimulation
             faultsInjected++;
             member.simulatedDisk.failSyncs(1 + random.nextInt(3));
         }
+        else if (pick < 40 && faults.contains(Simulation.Fault.DISK_FULL) && member.diskFullUntilNs < 0)
+        {
+            faultsInjected++;
+            member.simulatedDisk.capacityBytes(member.simulatedDisk.usedBytes() + random.nextInt(64 * 1024));
+            member.diskFullUntilNs = clock.nanoTime() + 1_000_000L * (1 + random.nextInt(3000));
+        }
         else if (pick < 60 && faults.contains(Simulation.Fault.CLOCK_JUMP))
         {
             faultsInjected++;
@@ -508,6 +523,9 @@ public final class ClusterSimulation
         network.loss(0).duplication(0).delay(100_000, 500_000);
         for (final Member member : members)
         {
+            member.simulatedDisk.faults(SimulatedDisk.Faults.none());
+            member.simulatedDisk.capacityBytes(Long.MAX_VALUE);
+            member.diskFullUntilNs = -1;
             member.simulatedDisk.failSyncs(0);
             member.disk.restore();
             if (!member.up || null != member.assembly().fatalError())

@@ -179,7 +179,7 @@ public final class Simulation
         this.workload = new Workload(new Random(random.nextLong()), clock, checker, sessions);
     }
 
-    private static SimulatedDisk.Faults diskFaults(final Set<Fault> faults)
+    static SimulatedDisk.Faults diskFaults(final Set<Fault> faults)
     {
         final SimulatedDisk.Faults recommended = SimulatedDisk.Faults.all();
         SimulatedDisk.Faults chosen = SimulatedDisk.Faults.none();

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Set;
 
 import io.reprise.engine.node.PlantedBug;
+import io.reprise.sim.ClusterSimulation;
 import io.reprise.sim.Simulation;
 import io.reprise.tools.cli.Args;
 import io.reprise.tools.cli.ExitCode;
@@ -14,21 +15,25 @@ import io.reprise.tools.cli.UsageException;
 /**
  * {@code reprise sim}: runs the node's own code on the simulation runtime, with its clients, workers and faults,
  * from one seed in one thread (docs/simulation.md). The last line is
- * {@code sim: seed=S nodes=1 steps=N ops=N acked=N crashes=N faults=N digest=0x<16 hex> ok}, or the same head with
+ * {@code sim: seed=S nodes=1 steps=N ops=N acked=N crashes=N faults=N digest=0x<16 hex> ok} (a cluster adds
+ * {@code elections=N installs=N} before the digest), or the same head with
  * {@code FAILED <invariant>: <detail>} and exit status 1, after a line with the command that replays it.
  */
 public final class SimCommand
 {
     public static final String USAGE =
-        "sim [--seed S] [--steps N] [--faults all|none|LIST] [--plant BUG] [--seeds K]";
+        "sim [--nodes 1|3|5] [--seed S] [--steps N] [--faults all|none|LIST] [--plant BUG] [--seeds K]";
     public static final String DESCRIPTION =
-        "Runs one node, its controllers and workers, and faults, from one seed in one thread on virtual time,\n" +
-        "checking every invariant (docs/simulation.md). --steps (100000); --faults all (default), none, or a list\n" +
-        "of crash,power-loss,sync-fail,disk-full,clock-jump,worker-death,slow-io\n(corrupt-read and misdirected-write on demand); --plant ack-before-sync|\n" +
-        "apply-uncommitted|skip-torn-check plants a bug the checker must catch. Without --seed it picks one and\n" +
-        "prints it first. --seeds K runs seeds S..S+K-1, stopping at the first failure. Exit 1 on a failure.";
+        "Runs one node (--nodes 1, the default) or a cluster of 3 or 5 on a simulated network, its controllers and\n" +
+        "workers, and faults, from one seed in one thread on virtual time, checking every invariant\n" +
+        "(docs/simulation.md, docs/cluster.md). --steps (100000); --faults all (default), none, or a list of\n" +
+        "crash,power-loss,sync-fail,disk-full,clock-jump,worker-death,slow-io,network\n(corrupt-read and misdirected-write on demand, one node); --plant ack-before-sync|\n" +
+        "apply-uncommitted|skip-torn-check (one node), commit-without-majority|double-vote|\n" +
+        "follower-applies-beyond-commit|dispatch-after-stepdown (a cluster) plants a bug the checker must catch.\n" +
+        "Without --seed it picks one and prints it first. --seeds K runs seeds S..S+K-1, stopping at the first\n" +
+        "failure. Exit 1 on a failure.";
 
-    private static final Set<String> OPTIONS = Set.of("--seed", "--steps", "--faults", "--plant", "--seeds");
+    private static final Set<String> OPTIONS = Set.of("--nodes", "--seed", "--steps", "--faults", "--plant", "--seeds");
 
     private SimCommand()
     {
@@ -40,6 +45,11 @@ public final class SimCommand
         final Args args = Args.parse("sim", tokens, OPTIONS);
         final long steps = args.longOption("--steps", 100_000, 1, Long.MAX_VALUE);
         final long seeds = args.longOption("--seeds", 1, 1, Long.MAX_VALUE);
+        final int nodes = (int)args.longOption("--nodes", 1, 1, 5);
+        if (nodes != 1 && nodes != 3 && nodes != 5)
+        {
+            throw new UsageException("--nodes must be 1, 3 or 5: " + nodes);
+        }
         final Set<Simulation.Fault> faults;
         final PlantedBug plant;
         try
@@ -63,7 +73,8 @@ public final class SimCommand
         }
         for (long i = 0; i < seeds; i++)
         {
-            final Simulation.Result result = new Simulation(firstSeed + i, steps, faults, plant).run();
+            final Simulation.Result result = nodes == 1 ? new Simulation(firstSeed + i, steps, faults, plant).run() :
+                new ClusterSimulation(firstSeed + i, steps, nodes, faults, plant).run();
             if (!result.ok())
             {
                 out.println("replay: " + result.replayCommand());

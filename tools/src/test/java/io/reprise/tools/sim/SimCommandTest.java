@@ -56,4 +56,23 @@ class SimCommandTest
         assertEquals(2, bug.exit(), bug.toString());
         assertTrue(bug.err().contains("unknown planted bug: typo"), bug.err());
     }
+
+    @Test
+    void aClusterOfThreeRunsFromItsSeedAndReplaysTheSame()
+    {
+        final NodeFixture.Run first = reprise("sim", "--nodes", "3", "--seed", "5", "--steps", "3000");
+        final NodeFixture.Run second = reprise("sim", "--nodes", "3", "--seed", "5", "--steps", "3000");
+        assertEquals(0, first.exit(), first.toString());
+        assertTrue(first.lastLine().matches("sim: seed=5 nodes=3 steps=3000 ops=\\d+ acked=\\d+ crashes=\\d+ " +
+            "faults=\\d+ elections=[1-9]\\d* installs=\\d+ digest=0x[0-9a-f]{16} ok"), first.lastLine());
+        assertEquals(first.lastLine(), second.lastLine());
+    }
+
+    @Test
+    void aClusterOfTwoIsAUsageError()
+    {
+        final NodeFixture.Run run = reprise("sim", "--nodes", "2");
+        assertEquals(2, run.exit(), run.toString());
+        assertTrue(run.err().contains("--nodes must be 1, 3 or 5: 2"), run.err());
+    }
 }
