@@ -67,6 +67,8 @@ public final class ClusterSimulation
     private long faultsInjected;
     private long elections;
     private long starts;
+    private long installs;
+    private long snapshotEveryOperators = Long.getLong("reprise.cluster.snapshot.every", 500);
     private long electionsBeforeQuiet;
 
     public ClusterSimulation(
@@ -101,6 +103,8 @@ public final class ClusterSimulation
         SimNode node;
         boolean up;
         long checkedIndex = -1;
+        long installsTaken;
+        long acknowledgedWhileInstalling;
 
         Member(final int id, final long seed)
         {
@@ -146,6 +150,7 @@ public final class ClusterSimulation
 
         void crash()
         {
+            acknowledgedWhileInstalling += cluster().acknowledgedWhileInstalling();
             up = false;
             network.down(id);
             node.abandon();
@@ -284,7 +289,7 @@ public final class ClusterSimulation
         }
         final String head = "sim: seed=" + seed + " nodes=" + memberCount + " steps=" + stepsRun + " ops=" +
             workload.operatorsOffered() + " acked=" + checker.answeredCount() + " crashes=" + crashes + " faults=" +
-            faultsInjected + " elections=" + elections + " installs=0";
+            faultsInjected + " elections=" + elections + " installs=" + installs;
         if (null == failure)
         {
             return new Simulation.Result(true, head + String.format(" digest=0x%016x ok",
@@ -302,20 +307,33 @@ public final class ClusterSimulation
 
     private String runPhases() throws Exception
     {
-        for (final Member member : members)
-        {
-            member.start();
-        }
+        startAll();
         if (faults.contains(Simulation.Fault.NETWORK))
         {
             network.loss(random.nextInt(20_000)).duplication(random.nextInt(10_000))
                 .delay(100_000, 200_000 + random.nextInt(3_000_000));
         }
-        else
+        runSteps(steps);
+        if (null != violation)
         {
-            network.delay(100_000, 500_000);
+            return violation;
         }
-        for (long step = 0; step < steps && null == violation; step++)
+        return quietTimeAndEnd();
+    }
+
+    void startAll() throws Exception
+    {
+        network.delay(100_000, 500_000);
+        for (final Member member : members)
+        {
+            member.start();
+        }
+    }
+
+    /** {@code count} steps of the run: members' steps, users' actions, and the chosen faults. */
+    void runSteps(final long count) throws Exception
+    {
+        for (long step = 0; step < count && null == violation; step++)
         {
             stepsRun++;
             passTime();
@@ -337,11 +355,97 @@ public final class ClusterSimulation
             }
             afterStep();
         }
-        if (null != violation)
+    }
+
+    // ------------------------------------------------------------------------------ for scenario tests
+
+    /** Runs members' steps until every member has applied the leader's commit index, or {@code limitNs} passed. */
+    boolean runUntilCaughtUp(final long limitNs) throws Exception
+    {
+        final long endNs = clock.nanoTime() + limitNs;
+        while (clock.nanoTime() < endNs && null == violation)
         {
-            return violation;
+            if (null != connected && connected.up)
+            {
+                final long commit = connected.cluster().consensus().commitIndex();
+                boolean all = commit > 0;
+                for (final Member member : members)
+                {
+                    all &= member.up && member.assembly().appliedIndex() >= commit;
+                }
+                if (all)
+                {
+                    return true;
+                }
+            }
+            passTime();
+            stepMember(members[random.nextInt(memberCount)]);
+            afterStep();
         }
-        return quietTimeAndEnd();
+        traceMembers();
+        return false;
+    }
+
+    /** The member the users talk to (the leader), or -1. */
+    int leader()
+    {
+        return null == connected ? -1 : connected.id;
+    }
+
+    void isolate(final int member)
+    {
+        network.isolate(member);
+    }
+
+    void heal()
+    {
+        network.heal();
+    }
+
+    void restart(final int member) throws Exception
+    {
+        members[member].assembly().fail(new IllegalStateException("restart (scenario)"));
+        crashAndRestart(members[member]);
+    }
+
+    void wipe(final int member) throws Exception
+    {
+        wipe(members[member]);
+    }
+
+    long installsTaken(final int member)
+    {
+        return members[member].installsTaken;
+    }
+
+    long acknowledgedWhileInstalling(final int member)
+    {
+        return members[member].acknowledgedWhileInstalling + members[member].cluster().acknowledgedWhileInstalling();
+    }
+
+    long lastIndex(final int member)
+    {
+        return members[member].cluster().log().lastIndex();
+    }
+
+    long baseIndex(final int member)
+    {
+        return members[member].cluster().log().baseIndex();
+    }
+
+    long appliedIndex(final int member)
+    {
+        return members[member].assembly().appliedIndex();
+    }
+
+    long digest(final int member)
+    {
+        return members[member].assembly().logic().digest();
+    }
+
+    String violation()
+    {
+        return null != violation ? violation : checker.violation();
     }
 
     private void passTime()
@@ -401,6 +505,11 @@ public final class ClusterSimulation
                     fail("one-leader-per-term: members " + other + " and " + member.id + " both lead term " + term);
                 }
             }
+            if (member.up && member.cluster().acknowledgedWhileInstalling() > 0)
+            {
+                fail("no-ack-while-installing: member " + member.id + " acknowledged entries while it was taking " +
+                    "a full install");
+            }
             if (member.up && member.assembly().appliedIndex() != member.checkedIndex)
             {
                 // Digests cost a walk of the state: taken when a member applied something since its last.
@@ -444,7 +553,7 @@ public final class ClusterSimulation
         }
     }
 
-    private void injectFault()
+    private void injectFault() throws Exception
     {
         final int pick = random.nextInt(1000);
         final Member member = members[random.nextInt(memberCount)];
@@ -491,6 +600,11 @@ public final class ClusterSimulation
         {
             network.heal();
         }
+        else if (pick < 503 && faults.contains(Simulation.Fault.WIPE) && mayWipe(member))
+        {
+            faultsInjected++;
+            wipe(member);
+        }
         else if (pick < 520 && !faults.isEmpty() && member.leads())
         {
             faultsInjected++;
@@ -499,8 +613,63 @@ public final class ClusterSimulation
         }
     }
 
+    /**
+     * A member's disk may be wiped when every other member is up and holds durably all it held: what it had
+     * acknowledged is then on a majority without it. (Losing acknowledged entries on more members than that would
+     * lose committed ones, which no replication can prevent.)
+     */
+    private boolean mayWipe(final Member member)
+    {
+        if (!member.up)
+        {
+            return false;
+        }
+        final long held = member.cluster().log().durableIndex();
+        for (final Member other : members)
+        {
+            if (other != member && (!other.up || other.cluster().log().durableIndex() < held ||
+                null != other.assembly().fatalError()))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The member crashes and its disk loses everything but its term and vote; it starts empty. */
+    private void wipe(final Member member) throws Exception
+    {
+        crashes++;
+        member.crash();
+        for (final String directory : new String[] {"journal", "snapshots", "sources", "install"})
+        {
+            final Path path = DATA_DIRECTORY.resolve(directory);
+            if (member.simulatedDisk.exists(path))
+            {
+                for (final String name : member.simulatedDisk.list(path))
+                {
+                    member.simulatedDisk.delete(path.resolve(name));
+                }
+                member.simulatedDisk.syncDirectory(path);
+            }
+        }
+        try
+        {
+            member.start();
+        }
+        catch (final Exception ex)
+        {
+            fail("restart-after-crash: member " + member.id + " refused to start after a wipe: " + ex.getMessage());
+        }
+    }
+
     private void crashAndRestart(final Member member) throws Exception
     {
+        if (member.up && member.assembly().fatalError() instanceof RestartRequired restart && restart.afterInstall())
+        {
+            installs++;
+            member.installsTaken++;
+        }
         crashes++;
         member.crash();
         try
@@ -602,7 +771,7 @@ public final class ClusterSimulation
                 member.cluster().acceptsClients() + " applied=" + node.appliedIndex() + " commit=" +
                 member.cluster().consensus().commitIndex() + " proposals=" +
                 node.repeatProcess().proposals() + " dispatched=" + node.dispatched() + " undeliverable=" +
-                node.undeliverable() + figures + (member == connected ? " (users connected)" : "") + " log=" + member.cluster().log().lastIndex() + " base=" + member.cluster().log().baseIndex() + " durable=" + member.cluster().log().durableIndex() + " published=" + node.publishedIndex() + " fatal=" + node.fatalError());
+                node.undeliverable() + figures + (member == connected ? " (users connected)" : "") + " installing=" + member.cluster().installing() + " installsSent=" + member.cluster().installsSent() + " log=" + member.cluster().log().lastIndex() + " base=" + member.cluster().log().baseIndex() + " durable=" + member.cluster().log().durableIndex() + " published=" + node.publishedIndex() + " fatal=" + node.fatalError());
         }
     }
 
@@ -631,6 +800,7 @@ public final class ClusterSimulation
         {
             if (member.assembly().appliedIndex() != index || member.assembly().logic().digest() != digest)
             {
+                traceMembers();
                 return String.format("every-member-applies: member %d is at index %d digest 0x%016x, the leader " +
                     "(member %d) at index %d digest 0x%016x", member.id, member.assembly().appliedIndex(),
                     member.assembly().logic().digest(), connected.id, index, digest);
@@ -669,7 +839,7 @@ public final class ClusterSimulation
             .journalSegmentLength(4 * 1024 * 1024)
             .journalWriteBufferBytes(2 * 1024 * 1024)
             .replicationWindowBytes(1024 * 1024)
-            .snapshotEveryOperators(3_000)
+            .snapshotEveryOperators(snapshotEveryOperators)
             .snapshotEveryMs(20_000)
             .snapshotEveryLogBytes(1024 * 1024)
             .snapshotsRetained(2)

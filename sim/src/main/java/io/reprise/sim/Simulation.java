@@ -46,6 +46,11 @@ public final class Simulation
          */
         NETWORK,
         /**
+         * Clusters only: a member's disk is wiped (journal, snapshots, sources; its term and vote are kept) and it
+         * starts empty, to come back by a full install. Only while every other member is up and holds all it held.
+         */
+        WIPE,
+        /**
          * A synced sector reads back with a bit flipped (10 ppm of sector reads). Not in {@code all}: one node cannot
          * repair what it acknowledged, so the run ends at the first loss (docs/simulation.md).
          */
@@ -54,7 +59,7 @@ public final class Simulation
         MISDIRECTED_WRITE;
 
         /** What {@code --faults all} turns on: every fault a single node must survive without losing anything. */
-        public static final Set<Fault> ALL = EnumSet.range(CRASH, NETWORK);
+        public static final Set<Fault> ALL = EnumSet.range(CRASH, WIPE);
 
         public String flag()
         {
@@ -93,7 +98,7 @@ public final class Simulation
                 if (!found)
                 {
                     throw new IllegalArgumentException("unknown fault: " + trimmed + " (all, none, or a list of " +
-                        "crash, power-loss, sync-fail, disk-full, clock-jump, worker-death, slow-io, network, " +
+                        "crash, power-loss, sync-fail, disk-full, clock-jump, worker-death, slow-io, network, wipe, " +
                         "corrupt-read, misdirected-write)");
                 }
             }

@@ -43,6 +43,8 @@ final class Workload implements WorkerLink
     private final Controller[] controllers = new Controller[TENANTS + 1];
     private NodeAssembly node;
     private long nextWorkerId = 1;
+    /** How many times the users connected to a node: answers on the connections of an earlier one are not heard. */
+    private long connections;
     private long operatorsOffered;
     private boolean quiet;
 
@@ -75,6 +77,7 @@ final class Workload implements WorkerLink
     void connect(final NodeAssembly node)
     {
         this.node = node;
+        connections++;
         for (int tenant = 1; tenant <= TENANTS; tenant++)
         {
             controllers[tenant] = new Controller(tenant);
@@ -398,12 +401,13 @@ final class Workload implements WorkerLink
         void join()
         {
             id = nextWorkerId++;
-            // Reports sent before on this node may still be answered, on the connection they went out on; a cluster
-            // member the users no longer talk to answers nobody (its connections closed when they left it).
-            final NodeAssembly joined = node;
+            // Reports sent before on this node may still be answered, on the connection they went out on; but not
+            // after the users connected anew (in a cluster the member they left answers nobody: those connections
+            // closed, even if they come back to it later).
+            final long joinedIn = connections;
             client = node.newClient(tenant, (index, correlation, template, code, value) ->
             {
-                if (joined == node)
+                if (joinedIn == connections)
                 {
                     onResponse(index, correlation, template, code, value);
                 }

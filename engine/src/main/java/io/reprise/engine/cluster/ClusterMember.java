@@ -9,6 +9,9 @@ import io.reprise.engine.flow.OperationSlot;
 import io.reprise.engine.flow.StageAgent;
 import io.reprise.engine.node.PlantedBug;
 import io.reprise.engine.repeat.RepeatProcess;
+import io.reprise.schema.cluster.InstallAckDecoder;
+import io.reprise.schema.cluster.InstallSnapshotDecoder;
+import io.reprise.schema.cluster.MessageHeaderDecoder;
 import io.reprise.schema.log.OperatorEncoder;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.Agent;
@@ -47,11 +50,25 @@ public final class ClusterMember implements Agent
     private final RepeatProcess repeatProcess;
     private final PlantedBug planted;
     private final EpochClock epochClock;
+    private final NanoClock clock;
     private final Sequence commitGate = new Sequence(-1);
     private final OperatorEncoder encoder = new OperatorEncoder();
     private final UnsafeBuffer newLeaderTerm = new UnsafeBuffer(new byte[64]);
     private final ConsensusLog.EntryVisitor feedEntry = this::feedEntry;
     private final StageAgent.Handler replicationHandler = new ReplicationHandler();
+    private final InstallReceiver receiver;
+    private final InstallSender sender;
+    private final InstallFiles installFiles;
+    private final boolean[] installing;
+    private final InstallSnapshotDecoder chunkDecoder = new InstallSnapshotDecoder();
+    private final InstallAckDecoder ackDecoder = new InstallAckDecoder();
+    private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
+    private long transferId;
+    private long installsSent;
+    private long installsCompleted;
+    private long acknowledgementsSeen;
+    private long acknowledgedWhileInstalling;
+    private long acknowledgementsAtInstallStart;
     private State state = State.FOLLOWING;
     private boolean feedRefused;
     private long leaderTerm;
@@ -64,18 +81,26 @@ public final class ClusterMember implements Agent
         final JournalConsensusLog log,
         final OperationPublisher publisher,
         final RepeatProcess repeatProcess,
-        final PlantedBug planted) throws IOException
+        final PlantedBug planted,
+        final InstallReceiver receiver,
+        final InstallSender sender,
+        final InstallFiles installFiles) throws IOException
     {
+        this.receiver = receiver;
+        this.sender = sender;
+        this.installFiles = installFiles;
         this.log = log;
         this.publisher = publisher;
         this.repeatProcess = repeatProcess;
         this.planted = planted;
         this.epochClock = context.epochClock();
+        this.clock = context.clock();
         log.inRingThrough(publisher::publishedIndex);
         publisher.follow();
         repeatProcess.leader(false);
+        this.installing = new boolean[memberCount];
         consensus = new Consensus(memberId, memberCount, settings, context.clock(), context.random(), context.link(),
-            log, context.election(), this::onRoleChange, planted);
+            log, context.election(), new ConsensusEvents(), planted);
     }
 
     /** What a member's consensus needs from its node: time, chance, the network and its election state. */
@@ -84,13 +109,40 @@ public final class ClusterMember implements Agent
     {
     }
 
-    private void onRoleChange(final Consensus.Role role, final long term, final int leaderId)
+    /** What consensus tells the member: role changes, followers that need an install, the install's messages. */
+    private final class ConsensusEvents implements Consensus.Listener
+    {
+        public void onRoleChange(final Consensus.Role role, final long term, final int leaderId)
+        {
+            ClusterMember.this.onRoleChange(role, term);
+        }
+
+        public void onInstallNeeded(final int member)
+        {
+            startInstall(member);
+        }
+
+        public void onOtherMessage(final int templateId, final DirectBuffer buffer, final int offset, final int length)
+        {
+            onInstallMessage(templateId, buffer, offset, length);
+        }
+    }
+
+    private void onRoleChange(final Consensus.Role role, final long term)
     {
         if (role == Consensus.Role.LEADER)
         {
             state = State.PREPARING_TO_LEAD;
             leaderTerm = term;
             return;
+        }
+        for (int m = 0; m < installing.length; m++)
+        {
+            if (installing[m])
+            {
+                sender.cancel(m);
+                installing[m] = false;
+            }
         }
         if (state != State.FOLLOWING)
         {
@@ -107,6 +159,27 @@ public final class ClusterMember implements Agent
     public int doWork() throws IOException
     {
         int work = consensus.doWork();
+        if (state == State.LEADING || state == State.PREPARING_TO_LEAD)
+        {
+            // Installs take what is left of the duty cycle's budget after consensus has sent live entries.
+            work += sender.doWork(clock.nanoTime());
+        }
+        else
+        {
+            work += receiver.doWork();
+            if (consensus.acknowledgements() > acknowledgementsSeen && installing())
+            {
+                // The leader's log reaches this member after all (a new leader, an older base): replication
+                // brings it up to date and the install is not needed.
+                receiver.discard();
+                work++;
+            }
+            acknowledgementsSeen = consensus.acknowledgements();
+            if (receiver.complete())
+            {
+                finishInstall();
+            }
+        }
         if (state == State.PREPARING_TO_LEAD)
         {
             work += prepareToLead();
@@ -177,6 +250,114 @@ public final class ClusterMember implements Agent
         {
             feedRefused = true;
         }
+    }
+
+    /**
+     * Leading, a follower needs what the log no longer holds: it gets the newest snapshot, its sources, then (by
+     * replication) the log after it. One transfer at a time per follower; a finished one that did not bring the
+     * follower back (a newer snapshot since) starts again.
+     */
+    private void startInstall(final int member)
+    {
+        if (installing[member] && !sender.isComplete(member))
+        {
+            return;
+        }
+        try
+        {
+            final InstallFiles.Snapshot snapshot = installFiles.newest();
+            if (null == snapshot)
+            {
+                return;
+            }
+            sender.start(member, ++transferId, snapshot.index(), snapshot.term(), snapshot.files());
+            installing[member] = true;
+            installsSent++;
+        }
+        catch (final IOException ex)
+        {
+            // A snapshot rotated away while it was being opened: the next try takes the newer one.
+            installing[member] = false;
+        }
+    }
+
+    private void onInstallMessage(final int templateId, final DirectBuffer buffer, final int offset, final int length)
+    {
+        headerDecoder.wrap(buffer, offset);
+        final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
+        try
+        {
+            if (templateId == InstallSnapshotDecoder.TEMPLATE_ID)
+            {
+                chunkDecoder.wrap(buffer, body, headerDecoder.blockLength(), headerDecoder.version());
+                // Only the leader this member follows installs here, and never into a leader.
+                if (state == State.FOLLOWING && chunkDecoder.leaderId() == consensus.leaderId() &&
+                    chunkDecoder.term() == consensus.term())
+                {
+                    if (!installing())
+                    {
+                        acknowledgementsAtInstallStart = consensus.acknowledgements();
+                    }
+                    receiver.onChunk(chunkDecoder);
+                }
+            }
+            else if (templateId == InstallAckDecoder.TEMPLATE_ID)
+            {
+                ackDecoder.wrap(buffer, body, headerDecoder.blockLength(), headerDecoder.version());
+                if (state != State.FOLLOWING)
+                {
+                    sender.onAck(ackDecoder);
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            throw new Consensus.ConsensusIoException(ex);
+        }
+    }
+
+    /**
+     * The seed's switch: the installed snapshot and sources replace this member's state and log, and the node
+     * restarts on them; the log after the snapshot then comes by replication.
+     */
+    private void finishInstall() throws IOException
+    {
+        final long index = receiver.snapshotIndex();
+        if (consensus.acknowledgements() > acknowledgementsAtInstallStart)
+        {
+            acknowledgedWhileInstalling += consensus.acknowledgements() - acknowledgementsAtInstallStart;
+        }
+        installFiles.install(index, receiver.snapshotTerm(), receiver.files());
+        receiver.discard();
+        installsCompleted++;
+        throw new RestartRequired("installed the snapshot at index " + index + ": the node restarts on it", true);
+    }
+
+    /** Full installs this member started sending as leader. */
+    public long installsSent()
+    {
+        return installsSent;
+    }
+
+    /** Full installs this member took (the last one ends its run: the node restarts on it). */
+    public long installsCompleted()
+    {
+        return installsCompleted;
+    }
+
+    /**
+     * Entries acknowledged to a leader during the install this member last switched to: the seed says none (a
+     * member catching up acknowledges nothing until it switches). An acknowledgement ends an install instead.
+     */
+    public long acknowledgedWhileInstalling()
+    {
+        return acknowledgedWhileInstalling;
+    }
+
+    /** Whether an install is under way here (files being received, or held and not yet switched to). */
+    public boolean installing()
+    {
+        return receiver.snapshotIndex() != InstallReceiver.NO_SNAPSHOT;
     }
 
     /** Whether clients' entries are taken here: leading, with no leadership transfer under way. */

@@ -43,11 +43,23 @@ public final class Consensus implements Agent
         FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER
     }
 
-    /** What the host does on a role change: start or stop the repeat process, put a NewLeaderTerm entry in the log. */
-    @FunctionalInterface
+    /** What the host does on a role change (start or stop the repeat process, lead), and what consensus leaves to it. */
     public interface Listener
     {
         void onRoleChange(Role role, long term, int leaderId);
+
+        /**
+         * Leading, follower {@code member} needs entries this log no longer holds: only a full install (the newest
+         * snapshot, its saved-session sources, then the log after it) brings it back. Called at each try to send.
+         */
+        default void onInstallNeeded(final int member)
+        {
+        }
+
+        /** A message of the cluster schema that consensus does not handle (the install's). */
+        default void onOtherMessage(final int templateId, final DirectBuffer buffer, final int offset, final int length)
+        {
+        }
     }
 
     /** Timeouts and sizes; the same on every member. */
@@ -129,6 +141,7 @@ public final class Consensus implements Agent
     private boolean timeoutNowSent;
 
     private long elections;
+    private long acknowledgements;
 
     public Consensus(
         final int memberId,
@@ -387,7 +400,8 @@ public final class Consensus implements Agent
         for (int m = 0; m < memberCount; m++)
         {
             nextIndex[m] = log.lastIndex() + 1;
-            matchIndex[m] = log.baseIndex();
+            // Unknown until the follower says: it may hold less than this log's base (then it needs an install).
+            matchIndex[m] = 0;
             probing[m] = true;
             lastSentNs[m] = Long.MIN_VALUE / 2;
             lastHeardNs[m] = now;
@@ -496,17 +510,20 @@ public final class Consensus implements Agent
      */
     private int sendAppend(final int m, final long from, final long now) throws IOException
     {
-        final long prevIndex = from - 1;
-        final long prevTerm = log.termAt(prevIndex);
-        if (prevTerm < 0)
+        long prevIndex = from - 1;
+        long prevTerm = log.termAt(prevIndex);
+        final boolean installNeeded = prevTerm < 0 || !log.holds(from);
+        if (installNeeded)
         {
-            // The follower needs entries this log no longer holds: only a snapshot install brings it back.
-            lastSentNs[m] = now;
-            return 0;
+            // The follower needs entries this log no longer holds: only a full install brings it back. A heartbeat
+            // still goes, so that it knows its leader (and takes the install from it) and does not stand.
+            listener.onInstallNeeded(m);
+            prevIndex = log.baseIndex();
+            prevTerm = log.termAt(prevIndex);
         }
         stagedCount = 0;
         stagedBytes = 0;
-        final int count = log.read(from, log.lastIndex(), settings.maxMessageBytes(), stage);
+        final int count = installNeeded ? 0 : log.read(from, log.lastIndex(), settings.maxMessageBytes(), stage);
         appendEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
             .term(election.term())
             .prevIndex(prevIndex)
@@ -586,6 +603,11 @@ public final class Consensus implements Agent
         else
         {
             probing[m] = true;
+            if (response.lastIndex() < matchIndex[m])
+            {
+                // It holds less than it acknowledged: its disk was lost or replaced. What it held no longer counts.
+                matchIndex[m] = Math.max(0, response.lastIndex());
+            }
             nextIndex[m] = Math.max(matchIndex[m] + 1, Math.min(nextIndex[m], response.lastIndex() + 1));
             lastSentNs[m] = Long.MIN_VALUE / 2;
             lastProgressNs[m] = now;
@@ -734,6 +756,7 @@ public final class Consensus implements Agent
         if (role == Role.FOLLOWER && leaderId != NO_LEADER)
         {
             sendResponse(leaderId, true, Math.min(ackMatchIndex, log.durableIndex()), log.lastIndex());
+            acknowledgements++;
         }
         return 1;
     }
@@ -785,6 +808,7 @@ public final class Consensus implements Agent
                     onTimeoutNow(timeoutNowDecoder.wrap(buffer, body, blockLength, version));
                     break;
                 default:
+                    listener.onOtherMessage(headerDecoder.templateId(), buffer, offset, length);
                     break;
             }
         }
@@ -825,6 +849,12 @@ public final class Consensus implements Agent
     public long commitIndex()
     {
         return commitIndex;
+    }
+
+    /** Entries acknowledged to a leader (successful AppendResponses sent). */
+    public long acknowledgements()
+    {
+        return acknowledgements;
     }
 
     /** Elections this member stood in as a candidate. */

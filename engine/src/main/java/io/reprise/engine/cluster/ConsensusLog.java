@@ -36,6 +36,12 @@ public interface ConsensusLog
      */
     long termStart(long index);
 
+    /**
+     * Whether {@link #read} can give the entry at {@code index} (or it is the next one to come): after the base, and
+     * not deleted by a rotation of the log. A follower that needs an entry the log does not hold needs a full install.
+     */
+    boolean holds(long index);
+
     /** The last index synced: a member acknowledges or counts nothing above it. */
     long durableIndex();
 

@@ -417,6 +417,32 @@ public final class InstallReceiver
         return files;
     }
 
+    /**
+     * The caller moved the installed files into place: the staging directory is emptied (its progress record last,
+     * so a crash part way leaves nothing a restart would resume) and the receiver holds no install.
+     */
+    public void discard() throws IOException
+    {
+        closeCurrent();
+        for (final String name : disk.list(staging))
+        {
+            if (!name.equals(InstallProgress.FILE_NAME))
+            {
+                disk.delete(staging.resolve(name));
+            }
+        }
+        if (disk.exists(staging.resolve(InstallProgress.FILE_NAME)))
+        {
+            disk.delete(staging.resolve(InstallProgress.FILE_NAME));
+        }
+        disk.syncDirectory(staging);
+        progress = null;
+        progressDirty = false;
+        writtenBytes = 0;
+        syncedBytes = 0;
+        ackPending = false;
+    }
+
     /** Chunks refused: a checksum that did not hold, a name or length that could not be, a version-1 sender. */
     public long refusedChunks()
     {

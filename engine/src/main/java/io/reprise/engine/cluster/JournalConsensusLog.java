@@ -1,7 +1,9 @@
 package io.reprise.engine.cluster;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.LongSupplier;
 
 import io.reprise.engine.disk.Disk;
@@ -180,6 +182,28 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         return runStart[runOf(index)];
     }
 
+    public boolean holds(final long index)
+    {
+        if (index <= baseIndex || index > lastIndex + 1)
+        {
+            return false;
+        }
+        if (index >= recentFirst && index <= recentFirst + recentCount)
+        {
+            return true;
+        }
+        try
+        {
+            // Rare: a follower far behind. The journal's oldest segment says what a rotation left.
+            final List<Long> segments = journal.segments();
+            return !segments.isEmpty() && segments.get(0) <= index;
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
     public long durableIndex()
     {
         return Math.max(journal.durableIndex(), baseIndex);
@@ -311,6 +335,12 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
                 if (reader.index() < fromIndex + count)
                 {
                     continue;
+                }
+                if (reader.index() > fromIndex + count)
+                {
+                    // Not held any more (a rotation deleted it): nothing from here on can be read in order.
+                    closeReader();
+                    break;
                 }
                 readerHasRecord = true;
             }

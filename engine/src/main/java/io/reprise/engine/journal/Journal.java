@@ -408,6 +408,27 @@ public final class Journal implements AutoCloseable
     }
 
     /**
+     * Starts an empty journal at {@code firstIndex} in an empty {@code directory}: one segment that holds only its
+     * header. For a node that took a snapshot from elsewhere (a cluster's full install) and holds no log before it:
+     * without a segment, start-up would take the missing journal for a lost one.
+     */
+    public static void startEmpty(final Disk disk, final Path directory, final long segmentLength,
+        final long firstIndex) throws IOException
+    {
+        disk.createDirectories(directory);
+        final ByteBuffer header = ByteBuffer.allocateDirect(SEGMENT_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        putSegmentHeader(header, firstIndex, segmentLength, 0, new CRC32C());
+        header.clear();
+        try (DiskFile file = disk.open(directory.resolve(segmentName(firstIndex)), true))
+        {
+            file.setLength(segmentLength);
+            file.write(header, 0);
+            file.sync();
+        }
+        disk.syncDirectory(directory);
+    }
+
+    /**
      * Removes every record after {@code index} (a conflicting uncommitted suffix in the cluster). Buffered
      * records are dropped; written ones are zeroed and later segments deleted, durably.
      */

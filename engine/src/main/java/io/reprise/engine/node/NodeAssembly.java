@@ -13,6 +13,9 @@ import io.reprise.engine.agents.SnapshotAgent;
 import io.reprise.engine.agents.TimeProcess;
 import io.reprise.engine.cluster.ClusterMember;
 import io.reprise.engine.cluster.ElectionState;
+import io.reprise.engine.cluster.InstallFiles;
+import io.reprise.engine.cluster.InstallReceiver;
+import io.reprise.engine.cluster.InstallSender;
 import io.reprise.engine.cluster.JournalConsensusLog;
 import io.reprise.engine.disk.Disk;
 import io.reprise.engine.flow.BusinessLogicHandler;
@@ -26,9 +29,11 @@ import io.reprise.engine.flow.StageAgent;
 import io.reprise.engine.flow.StateHandOff;
 import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalCorruptException;
+import io.reprise.engine.journal.JournalFormat;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.repeat.RepeatProcess;
 import io.reprise.engine.snapshot.SnapshotCatalog;
+import io.reprise.engine.snapshot.SnapshotCorruptException;
 import io.reprise.engine.snapshot.SnapshotFile;
 import io.reprise.engine.snapshot.SnapshotInfo;
 import io.reprise.engine.state.DestinationFigures;
@@ -163,6 +168,18 @@ public final class NodeAssembly implements Engine
             new Container(context.storagePageBytes(), context.storageContainerMaxBytes()), retained, snapshotIndex,
             () -> null == logicHandler ? logic.appliedIndex() : logicHandler.appliedIndex(), listener::onStep);
         output.storage(storage);
+
+        // A cluster member whose full install a crash interrupted holds no snapshot and a log that does not start at
+        // 1 (what it had before the install, or the empty log after it): it starts from nothing and catches up again.
+        if (clustered() && catalog.snapshots().isEmpty() && disk.exists(journalDirectory))
+        {
+            final List<Long> segments = Journal.listSegments(disk, journalDirectory);
+            if (!segments.isEmpty() && segments.get(0) > 1)
+            {
+                deleteJournal();
+                listener.onStep("install-interrupted journal-deleted first-segment=" + segments.get(0));
+            }
+        }
 
         // 3. Read the operation log to its end.
         try
@@ -322,13 +339,87 @@ public final class NodeAssembly implements Engine
             logic.appliedTerm(), context.replicationWindowBytes());
         member = new ClusterMember(membership.settings(), membership.memberId(), membership.memberCount(),
             new ClusterMember.ConsensusContext(context.nanoClock(), context.epochClock(), membership.random(),
-                membership.link(),
-                ElectionState.open(disk, context.dataDirectory())),
-            log, publisher, repeatProcess, planted);
+                membership.link(), ElectionState.open(disk, context.dataDirectory())),
+            log, publisher, repeatProcess, planted,
+            new InstallReceiver(membership.memberId(), disk, context.dataDirectory().resolve("install"),
+                membership.link()),
+            new InstallSender(membership.memberId(), membership.memberCount(), InstallSender.Settings.defaults(), disk,
+                membership.link(), () -> member.consensus().term()),
+            new NodeInstallFiles());
         final StageAgent replicationStage =
             new StageAgent("reprise-replication", ring, member.replicationHandler(), context.maxBatchSize());
         stages.add(replicationStage);
         ring.addGatingSequences(replicationStage.sequence());
+    }
+
+    /** The files of a full install: the newest snapshot and its sources to send, or installed ones to take. */
+    private final class NodeInstallFiles implements InstallFiles
+    {
+        public Snapshot newest() throws IOException
+        {
+            final List<SnapshotInfo> snapshots = catalog.snapshots();
+            if (snapshots.isEmpty())
+            {
+                return null;
+            }
+            final SnapshotInfo newest = snapshots.get(snapshots.size() - 1);
+            final List<Path> files = new ArrayList<>();
+            files.add(snapshotDirectory.resolve(newest.fileName()));
+            final List<Path> sources = SavedSessionStorage.filesOf(disk, sourceDirectory, newest.index());
+            // The planted bug sends the manifest but none of the sources it lists.
+            files.addAll(planted == PlantedBug.INSTALL_WITHOUT_SOURCES ? sources.subList(0, 1) : sources);
+            return new Snapshot(newest.index(), newest.term(), files);
+        }
+
+        /**
+         * In an order a crash cannot turn into a mix: the log goes, then the old snapshots and sources (a node that
+         * starts now starts from nothing), then the new files come in, and the catalog names the snapshot last.
+         */
+        public void install(final long index, final long term, final List<Path> staged) throws IOException
+        {
+            journal.close();
+            for (final SnapshotInfo old : new ArrayList<>(catalog.snapshots()))
+            {
+                catalog.remove(old);
+                final Path file = snapshotDirectory.resolve(old.fileName());
+                if (disk.exists(file))
+                {
+                    disk.delete(file);
+                }
+            }
+            disk.syncDirectory(snapshotDirectory);
+            deleteJournal();
+            for (final String name : disk.list(sourceDirectory))
+            {
+                disk.delete(sourceDirectory.resolve(name));
+            }
+            final Path snapshotFile = snapshotDirectory.resolve(staged.get(0).getFileName());
+            disk.rename(staged.get(0), snapshotFile);
+            for (final Path file : staged.subList(1, staged.size()))
+            {
+                disk.rename(file, sourceDirectory.resolve(file.getFileName()));
+            }
+            disk.syncDirectory(sourceDirectory);
+            disk.syncDirectory(snapshotDirectory);
+            final SnapshotInfo installed = SnapshotFile.readHeader(disk, snapshotFile);
+            if (installed.index() != index || installed.term() != term)
+            {
+                throw new SnapshotCorruptException(snapshotFile, 0, "installed snapshot holds index " +
+                    installed.index() + " term " + installed.term() + ", the leader said " + index + " " + term);
+            }
+            // The log after the snapshot starts empty; the catalog names the snapshot last.
+            Journal.startEmpty(disk, journalDirectory, context.journalSegmentLength(), index + 1);
+            catalog.add(installed);
+        }
+    }
+
+    private void deleteJournal() throws IOException
+    {
+        for (final long segment : Journal.listSegments(disk, journalDirectory))
+        {
+            disk.delete(journalDirectory.resolve(JournalFormat.segmentName(segment)));
+        }
+        disk.syncDirectory(journalDirectory);
     }
 
     /**

@@ -851,6 +851,23 @@ public final class SavedSessionStorage implements AutoCloseable
         }
     }
 
+    /**
+     * The files that carry the saved sessions of the snapshot at {@code snapshotIndex}: its manifest, then every
+     * source it lists (what a full install of that snapshot sends).
+     */
+    public static List<Path> filesOf(final Disk disk, final Path directory, final long snapshotIndex)
+        throws IOException
+    {
+        final Path manifest = directory.resolve(manifestNameFor(snapshotIndex));
+        final List<Path> files = new ArrayList<>();
+        files.add(manifest);
+        for (final long id : readManifest(disk, manifest, snapshotIndex, new long[1]))
+        {
+            files.add(directory.resolve(SourceFile.nameFor(id)));
+        }
+        return files;
+    }
+
     /** The source ids the manifest of the snapshot at {@code snapshotIndex} lists (also for tests). */
     static long[] readManifest(final Disk disk, final Path file, final long snapshotIndex,
         final long[] coveredThrough) throws IOException

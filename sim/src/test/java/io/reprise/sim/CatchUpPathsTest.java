@@ -1,0 +1,126 @@
+package io.reprise.sim;
+
+import java.util.EnumSet;
+
+import io.reprise.engine.node.PlantedBug;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Which way a member catches up (docs/cluster.md#catching-up): briefly cut off, by the log alone; behind every other
+ * member's log, or wiped, by one full install, acknowledging nothing meanwhile. Each scenario runs a 3-member
+ * cluster with its users and no faults but the scenario's, from {@code -Dreprise.sim.first.seed} (1).
+ */
+class CatchUpPathsTest
+{
+    private static final long MINUTE_NS = 60_000_000_000L;
+
+    private static ClusterSimulation started(final long seed) throws Exception
+    {
+        System.out.println("CatchUpPathsTest: seed " + seed + " (-Dreprise.sim.first.seed)");
+        final ClusterSimulation cluster =
+            new ClusterSimulation(seed, 0, 3, EnumSet.noneOf(Simulation.Fault.class), PlantedBug.NONE);
+        cluster.startAll();
+        cluster.runSteps(3_000);
+        assertTrue(cluster.leader() >= 0, "a leader serves");
+        return cluster;
+    }
+
+    private static int aFollower(final ClusterSimulation cluster)
+    {
+        return (cluster.leader() + 1) % 3;
+    }
+
+    private static void assertSameStateEverywhere(final ClusterSimulation cluster) throws Exception
+    {
+        assertTrue(cluster.runUntilCaughtUp(MINUTE_NS), "every member caught up: " + cluster.violation());
+        assertNull(cluster.violation());
+        for (int m = 1; m < 3; m++)
+        {
+            if (cluster.appliedIndex(m) == cluster.appliedIndex(0))
+            {
+                assertEquals(cluster.digest(0), cluster.digest(m), "member " + m + "'s digest");
+            }
+        }
+    }
+
+    @Test
+    void aMemberCutOffBrieflyCatchesUpByTheLogAlone() throws Exception
+    {
+        final ClusterSimulation cluster = started(SimulationSeedsTest.firstSeed());
+        final int member = aFollower(cluster);
+        cluster.isolate(member);
+        cluster.runSteps(300);
+        final long behindAt = cluster.lastIndex(member);
+        cluster.heal();
+        assertSameStateEverywhere(cluster);
+        assertTrue(cluster.lastIndex(member) > behindAt, "it took the entries it missed");
+        assertEquals(0, cluster.installsTaken(member), "log-only path");
+    }
+
+    @Test
+    void aMemberBehindEveryOtherMembersLogTakesOneFullInstall() throws Exception
+    {
+        final ClusterSimulation cluster = started(SimulationSeedsTest.firstSeed() + 1);
+        final int member = aFollower(cluster);
+        cluster.isolate(member);
+        final long lastHeld = cluster.lastIndex(member);
+        // The others take snapshots past what it holds and restart: their logs start after it.
+        for (int round = 0; round < 20 && !othersStartAfter(cluster, member, lastHeld); round++)
+        {
+            cluster.runSteps(2_000);
+            for (int other = 0; other < 3; other++)
+            {
+                if (other != member && cluster.baseIndex(other) <= lastHeld)
+                {
+                    cluster.restart(other);
+                    cluster.runSteps(500);
+                }
+            }
+        }
+        assertTrue(othersStartAfter(cluster, member, lastHeld), "every other member's log starts after " + lastHeld);
+        cluster.heal();
+        assertSameStateEverywhere(cluster);
+        assertEquals(1, cluster.installsTaken(member), "full path, switched once");
+        assertEquals(0, cluster.acknowledgedWhileInstalling(member), "nothing acknowledged while installing");
+        assertTrue(cluster.baseIndex(member) > lastHeld, "it restarted on the installed snapshot");
+    }
+
+    @Test
+    void aWipedMemberComesBackByAFullInstall() throws Exception
+    {
+        final ClusterSimulation cluster = started(SimulationSeedsTest.firstSeed() + 2);
+        final int member = aFollower(cluster);
+        for (int other = 0; other < 3; other++)
+        {
+            if (other != member)
+            {
+                cluster.runSteps(2_000);
+                cluster.restart(other);
+            }
+        }
+        cluster.runSteps(2_000);
+        assertTrue(cluster.baseIndex((member + 1) % 3) > 0 && cluster.baseIndex((member + 2) % 3) > 0,
+            "the others' logs start after a snapshot");
+        cluster.wipe(member);
+        assertEquals(0, cluster.lastIndex(member), "wiped");
+        assertSameStateEverywhere(cluster);
+        assertEquals(1, cluster.installsTaken(member), "full path, switched once");
+        assertEquals(0, cluster.acknowledgedWhileInstalling(member), "nothing acknowledged while installing");
+    }
+
+    private static boolean othersStartAfter(final ClusterSimulation cluster, final int member, final long index)
+    {
+        for (int other = 0; other < 3; other++)
+        {
+            if (other != member && cluster.baseIndex(other) <= index)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
