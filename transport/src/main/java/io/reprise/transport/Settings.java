@@ -372,6 +372,19 @@ public final class Settings
             .doc("`SimulationSeedsTest`, `PlantedBugsTest`: simulated runs (10,000 under `-Plong`)."));
         add(longKey("reprise.sim.steps", TESTS, 100_000).atLeast(1).unit("steps")
             .doc("`SimulationSeedsTest`: steps of each simulated run."));
+        add(longKey("reprise.cluster.seeds3", TESTS, 24).atLeast(1).unit("runs")
+            .doc("`ClusterSimulationSeedsTest`, `ClusterPlantedBugsTest`: simulated runs of 3 members (10,000 under " +
+                "`-Plong`)."));
+        add(longKey("reprise.cluster.seeds5", TESTS, 8).atLeast(0).unit("runs")
+            .doc("`ClusterSimulationSeedsTest`: simulated runs of 5 members (10,000 under `-Plong`)."));
+        add(longKey("reprise.cluster.steps", TESTS, 20_000).atLeast(1).unit("steps")
+            .doc("`ClusterSimulationSeedsTest`, `ClusterPlantedBugsTest`: steps of each run (10^5 under `-Plong`)."));
+        add(longKey("reprise.consensus.first.seed", TESTS, 1).unit("seed")
+            .doc("`ConsensusSimulationTest`: the first seed of the protocol-only runs."));
+        add(longKey("reprise.consensus.seeds", TESTS, 50).atLeast(1).unit("runs")
+            .doc("`ConsensusSimulationTest`: protocol-only runs of 3 and of 5 members."));
+        add(longKey("reprise.consensus.steps", TESTS, 20_000).atLeast(1).unit("steps")
+            .doc("`ConsensusSimulationTest`: steps of each protocol-only run."));
         add(longKey("reprise.backlog.sessions", TESTS, 1_000_000).atLeast(1).unit("sessions")
             .doc("`RepeatBacklogTest`: sessions in the backlog."));
         add(longKey("reprise.fuzz.seed", TESTS, 0).defaultText("random").unit("seed")

@@ -136,14 +136,7 @@ public final class ClusterMember implements Agent
             leaderTerm = term;
             return;
         }
-        for (int m = 0; m < installing.length; m++)
-        {
-            if (installing[m])
-            {
-                sender.cancel(m);
-                installing[m] = false;
-            }
-        }
+        cancelInstalls();
         if (state != State.FOLLOWING)
         {
             // The seed: the leader that becomes a follower stops the repeat search at once.
@@ -162,7 +155,15 @@ public final class ClusterMember implements Agent
         if (state == State.LEADING || state == State.PREPARING_TO_LEAD)
         {
             // Installs take what is left of the duty cycle's budget after consensus has sent live entries.
-            work += sender.doWork(clock.nanoTime());
+            try
+            {
+                work += sender.doWork(clock.nanoTime());
+            }
+            catch (final IOException ex)
+            {
+                // A file of the install could not be read (a snapshot rotated away): the next try sends a newer one.
+                cancelInstalls();
+            }
         }
         else
         {
@@ -278,6 +279,18 @@ public final class ClusterMember implements Agent
         {
             // A snapshot rotated away while it was being opened: the next try takes the newer one.
             installing[member] = false;
+        }
+    }
+
+    private void cancelInstalls()
+    {
+        for (int m = 0; m < installing.length; m++)
+        {
+            if (installing[m])
+            {
+                sender.cancel(m);
+                installing[m] = false;
+            }
         }
     }
 
