@@ -510,9 +510,10 @@ public final class ClusterSimulation
                 fail("no-ack-while-installing: member " + member.id + " acknowledged entries while it was taking " +
                     "a full install");
             }
-            if (member.up && member.assembly().appliedIndex() != member.checkedIndex)
+            if (member.up && member.assembly().appliedIndex() != member.checkedIndex && random.nextInt(8) == 0)
             {
-                // Digests cost a walk of the state: taken when a member applied something since its last.
+                // A digest costs a walk of the whole state: taken at one in eight of the indexes a member stops at,
+                // where other members' digests are met often enough (and all of them are compared at the end).
                 final long applied = member.assembly().appliedIndex();
                 member.checkedIndex = applied;
                 final long digest = member.assembly().logic().digest();

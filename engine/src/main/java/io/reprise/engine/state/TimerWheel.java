@@ -1055,11 +1055,16 @@ public final class TimerWheel
      */
     public void forEachInOrder(final java.util.function.IntConsumer visitor)
     {
+        final RecordVisitor each = visitor::accept;
         for (int bucket = 0; bucket < BUCKETS; bucket++)
         {
+            if (lives[bucket] == 0)
+            {
+                continue;
+            }
             try
             {
-                forEachInBucket(bucket, visitor::accept);
+                forEachInBucket(bucket, each);
             }
             catch (final java.io.IOException ex)
             {
