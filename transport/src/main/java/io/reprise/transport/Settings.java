@@ -379,6 +379,9 @@ public final class Settings
             .doc("`ClusterSimulationSeedsTest`: simulated runs of 5 members (10,000 under `-Plong`)."));
         add(longKey("reprise.cluster.steps", TESTS, 20_000).atLeast(1).unit("steps")
             .doc("`ClusterSimulationSeedsTest`, `ClusterPlantedBugsTest`: steps of each run (10^5 under `-Plong`)."));
+        add(longKey("reprise.cluster.snapshot.every", TESTS, 500).atLeast(1).unit("operators")
+            .doc("`reprise sim --nodes`: each member takes a snapshot every this many operators, so that logs start " +
+                "after snapshots often enough for full installs."));
         add(longKey("reprise.consensus.first.seed", TESTS, 1).unit("seed")
             .doc("`ConsensusSimulationTest`: the first seed of the protocol-only runs."));
         add(longKey("reprise.consensus.seeds", TESTS, 50).atLeast(1).unit("runs")
