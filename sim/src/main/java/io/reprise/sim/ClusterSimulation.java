@@ -274,19 +274,7 @@ public final class ClusterSimulation
 
     public Simulation.Result run()
     {
-        String failure;
-        try
-        {
-            failure = runPhases();
-        }
-        catch (final Exception | AssertionError ex)
-        {
-            failure = "simulator-error: " + ex;
-            if (TRACE)
-            {
-                ex.printStackTrace();
-            }
-        }
+        final String failure = Simulation.failureOf(this::runPhases);
         final String head = "sim: seed=" + seed + " nodes=" + memberCount + " steps=" + stepsRun + " ops=" +
             workload.operatorsOffered() + " acked=" + checker.answeredCount() + " crashes=" + crashes + " faults=" +
             faultsInjected + " elections=" + elections + " installs=" + installs;

@@ -36,7 +36,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 public final class ConsensusSimulation
 {
     /** What a run did: its last line, and on failure the invariant broken. */
-    public record Result(boolean ok, String lastLine, String failure, long elections, long committed)
+    public record Result(boolean ok, String lastLine, String failure)
     {
     }
 
@@ -244,8 +244,7 @@ public final class ConsensusSimulation
         final String head = "consensus-sim: seed=" + seed + " nodes=" + memberCount + " steps=" + stepsRun +
             " acked=" + acknowledged.size() + " committed=" + commit + " crashes=" + crashes + " elections=" +
             elections + " net=[" + network + "]";
-        return new Result(null == failure, head + (null == failure ? " ok" : " FAILED " + failure), failure,
-            elections, commit);
+        return new Result(null == failure, head + (null == failure ? " ok" : " FAILED " + failure), failure);
     }
 
     private String runPhases() throws IOException

@@ -219,21 +219,33 @@ public final class Simulation
             (plant == PlantedBug.NONE ? "" : " --plant " + plant.flag());
     }
 
-    public Result run()
+    /** A run's phases, which return the invariant they broke, or null. */
+    @FunctionalInterface
+    interface Phases
     {
-        String failure;
+        String run() throws Exception;
+    }
+
+    /** Runs {@code phases}; what escapes the simulator itself fails the run as {@code simulator-error}. */
+    static String failureOf(final Phases phases)
+    {
         try
         {
-            failure = runPhases();
+            return phases.run();
         }
         catch (final Exception | AssertionError ex)
         {
-            failure = "simulator-error: " + ex;
             if (TRACE)
             {
                 ex.printStackTrace();
             }
+            return "simulator-error: " + ex;
         }
+    }
+
+    public Result run()
+    {
+        final String failure = failureOf(this::runPhases);
         final String head = "sim: seed=" + seed + " nodes=1 steps=" + stepsRun + " ops=" +
             workload.operatorsOffered() + " acked=" + checker.answeredCount() + " crashes=" + crashes + " faults=" +
             faultsInjected();

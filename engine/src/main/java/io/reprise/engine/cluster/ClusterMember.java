@@ -65,7 +65,6 @@ public final class ClusterMember implements Agent
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
     private long transferId;
     private long installsSent;
-    private long installsCompleted;
     private long acknowledgementsSeen;
     private long acknowledgedWhileInstalling;
     private long acknowledgementsAtInstallStart;
@@ -342,7 +341,6 @@ public final class ClusterMember implements Agent
         }
         installFiles.install(index, receiver.snapshotTerm(), receiver.files());
         receiver.discard();
-        installsCompleted++;
         throw new RestartRequired("installed the snapshot at index " + index + ": the node restarts on it", true);
     }
 
@@ -350,12 +348,6 @@ public final class ClusterMember implements Agent
     public long installsSent()
     {
         return installsSent;
-    }
-
-    /** Full installs this member took (the last one ends its run: the node restarts on it). */
-    public long installsCompleted()
-    {
-        return installsCompleted;
     }
 
     /**

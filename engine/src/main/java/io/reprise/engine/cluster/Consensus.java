@@ -20,7 +20,6 @@ import io.reprise.schema.cluster.TimeoutNowEncoder;
 import io.reprise.schema.cluster.VoteDecoder;
 import io.reprise.schema.cluster.VoteEncoder;
 import org.agrona.DirectBuffer;
-import org.agrona.ExpandableArrayBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.NanoClock;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -104,13 +103,7 @@ public final class Consensus implements Agent
     private final ReplicaLink.MessageHandler onMessage = this::onMessage;
 
     // Entries read for one AppendEntries, before it is encoded (the group's count comes first).
-    private final ExpandableArrayBuffer staged = new ExpandableArrayBuffer(64 * 1024);
-    private long[] stagedTerm = new long[256];
-    private long[] stagedTimestamp = new long[256];
-    private int[] stagedOffset = new int[256];
-    private int[] stagedLength = new int[256];
-    private int stagedCount;
-    private int stagedBytes;
+    private final EntryBuffer staged = new EntryBuffer(64 * 1024);
     private final ConsensusLog.EntryVisitor stage = this::stageEntry;
 
     private Role role = Role.FOLLOWER;
@@ -140,7 +133,6 @@ public final class Consensus implements Agent
     private long transferDeadlineNs;
     private boolean timeoutNowSent;
 
-    private long elections;
     private long acknowledgements;
 
     public Consensus(
@@ -236,7 +228,6 @@ public final class Consensus implements Agent
         election.store(term, memberId);
         role = Role.CANDIDATE;
         leaderId = NO_LEADER;
-        elections++;
         resetElectionDeadline();
         clearVotes();
         listener.onRoleChange(role, term, NO_LEADER);
@@ -521,8 +512,7 @@ public final class Consensus implements Agent
             prevIndex = log.baseIndex();
             prevTerm = log.termAt(prevIndex);
         }
-        stagedCount = 0;
-        stagedBytes = 0;
+        staged.clear();
         final int count = installNeeded ? 0 : log.read(from, log.lastIndex(), settings.maxMessageBytes(), stage);
         appendEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
             .term(election.term())
@@ -534,9 +524,9 @@ public final class Consensus implements Agent
         for (int i = 0; i < count; i++)
         {
             entries.next()
-                .term(stagedTerm[i])
-                .timestampMs(stagedTimestamp[i])
-                .putEntryOperator(staged, stagedOffset[i], stagedLength[i]);
+                .term(staged.term(i))
+                .timestampMs(staged.timestampMs(i))
+                .putEntryOperator(staged.operators(), staged.offset(i), staged.length(i));
         }
         if (!link.send(m, sendBuffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + appendEncoder.encodedLength()))
         {
@@ -550,21 +540,7 @@ public final class Consensus implements Agent
         final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
         final int length)
     {
-        if (stagedCount == stagedTerm.length)
-        {
-            final int grown = stagedCount * 2;
-            stagedTerm = Arrays.copyOf(stagedTerm, grown);
-            stagedTimestamp = Arrays.copyOf(stagedTimestamp, grown);
-            stagedOffset = Arrays.copyOf(stagedOffset, grown);
-            stagedLength = Arrays.copyOf(stagedLength, grown);
-        }
-        staged.putBytes(stagedBytes, operator, offset, length);
-        stagedTerm[stagedCount] = term;
-        stagedTimestamp[stagedCount] = timestampMs;
-        stagedOffset[stagedCount] = stagedBytes;
-        stagedLength[stagedCount] = length;
-        stagedBytes += length;
-        stagedCount++;
+        staged.add(term, timestampMs, operator, offset, length);
     }
 
     private void onAppendResponse(final AppendResponseDecoder response) throws IOException
@@ -855,12 +831,6 @@ public final class Consensus implements Agent
     public long acknowledgements()
     {
         return acknowledgements;
-    }
-
-    /** Elections this member stood in as a candidate. */
-    public long elections()
-    {
-        return elections;
     }
 
     public int memberId()

@@ -11,7 +11,6 @@ import io.reprise.engine.journal.Journal;
 import io.reprise.engine.journal.JournalCorruptException;
 import io.reprise.engine.journal.JournalReader;
 import org.agrona.DirectBuffer;
-import org.agrona.ExpandableArrayBuffer;
 
 /**
  * A member's log for consensus: its {@link Journal}, the terms of its entries, and the newest entries kept in memory
@@ -36,16 +35,10 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
     private long[] runTerm = new long[16];
     private int runs;
 
-    // The newest entries, for sending: entry recentFirst + i is at recentOffset[i] in `recent`.
+    // The newest entries, for sending: entry recentFirst + i is entry i of `recent`.
     private final int recentCapacityBytes;
-    private final ExpandableArrayBuffer recent;
+    private final EntryBuffer recent;
     private long recentFirst;
-    private int recentCount;
-    private int recentBytes;
-    private long[] recentTerm = new long[1024];
-    private long[] recentTimestamp = new long[1024];
-    private int[] recentOffset = new int[1024];
-    private int[] recentLength = new int[1024];
 
     // The reader of the journal's files, kept between calls: it stands at readerNext (or holds that record).
     private JournalReader reader;
@@ -69,7 +62,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         this.baseIndex = baseIndex;
         this.baseTerm = baseTerm;
         this.recentCapacityBytes = recentCapacityBytes;
-        this.recent = new ExpandableArrayBuffer(Math.max(1024, recentCapacityBytes));
+        this.recent = new EntryBuffer(Math.max(1024, recentCapacityBytes));
         loadTermRuns();
         lastIndex = Math.max(journal.lastIndex(), baseIndex);
         recentFirst = lastIndex + 1;
@@ -188,7 +181,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         {
             return false;
         }
-        if (index >= recentFirst && index <= recentFirst + recentCount)
+        if (index >= recentFirst && index <= recentFirst + recent.count())
         {
             return true;
         }
@@ -263,13 +256,11 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         if (index < recentFirst)
         {
             recentFirst = index + 1;
-            recentCount = 0;
-            recentBytes = 0;
+            recent.clear();
         }
-        else if (index - recentFirst + 1 < recentCount)
+        else
         {
-            recentCount = (int)(index - recentFirst + 1);
-            recentBytes = recentCount == 0 ? 0 : recentOffset[recentCount - 1] + recentLength[recentCount - 1];
+            recent.truncate((int)Math.min(Integer.MAX_VALUE, index - recentFirst + 1));
         }
     }
 
@@ -293,12 +284,13 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
             for (long index = fromIndex; index <= last; index++)
             {
                 final int i = (int)(index - recentFirst);
-                if (count > 0 && bytes + recentLength[i] > maxBytes)
+                if (count > 0 && bytes + recent.length(i) > maxBytes)
                 {
                     break;
                 }
-                visitor.onEntry(index, recentTerm[i], recentTimestamp[i], recent, recentOffset[i], recentLength[i]);
-                bytes += recentLength[i];
+                visitor.onEntry(index, recent.term(i), recent.timestampMs(i), recent.operators(), recent.offset(i),
+                    recent.length(i));
+                bytes += recent.length(i);
                 count++;
             }
             return count;
@@ -373,60 +365,22 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         final long index, final long term, final long timestampMs, final DirectBuffer operator, final int offset,
         final int length)
     {
-        if (index != recentFirst + recentCount)
+        if (index != recentFirst + recent.count())
         {
             recentFirst = index;
-            recentCount = 0;
-            recentBytes = 0;
+            recent.clear();
         }
-        if (recentBytes + length > recentCapacityBytes || recentCount == recentOffset.length)
+        if (recent.bytes() + length > recentCapacityBytes)
         {
-            dropOlderHalf();
+            final int drop = Math.max(1, recent.count() / 2);
+            recent.dropFirst(drop);
+            recentFirst += drop;
+            if (recent.count() == 0)
+            {
+                recentFirst = index;
+            }
         }
-        if (recentCount == recentOffset.length)
-        {
-            final int grown = recentCount * 2;
-            recentTerm = Arrays.copyOf(recentTerm, grown);
-            recentTimestamp = Arrays.copyOf(recentTimestamp, grown);
-            recentOffset = Arrays.copyOf(recentOffset, grown);
-            recentLength = Arrays.copyOf(recentLength, grown);
-        }
-        if (recentCount == 0)
-        {
-            recentFirst = index;
-        }
-        recent.putBytes(recentBytes, operator, offset, length);
-        recentTerm[recentCount] = term;
-        recentTimestamp[recentCount] = timestampMs;
-        recentOffset[recentCount] = recentBytes;
-        recentLength[recentCount] = length;
-        recentBytes += length;
-        recentCount++;
-    }
-
-    private void dropOlderHalf()
-    {
-        final int keepFrom = recentCount / 2;
-        if (keepFrom == 0)
-        {
-            recentFirst += recentCount;
-            recentCount = 0;
-            recentBytes = 0;
-            return;
-        }
-        final int shift = recentOffset[keepFrom];
-        final int kept = recentCount - keepFrom;
-        recent.putBytes(0, recent, shift, recentBytes - shift);
-        for (int i = 0; i < kept; i++)
-        {
-            recentTerm[i] = recentTerm[keepFrom + i];
-            recentTimestamp[i] = recentTimestamp[keepFrom + i];
-            recentOffset[i] = recentOffset[keepFrom + i] - shift;
-            recentLength[i] = recentLength[keepFrom + i];
-        }
-        recentFirst += keepFrom;
-        recentCount = kept;
-        recentBytes -= shift;
+        recent.add(term, timestampMs, operator, offset, length);
     }
 
     public Journal journal()
