@@ -603,8 +603,8 @@ public final class ClusterSimulation
     }
 
     /**
-     * A member's disk may be wiped when every other member is up and holds durably all it held: what it had
-     * acknowledged is then on a majority without it. (Losing acknowledged entries on more members than that would
+     * A member's disk may be wiped when every other member is up and holds durably the same entries it held (its
+     * last entry, at the same index in the same term): what it had acknowledged is then on a majority without it. (Losing acknowledged entries on more members than that would
      * lose committed ones, which no replication can prevent.)
      */
     private boolean mayWipe(final Member member)
@@ -614,10 +614,12 @@ public final class ClusterSimulation
             return false;
         }
         final long held = member.cluster().log().durableIndex();
+        final long heldTerm = member.cluster().log().termAt(held);
         for (final Member other : members)
         {
-            if (other != member && (!other.up || other.cluster().log().durableIndex() < held ||
-                null != other.assembly().fatalError()))
+            // The same index in the same term: by log matching, the same entries up to it.
+            if (other != member && (!other.up || null != other.assembly().fatalError() ||
+                other.cluster().log().durableIndex() < held || other.cluster().log().termAt(held) != heldTerm))
             {
                 return false;
             }
@@ -713,6 +715,10 @@ public final class ClusterSimulation
                 if (member.up && null != member.assembly().fatalError() &&
                     !(member.assembly().fatalError() instanceof RestartRequired))
                 {
+                    if (TRACE)
+                    {
+                        member.assembly().fatalError().printStackTrace(System.out);
+                    }
                     return "node-keeps-running: member " + member.id + " failed with no fault injected: " +
                         member.assembly().fatalError();
                 }

@@ -47,7 +47,7 @@ public final class Simulation
         NETWORK,
         /**
          * Clusters only: a member's disk is wiped (journal, snapshots, sources; its term and vote are kept) and it
-         * starts empty, to come back by a full install. Only while every other member is up and holds all it held.
+         * starts empty, to come back by a full install. Only while every other member is up and holds the same entries.
          */
         WIPE,
         /**

@@ -22,7 +22,7 @@ class ClusterPlantedBugsTest
     void caughtWithinTheSeedBudget(final PlantedBug bug)
     {
         final long first = SimulationSeedsTest.firstSeed();
-        final int budget = Integer.getInteger("reprise.cluster.seeds3", 24);
+        final int budget = Integer.getInteger("reprise.cluster.seeds3", 200);
         System.out.println("ClusterPlantedBugsTest " + bug.flag() + ": seeds from " + first +
             " (-Dreprise.sim.first.seed)");
         for (long seed = first; seed < first + budget; seed++)

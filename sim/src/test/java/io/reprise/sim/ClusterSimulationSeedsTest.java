@@ -25,8 +25,8 @@ class ClusterSimulationSeedsTest
     void everySeedKeepsEveryInvariant() throws Exception
     {
         final long first = SimulationSeedsTest.firstSeed();
-        final int seeds3 = Integer.getInteger("reprise.cluster.seeds3", 24);
-        final int seeds5 = Integer.getInteger("reprise.cluster.seeds5", 8);
+        final int seeds3 = Integer.getInteger("reprise.cluster.seeds3", 200);
+        final int seeds5 = Integer.getInteger("reprise.cluster.seeds5", 50);
         System.out.println("ClusterSimulationSeedsTest: seeds " + first + ".." + (first + seeds3 - 1) +
             " of 3 members and " + first + ".." + (first + seeds5 - 1) + " of 5, " + STEPS + " steps, faults all " +
             "(-Dreprise.sim.first.seed, -Dreprise.cluster.seeds3, -Dreprise.cluster.seeds5, -Dreprise.cluster.steps)");

@@ -372,10 +372,10 @@ public final class Settings
             .doc("`SimulationSeedsTest`, `PlantedBugsTest`: simulated runs (10,000 under `-Plong`)."));
         add(longKey("reprise.sim.steps", TESTS, 100_000).atLeast(1).unit("steps")
             .doc("`SimulationSeedsTest`: steps of each simulated run."));
-        add(longKey("reprise.cluster.seeds3", TESTS, 24).atLeast(1).unit("runs")
+        add(longKey("reprise.cluster.seeds3", TESTS, 200).atLeast(1).unit("runs")
             .doc("`ClusterSimulationSeedsTest`, `ClusterPlantedBugsTest`: simulated runs of 3 members (10,000 under " +
                 "`-Plong`)."));
-        add(longKey("reprise.cluster.seeds5", TESTS, 8).atLeast(0).unit("runs")
+        add(longKey("reprise.cluster.seeds5", TESTS, 50).atLeast(0).unit("runs")
             .doc("`ClusterSimulationSeedsTest`: simulated runs of 5 members (10,000 under `-Plong`)."));
         add(longKey("reprise.cluster.steps", TESTS, 20_000).atLeast(1).unit("steps")
             .doc("`ClusterSimulationSeedsTest`, `ClusterPlantedBugsTest`: steps of each run (10^5 under `-Plong`)."));
