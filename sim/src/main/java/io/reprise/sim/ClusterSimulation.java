@@ -11,7 +11,6 @@ import io.reprise.engine.cluster.ClusterMember;
 import io.reprise.engine.cluster.Consensus;
 import io.reprise.engine.cluster.RestartRequired;
 import io.reprise.engine.disk.SimulatedDisk;
-import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.logic.OutputSink;
 import io.reprise.engine.node.NodeAssembly;
 import io.reprise.engine.node.NodeContext;
@@ -818,7 +817,7 @@ public final class ClusterSimulation
 
     private NodeContext context(final Member member)
     {
-        return new NodeContext()
+        return Simulation.sizedForSimulation(new NodeContext())
             .dataDirectory(DATA_DIRECTORY)
             .disk(member.disk)
             .epochClock(member)
@@ -827,26 +826,11 @@ public final class ClusterSimulation
             .clientIdBase(++starts << 20)
             .membership(new NodeContext.Membership(member.id, memberCount, network.link(member.id), settings,
                 new Random(member.random.nextLong())))
-            .rules(new BusinessRules().maxSessions(4096).expectedSessions(512).maxDestinations(16).maxPayloadBytes(256)
-                .terminalRetentionMs(30_000).deadRetentionMs(60_000))
-            .ringSize(256)
-            .maxBatchSize(32)
-            .journalSegmentLength(4 * 1024 * 1024)
-            .journalWriteBufferBytes(2 * 1024 * 1024)
             .replicationWindowBytes(1024 * 1024)
             .snapshotEveryOperators(snapshotEveryOperators)
-            .snapshotEveryMs(20_000)
-            .snapshotEveryLogBytes(1024 * 1024)
-            .snapshotsRetained(2)
-            .storagePageBytes(16 * 1024)
-            .storageContainerMaxBytes(512 * 1024)
-            .storageFlushBytes(32 * 1024)
-            .storageFlushAgeMs(500)
-            .repeatEventBytes(16 * 1024)
             .workerLink(member)
             .outputObserver(new FirstApplierSink(member))
-            .lifecycleListener((step) -> { })
-            .errorHandler((ex) -> { });
+            .lifecycleListener((step) -> { });
     }
 
     /** {@code seed steps members [faults [plant [count]]]}: runs printed one line each. */

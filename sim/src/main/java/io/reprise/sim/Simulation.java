@@ -435,7 +435,7 @@ public final class Simulation
 
     private NodeContext context()
     {
-        return new NodeContext()
+        return sizedForSimulation(new NodeContext())
             .dataDirectory(DATA_DIRECTORY)
             .disk(disk)
             .epochClock(clock)
@@ -443,6 +443,18 @@ public final class Simulation
             .plantedBug(plant)
             // Client ids no earlier start gave: an answer the crash lost is never taken for a new client's.
             .clientIdBase(++starts << 20)
+            .workerLink(workload)
+            .outputObserver(checker)
+            .lifecycleListener(TRACE ? (step) -> System.out.println("trace: step " + stepsRun + ": " + step) : (step) -> { });
+    }
+
+    /**
+     * The sizes of a simulated node: small tables, rings, files and thresholds, so that a run meets their limits
+     * (a full ring, a full container, snapshots and flushes) often.
+     */
+    static NodeContext sizedForSimulation(final NodeContext context)
+    {
+        return context
             .rules(new BusinessRules().maxSessions(4096).expectedSessions(512).maxDestinations(16).maxPayloadBytes(256)
                 .terminalRetentionMs(30_000).deadRetentionMs(60_000))
             .ringSize(256)
@@ -458,9 +470,6 @@ public final class Simulation
             .storageFlushBytes(32 * 1024)
             .storageFlushAgeMs(500)
             .repeatEventBytes(16 * 1024)
-            .workerLink(workload)
-            .outputObserver(checker)
-            .lifecycleListener(TRACE ? (step) -> System.out.println("trace: step " + stepsRun + ": " + step) : (step) -> { })
             // Failures the faults cause are the point of the run; the checker judges what they lead to.
             .errorHandler((ex) -> { });
     }
