@@ -832,18 +832,4 @@ public final class ClusterSimulation
             .outputObserver(new FirstApplierSink(member))
             .lifecycleListener((step) -> { });
     }
-
-    /** {@code seed steps members [faults [plant [count]]]}: runs printed one line each. */
-    public static void main(final String[] args)
-    {
-        final long first = Long.parseLong(args[0]);
-        final int count = args.length > 5 ? Integer.parseInt(args[5]) : 1;
-        for (long seed = first; seed < first + count; seed++)
-        {
-            final Simulation.Result result = new ClusterSimulation(seed, Long.parseLong(args[1]),
-                Integer.parseInt(args[2]), Simulation.Fault.parse(args.length > 3 ? args[3] : "all"),
-                args.length > 4 ? PlantedBug.ofFlag(args[4]) : PlantedBug.NONE).run();
-            System.out.println(result.lastLine());
-        }
-    }
 }

@@ -552,17 +552,4 @@ public final class ConsensusSimulation
             violation = failure;
         }
     }
-
-    /** {@code seed steps members [planted]}: one run, its last line printed. */
-    public static void main(final String[] args)
-    {
-        final long first = Long.parseLong(args[0]);
-        final int count = args.length > 4 ? Integer.parseInt(args[4]) : 1;
-        for (long seed = first; seed < first + count; seed++)
-        {
-            final Result result = new ConsensusSimulation(seed, Long.parseLong(args[1]), Integer.parseInt(args[2]), true,
-                args.length > 3 ? PlantedBug.valueOf(args[3]) : PlantedBug.NONE).run();
-            System.out.println(result.lastLine());
-        }
-    }
 }

@@ -383,11 +383,6 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         recent.add(term, timestampMs, operator, offset, length);
     }
 
-    public Journal journal()
-    {
-        return journal;
-    }
-
     /** Releases the reader of the journal's files; the journal itself is its owner's to close. */
     public void close() throws IOException
     {

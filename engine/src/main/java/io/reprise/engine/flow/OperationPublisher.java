@@ -53,12 +53,6 @@ public final class OperationPublisher
         this.leading = false;
     }
 
-    /** Whether this node assigns log positions: it leads (standalone: always). */
-    public boolean leading()
-    {
-        return leading;
-    }
-
     /** Returned by {@link #tryPublishIndex} when the ring is full. */
     public static final long RING_FULL = -1;
     /** Returned by {@link #tryPublishIndex} when this node does not lead. */
