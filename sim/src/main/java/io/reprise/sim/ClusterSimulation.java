@@ -826,7 +826,7 @@ public final class ClusterSimulation
             .clientIdBase(++starts << 20)
             .membership(new NodeContext.Membership(member.id, memberCount, network.link(member.id), settings,
                 new Random(member.random.nextLong())))
-            .replicationWindowBytes(1024 * 1024)
+            .replicationWindowBytes(256 * 1024)
             .snapshotEveryOperators(snapshotEveryOperators)
             .workerLink(member)
             .outputObserver(new FirstApplierSink(member))

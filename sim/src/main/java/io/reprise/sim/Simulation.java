@@ -459,8 +459,10 @@ public final class Simulation
                 .terminalRetentionMs(30_000).deadRetentionMs(60_000))
             .ringSize(256)
             .maxBatchSize(32)
-            .journalSegmentLength(4 * 1024 * 1024)
-            .journalWriteBufferBytes(2 * 1024 * 1024)
+            // Near the journal's least: a record of the largest operator must fit twice in a segment, once in the
+            // write buffer.
+            .journalSegmentLength(2560 * 1024)
+            .journalWriteBufferBytes(1280 * 1024)
             .snapshotEveryOperators(3_000)
             .snapshotEveryMs(20_000)
             .snapshotEveryLogBytes(1024 * 1024)

@@ -706,9 +706,9 @@ public final class SimulatedDisk implements Disk
                 }
             }
             // Bytes past the durable length were never made part of the file: an extension reads zeros.
-            data = Arrays.copyOf(kept, (int)durableLength);
+            durableData = kept.length == durableLength ? kept : Arrays.copyOf(kept, (int)durableLength);
+            data = durableData.clone();
             length = durableLength;
-            durableData = Arrays.copyOf(kept, (int)durableLength);
             shortestSinceSync = Long.MAX_VALUE;
             dirty.clear();
             written.clear(sectorsIn(durableLength), Integer.MAX_VALUE);

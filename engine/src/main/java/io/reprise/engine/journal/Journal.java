@@ -247,30 +247,17 @@ public final class Journal implements AutoCloseable
     /** Zeroes the segment from {@code offset} where anything was written, so no stale record follows the tail. */
     private void zeroFrom(final long offset) throws IOException
     {
-        final ByteBuffer chunk = ByteBuffer.allocateDirect(1024 * 1024);
-        final ByteBuffer zeros = ByteBuffer.allocateDirect(chunk.capacity());
+        final ByteBuffer chunk = ByteBuffer.allocateDirect(ZERO_SCAN_CHUNK_BYTES);
         boolean changed = false;
         for (long at = offset; at < currentSegmentLength; at += chunk.capacity())
         {
-            chunk.clear();
-            if (at + chunk.capacity() > currentSegmentLength)
-            {
-                chunk.limit((int)(currentSegmentLength - at));
-            }
+            chunk.clear().limit((int)Math.min(chunk.capacity(), currentSegmentLength - at));
             final int read = segment.read(chunk, at);
-            if (read <= 0)
+            if (read > 0 && firstNonZeroByte(chunk, read) >= 0)
             {
-                continue;
-            }
-            boolean zero = true;
-            for (int i = 0; i < read && zero; i++)
-            {
-                zero = chunk.get(i) == 0;
-            }
-            if (!zero)
-            {
-                zeros.clear().limit(read);
-                segment.write(zeros, at);
+                new UnsafeBuffer(chunk).setMemory(0, read, (byte)0);
+                chunk.clear().limit(read);
+                segment.write(chunk, at);
                 changed = true;
             }
         }

@@ -42,6 +42,8 @@ public final class JournalFormat
     /** Largest operator a record may hold: a maximal payload plus room for the rest of a SaveSession. */
     public static final int MAX_OPERATOR_LENGTH = 1024 * 1024 + 4096;
     public static final int MAX_FRAME_LENGTH = RECORD_OVERHEAD + MAX_OPERATOR_LENGTH;
+    /** Scans of a segment's unused end (for bytes a torn write left) read chunks of this size. */
+    static final int ZERO_SCAN_CHUNK_BYTES = 64 * 1024;
 
     static final int OFFSET_MAGIC = 0;
     static final int OFFSET_FORMAT_VERSION = 8;
@@ -128,5 +130,23 @@ public final class JournalFormat
         crc.update(buffer);
         buffer.limit(oldLimit).position(oldPosition);
         return (int)crc.getValue();
+    }
+
+    /** Position of the first non-zero byte among the first {@code length} of {@code buffer}, or -1. */
+    static int firstNonZeroByte(final ByteBuffer buffer, final int length)
+    {
+        int i = 0;
+        while (i + Long.BYTES <= length && buffer.getLong(i) == 0)
+        {
+            i += Long.BYTES;
+        }
+        for (; i < length; i++)
+        {
+            if (buffer.get(i) != 0)
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 }

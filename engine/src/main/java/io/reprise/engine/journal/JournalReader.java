@@ -40,12 +40,17 @@ public final class JournalReader implements AutoCloseable
         CORRUPT
     }
 
-    private static final int READ_BUFFER_BYTES = 4 * 1024 * 1024 + MAX_FRAME_LENGTH;
+    /**
+     * Reads start at this size, so that a reader opened for a few records (start-up, a lagging follower) costs
+     * little; the buffer doubles when a record does not fit, up to {@link #MAX_READ_BUFFER_BYTES}.
+     */
+    private static final int INITIAL_READ_BUFFER_BYTES = 256 * 1024;
+    private static final int MAX_READ_BUFFER_BYTES = 4 * 1024 * 1024 + MAX_FRAME_LENGTH;
 
     private final Disk disk;
     private final Path directory;
     private final List<Long> segments = new ArrayList<>();
-    private final ByteBuffer buffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    private ByteBuffer buffer = ByteBuffer.allocateDirect(INITIAL_READ_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     private final UnsafeBuffer view = new UnsafeBuffer(buffer);
     private final ByteBuffer seed = ByteBuffer.allocateDirect(4);
     private final ByteBuffer header = ByteBuffer.allocateDirect(SEGMENT_HEADER_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
@@ -441,7 +446,7 @@ public final class JournalReader implements AutoCloseable
     /** Offset of the first non-zero byte of the current segment at or after {@code from}, or -1. */
     private long firstWrittenByteFrom(final long from) throws IOException
     {
-        final ByteBuffer chunk = ByteBuffer.allocateDirect(1024 * 1024);
+        final ByteBuffer chunk = ByteBuffer.allocateDirect(ZERO_SCAN_CHUNK_BYTES);
         final long length = file.length();
         int read;
         for (long at = from; at < length; at += read)
@@ -452,17 +457,10 @@ public final class JournalReader implements AutoCloseable
             {
                 break;
             }
-            int i = 0;
-            while (i + Long.BYTES <= read && chunk.getLong(i) == 0)
+            final int written = firstNonZeroByte(chunk, read);
+            if (written >= 0)
             {
-                i += Long.BYTES;
-            }
-            for (; i < read; i++)
-            {
-                if (chunk.get(i) != 0)
-                {
-                    return at + i;
-                }
+                return at + written;
             }
         }
         return -1;
@@ -498,14 +496,21 @@ public final class JournalReader implements AutoCloseable
         {
             return;
         }
-        // Callers keep fileOffset + length inside the segment, and length < capacity, so wanted >= length.
+        if (length > buffer.capacity())
+        {
+            int capacity = buffer.capacity();
+            while (capacity < length)
+            {
+                capacity = Math.min(MAX_READ_BUFFER_BYTES, capacity * 2);
+            }
+            buffer = ByteBuffer.allocateDirect(capacity).order(ByteOrder.LITTLE_ENDIAN);
+            view.wrap(buffer);
+        }
+        // Callers keep fileOffset + length inside the segment, and length <= capacity, so wanted >= length.
         final int wanted = (int)Math.min(buffer.capacity(), segmentLength - fileOffset);
         buffer.clear().limit(wanted);
         readFully(file, buffer, fileOffset);
-        for (int i = buffer.position(); i < wanted; i++)
-        {
-            buffer.put(i, (byte)0);
-        }
+        view.setMemory(buffer.position(), wanted - buffer.position(), (byte)0);
         buffer.clear();
         bufferFileOffset = fileOffset;
         bufferLimit = wanted;

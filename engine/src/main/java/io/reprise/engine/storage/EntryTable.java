@@ -12,7 +12,8 @@ import org.agrona.BufferUtil;
 import org.agrona.UnsafeApi;
 
 /**
- * The index entries of a source, 32 bytes each (layout in {@link SourceFile}), off heap in chunks of 2 MiB.
+ * The index entries of a source, 32 bytes each (layout in {@link SourceFile}), off heap in chunks of 2 MiB (the
+ * first one smaller while the table is).
  * <p>
  * Chunks rather than one buffer: a source of 10^7 records has a 320 MB index, and one direct buffer that large is
  * zeroed when allocated, and copied when grown, by single calls into the JVM during which no safepoint can begin.
@@ -42,14 +43,27 @@ final class EntryTable
         }
     }
 
+    /** A table's first chunk starts this small and doubles, by copy, to a whole chunk: a small source stays small. */
+    private static final int FIRST_CHUNK_LEAST_ENTRIES = 256;
+
     /** The chunks, kept so that their memory lives as long as the table. */
     private ByteBuffer[] buffers = new ByteBuffer[0];
     /** Address of each chunk's memory. */
     private long[] addresses = new long[0];
+    /** Entries the chunks have room for. */
+    private long capacity;
 
     /** Makes room for entries {@code 0 .. count - 1}. */
     void ensure(final int count)
     {
+        if (count <= capacity)
+        {
+            return;
+        }
+        if (capacity < ENTRIES_PER_CHUNK)
+        {
+            growFirstChunk(count);
+        }
         final int needed = (int)(((long)count + ENTRIES_PER_CHUNK - 1) >>> CHUNK_SHIFT);
         if (needed > buffers.length)
         {
@@ -61,7 +75,31 @@ final class EntryTable
                 buffers[c] = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
                 addresses[c] = BufferUtil.address(buffers[c]);
             }
+            capacity = (long)buffers.length << CHUNK_SHIFT;
         }
+    }
+
+    /** Doubles the first chunk until it holds {@code count} entries or is whole, keeping what it held. */
+    private void growFirstChunk(final int count)
+    {
+        int entries = (int)Math.max(FIRST_CHUNK_LEAST_ENTRIES, capacity);
+        while (entries < Math.min(count, ENTRIES_PER_CHUNK))
+        {
+            entries *= 2;
+        }
+        final ByteBuffer first = ByteBuffer.allocateDirect(entries * ENTRY_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
+        if (0 == buffers.length)
+        {
+            buffers = new ByteBuffer[1];
+            addresses = new long[1];
+        }
+        else
+        {
+            UnsafeApi.copyMemory(addresses[0], BufferUtil.address(first), capacity * ENTRY_LENGTH);
+        }
+        buffers[0] = first;
+        addresses[0] = BufferUtil.address(first);
+        capacity = entries;
     }
 
     // Entries are read and written through Unsafe at the chunk's address: the chunk comes from a checked array
@@ -77,7 +115,7 @@ final class EntryTable
     void put(final int entry, final int tenant, final int payloadLength, final long sessionId, final long index,
         final long offset)
     {
-        if (entry >>> CHUNK_SHIFT >= addresses.length)
+        if (entry >= capacity)
         {
             ensure(entry + 1);
         }
