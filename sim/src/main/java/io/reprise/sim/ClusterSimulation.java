@@ -53,7 +53,7 @@ public final class ClusterSimulation
     private final TreeMap<Long, SessionModel> sessions = new TreeMap<>();
     private final Checker checker = new Checker(sessions);
     private final Workload workload;
-    private final Consensus.Settings settings = new Consensus.Settings(150_000_000L, 30_000_000L, 64 * 1024, 4096);
+    private final Consensus.Settings settings = new Consensus.Settings(150_000_000L, 30_000_000L, 16 * 1024, 4096);
 
     private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
     private final Map<Long, Long> digestAt = new HashMap<>();
@@ -104,6 +104,9 @@ public final class ClusterSimulation
         long checkedIndex = -1;
         long installsTaken;
         long acknowledgedWhileInstalling;
+        /** What earlier starts' consensus counted: entries held ahead of the log, and switches to them. */
+        long heldAhead;
+        long switches;
 
         Member(final int id, final long seed)
         {
@@ -150,6 +153,8 @@ public final class ClusterSimulation
         void crash()
         {
             acknowledgedWhileInstalling += cluster().acknowledgedWhileInstalling();
+            heldAhead += cluster().consensus().entriesHeldAhead();
+            switches += cluster().consensus().switches();
             up = false;
             network.down(id);
             node.abandon();
@@ -379,6 +384,12 @@ public final class ClusterSimulation
         return null == connected ? -1 : connected.id;
     }
 
+    /** Members started from now on take a snapshot every {@code operators} operators. */
+    void snapshotEvery(final long operators)
+    {
+        snapshotEveryOperators = operators;
+    }
+
     void isolate(final int member)
     {
         network.isolate(member);
@@ -408,6 +419,18 @@ public final class ClusterSimulation
     long acknowledgedWhileInstalling(final int member)
     {
         return members[member].acknowledgedWhileInstalling + members[member].cluster().acknowledgedWhileInstalling();
+    }
+
+    /** Entries the member held ahead of its log while catching up, over all its starts. */
+    long entriesHeldAhead(final int member)
+    {
+        return members[member].heldAhead + members[member].cluster().consensus().entriesHeldAhead();
+    }
+
+    /** Times the member's log reached the entries it held ahead, and took them, over all its starts. */
+    long switches(final int member)
+    {
+        return members[member].switches + members[member].cluster().consensus().switches();
     }
 
     long lastIndex(final int member)
@@ -496,6 +519,11 @@ public final class ClusterSimulation
             {
                 fail("no-ack-while-installing: member " + member.id + " acknowledged entries while it was taking " +
                     "a full install");
+            }
+            if (member.up && member.cluster().consensus().acknowledgedAhead() > 0)
+            {
+                fail("no-ack-while-held-ahead: member " + member.id + " acknowledged entries it held ahead of its " +
+                    "log, before the entries before them arrived");
             }
             if (member.up && member.assembly().appliedIndex() != member.checkedIndex && random.nextInt(8) == 0)
             {
@@ -760,12 +788,13 @@ public final class ClusterSimulation
                     .append(node.destinationFigures().get(d, DestinationFigures.IN_FLIGHT)).append('/')
                     .append(node.destinationFigures().get(d, DestinationFigures.IN_FLIGHT_LIMIT)).append(']');
             }
-            System.out.println("trace: member " + member.id + " " + member.cluster().consensus().role() +
-                " term " + member.cluster().consensus().term() + " accepts=" +
-                member.cluster().acceptsClients() + " applied=" + node.appliedIndex() + " commit=" +
-                member.cluster().consensus().commitIndex() + " proposals=" +
+            System.out.println("trace: " + member.cluster().consensus().describe() + " accepts=" +
+                member.cluster().acceptsClients() + " applied=" + node.appliedIndex() + " proposals=" +
                 node.repeatProcess().proposals() + " dispatched=" + node.dispatched() + " undeliverable=" +
-                node.undeliverable() + figures + (member == connected ? " (users connected)" : "") + " installing=" + member.cluster().installing() + " installsSent=" + member.cluster().installsSent() + " log=" + member.cluster().log().lastIndex() + " base=" + member.cluster().log().baseIndex() + " durable=" + member.cluster().log().durableIndex() + " published=" + node.publishedIndex() + " fatal=" + node.fatalError());
+                node.undeliverable() + figures + (member == connected ? " (users connected)" : "") +
+                " installing=" + member.cluster().installing() + " installsSent=" + member.cluster().installsSent() +
+                " base=" + member.cluster().log().baseIndex() + " published=" + node.publishedIndex() + " fatal=" +
+                node.fatalError());
         }
     }
 

@@ -98,6 +98,8 @@ public final class ConsensusSimulation
         boolean up;
         long applied;
         long digest;
+        /** Switches of earlier starts. */
+        long switches;
         final CRC32C crc = new CRC32C();
         final UnsafeBuffer entry = new UnsafeBuffer(new byte[64]);
 
@@ -128,6 +130,7 @@ public final class ConsensusSimulation
 
         void crash() throws IOException
         {
+            switches += consensus.switches();
             up = false;
             network.down(id);
             log.close();
@@ -243,8 +246,19 @@ public final class ConsensusSimulation
         }
         final String head = "consensus-sim: seed=" + seed + " nodes=" + memberCount + " steps=" + stepsRun +
             " acked=" + acknowledged.size() + " committed=" + commit + " crashes=" + crashes + " elections=" +
-            elections + " net=[" + network + "]";
+            elections + " switches=" + switchesOfAll() + " net=[" + network + "]";
         return new Result(null == failure, head + (null == failure ? " ok" : " FAILED " + failure), failure);
+    }
+
+    /** Times a member's log reached the entries it held ahead while catching up, and took them (all members). */
+    private long switchesOfAll()
+    {
+        long all = 0;
+        for (final Member member : members)
+        {
+            all += member.switches + (null == member.consensus ? 0 : member.consensus.switches());
+        }
+        return all;
     }
 
     private String runPhases() throws IOException
@@ -449,6 +463,11 @@ public final class ConsensusSimulation
                         member.consensus.term());
                 }
             }
+            if (member.up && member.consensus.acknowledgedAhead() > 0)
+            {
+                fail("no-ack-while-held-ahead: member " + member.id + " acknowledged entries it held ahead of its " +
+                    "log, before the entries before them arrived");
+            }
         }
     }
 
@@ -505,9 +524,14 @@ public final class ConsensusSimulation
         }
         if (null == probeLeader || !allApplied(probeIndex))
         {
+            final StringBuilder states = new StringBuilder();
+            for (final Member member : members)
+            {
+                states.append(System.lineSeparator()).append("  ").append(member.consensus.describe());
+            }
             return "liveness: healed, with every member up, no entry committed everywhere within " +
                 QUIET_LIMIT_NS / 1_000_000 + " ms of virtual time (leader " +
-                (null == probeLeader ? "none" : probeLeader.id) + ")";
+                (null == probeLeader ? "none" : probeLeader.id) + ")" + states;
         }
         for (final Map.Entry<Long, Long> ack : acknowledged.entrySet())
         {

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class ClusterSimulationSeedsTest
 {
-    static final long STEPS = Long.getLong("reprise.cluster.steps", 20_000);
+    static final long STEPS = Long.getLong("reprise.cluster.steps", 100_000);
 
     @Test
     void everySeedKeepsEveryInvariant() throws Exception

@@ -377,8 +377,8 @@ public final class Settings
                 "`-Plong`)."));
         add(longKey("reprise.cluster.seeds5", TESTS, 50).atLeast(0).unit("runs")
             .doc("`ClusterSimulationSeedsTest`: simulated runs of 5 members (10,000 under `-Plong`)."));
-        add(longKey("reprise.cluster.steps", TESTS, 20_000).atLeast(1).unit("steps")
-            .doc("`ClusterSimulationSeedsTest`, `ClusterPlantedBugsTest`: steps of each run (10^5 under `-Plong`)."));
+        add(longKey("reprise.cluster.steps", TESTS, 100_000).atLeast(1).unit("steps")
+            .doc("`ClusterSimulationSeedsTest`, `ClusterPlantedBugsTest`: steps of each run."));
         add(longKey("reprise.cluster.snapshot.every", TESTS, 500).atLeast(1).unit("operators")
             .doc("`reprise sim --nodes`: each member takes a snapshot every this many operators, so that logs start " +
                 "after snapshots often enough for full installs."));

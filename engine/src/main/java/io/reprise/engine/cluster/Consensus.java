@@ -73,6 +73,8 @@ public final class Consensus implements Agent
 
     public static final int NO_LEADER = -1;
     private static final int POLL_LIMIT = 64;
+    /** A follower catching up is sent this many messages of the log it lacks per duty cycle, after its live ones. */
+    private static final int CATCH_UP_MESSAGES_PER_CYCLE = 2;
 
     private final int memberId;
     private final int memberCount;
@@ -119,6 +121,18 @@ public final class Consensus implements Agent
     private long ackMatchIndex;
     private boolean synced = true;
 
+    // A follower catching up holds the leader's live entries that arrive past a gap in its log: neither applied nor
+    // acknowledged, until the entries before them arrive; then they join the log at once (docs/cluster.md).
+    private final EntryBuffer ahead = new EntryBuffer(64 * 1024);
+    private final int aheadMaxBytes;
+    private long aheadPrevIndex;
+    private long aheadPrevTerm;
+    private long aheadTerm;
+    private long aheadCommit;
+    private long heldAhead;
+    private long switches;
+    private long acknowledgedAhead;
+
     // The leader's view of each follower.
     private final long[] nextIndex;
     private final long[] matchIndex;
@@ -126,6 +140,9 @@ public final class Consensus implements Agent
     private final long[] lastSentNs;
     private final long[] lastHeardNs;
     private final long[] lastProgressNs;
+    // A follower that holds entries ahead of its log: the first of them (0: none), and the next live entry to send it.
+    private final long[] aheadFrom;
+    private final long[] liveNext;
     private final long[] sortScratch;
     private long leaderSinceNs;
     private long quorumCheckAtNs;
@@ -170,7 +187,10 @@ public final class Consensus implements Agent
         lastSentNs = new long[memberCount];
         lastHeardNs = new long[memberCount];
         lastProgressNs = new long[memberCount];
+        aheadFrom = new long[memberCount];
+        liveNext = new long[memberCount];
         sortScratch = new long[memberCount];
+        aheadMaxBytes = 64 * settings.maxMessageBytes();
         commitIndex = log.baseIndex();
         resetElectionDeadline();
     }
@@ -369,6 +389,7 @@ public final class Consensus implements Agent
         final boolean changed = role != Role.FOLLOWER;
         role = Role.FOLLOWER;
         leaderId = NO_LEADER;
+        ahead.clear();
         transferTarget = NO_LEADER;
         resetElectionDeadline();
         if (changed)
@@ -397,6 +418,8 @@ public final class Consensus implements Agent
             lastSentNs[m] = Long.MIN_VALUE / 2;
             lastHeardNs[m] = now;
             lastProgressNs[m] = now;
+            aheadFrom[m] = 0;
+            liveNext[m] = 0;
         }
         // The host puts its NewLeaderTerm entry in the log now: the leader commits only through an entry of its term.
         listener.onRoleChange(Role.LEADER, election.term(), memberId);
@@ -467,39 +490,67 @@ public final class Consensus implements Agent
             nextIndex[m] = matchIndex[m] + 1;
         }
         int work = 0;
+        // Catching up, it is sent the log up to the entries it holds ahead, and new entries keep going to it live.
+        final long through = aheadFrom[m] > 0 ? aheadFrom[m] - 1 : log.lastIndex();
+        if (aheadFrom[m] > 0 && log.holds(nextIndex[m]))
+        {
+            work += sendLive(m, now);
+        }
         if (probing[m])
         {
             if (now - lastSentNs[m] >= settings.heartbeatIntervalNs())
             {
-                sendAppend(m, nextIndex[m], now);
+                sendAppend(m, nextIndex[m], through, false, now);
                 work++;
             }
             return work;
         }
-        while (nextIndex[m] <= log.lastIndex() && nextIndex[m] - matchIndex[m] <= settings.maxEntriesInFlight())
+        int sentBatches = 0;
+        final int batches = aheadFrom[m] > 0 ? CATCH_UP_MESSAGES_PER_CYCLE : Integer.MAX_VALUE;
+        while (sentBatches < batches && nextIndex[m] <= through &&
+            nextIndex[m] - matchIndex[m] <= settings.maxEntriesInFlight())
         {
-            final int sent = sendAppend(m, nextIndex[m], now);
+            final int sent = sendAppend(m, nextIndex[m], through, false, now);
             if (sent <= 0)
             {
                 break;
             }
             nextIndex[m] += sent;
-            work++;
+            sentBatches++;
         }
-        if (work == 0 && now - lastSentNs[m] >= settings.heartbeatIntervalNs())
+        if (sentBatches == 0 && now - lastSentNs[m] >= settings.heartbeatIntervalNs())
         {
-            sendAppend(m, nextIndex[m], now);
+            sendAppend(m, nextIndex[m], through, false, now);
+            sentBatches++;
+        }
+        return work + sentBatches;
+    }
+
+    /** New entries for a follower that is catching up: it holds them ahead of its log until the rest arrives. */
+    private int sendLive(final int m, final long now) throws IOException
+    {
+        int work = 0;
+        while (liveNext[m] <= log.lastIndex() && liveNext[m] - matchIndex[m] <= settings.maxEntriesInFlight())
+        {
+            final int sent = sendAppend(m, liveNext[m], log.lastIndex(), true, now);
+            if (sent <= 0)
+            {
+                break;
+            }
+            liveNext[m] += sent;
             work++;
         }
         return work;
     }
 
     /**
-     * Sends follower {@code m} the entries from {@code from} (none when it has them all) after the entry before it.
+     * Sends follower {@code m} the entries from {@code from} through at most {@code through} (none when it has them
+     * all) after the entry before it; {@code live} when they are new entries for a follower that is catching up.
      *
      * @return how many entries were sent; -1 when the link pushed back.
      */
-    private int sendAppend(final int m, final long from, final long now) throws IOException
+    private int sendAppend(final int m, final long from, final long through, final boolean live, final long now)
+        throws IOException
     {
         long prevIndex = from - 1;
         long prevTerm = log.termAt(prevIndex);
@@ -513,13 +564,14 @@ public final class Consensus implements Agent
             prevTerm = log.termAt(prevIndex);
         }
         staged.clear();
-        final int count = installNeeded ? 0 : log.read(from, log.lastIndex(), settings.maxMessageBytes(), stage);
+        final int count = installNeeded ? 0 : log.read(from, through, settings.maxMessageBytes(), stage);
         appendEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
             .term(election.term())
             .prevIndex(prevIndex)
             .prevTerm(prevTerm)
             .commitIndex(commitIndex)
-            .leaderId(memberId);
+            .leaderId(memberId)
+            .live(live ? Flag.TRUE : Flag.FALSE);
         final AppendEntriesEncoder.EntriesEncoder entries = appendEncoder.entriesCount(count);
         for (int i = 0; i < count; i++)
         {
@@ -569,15 +621,31 @@ public final class Consensus implements Agent
                 matchIndex[m] = match;
                 lastProgressNs[m] = now;
             }
+            final boolean probed = probing[m];
             if (probing[m])
             {
                 probing[m] = false;
                 nextIndex[m] = matchIndex[m] + 1;
             }
             nextIndex[m] = Math.max(nextIndex[m], matchIndex[m] + 1);
+            noteHeldAhead(m, response.aheadFrom());
+            if (probed && aheadFrom[m] == 0 && nextIndex[m] <= log.lastIndex())
+            {
+                // Found where it stands, and it lacks more than the probe brought: it catches up. The log it lacks
+                // up to now goes as catch-up; newer entries go to it live, and it holds them ahead of its log.
+                liveNext[m] = log.lastIndex() + 1;
+                aheadFrom[m] = liveNext[m];
+            }
+        }
+        else if (response.aheadFrom() > 0 && response.aheadFrom() == aheadFrom[m])
+        {
+            // It holds the live entries from where they were meant to begin: catch-up goes on (if part of it was
+            // lost, the silence that follows starts it again from what it acknowledged).
+            return;
         }
         else
         {
+            noteHeldAhead(m, response.aheadFrom());
             probing[m] = true;
             if (response.lastIndex() < matchIndex[m])
             {
@@ -587,6 +655,31 @@ public final class Consensus implements Agent
             nextIndex[m] = Math.max(matchIndex[m] + 1, Math.min(nextIndex[m], response.lastIndex() + 1));
             lastSentNs[m] = Long.MIN_VALUE / 2;
             lastProgressNs[m] = now;
+        }
+    }
+
+    /**
+     * What follower {@code m} says it holds ahead of its log: from {@code heldFrom} on (0: nothing). Then the log
+     * before those entries goes to it as catch-up, and new entries keep going to it live; once its log reaches where
+     * they begin, replication goes on as usual (after the live entries, when it switched to them).
+     */
+    private void noteHeldAhead(final int m, final long heldFrom)
+    {
+        final long sentUpTo = Math.max(nextIndex[m], liveNext[m]);
+        if (heldFrom > matchIndex[m] && heldFrom <= sentUpTo)
+        {
+            aheadFrom[m] = heldFrom;
+            liveNext[m] = sentUpTo;
+        }
+        else if (aheadFrom[m] > 0 && matchIndex[m] + 1 >= aheadFrom[m])
+        {
+            // Caught up to where the live entries begin: it switched to them, or holds none and takes them as usual.
+            if (matchIndex[m] >= aheadFrom[m])
+            {
+                nextIndex[m] = Math.max(nextIndex[m], liveNext[m]);
+            }
+            aheadFrom[m] = 0;
+            liveNext[m] = 0;
         }
     }
 
@@ -653,7 +746,7 @@ public final class Consensus implements Agent
         if (term < election.term())
         {
             // A stale leader: the answer tells it the newer term.
-            sendResponse(leader, false, 0, log.lastIndex());
+            sendResponse(leader, false, 0, log.lastIndex(), 0);
             return;
         }
         if (term > election.term() || role != Role.FOLLOWER)
@@ -662,8 +755,9 @@ public final class Consensus implements Agent
         }
         if (leaderId != leader)
         {
-            // An acknowledgement still pending was for another leader's entries.
+            // An acknowledgement still pending, and entries held ahead, were another leader's.
             ackPending = false;
+            ahead.clear();
             leaderId = leader;
             listener.onRoleChange(Role.FOLLOWER, term, leader);
         }
@@ -677,9 +771,16 @@ public final class Consensus implements Agent
         final boolean prevCommitted = prevIndex <= Math.max(commitIndex, log.baseIndex());
         if (!prevCommitted && (prevIndex > log.lastIndex() || log.termAt(prevIndex) != prevTerm))
         {
-            final long retryFrom = prevIndex > log.lastIndex() ? log.lastIndex() :
-                Math.max(commitIndex, log.termStart(prevIndex) - 1);
-            sendResponse(leader, false, 0, retryFrom);
+            if (prevIndex > log.lastIndex() && append.live() == Flag.TRUE &&
+                holdAhead(term, prevIndex, prevTerm, leaderCommit, append.entries()))
+            {
+                // Held with those before them: the leader knows where they start, and nothing is acknowledged.
+                return;
+            }
+            // A gap says what is held ahead of it; a conflict only where to try next.
+            final boolean gap = prevIndex > log.lastIndex();
+            final long retryFrom = gap ? log.lastIndex() : Math.max(commitIndex, log.termStart(prevIndex) - 1);
+            sendResponse(leader, false, 0, retryFrom, gap && ahead.count() > 0 ? aheadPrevIndex + 1 : 0);
             return;
         }
         long index = prevIndex;
@@ -687,33 +788,115 @@ public final class Consensus implements Agent
         while (entries.hasNext())
         {
             entries.next();
-            index++;
-            final long entryTerm = entries.term();
-            final long timestampMs = entries.timestampMs();
             entries.wrapEntryOperator(operatorView);
-            if (index <= Math.max(commitIndex, log.baseIndex()))
-            {
-                continue;
-            }
-            if (index <= log.lastIndex())
-            {
-                if (log.termAt(index) == entryTerm)
-                {
-                    continue;
-                }
-                log.truncateAfter(index - 1);
-            }
-            log.append(index, entryTerm, timestampMs, operatorView, 0, operatorView.capacity());
-            synced = false;
+            appendEntry(++index, entries.term(), entries.timestampMs(), operatorView, 0, operatorView.capacity());
         }
         // Entries after `index` may be another leader's, not yet overridden: only up to `index` is known to match.
-        final long matched = index;
-        commitIndex = Math.max(commitIndex, Math.min(leaderCommit, matched));
-        if (!ackPending || matched > ackMatchIndex)
+        matched(index, leaderCommit);
+        switchToEntriesHeldAhead();
+    }
+
+    /** Appends the leader's entry at {@code index}, truncating a conflicting suffix; skips one it holds already. */
+    private void appendEntry(
+        final long index, final long entryTerm, final long timestampMs, final DirectBuffer operator, final int offset,
+        final int length) throws IOException
+    {
+        if (index <= Math.max(commitIndex, log.baseIndex()))
         {
-            ackMatchIndex = matched;
+            return;
+        }
+        if (index <= log.lastIndex())
+        {
+            if (log.termAt(index) == entryTerm)
+            {
+                return;
+            }
+            log.truncateAfter(index - 1);
+        }
+        log.append(index, entryTerm, timestampMs, operator, offset, length);
+        synced = false;
+    }
+
+    /** This log matches the leader's through {@code index}: commit what the leader did there, acknowledge once synced. */
+    private void matched(final long index, final long leaderCommit)
+    {
+        commitIndex = Math.max(commitIndex, Math.min(leaderCommit, index));
+        if (!ackPending || index > ackMatchIndex)
+        {
+            ackMatchIndex = index;
         }
         ackPending = true;
+    }
+
+    /**
+     * Keeps the live entries of an AppendEntries that follows a gap in this log, after those held already; a later
+     * run replaces the one held (what lies between comes as catch-up), an earlier one is passed over.
+     *
+     * @return true when they continue, repeat or precede what is held; false when they start a new run, or there are
+     * none, and the leader must be told where this log ends and what it holds.
+     */
+    private boolean holdAhead(
+        final long term, final long prevIndex, final long prevTerm, final long leaderCommit,
+        final AppendEntriesDecoder.EntriesDecoder entries)
+    {
+        if (entries.count() == 0)
+        {
+            return false;
+        }
+        final int held = ahead.count();
+        final long heldLast = aheadPrevIndex + held;
+        final boolean sameRun = held > 0 && aheadTerm == term;
+        if (sameRun && prevIndex + entries.count() <= heldLast)
+        {
+            return true;
+        }
+        final boolean continues = sameRun && prevIndex == heldLast && prevTerm == ahead.term(held - 1);
+        if (!continues)
+        {
+            ahead.clear();
+            aheadPrevIndex = prevIndex;
+            aheadPrevTerm = prevTerm;
+            aheadTerm = term;
+            aheadCommit = 0;
+        }
+        while (entries.hasNext())
+        {
+            entries.next();
+            entries.wrapEntryOperator(operatorView);
+            if (ahead.count() >= settings.maxEntriesInFlight() || ahead.bytes() + operatorView.capacity() > aheadMaxBytes)
+            {
+                break;
+            }
+            ahead.add(entries.term(), entries.timestampMs(), operatorView, 0, operatorView.capacity());
+            heldAhead++;
+        }
+        aheadCommit = Math.max(aheadCommit, leaderCommit);
+        return continues;
+    }
+
+    /** The seed's switch: once the log reaches the entries held ahead, they join it at once and are acknowledged. */
+    private void switchToEntriesHeldAhead() throws IOException
+    {
+        if (ahead.count() == 0 || log.lastIndex() < aheadPrevIndex)
+        {
+            return;
+        }
+        if (aheadTerm != election.term() ||
+            (aheadPrevIndex > Math.max(commitIndex, log.baseIndex()) && log.termAt(aheadPrevIndex) != aheadPrevTerm))
+        {
+            // The log before them is not what their leader's was: they cannot follow it.
+            ahead.clear();
+            return;
+        }
+        long index = aheadPrevIndex;
+        for (int i = 0; i < ahead.count(); i++)
+        {
+            appendEntry(++index, ahead.term(i), ahead.timestampMs(i), ahead.operators(), ahead.offset(i),
+                ahead.length(i));
+        }
+        matched(index, aheadCommit);
+        ahead.clear();
+        switches++;
     }
 
     /** A follower acknowledges only what it has synced: one sync for all the messages of a duty cycle. */
@@ -731,20 +914,27 @@ public final class Consensus implements Agent
         ackPending = false;
         if (role == Role.FOLLOWER && leaderId != NO_LEADER)
         {
-            sendResponse(leaderId, true, Math.min(ackMatchIndex, log.durableIndex()), log.lastIndex());
+            final long match = Math.min(ackMatchIndex, log.durableIndex());
+            if (ahead.count() > 0 && match > aheadPrevIndex)
+            {
+                acknowledgedAhead++;
+            }
+            sendResponse(leaderId, true, match, log.lastIndex(), ahead.count() > 0 ? aheadPrevIndex + 1 : 0);
             acknowledgements++;
         }
         return 1;
     }
 
-    private void sendResponse(final int leader, final boolean success, final long match, final long lastIndex)
+    private void sendResponse(
+        final int leader, final boolean success, final long match, final long lastIndex, final long aheadFrom)
     {
         responseEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
             .term(election.term())
             .matchIndex(match)
             .lastIndex(lastIndex)
             .followerId(memberId)
-            .success(success ? Flag.TRUE : Flag.FALSE);
+            .success(success ? Flag.TRUE : Flag.FALSE)
+            .aheadFrom(aheadFrom);
         link.send(leader, sendBuffer, 0, MessageHeaderEncoder.ENCODED_LENGTH + responseEncoder.encodedLength());
     }
 
@@ -836,6 +1026,57 @@ public final class Consensus implements Agent
     public int memberId()
     {
         return memberId;
+    }
+
+    /**
+     * One line for people: role, term, leader, log and commit; a leader adds each follower's next, match and catch-up
+     * (the first entry it holds ahead and the next live one); a follower what it holds ahead.
+     */
+    public String describe()
+    {
+        final StringBuilder line = new StringBuilder()
+            .append("member ").append(memberId).append(' ').append(role).append(" term=").append(election.term())
+            .append(" leader=").append(leaderId).append(" last=").append(log.lastIndex())
+            .append(" durable=").append(log.durableIndex()).append(" commit=").append(commitIndex);
+        if (role == Role.LEADER)
+        {
+            for (int m = 0; m < memberCount; m++)
+            {
+                if (m != memberId)
+                {
+                    line.append(" [").append(m).append(" next=").append(nextIndex[m]).append(" match=")
+                        .append(matchIndex[m]).append(probing[m] ? " probing" : "");
+                    if (aheadFrom[m] > 0)
+                    {
+                        line.append(" aheadFrom=").append(aheadFrom[m]).append(" liveNext=").append(liveNext[m]);
+                    }
+                    line.append(']');
+                }
+            }
+        }
+        else if (ahead.count() > 0)
+        {
+            line.append(" ahead=").append(aheadPrevIndex + 1).append("..").append(aheadPrevIndex + ahead.count());
+        }
+        return line.toString();
+    }
+
+    /** Entries this follower held ahead of its log while catching up (all so far). */
+    public long entriesHeldAhead()
+    {
+        return heldAhead;
+    }
+
+    /** Times this follower's log reached the entries it held ahead, and they joined it. */
+    public long switches()
+    {
+        return switches;
+    }
+
+    /** Acknowledgements that covered an entry while it was held ahead: the seed says none (a check, always 0). */
+    public long acknowledgedAhead()
+    {
+        return acknowledgedAhead;
     }
 
     /** Thrown through the link's handler when the disk fails under an election or follower step. */
