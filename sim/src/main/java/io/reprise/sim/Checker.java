@@ -188,6 +188,11 @@ final class Checker implements OutputSink
         final SessionModel session, final int attempt, final ResultCode code, final boolean retry,
         final long retryAfterMs)
     {
+        if (code == ResultCode.STALE_ATTEMPT && session.inFlight == attempt)
+        {
+            fail("in-lease-report-refused", session.describe() + ": a report of attempt " + attempt +
+                " was refused as stale while the attempt was in flight (its lease had not run out)");
+        }
         if (code != ResultCode.OK)
         {
             return;

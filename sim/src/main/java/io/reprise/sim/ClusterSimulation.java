@@ -563,7 +563,7 @@ public final class ClusterSimulation
                     workload.disconnect();
                 }
                 connected = member;
-                workload.connect(member.assembly());
+                workload.follow(member.assembly());
                 return;
             }
         }

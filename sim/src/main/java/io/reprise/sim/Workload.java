@@ -76,6 +76,22 @@ final class Workload implements WorkerLink
      */
     void connect(final NodeAssembly node)
     {
+        connect(node, false);
+    }
+
+    /**
+     * Another member of a cluster leads now: the users connect to it. Workers go on with the attempts they hold, as
+     * real ones do with their jobs, and report them to the new leader: a lease lives in the replicated state, so a
+     * report of an attempt still in its lease must be taken there (the checker's {@code in-lease-report-refused}).
+     * They join it serving the destinations they served.
+     */
+    void follow(final NodeAssembly node)
+    {
+        connect(node, true);
+    }
+
+    private void connect(final NodeAssembly node, final boolean keepAttempts)
+    {
         this.node = node;
         connections++;
         for (int tenant = 1; tenant <= TENANTS; tenant++)
@@ -84,8 +100,12 @@ final class Workload implements WorkerLink
         }
         for (final Worker worker : workers)
         {
-            // A crashed node answers nothing it had not answered.
-            worker.held.clear();
+            // A node the users left answers nothing it had not answered.
+            if (!keepAttempts)
+            {
+                worker.held.clear();
+                worker.destinations = null;
+            }
             worker.reports.clear();
             worker.client = null;
             if (worker.alive)
@@ -388,6 +408,8 @@ final class Workload implements WorkerLink
         /** Reports sent, by correlation id. */
         final TreeMap<Long, Report> reports = new TreeMap<>();
         InProcessClient client;
+        /** The destinations it serves, chosen when it first joins a node. */
+        int[] destinations;
         long id;
         boolean alive = true;
         long correlationId;
@@ -412,8 +434,11 @@ final class Workload implements WorkerLink
                     onResponse(index, correlation, template, code, value);
                 }
             });
-            final int[] destinations = !servesAll && random.nextInt(3) == 0 ?
-                new int[] {1 + random.nextInt(DESTINATIONS)} : new int[] {1, 2, 3};
+            if (null == destinations)
+            {
+                destinations = !servesAll && random.nextInt(3) == 0 ?
+                    new int[] {1 + random.nextInt(DESTINATIONS)} : new int[] {1, 2, 3};
+            }
             node.workerJoined(id, tenant, destinations, 1 + random.nextInt(8));
         }
 
