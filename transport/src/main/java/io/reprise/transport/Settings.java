@@ -388,6 +388,9 @@ public final class Settings
             .doc("`ConsensusSimulationTest`: protocol-only runs of 3 and of 5 members."));
         add(longKey("reprise.consensus.steps", TESTS, 20_000).atLeast(1).unit("steps")
             .doc("`ConsensusSimulationTest`: steps of each protocol-only run."));
+        add(longKey("reprise.consensus.aeron.seed", TESTS, 0).defaultText("random").unit("seed")
+            .doc("`ConsensusOverAeronTest`'s seed, for the members' generators (the network's and disks' timing are " +
+                "real)."));
         add(longKey("reprise.backlog.sessions", TESTS, 1_000_000).atLeast(1).unit("sessions")
             .doc("`RepeatBacklogTest`: sessions in the backlog."));
         add(longKey("reprise.fuzz.seed", TESTS, 0).defaultText("random").unit("seed")
