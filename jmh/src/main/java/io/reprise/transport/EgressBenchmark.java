@@ -100,7 +100,7 @@ public class EgressBenchmark
     @Setup(Level.Iteration)
     public void newBacklogs()
     {
-        final ClientRegistry registry = new ClientRegistry(16);
+        final ClientRegistry registry = new ClientRegistry(16, 0);
         final ClientBacklog backlog = new ClientBacklog(BACKLOG_BYTES);
         backlog.open();
         connection = new Connection(CLIENT_ID, 1, ClientRole.CONTROLLER, publication, backlog, subscription, 1,

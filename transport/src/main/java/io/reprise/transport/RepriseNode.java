@@ -130,7 +130,8 @@ public final class RepriseNode implements AutoCloseable
             Instant.now() + "\nkey<TAB>value<TAB>source; secrets masked",
             Settings.describe(nodeContext, transportContext, sources));
 
-        final ClientRegistry registry = new ClientRegistry(transportContext.maxConnections());
+        final ClientRegistry registry = new ClientRegistry(transportContext.maxConnections(), ClientRegistry.sequenceBase(
+            null == nodeContext.membership() ? 0 : nodeContext.membership().memberId(), System.currentTimeMillis()));
         final Egress egress = new Egress(registry, nodeContext.rules().maxPayloadBytes());
         nodeContext.outputObserver(egress).workerLink(egress);
         node = StandaloneNode.start(nodeContext);
