@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.cluster.ClusterMember;
 import io.reprise.engine.flow.StageAgent;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.repeat.RepeatProcess;
@@ -68,7 +69,7 @@ public final class StandaloneNode implements Engine, AutoCloseable
             stageRunners.add(runner);
             AgentRunner.startOnThread(runner, (task) ->
             {
-                final Thread thread = new Thread(task, stage.roleName());
+                final Thread thread = new Thread(task, threadName(stage.roleName()));
                 thread.setDaemon(true);
                 return thread;
             });
@@ -78,10 +79,16 @@ public final class StandaloneNode implements Engine, AutoCloseable
         {
             final AgentRunner runner = new AgentRunner(context.agentIdleStrategy(), node::fail, null, agent);
             agentRunners.add(runner);
-            AgentRunner.startOnThread(runner);
+            AgentRunner.startOnThread(runner, (task) -> new Thread(task, threadName(agent.roleName())));
             context.lifecycleListener().onStep("agent-started " + agent.roleName());
         }
         context.lifecycleListener().onStep("started");
+    }
+
+    /** Members of a cluster in one JVM (tests) tell their threads apart in a thread dump by the member id. */
+    private String threadName(final String role)
+    {
+        return null == context.membership() ? role : role + "-" + context.membership().memberId();
     }
 
     /** Connects an in-process client of {@code tenant}; its results go to {@code listener}. */
@@ -189,6 +196,12 @@ public final class StandaloneNode implements Engine, AutoCloseable
     public SnapshotAgent snapshotAgent()
     {
         return node.snapshotAgent();
+    }
+
+    /** The node's membership of a cluster, or null standalone. It runs on a thread of its own: read it for tests. */
+    public ClusterMember clusterMember()
+    {
+        return node.clusterMember();
     }
 
     /** Waits until everything published so far is applied; for tests and tools. */
