@@ -67,25 +67,25 @@ public final class StandaloneNode implements Engine, AutoCloseable
             // A thread named after its stage; a daemon, as a node left open must not keep the JVM alive.
             final AgentRunner runner = new AgentRunner(context.newStageIdleStrategy(), node::fail, null, stage);
             stageRunners.add(runner);
-            AgentRunner.startOnThread(runner, (task) ->
-            {
-                final Thread thread = new Thread(task, threadName(stage.roleName()));
-                thread.setDaemon(true);
-                return thread;
-            });
+            final Thread thread = new Thread(runner, threadName(stage.roleName()));
+            thread.setDaemon(true);
+            thread.start();
         }
         // 4. Start the background processes.
         for (final Agent agent : node.backgroundAgents())
         {
             final AgentRunner runner = new AgentRunner(context.agentIdleStrategy(), node::fail, null, agent);
             agentRunners.add(runner);
-            AgentRunner.startOnThread(runner, (task) -> new Thread(task, threadName(agent.roleName())));
+            new Thread(runner, threadName(agent.roleName())).start();
             context.lifecycleListener().onStep("agent-started " + agent.roleName());
         }
         context.lifecycleListener().onStep("started");
     }
 
-    /** Members of a cluster in one JVM (tests) tell their threads apart in a thread dump by the member id. */
+    /**
+     * A thread named after its step; a member of a cluster adds its id, so that members in one JVM (tests) tell their
+     * threads apart in a thread dump. (AgentRunner.startOnThread would rename the thread after the agent.)
+     */
     private String threadName(final String role)
     {
         return null == context.membership() ? role : role + "-" + context.membership().memberId();

@@ -18,6 +18,8 @@ import java.util.function.BooleanSupplier;
 import io.aeron.Aeron;
 import io.reprise.engine.cluster.ClusterMember;
 import io.reprise.engine.cluster.Consensus;
+import io.reprise.engine.disk.FileChannelDisk;
+import io.reprise.engine.journal.JournalReader;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.node.InProcessClient;
 import io.reprise.engine.node.NodeContext;
@@ -49,9 +51,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 class ThreadedClusterTest
 {
     private static final String SEED_PROP_NAME = "reprise.cluster.threaded.seed";
-    /** The defaults but a longer election timeout: the members' 27 threads and a media driver share 2 cores. */
+    /**
+     * The defaults but a longer election timeout: the members' 27 threads and a media driver share 2 cores with other
+     * work, and a follower's consensus thread answers nothing while it syncs; at 500 ms a busy machine made a leader
+     * miss its quorum now and then.
+     */
     private static final Consensus.Settings SETTINGS = new Consensus.Settings(
-        500_000_000L, 50_000_000L, 64 * 1024, 8192);
+        1_000_000_000L, 50_000_000L, 64 * 1024, 8192);
     private static final int MEMBERS = 3;
     private static final int SAVES = 2_000;
     private static final int SAVES_AFTER_FAILOVER = 500;
@@ -66,7 +72,7 @@ class ThreadedClusterTest
     private static final long FAILOVER_WAIT_MS = 5_000;
     private static final long SAVE_WAIT_MS = 20_000;
     private static final long CONVERGE_WAIT_MS = 10_000;
-    private static final long CLOSE_WAIT_MS = 10_000;
+    private static final long CLOSE_WAIT_MS = 5_000;
     /** How long the applied indexes must stay where they are before the states are compared. */
     private static final long STILL_MS = 300;
 
@@ -104,19 +110,26 @@ class ThreadedClusterTest
     @AfterEach
     void tearDown()
     {
-        try
+        // Every member closes even when one does not: the first that does not is the failure.
+        AssertionError notClosed = null;
+        for (int m = 0; m < MEMBERS; m++)
         {
-            for (int m = 0; m < MEMBERS; m++)
+            try
             {
                 if (up[m])
                 {
                     close(m);
                 }
             }
+            catch (final AssertionError ex)
+            {
+                notClosed = null == notClosed ? ex : notClosed;
+            }
         }
-        finally
+        CloseHelper.close(loopback);
+        if (null != notClosed)
         {
-            CloseHelper.close(loopback);
+            throw notClosed;
         }
     }
 
@@ -199,7 +212,8 @@ class ThreadedClusterTest
                 final long term = member(leader[0]).consensus().term();
                 for (int m = 0; m < MEMBERS; m++)
                 {
-                    if (up[m] && (member(m).consensus().leaderId() != leader[0] || member(m).consensus().term() != term))
+                    final Consensus consensus = member(m).consensus();
+                    if (up[m] && (consensus.leaderId() != leader[0] || consensus.term() != term))
                     {
                         return false;
                     }
@@ -366,6 +380,7 @@ class ThreadedClusterTest
             if (up[m] && null != nodes[m].fatalError())
             {
                 System.out.println(threadDump());
+                System.out.println(journals());
                 fail("(seed " + seed + ") member " + m + " failed; " + describe(), nodes[m].fatalError());
             }
         }
@@ -374,6 +389,7 @@ class ThreadedClusterTest
     private void failWith(final String what)
     {
         System.out.println(threadDump());
+        System.out.println(journals());
         fail("(seed " + seed + ") " + what + "; " + describe());
     }
 
@@ -420,6 +436,39 @@ class ThreadedClusterTest
             }
         }
         return members;
+    }
+
+    /**
+     * What each member's journal files hold, read as start-up reads them: the records that validate, then why the
+     * reading stops (the end, a torn tail being written, or damage).
+     */
+    private String journals()
+    {
+        final StringBuilder journals = new StringBuilder("ThreadedClusterTest journals on disk:\n");
+        for (int m = 0; m < MEMBERS; m++)
+        {
+            journals.append("member ").append(m).append(": ");
+            final Path journal = dir.resolve("member-" + m).resolve("journal");
+            try (JournalReader reader = new JournalReader(new FileChannelDisk(), journal))
+            {
+                long first = -1;
+                long last = -1;
+                JournalReader.Status status;
+                while ((status = reader.next()) == JournalReader.Status.RECORD)
+                {
+                    first = first < 0 ? reader.index() : first;
+                    last = reader.index();
+                }
+                journals.append("records ").append(first).append(" to ").append(last).append(", then ").append(status)
+                    .append(status == JournalReader.Status.END ? "" : ": " + reader.describeProblem());
+            }
+            catch (final IOException | RuntimeException ex)
+            {
+                journals.append("not readable: ").append(ex);
+            }
+            journals.append('\n');
+        }
+        return journals.toString();
     }
 
     /** Every thread's full stack, with the lock it waits for: the threads of member m end in "-m". */
