@@ -265,7 +265,8 @@ class ThreadedClusterTest
 
     /**
      * Waits until every member that is up has applied the same entries, through {@code atLeast} or beyond, and has
-     * nothing more in its ring, for {@link #STILL_MS}; then their states must be equal.
+     * nothing more in its ring, for {@link #STILL_MS}; then their states must be equal, and their journals' files
+     * must hold what they applied.
      *
      * @return the applied index they share.
      */
@@ -308,8 +309,18 @@ class ThreadedClusterTest
                     " and of member " + reference + " at applied index " + still[0]);
             }
         }
+        // What a member applied it had acknowledged as durable: its journal's files must hold it.
+        for (int m = 0; m < MEMBERS; m++)
+        {
+            final JournalOnDisk journal = journalOnDisk(m);
+            if (up[m] && journal.last() < still[0])
+            {
+                failWith("member " + m + " applied through index " + still[0] + " but its journal on disk holds " +
+                    journal.text());
+            }
+        }
         System.out.println("members " + upMembers() + " at applied index " + still[0] + " with state digest " +
-            Long.toHexString(digests[reference]));
+            Long.toHexString(digests[reference]) + ", their journals on disk through it");
         return still[0];
     }
 
@@ -433,37 +444,46 @@ class ThreadedClusterTest
         return members;
     }
 
-    /**
-     * What each member's journal files hold, read as start-up reads them: the records that validate, then why the
-     * reading stops (the end, a torn tail being written, or damage).
-     */
+    /** Each member's journal as read from disk, for a failure's report. */
     private String journals()
     {
         final StringBuilder journals = new StringBuilder("ThreadedClusterTest journals on disk:\n");
         for (int m = 0; m < MEMBERS; m++)
         {
-            journals.append("member ").append(m).append(": ");
-            final Path journal = dir.resolve("member-" + m).resolve("journal");
-            try (JournalReader reader = new JournalReader(new FileChannelDisk(), journal))
-            {
-                long first = -1;
-                long last = -1;
-                JournalReader.Status status;
-                while ((status = reader.next()) == JournalReader.Status.RECORD)
-                {
-                    first = first < 0 ? reader.index() : first;
-                    last = reader.index();
-                }
-                journals.append("records ").append(first).append(" to ").append(last).append(", then ").append(status)
-                    .append(status == JournalReader.Status.END ? "" : ": " + reader.describeProblem());
-            }
-            catch (final IOException | RuntimeException ex)
-            {
-                journals.append("not readable: ").append(ex);
-            }
-            journals.append('\n');
+            journals.append("member ").append(m).append(": ").append(journalOnDisk(m).text()).append('\n');
         }
         return journals.toString();
+    }
+
+    /**
+     * What member {@code m}'s journal files hold, read as start-up reads them: the records that validate, then why
+     * the reading stops (the end, a torn tail being written, or damage).
+     */
+    private JournalOnDisk journalOnDisk(final int m)
+    {
+        final Path journal = dir.resolve("member-" + m).resolve("journal");
+        try (JournalReader reader = new JournalReader(new FileChannelDisk(), journal))
+        {
+            long first = -1;
+            long last = -1;
+            JournalReader.Status status;
+            while ((status = reader.next()) == JournalReader.Status.RECORD)
+            {
+                first = first < 0 ? reader.index() : first;
+                last = reader.index();
+            }
+            return new JournalOnDisk(last, "records " + first + " to " + last + ", then " + status +
+                (status == JournalReader.Status.END ? "" : ": " + reader.describeProblem()));
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            return new JournalOnDisk(-1, "not readable: " + ex);
+        }
+    }
+
+    /** @param last the last record that validates, -1 for none. */
+    private record JournalOnDisk(long last, String text)
+    {
     }
 
     /** Every thread's full stack, with the lock it waits for: the threads of member m end in "-m". */
