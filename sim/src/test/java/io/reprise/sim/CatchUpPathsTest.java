@@ -55,8 +55,8 @@ class CatchUpPathsTest
         final ClusterSimulation cluster = started(SimulationSeedsTest.firstSeed());
         final int member = aFollower(cluster);
         cluster.isolate(member);
-        // Long enough to miss several messages' worth of entries; the leader still holds them all.
-        cluster.runSteps(2_000);
+        // Long enough to miss several duty cycles' worth of catch-up (2 messages each); the leader holds it all.
+        cluster.runSteps(6_000);
         final long behindAt = cluster.lastIndex(member);
         final CatchUp catchUp = CatchUp.begins(cluster, member);
         cluster.heal();

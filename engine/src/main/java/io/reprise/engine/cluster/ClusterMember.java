@@ -25,8 +25,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * changes of the seed.
  * <ul>
  * <li>Leading, clients' entries go into the ring; the journal stage writes them and, beside it, the replication
- * stage ({@link #replicationHandler}) hands them to the consensus log, from which consensus sends them. The business
- * logic follows the commit point: what a majority holds durably.</li>
+ * stage ({@link #replicationHandler}, run by this agent's own step) hands them to the consensus log, from which
+ * consensus sends them. The business logic follows the commit point: what a majority holds durably.</li>
  * <li>Following, consensus appends the leader's entries to the journal itself, syncs and acknowledges; this step
  * puts into the ring only the entries at or below the commit index it knows, which the journal stage passes (they
  * are written) and the business logic applies.</li>
@@ -71,6 +71,9 @@ public final class ClusterMember implements Agent
     private State state = State.FOLLOWING;
     private boolean feedRefused;
     private long leaderTerm;
+    private StageAgent replicationStage;
+    /** The ring sequence of the last entry put into the ring while leading: the journal must pass it first. */
+    private long leaderEntriesEnd = -1;
 
     public ClusterMember(
         final Consensus.Settings settings,
@@ -100,6 +103,18 @@ public final class ClusterMember implements Agent
         this.installing = new boolean[memberCount];
         consensus = new Consensus(memberId, memberCount, settings, context.clock(), context.random(), context.link(),
             log, context.election(), new ConsensusEvents(), planted);
+    }
+
+    /**
+     * The ring's stages this member works with: the replication stage, which it runs itself (on its own thread, as
+     * it writes the consensus log's window), and the journal stage, which writes the journal while it leads. The
+     * journal has one writer at a time: after a step-down, consensus writes it only once the journal stage has
+     * passed every entry this member put into the ring as leader.
+     */
+    public void stages(final StageAgent replicationStage, final Sequence journalStage)
+    {
+        this.replicationStage = replicationStage;
+        log.writableWhen(() -> journalStage.get() >= leaderEntriesEnd);
     }
 
     /** What a member's consensus needs from its node: time, chance, the network and its election state. */
@@ -140,6 +155,7 @@ public final class ClusterMember implements Agent
         {
             // The seed: the leader that becomes a follower stops the repeat search at once.
             publisher.follow();
+            leaderEntriesEnd = publisher.lastSequence();
             if (planted != PlantedBug.DISPATCH_AFTER_STEPDOWN)
             {
                 repeatProcess.leader(false);
@@ -150,7 +166,8 @@ public final class ClusterMember implements Agent
 
     public int doWork() throws IOException
     {
-        int work = consensus.doWork();
+        int work = replicationStage.doWork();
+        work += consensus.doWork();
         if (state == State.LEADING || state == State.PREPARING_TO_LEAD)
         {
             // Installs take what is left of the duty cycle's budget after consensus has sent live entries.
@@ -211,6 +228,10 @@ public final class ClusterMember implements Agent
     private int prepareToLead() throws IOException
     {
         int work = 0;
+        if (!log.writable())
+        {
+            return 0;
+        }
         if (log.lastTerm() != leaderTerm)
         {
             final int length = encoder.newLeaderTerm(newLeaderTerm, 0, leaderTerm, consensus.memberId());

@@ -763,6 +763,11 @@ public final class Consensus implements Agent
         }
         lastLeaderContactNs = clock.nanoTime();
         resetElectionDeadline();
+        if (!log.writable())
+        {
+            // Its own entries as a leader are still on the way to its journal: the leader sends these again.
+            return;
+        }
 
         final long prevIndex = append.prevIndex();
         final long prevTerm = append.prevTerm();

@@ -42,6 +42,15 @@ public interface ConsensusLog
      */
     boolean holds(long index);
 
+    /**
+     * Whether a follower may write the log now. A member that stopped leading may still have its own entries on the
+     * way to its journal; until they are written the journal is not consensus's to write.
+     */
+    default boolean writable()
+    {
+        return true;
+    }
+
     /** The last index synced: a member acknowledges or counts nothing above it. */
     long durableIndex();
 

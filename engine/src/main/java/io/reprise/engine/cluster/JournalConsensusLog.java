@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 import io.reprise.engine.disk.Disk;
@@ -29,6 +30,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
     /** The last entry known: a follower's appended, or the last the leader's ring carried (it may not be written yet). */
     private long lastIndex;
     private LongSupplier inRingThrough = () -> Long.MIN_VALUE;
+    private BooleanSupplier writable = () -> true;
 
     // Term runs: runTerm[i] starts at runStart[i] and lasts until the next run.
     private long[] runStart = new long[16];
@@ -76,6 +78,18 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
     {
         this.inRingThrough = inRingThrough;
         return this;
+    }
+
+    /** The journal is this log's to write only while {@code writable} says so (see {@link ConsensusLog#writable}). */
+    public JournalConsensusLog writableWhen(final BooleanSupplier writable)
+    {
+        this.writable = writable;
+        return this;
+    }
+
+    public boolean writable()
+    {
+        return writable.getAsBoolean();
     }
 
     private void loadTermRuns() throws IOException

@@ -24,6 +24,8 @@ public final class JournalHandler implements StageAgent.Handler
     private final AtomicLong durableIndex;
     private final AtomicLong durableLogBytes = new AtomicLong();
     private long appendedLogBytes;
+    /** Whether this stage appended since its last commit: in a cluster a follower's journal is consensus's to sync. */
+    private boolean appended;
     private volatile String failure;
     private volatile boolean closing;
     private long failures;
@@ -69,11 +71,18 @@ public final class JournalHandler implements StageAgent.Handler
             return false;
         }
         appendedLogBytes += JournalFormat.align(JournalFormat.RECORD_OVERHEAD + slot.length);
+        appended = true;
         return true;
     }
 
     public boolean onBatchEnd()
     {
+        if (!appended && null == failure)
+        {
+            // Entries consensus appended and synced itself (a follower's).
+            durableIndex.setRelease(journal.durableIndex());
+            return true;
+        }
         final long startNs = clock.nanoTime();
         if (null != failure && startNs < retryAtNs)
         {
@@ -82,6 +91,7 @@ public final class JournalHandler implements StageAgent.Handler
         try
         {
             journal.commit();
+            appended = false;
         }
         catch (final IOException ex)
         {

@@ -1,5 +1,7 @@
 package io.reprise.engine.flow;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 import com.lmax.disruptor.InsufficientCapacityException;
 import com.lmax.disruptor.RingBuffer;
 import io.reprise.engine.journal.JournalFormat;
@@ -23,6 +25,12 @@ public final class OperationPublisher
     private volatile long indexBase;
     private volatile long term;
     private volatile boolean leading;
+    /**
+     * Producers between their look at {@link #leading} and their publish, counted only for a cluster member (whose
+     * role changes): a step-down waits them out, so no entry of the old term enters the ring after it.
+     */
+    private final AtomicInteger publishing = new AtomicInteger();
+    private boolean roleChanges;
 
     /** @param firstIndex the index of the first entry this ring will carry, in {@code term}. */
     public OperationPublisher(
@@ -50,7 +58,18 @@ public final class OperationPublisher
      */
     public void follow()
     {
+        roleChanges = true;
         this.leading = false;
+        while (publishing.get() != 0)
+        {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** The ring sequence of the last entry claimed (published, or about to be). */
+    public long lastSequence()
+    {
+        return ring.getCursor();
     }
 
     /** Returned by {@link #tryPublishIndex} when the ring is full. */
@@ -73,6 +92,25 @@ public final class OperationPublisher
         {
             throw new IllegalArgumentException("operator length out of range: " + length);
         }
+        if (!roleChanges)
+        {
+            return publishLeaderEntry(operator, offset, length);
+        }
+        // Counted in before the look at `leading`, out after the publish; follow() clears `leading`, then waits
+        // for the count to be 0: a producer either sees it cleared or is waited for (both are volatile).
+        publishing.getAndIncrement();
+        try
+        {
+            return publishLeaderEntry(operator, offset, length);
+        }
+        finally
+        {
+            publishing.getAndDecrement();
+        }
+    }
+
+    private long publishLeaderEntry(final DirectBuffer operator, final int offset, final int length)
+    {
         if (!leading)
         {
             return NOT_LEADING;

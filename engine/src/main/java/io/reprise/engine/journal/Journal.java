@@ -71,7 +71,8 @@ public final class Journal implements AutoCloseable
     private long lastIndex;
     private long lastTerm;
     private int lastChecksum;
-    private long durableIndex;
+    /** Volatile: a leader's consensus reads what the journal stage made durable (one write per commit). */
+    private volatile long durableIndex;
     private boolean segmentPending;
     private boolean skipFsync;
 

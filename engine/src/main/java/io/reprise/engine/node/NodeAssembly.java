@@ -348,7 +348,7 @@ public final class NodeAssembly implements Engine
             new NodeInstallFiles());
         final StageAgent replicationStage =
             new StageAgent("reprise-replication", ring, member.replicationHandler(), context.maxBatchSize());
-        stages.add(replicationStage);
+        member.stages(replicationStage, journalStage.sequence());
         ring.addGatingSequences(replicationStage.sequence());
     }
 
@@ -441,7 +441,10 @@ public final class NodeAssembly implements Engine
         context.lifecycleListener().onStep("flow-started first-index=" + firstIndex);
     }
 
-    /** The ring's stages in flow order: journal (and beside it, in a cluster, replication), business logic. */
+    /**
+     * The ring's stages in flow order: journal, business logic. A cluster member's replication stage, beside the
+     * journal's, runs in its {@link ClusterMember}'s step.
+     */
     public List<StageAgent> stages()
     {
         return stages;
@@ -487,7 +490,9 @@ public final class NodeAssembly implements Engine
     /** Whether everything put into the ring is applied (or a step failed, so it never will be). */
     public boolean drained()
     {
-        return logicHandler.appliedIndex() >= publishedIndex() || null != fatal.get();
+        // A cluster member applies what its last commit index covers; entries above it wait for another leader.
+        final long through = null == member ? publishedIndex() : publisher.indexOf(member.commitGate().get());
+        return logicHandler.appliedIndex() >= through || null != fatal.get();
     }
 
     /** The last step of shutdown, once the stages have stopped: sync and close the files. */
