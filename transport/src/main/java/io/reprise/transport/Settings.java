@@ -427,6 +427,8 @@ public final class Settings
         add(longKey("reprise.cluster.threaded.seed", TESTS, 0).defaultText("random").unit("seed")
             .doc("`ThreadedClusterTest`'s seed, for the members' generators (the threads', the network's and the " +
                 "disks' timing are real)."));
+        add(longKey("reprise.cluster.client.seed", TESTS, 0).defaultText("random").unit("seed")
+            .doc("`ClusterClientFollowTest`'s seed, for the members' ports, the sessions and their payloads."));
         add(longKey("reprise.backlog.sessions", TESTS, 1_000_000).atLeast(1).unit("sessions")
             .doc("`RepeatBacklogTest`: sessions in the backlog."));
         add(longKey("reprise.fuzz.seed", TESTS, 0).defaultText("random").unit("seed")
