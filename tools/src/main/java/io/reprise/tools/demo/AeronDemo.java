@@ -87,9 +87,7 @@ public final class AeronDemo
             new TransportContext()
                 .aeronDirectoryName(aeronDir)
                 .ingressUdpChannel(null)
-                .tokens(TENANT_ONE + ":controller=" + CONTROLLER_TOKEN_ONE + "," + TENANT_ONE + ":worker=" +
-                    WORKER_TOKEN_ONE + "," + TENANT_TWO + ":controller=" + CONTROLLER_TOKEN_TWO + "," + TENANT_TWO +
-                    ":worker=" + WORKER_TOKEN_TWO));
+                .tokens(tokens()));
         boolean nodeClosed = false;
         try
         {
@@ -218,7 +216,14 @@ public final class AeronDemo
         return plan.lost() == 0 && run.unexpected.get() == 0;
     }
 
-    private static void deleteRecursively(final Path dir) throws IOException
+    /** The demo's tokens, as a node's token setting: each tenant's controllers and workers have their own. */
+    static String tokens()
+    {
+        return TENANT_ONE + ":controller=" + CONTROLLER_TOKEN_ONE + "," + TENANT_ONE + ":worker=" + WORKER_TOKEN_ONE +
+            "," + TENANT_TWO + ":controller=" + CONTROLLER_TOKEN_TWO + "," + TENANT_TWO + ":worker=" + WORKER_TOKEN_TWO;
+    }
+
+    static void deleteRecursively(final Path dir) throws IOException
     {
         if (!Files.exists(dir))
         {
