@@ -70,8 +70,8 @@ public final class ClusterLayout
         }
         if (basePort < 1024 || basePort + INGRESS_PORT_OFFSET + members - 1 > 65535)
         {
-            throw new IllegalArgumentException("base port must be 1024.." + (65535 - INGRESS_PORT_OFFSET - members + 1) +
-                ": " + basePort);
+            throw new IllegalArgumentException("base port must be 1024.." +
+                (65535 - INGRESS_PORT_OFFSET - members + 1) + ": " + basePort);
         }
         final Path absolute = dir.toAbsolutePath().normalize();
         final CRC32 crc = new CRC32();
@@ -123,8 +123,8 @@ public final class ClusterLayout
                 throw new IOException(file + ": member." + m + ".aeron.dir is missing");
             }
             aeronDirs.add(aeronDir);
-            pids[m] = properties.containsKey("member." + m + ".pid") ? number(properties, file, "member." + m + ".pid") :
-                -1;
+            final String pidKey = "member." + m + ".pid";
+            pids[m] = properties.containsKey(pidKey) ? number(properties, file, pidKey) : -1;
         }
         return new Recorded(
             new ClusterLayout(dir.toAbsolutePath().normalize(), (int)members, (int)basePort, aeronDirs), pids);

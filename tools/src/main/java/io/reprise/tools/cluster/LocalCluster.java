@@ -228,8 +228,8 @@ public final class LocalCluster implements AutoCloseable
         layout.writeConfigIfAbsent(member);
         final List<String> command = command(member);
         final Path log = layout.logFile(member);
-        Files.writeString(log, "--- " + Instant.now() + " starting member " + member + ": " + String.join(" ", command) +
-            "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+        Files.writeString(log, "--- " + Instant.now() + " starting member " + member + ": " +
+            String.join(" ", command) + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
             StandardOpenOption.APPEND);
         final Process process = new ProcessBuilder(command)
             .redirectErrorStream(true)

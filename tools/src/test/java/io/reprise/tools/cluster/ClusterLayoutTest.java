@@ -42,7 +42,8 @@ class ClusterLayoutTest
         final ClusterLayout layout = ClusterLayout.of(dir.resolve("c"), 3, 21000, true);
         final Map<String, String> settings = layout.nodeSettings(1);
         assertEquals(List.of(ClusterLayout.MEMBER_ID_KEY, ClusterLayout.REPLICA_ENDPOINTS_KEY,
-            ClusterLayout.INGRESS_ENDPOINTS_KEY, "reprise.data.dir", "reprise.aeron.dir"), List.copyOf(settings.keySet()));
+            ClusterLayout.INGRESS_ENDPOINTS_KEY, "reprise.data.dir", "reprise.aeron.dir"),
+            List.copyOf(settings.keySet()));
         assertEquals("1", settings.get("reprise.cluster.member.id"));
         assertEquals("localhost:21000,localhost:21001,localhost:21002",
             settings.get("reprise.cluster.replica.endpoints"));
@@ -54,8 +55,8 @@ class ClusterLayoutTest
         final Set<String> aeronDirs = new HashSet<>();
         for (int m = 0; m < 3; m++)
         {
-            assertTrue(layout.aeronDir(m).startsWith("/dev/shm/reprise-cluster-") && layout.aeronDir(m).endsWith("-" + m),
-                layout.aeronDir(m));
+            assertTrue(layout.aeronDir(m).startsWith("/dev/shm/reprise-cluster-") &&
+                layout.aeronDir(m).endsWith("-" + m), layout.aeronDir(m));
             aeronDirs.add(layout.aeronDir(m));
         }
         assertEquals(3, aeronDirs.size(), "one Aeron directory per member: " + aeronDirs);
@@ -64,7 +65,8 @@ class ClusterLayoutTest
         assertEquals(layout.aeronDir(2), ClusterLayout.of(dir.resolve("c/../c"), 3, 21000, true).aeronDir(2),
             "one DIR, however it is written, has the same Aeron directories");
         assertEquals(dir.resolve("c").toAbsolutePath().resolve("member-2").resolve("aeron").toString(),
-            ClusterLayout.of(dir.resolve("c"), 3, 21000, false).aeronDir(2), "no /dev/shm: under the member's directory");
+            ClusterLayout.of(dir.resolve("c"), 3, 21000, false).aeronDir(2),
+            "no /dev/shm: under the member's directory");
     }
 
     @Test
