@@ -58,7 +58,7 @@ public final class Settings
     }
 
     /** A relation between node settings that each value alone cannot show. */
-    private record Relation(List<String> keys, String rule, Predicate<Function<String, Long>> holds)
+    private record Relation(List<String> keys, String rule, Predicate<Function<String, String>> holds)
     {
     }
 
@@ -297,6 +297,39 @@ public final class Settings
             .applied((c, v) -> c.transport().clientBacklogBytes(Integer.parseInt(v)),
                 (c) -> str(c.transport().clientBacklogBytes())));
 
+        // ------------------------------------------------------------------------------------------ the cluster
+        add(intKey(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME, NODE, TransportContext.STANDALONE)
+            .range(TransportContext.STANDALONE, TransportContext.MAX_MEMBERS - 1).defaultText("-1 (standalone)")
+            .unit("member id")
+            .doc("This member's id in the cluster the endpoint lists name, 0 to members - 1; -1 runs a standalone " +
+                "node (docs/cluster.md).")
+            .applied((c, v) -> c.transport().clusterMemberId(Integer.parseInt(v)),
+                (c) -> str(c.transport().clusterMemberId())));
+        add(textKey(TransportContext.CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, NODE, "")
+            .defaultText("none").check(Settings::checkEndpoints).unit("HOST:PORT, comma-separated")
+            .doc("One per member in id order: where each receives consensus messages, AppendEntries and catch-up " +
+                "transfers (three Aeron streams on one UDP endpoint).")
+            .applied((c, v) -> c.transport().replicaEndpoints(v), (c) -> c.transport().replicaEndpoints()));
+        add(textKey(TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME, NODE, "")
+            .defaultText("none").check(Settings::checkEndpoints).unit("HOST:PORT, comma-separated")
+            .doc("One per member in id order: each member's UDP client ingress. A member's own entry replaces " +
+                "`" + TransportContext.INGRESS_UDP_CHANNEL_PROP_NAME + "`; one that does not lead names the " +
+                "leader's to clients. Clients read this key too.")
+            .applied((c, v) -> c.transport().clusterIngressEndpoints(v),
+                (c) -> c.transport().clusterIngressEndpoints()));
+        add(longKey(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME, NODE, TransportContext.ELECTION_TIMEOUT_MS_DEFAULT)
+            .range(10, 60_000).unit("ms")
+            .doc("A follower that hears no leader for this long, to twice it (drawn at random), stands for " +
+                "election; a leader that hears no majority for this long steps down.")
+            .applied((c, v) -> c.transport().electionTimeoutMs(Long.parseLong(v)),
+                (c) -> str(c.transport().electionTimeoutMs())));
+        add(longKey(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME, NODE,
+            TransportContext.HEARTBEAT_INTERVAL_MS_DEFAULT)
+            .range(1, 30_000).unit("ms")
+            .doc("How often a leader with nothing to send tells its followers it is there.")
+            .applied((c, v) -> c.transport().heartbeatIntervalMs(Long.parseLong(v)),
+                (c) -> str(c.transport().heartbeatIntervalMs())));
+
         // ------------------------------------------------------------------------------ read by others than the node
         add(longKey("reprise.tools.progress.records", TOOLS, 1_000_000).atLeast(1).unit("records")
             .doc("`log verify`, `log replay` and `session history` print progress to stderr every this many records."));
@@ -394,6 +427,8 @@ public final class Settings
         add(longKey("reprise.cluster.threaded.seed", TESTS, 0).defaultText("random").unit("seed")
             .doc("`ThreadedClusterTest`'s seed, for the members' generators (the threads', the network's and the " +
                 "disks' timing are real)."));
+        add(longKey("reprise.cluster.client.seed", TESTS, 0).defaultText("random").unit("seed")
+            .doc("`ClusterClientFollowTest`'s seed, for the members' ports, the sessions and their payloads."));
         add(longKey("reprise.backlog.sessions", TESTS, 1_000_000).atLeast(1).unit("sessions")
             .doc("`RepeatBacklogTest`: sessions in the backlog."));
         add(longKey("reprise.fuzz.seed", TESTS, 0).defaultText("random").unit("seed")
@@ -427,6 +462,23 @@ public final class Settings
             "the default in-flight limit must be at most the largest one",
             (v) -> v.apply(Configuration.DEFAULT_IN_FLIGHT_LIMIT_PROP_NAME) <=
             v.apply(Configuration.MAX_IN_FLIGHT_LIMIT_PROP_NAME));
+        relation(List.of(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME, TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME),
+            "the heartbeat interval must be at most half the election timeout",
+            (v) -> 2 * v.apply(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME) <=
+            v.apply(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME));
+        textRelation(List.of(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME,
+            TransportContext.CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME),
+            "a member needs both endpoint lists, with an entry for its id in each",
+            (v) -> Integer.parseInt(v.apply(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME)) < 0 ||
+            Integer.parseInt(v.apply(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME)) <
+            Math.min(entries(v.apply(TransportContext.CLUSTER_REPLICA_ENDPOINTS_PROP_NAME)),
+            entries(v.apply(TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME))));
+    }
+
+    /** Entries of a comma-separated list: 0 for an empty one. */
+    private static int entries(final String list)
+    {
+        return list.isBlank() ? 0 : list.split(",", -1).length;
     }
 
     private Settings()
@@ -441,8 +493,16 @@ public final class Settings
         }
     }
 
+    /** A relation between numeric settings. */
     private static void relation(
         final List<String> keys, final String rule, final Predicate<Function<String, Long>> holds)
+    {
+        RELATIONS.add(new Relation(keys, rule, (values) -> holds.test((key) -> Long.parseLong(values.apply(key)))));
+    }
+
+    /** A relation between settings of any kind, given their values as text. */
+    private static void textRelation(
+        final List<String> keys, final String rule, final Predicate<Function<String, String>> holds)
     {
         RELATIONS.add(new Relation(keys, rule, holds));
     }
@@ -479,6 +539,14 @@ public final class Settings
         if (!"none".equals(channel))
         {
             TransportContext.checkUdpIngressChannel(channel);
+        }
+    }
+
+    private static void checkEndpoints(final String list)
+    {
+        if (!list.isEmpty())
+        {
+            TransportContext.parseEndpoints("the list", list);
         }
     }
 
@@ -682,7 +750,7 @@ public final class Settings
         {
             for (final Relation relation : RELATIONS)
             {
-                if (!relation.holds().test((key) -> Long.parseLong(resolved.values.get(key))))
+                if (!relation.holds().test(resolved.values::get))
                 {
                     final StringBuilder values = new StringBuilder();
                     for (final String key : relation.keys())
