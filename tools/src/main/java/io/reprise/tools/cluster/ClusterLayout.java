@@ -33,13 +33,9 @@ public final class ClusterLayout
      */
     public static final int BASE_PORT_DEFAULT = 20110;
     public static final int INGRESS_PORT_OFFSET = 10;
-    public static final int MAX_MEMBERS = INGRESS_PORT_OFFSET;
+    public static final int MAX_MEMBERS = TransportContext.MAX_MEMBERS;
     public static final String LAYOUT_FILE = "cluster.properties";
 
-    /** The node's keys for a cluster member (CLUSTER_CONTRACT: transport Settings). */
-    public static final String MEMBER_ID_KEY = "reprise.cluster.member.id";
-    public static final String REPLICA_ENDPOINTS_KEY = "reprise.cluster.replica.endpoints";
-    public static final String INGRESS_ENDPOINTS_KEY = "reprise.cluster.ingress.endpoints";
 
     private static final Path SHM = Path.of("/dev/shm");
 
@@ -215,9 +211,9 @@ public final class ClusterLayout
             ingresses.add(ingressEndpoint(m));
         }
         final Map<String, String> settings = new LinkedHashMap<>();
-        settings.put(MEMBER_ID_KEY, Integer.toString(check(member)));
-        settings.put(REPLICA_ENDPOINTS_KEY, String.join(",", replicas));
-        settings.put(INGRESS_ENDPOINTS_KEY, String.join(",", ingresses));
+        settings.put(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME, Integer.toString(check(member)));
+        settings.put(TransportContext.CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, String.join(",", replicas));
+        settings.put(TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME, String.join(",", ingresses));
         settings.put(NodeContext.DATA_DIR_PROP_NAME, dataDir(member).toString());
         settings.put(TransportContext.AERON_DIR_PROP_NAME, aeronDir(member));
         return settings;

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
 
 import io.reprise.tools.Reprise;
+import io.reprise.transport.NodeCounters;
 
 /**
  * A cluster on loopback, one OS process per member, each {@code reprise node --config DIR/member-M/node.properties}
@@ -372,23 +373,44 @@ public final class LocalCluster implements AutoCloseable
      */
     public int awaitLeader(final long timeoutMs) throws ClusterException
     {
+        return awaitLeader(timeoutMs, false);
+    }
+
+    /** As {@link #awaitLeader}, until every member that should run follows the leader (or is it). */
+    public int awaitAllFollowing(final long timeoutMs) throws ClusterException
+    {
+        return awaitLeader(timeoutMs, true);
+    }
+
+    private int awaitLeader(final long timeoutMs, final boolean all) throws ClusterException
+    {
         final long deadlineNs = System.nanoTime() + timeoutMs * 1_000_000L;
         while (true)
         {
             final List<MemberStatus> statuses;
+            int required = layout.members() / 2 + 1;
             synchronized (this)
             {
-                checkNoneExited("before a leader was elected");
+                checkNoneExited("while waiting for a leader");
                 statuses = statuses();
+                if (all)
+                {
+                    required = 0;
+                    for (final boolean up : expectedUp)
+                    {
+                        required += up ? 1 : 0;
+                    }
+                }
             }
-            final int leader = leader(statuses);
+            final int leader = leader(statuses, required);
             if (leader >= 0)
             {
                 return leader;
             }
             if (System.nanoTime() - deadlineNs > 0)
             {
-                throw new ClusterException("no leader within " + timeoutMs + " ms:\n" + lines(statuses));
+                throw new ClusterException("no leader " + (all ? "followed by every member that runs " : "") +
+                    "within " + timeoutMs + " ms:\n" + lines(statuses));
             }
             LockSupport.parkNanos(POLL_NS);
         }
@@ -396,6 +418,12 @@ public final class LocalCluster implements AutoCloseable
 
     /** The member that leads with a majority following it in its term, or -1. */
     static int leader(final List<MemberStatus> statuses)
+    {
+        return leader(statuses, statuses.size() / 2 + 1);
+    }
+
+    /** The member that leads with at least {@code required} members (itself included) following it in its term. */
+    private static int leader(final List<MemberStatus> statuses, final int required)
     {
         for (final MemberStatus candidate : statuses)
         {
@@ -412,7 +440,7 @@ public final class LocalCluster implements AutoCloseable
                     following++;
                 }
             }
-            if (following > statuses.size() / 2)
+            if (following >= required)
             {
                 return candidate.member();
             }
@@ -439,7 +467,7 @@ public final class LocalCluster implements AutoCloseable
         {
             throw new ClusterException("member " + target + " cannot take the leadership: " + targetStatus.line());
         }
-        final long request = MemberCounters.TRANSFER_REQUEST_BASE + target;
+        final long request = NodeCounters.CONTROL_TRANSFER_BASE + target;
         request(leader, request);
         final long remainingMs = timeoutMs - (System.nanoTime() - startNs) / 1_000_000;
         if (!awaitControlTaken(leader, request, remainingMs))
@@ -491,7 +519,7 @@ public final class LocalCluster implements AutoCloseable
         }
         for (final int m : taken.keySet())
         {
-            request(m, MemberCounters.SNAPSHOT_REQUEST);
+            request(m, NodeCounters.CONTROL_SNAPSHOT);
         }
         final List<Integer> waiting = new ArrayList<>(taken.keySet());
         while (!waiting.isEmpty())
@@ -518,10 +546,10 @@ public final class LocalCluster implements AutoCloseable
                     {
                         text.append("not running any more");
                     }
-                    else if (status.controlRequest() == MemberCounters.SNAPSHOT_REQUEST)
+                    else if (status.controlRequest() == NodeCounters.CONTROL_SNAPSHOT)
                     {
                         final boolean withdrawn = MemberCounters.compareAndSetControl(layout.aeronDir(m),
-                            MemberCounters.SNAPSHOT_REQUEST, 0) == MemberCounters.SNAPSHOT_REQUEST;
+                            NodeCounters.CONTROL_SNAPSHOT, 0) == NodeCounters.CONTROL_SNAPSHOT;
                         text.append("did not take the request").append(withdrawn ? " (withdrawn)" : "");
                     }
                     else
@@ -562,7 +590,7 @@ public final class LocalCluster implements AutoCloseable
         while (true)
         {
             final long[] counters = MemberCounters.read(layout.aeronDir(member));
-            if (null != counters && counters[MemberCounters.CONTROL_REQUEST] != request)
+            if (null != counters && counters[NodeCounters.CONTROL_REQUEST] != request)
             {
                 return true;
             }

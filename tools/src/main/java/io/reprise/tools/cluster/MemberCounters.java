@@ -16,33 +16,15 @@ import org.agrona.concurrent.status.CountersReader;
 
 /**
  * A cluster member's counters, read from another process in its media driver's CnC file as {@code reprise stat}
- * reads them, and its control-request counter written with compare-and-set from 0 (CLUSTER_CONTRACT). Each call
+ * reads them, and its control-request counter written with compare-and-set from 0 ({@link NodeCounters#CONTROL_REQUEST}). Each call
  * maps the CnC file afresh and unmaps it: a member that restarts has a new one.
  */
 public final class MemberCounters
 {
-    /** Counter indexes (type id {@link NodeCounters#TYPE_ID_BASE} + index) of CLUSTER_CONTRACT. */
+    /** The counter index of "applied index" ({@link NodeCounters} keeps it to the package). */
     public static final int APPLIED_INDEX = 9;
-    public static final int MEMBER_ID = 20;
-    public static final int ROLE = 21;
-    public static final int TERM = 22;
-    public static final int LEADER = 23;
-    public static final int LOG_INDEX = 24;
-    public static final int COMMIT_INDEX = 25;
-    public static final int CATCH_UP = 26;
-    public static final int CONTROL_REQUEST = 27;
-    public static final int SNAPSHOTS_TAKEN = 28;
+    /** Counter slots read: every index of {@link NodeCounters}, and room for counters a newer node adds. */
     static final int SLOTS = 64;
-
-    /** Values of {@link #ROLE}. */
-    public static final int FOLLOWER = 0;
-    public static final int PRE_CANDIDATE = 1;
-    public static final int CANDIDATE = 2;
-    public static final int LEADER_ROLE = 3;
-
-    /** Values of {@link #CONTROL_REQUEST}. */
-    public static final int SNAPSHOT_REQUEST = 1;
-    public static final int TRANSFER_REQUEST_BASE = 100;
 
     /** Not a value of any counter here: the counter is not there. */
     public static final long ABSENT = Long.MIN_VALUE;
@@ -88,7 +70,7 @@ public final class MemberCounters
             final int[] found = {-1};
             counters.forEach((counterId, typeId, keyBuffer, label) ->
             {
-                if (typeId == NodeCounters.TYPE_ID_BASE + CONTROL_REQUEST && found[0] < 0)
+                if (typeId == NodeCounters.TYPE_ID_BASE + NodeCounters.CONTROL_REQUEST && found[0] < 0)
                 {
                     found[0] = counterId;
                 }

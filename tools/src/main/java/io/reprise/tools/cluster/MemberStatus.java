@@ -1,5 +1,10 @@
 package io.reprise.tools.cluster;
 
+import java.util.Locale;
+
+import io.reprise.engine.cluster.Consensus;
+import io.reprise.transport.NodeCounters;
+
 /**
  * One member of a local cluster as seen from outside: whether its process is alive and, when its counters could be
  * read ({@code running}), its role, term, the leader it knows, its log, commit and applied indexes, whether a
@@ -29,15 +34,15 @@ public record MemberStatus(
     static MemberStatus of(final int member, final long pid, final long[] counters)
     {
         return new MemberStatus(member, pid, true, true,
-            (int)value(counters, MemberCounters.ROLE),
-            value(counters, MemberCounters.TERM),
-            (int)value(counters, MemberCounters.LEADER),
-            value(counters, MemberCounters.LOG_INDEX),
-            value(counters, MemberCounters.COMMIT_INDEX),
+            (int)value(counters, NodeCounters.ROLE),
+            value(counters, NodeCounters.TERM),
+            (int)value(counters, NodeCounters.LEADER_ID),
+            value(counters, NodeCounters.LOG_INDEX),
+            value(counters, NodeCounters.COMMIT_INDEX),
             value(counters, MemberCounters.APPLIED_INDEX),
-            value(counters, MemberCounters.CATCH_UP) > 0,
-            value(counters, MemberCounters.SNAPSHOTS_TAKEN),
-            value(counters, MemberCounters.CONTROL_REQUEST));
+            value(counters, NodeCounters.CATCH_UP) > 0,
+            value(counters, NodeCounters.SNAPSHOTS_TAKEN),
+            value(counters, NodeCounters.CONTROL_REQUEST));
     }
 
     private static long value(final long[] counters, final int index)
@@ -47,7 +52,7 @@ public record MemberStatus(
 
     public boolean leads()
     {
-        return running && role == MemberCounters.LEADER_ROLE;
+        return running && role == Consensus.Role.LEADER.ordinal();
     }
 
     public String roleName()
@@ -55,17 +60,15 @@ public record MemberStatus(
         return roleName(role);
     }
 
+    /** The counter's value as the consensus role it is the ordinal of: "follower", "pre-candidate", ... */
     public static String roleName(final int role)
     {
-        return switch (role)
+        final Consensus.Role[] roles = Consensus.Role.values();
+        if (role < 0)
         {
-            case MemberCounters.FOLLOWER -> "follower";
-            case MemberCounters.PRE_CANDIDATE -> "pre-candidate";
-            case MemberCounters.CANDIDATE -> "candidate";
-            case MemberCounters.LEADER_ROLE -> "leader";
-            case -1 -> "standalone";
-            default -> "role " + role;
-        };
+            return "standalone";
+        }
+        return role < roles.length ? roles[role].name().toLowerCase(Locale.ROOT).replace('_', '-') : "role " + role;
     }
 
     /** One line: {@code member 0  alive  pid 4711  leader         term 2  leader 0  log 12 ...}. */

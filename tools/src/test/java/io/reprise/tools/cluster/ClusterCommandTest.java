@@ -40,7 +40,7 @@ class ClusterCommandTest
         assertUsage("reprise cluster: unknown option '--members' (it takes ", "cluster", "--members", "3");
         assertUsage("reprise cluster status: unexpected argument 'x'", "cluster", "status", "x");
         assertUsage("reprise cluster transfer-leadership: missing MEMBER", "cluster", "transfer-leadership");
-        assertUsage("reprise cluster transfer-leadership: MEMBER must be 0..9: -1", "cluster", "transfer-leadership",
+        assertUsage("reprise cluster transfer-leadership: MEMBER must be 0..8: -1", "cluster", "transfer-leadership",
             "-1");
         assertUsage("reprise cluster snapshot: --timeout-ms must be 1..3600000: 0", "cluster", "snapshot",
             "--timeout-ms", "0");

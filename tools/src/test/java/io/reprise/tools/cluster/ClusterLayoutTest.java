@@ -22,7 +22,9 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
+import io.reprise.engine.cluster.Consensus;
 import io.reprise.tools.Reprise;
+import io.reprise.transport.NodeCounters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,8 +43,8 @@ class ClusterLayoutTest
     {
         final ClusterLayout layout = ClusterLayout.of(dir.resolve("c"), 3, 21000, true);
         final Map<String, String> settings = layout.nodeSettings(1);
-        assertEquals(List.of(ClusterLayout.MEMBER_ID_KEY, ClusterLayout.REPLICA_ENDPOINTS_KEY,
-            ClusterLayout.INGRESS_ENDPOINTS_KEY, "reprise.data.dir", "reprise.aeron.dir"),
+        assertEquals(List.of("reprise.cluster.member.id", "reprise.cluster.replica.endpoints",
+            "reprise.cluster.ingress.endpoints", "reprise.data.dir", "reprise.aeron.dir"),
             List.copyOf(settings.keySet()));
         assertEquals("1", settings.get("reprise.cluster.member.id"));
         assertEquals("localhost:21000,localhost:21001,localhost:21002",
@@ -72,7 +74,7 @@ class ClusterLayoutTest
     @Test
     void shouldRefuseLayoutsItCannotRun()
     {
-        assertEquals("members must be 1..10: 0",
+        assertEquals("members must be 1..9: 0",
             assertThrows(IllegalArgumentException.class, () -> ClusterLayout.of(dir, 0, 21000)).getMessage());
         assertEquals("base port must be 1024..65521: 80",
             assertThrows(IllegalArgumentException.class, () -> ClusterLayout.of(dir, 5, 80)).getMessage());
@@ -160,27 +162,33 @@ class ClusterLayoutTest
     @Test
     void shouldRecogniseALeaderOnlyWithAMajorityFollowingItInItsTerm()
     {
-        final MemberStatus leader0 = running(0, MemberCounters.LEADER_ROLE, 3, 0);
-        final MemberStatus follower1 = running(1, MemberCounters.FOLLOWER, 3, 0);
-        final MemberStatus follower2 = running(2, MemberCounters.FOLLOWER, 3, 0);
+        final MemberStatus leader0 = running(0, Consensus.Role.LEADER.ordinal(), 3, 0);
+        final MemberStatus follower1 = running(1, Consensus.Role.FOLLOWER.ordinal(), 3, 0);
+        final MemberStatus follower2 = running(2, Consensus.Role.FOLLOWER.ordinal(), 3, 0);
         final MemberStatus down2 = MemberStatus.notRunning(2, 42, false);
         assertEquals(0, LocalCluster.leader(List.of(leader0, follower1, follower2)));
         assertEquals(0, LocalCluster.leader(List.of(leader0, follower1, down2)), "two of three");
-        assertEquals(-1, LocalCluster.leader(List.of(leader0, running(1, MemberCounters.FOLLOWER, 4, -1), down2)),
+        assertEquals(-1, LocalCluster.leader(List.of(leader0, running(1, Consensus.Role.FOLLOWER.ordinal(), 4, -1), down2)),
             "its follower moved on to a later term");
-        assertEquals(-1, LocalCluster.leader(List.of(leader0, running(1, MemberCounters.CANDIDATE, 4, -1),
-            running(2, MemberCounters.FOLLOWER, 2, 0))), "the only member naming it is in an earlier term");
-        assertEquals(2, LocalCluster.leader(List.of(leader0, running(1, MemberCounters.FOLLOWER, 5, 2),
-            running(2, MemberCounters.LEADER_ROLE, 5, 2))), "a deposed leader that does not know it yet");
+        assertEquals(-1, LocalCluster.leader(List.of(leader0, running(1, Consensus.Role.CANDIDATE.ordinal(), 4, -1),
+            running(2, Consensus.Role.FOLLOWER.ordinal(), 2, 0))), "the only member naming it is in an earlier term");
+        assertEquals(2, LocalCluster.leader(List.of(leader0, running(1, Consensus.Role.FOLLOWER.ordinal(), 5, 2),
+            running(2, Consensus.Role.LEADER.ordinal(), 5, 2))), "a deposed leader that does not know it yet");
+    }
+
+    @Test
+    void shouldReadTheAppliedIndexWhereTheNodeKeepsIt()
+    {
+        assertEquals("applied index", NodeCounters.label(MemberCounters.APPLIED_INDEX));
     }
 
     private static MemberStatus running(final int member, final int role, final long term, final int leader)
     {
         final long[] counters = new long[MemberCounters.SLOTS];
         Arrays.fill(counters, MemberCounters.ABSENT);
-        counters[MemberCounters.ROLE] = role;
-        counters[MemberCounters.TERM] = term;
-        counters[MemberCounters.LEADER] = leader;
+        counters[NodeCounters.ROLE] = role;
+        counters[NodeCounters.TERM] = term;
+        counters[NodeCounters.LEADER_ID] = leader;
         return MemberStatus.of(member, 100 + member, counters);
     }
 
