@@ -8,6 +8,7 @@ import java.util.List;
 import io.reprise.tools.bench.BenchCommand;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
+import io.reprise.tools.cluster.ClusterCommand;
 import io.reprise.tools.demo.DemoCommand;
 import io.reprise.tools.load.LoadCommand;
 import io.reprise.tools.log.LogDump;
@@ -48,6 +49,13 @@ public final class Reprise
     private static final List<Verb> VERBS = List.of(
         new Verb(List.of("demo"), DemoCommand.USAGE, DemoCommand.DESCRIPTION, DemoCommand::run),
         new Verb(List.of("node"), NodeCommand.USAGE, NodeCommand.DESCRIPTION, NodeCommand::run),
+        new Verb(List.of("cluster"), ClusterCommand.USAGE, ClusterCommand.DESCRIPTION, ClusterCommand::run),
+        new Verb(List.of("cluster", "status"), ClusterCommand.STATUS_USAGE, ClusterCommand.STATUS_DESCRIPTION,
+            ClusterCommand::status),
+        new Verb(List.of("cluster", "transfer-leadership"), ClusterCommand.TRANSFER_USAGE,
+            ClusterCommand.TRANSFER_DESCRIPTION, ClusterCommand::transferLeadership),
+        new Verb(List.of("cluster", "snapshot"), ClusterCommand.SNAPSHOT_USAGE, ClusterCommand.SNAPSHOT_DESCRIPTION,
+            ClusterCommand::snapshot),
         new Verb(List.of("log", "verify"), LogVerify.USAGE, LogVerify.DESCRIPTION, LogVerify::run),
         new Verb(List.of("log", "dump"), LogDump.USAGE, LogDump.DESCRIPTION, LogDump::run),
         new Verb(List.of("log", "replay"), LogReplay.USAGE, LogReplay.DESCRIPTION, LogReplay::run),
@@ -89,9 +97,7 @@ public final class Reprise
         text.append(System.lineSeparator())
             .append("DIR is a node's data directory (DIR/journal, DIR/snapshots). The diagnostic verbs only read it;")
             .append(System.lineSeparator())
-            .append("long passes print progress to stderr. Exit: 0 ok, 1 a check failed, 2 usage, 3 torn tail.")
-            .append(System.lineSeparator())
-            .append("Not built: cluster.");
+            .append("long passes print progress to stderr. Exit: 0 ok, 1 a check failed, 2 usage, 3 torn tail.");
         return text.toString();
     }
 
@@ -111,7 +117,8 @@ public final class Reprise
         for (final Verb verb : VERBS)
         {
             final int words = verb.words().size();
-            if (args.length >= words && Arrays.asList(args).subList(0, words).equals(verb.words()))
+            // The verb of the most words that start the command line: "cluster status" rather than "cluster".
+            if (starts(verb, args) && VERBS.stream().noneMatch((v) -> v.words().size() > words && starts(v, args)))
             {
                 final String command = String.join(" ", verb.words());
                 try
@@ -155,5 +162,11 @@ public final class Reprise
         }
         err.println(usage());
         return EXIT_USAGE;
+    }
+
+    private static boolean starts(final Verb verb, final String[] args)
+    {
+        final int words = verb.words().size();
+        return args.length >= words && Arrays.asList(args).subList(0, words).equals(verb.words());
     }
 }
