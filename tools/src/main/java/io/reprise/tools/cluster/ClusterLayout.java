@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.zip.CRC32;
 
 import io.reprise.engine.node.NodeContext;
@@ -43,13 +44,34 @@ public final class ClusterLayout
     private final int members;
     private final int basePort;
     private final List<String> aeronDirs;
+    /** Settings every member's configuration file adds to its own. */
+    private final Map<String, String> extraSettings;
 
     private ClusterLayout(final Path dir, final int members, final int basePort, final List<String> aeronDirs)
+    {
+        this(dir, members, basePort, aeronDirs, Map.of());
+    }
+
+    private ClusterLayout(
+        final Path dir, final int members, final int basePort, final List<String> aeronDirs,
+        final Map<String, String> extraSettings)
     {
         this.dir = dir;
         this.members = members;
         this.basePort = basePort;
         this.aeronDirs = List.copyOf(aeronDirs);
+        this.extraSettings = Map.copyOf(extraSettings);
+    }
+
+    /**
+     * This layout with {@code settings} added to every member's configuration file when it is written (tests, the
+     * demo): keys of the node's settings, checked when each member starts.
+     */
+    public ClusterLayout withSettings(final Map<String, String> settings)
+    {
+        final Map<String, String> all = new LinkedHashMap<>(extraSettings);
+        all.putAll(settings);
+        return new ClusterLayout(dir, members, basePort, aeronDirs, all);
     }
 
     /** A new layout of {@code members} members in {@code dir}, ports from {@code basePort}. */
@@ -216,6 +238,7 @@ public final class ClusterLayout
         settings.put(TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME, String.join(",", ingresses));
         settings.put(NodeContext.DATA_DIR_PROP_NAME, dataDir(member).toString());
         settings.put(TransportContext.AERON_DIR_PROP_NAME, aeronDir(member));
+        new TreeMap<>(extraSettings).forEach(settings::putIfAbsent);
         return settings;
     }
 

@@ -44,6 +44,7 @@ public final class LocalCluster implements AutoCloseable
     private static final long POLL_NS = 50_000_000L;
     private static final long KILL_WAIT_MS = 10_000;
     private static final int LOG_TAIL_LINES = 20;
+    private static final long CONTROL_WAIT_MS = 10_000;
 
     /**
      * How one member's stop went: clean when it exited within the timeout with status 0 (or a status not known: a
@@ -417,7 +418,7 @@ public final class LocalCluster implements AutoCloseable
     }
 
     /** The member that leads with a majority following it in its term, or -1. */
-    static int leader(final List<MemberStatus> statuses)
+    public static int leader(final List<MemberStatus> statuses)
     {
         return leader(statuses, statuses.size() / 2 + 1);
     }
@@ -615,6 +616,40 @@ public final class LocalCluster implements AutoCloseable
                     status) + " " + when + "; the end of " + layout.logFile(m) + ":\n" + logTail(m));
             }
         }
+    }
+
+    /**
+     * Cuts member {@code member} off from the others, as a network partition would, or heals it (its link drops
+     * everything while cut off: docs/cluster.md), and waits until it took the request.
+     */
+    public void cutOff(final int member, final boolean cutOff) throws ClusterException
+    {
+        final long request = cutOff ? NodeCounters.CONTROL_CUT_OFF : NodeCounters.CONTROL_HEAL;
+        request(member, request);
+        if (!awaitControlTaken(member, request, CONTROL_WAIT_MS))
+        {
+            throw new ClusterException("member " + member + " did not take the request to be " +
+                (cutOff ? "cut off" : "healed") + " within " + CONTROL_WAIT_MS + " ms: " + status(member).line());
+        }
+    }
+
+    /** How many lines the member's log has now: with {@link #logSince}, what it wrote after. */
+    public long logLines(final int member) throws IOException
+    {
+        return Files.exists(layout.logFile(member)) ? readLog(member).size() : 0;
+    }
+
+    /** The member's log after its first {@code lines} lines. */
+    public String logSince(final int member, final long lines) throws IOException
+    {
+        final List<String> all = readLog(member);
+        return String.join("\n", all.subList((int)Math.min(lines, all.size()), all.size()));
+    }
+
+    private List<String> readLog(final int member) throws IOException
+    {
+        // A member killed mid-line may leave bytes that are not UTF-8: read leniently.
+        return new String(Files.readAllBytes(layout.logFile(member)), StandardCharsets.UTF_8).lines().toList();
     }
 
     /** The last lines of the member's log. */

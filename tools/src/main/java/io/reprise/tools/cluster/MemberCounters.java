@@ -21,8 +21,6 @@ import org.agrona.concurrent.status.CountersReader;
  */
 public final class MemberCounters
 {
-    /** The counter index of "applied index" ({@link NodeCounters} keeps it to the package). */
-    public static final int APPLIED_INDEX = 9;
     /** Counter slots read: every index of {@link NodeCounters}, and room for counters a newer node adds. */
     static final int SLOTS = 64;
 

@@ -39,7 +39,7 @@ public record MemberStatus(
             (int)value(counters, NodeCounters.LEADER_ID),
             value(counters, NodeCounters.LOG_INDEX),
             value(counters, NodeCounters.COMMIT_INDEX),
-            value(counters, MemberCounters.APPLIED_INDEX),
+            value(counters, NodeCounters.APPLIED_INDEX),
             value(counters, NodeCounters.CATCH_UP) > 0,
             value(counters, NodeCounters.SNAPSHOTS_TAKEN),
             value(counters, NodeCounters.CONTROL_REQUEST));

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 import io.reprise.tools.cli.Args;
+import io.reprise.tools.cluster.ClusterException;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 
@@ -18,12 +19,14 @@ import io.reprise.tools.cli.UsageException;
  */
 public final class DemoCommand
 {
-    public static final String USAGE = "demo [--sessions N] [--data-dir DIR] | demo --simulated [--seed N] " +
-        "[--sessions N] [--data-dir DIR]";
+    public static final String USAGE = "demo [--standalone] [--sessions N] [--data-dir DIR] | demo --simulated " +
+        "[--seed N] [--sessions N] [--data-dir DIR]";
     public static final String DESCRIPTION =
-        "A real standalone node with its embedded media driver; controllers of two tenants save sessions over\n" +
-        "Aeron IPC, workers succeed, retry, fail for good and one dies holding attempts; wall-clock time.\n" +
-        "--sessions default " + AeronDemo.DEFAULT_SESSIONS + "; --data-dir keeps the node's data in DIR (a second run " +
+        "A cluster of " + ClusterDemo.MEMBERS + " members on loopback, one process each; controllers of two tenants " +
+        "save sessions over\nAeron UDP, workers succeed, retry, fail for good and one dies holding attempts; " +
+        "half-way through the saves\nthe leader is SIGKILLed, then started again to catch up; wall-clock time. " +
+        "--standalone: one node with its\nembedded media driver, clients over IPC, no kill.\n" +
+        "--sessions default " + AeronDemo.DEFAULT_SESSIONS + "; --data-dir keeps the data in DIR (a second run " +
         "restarts\nfrom it), otherwise a temporary directory is used and deleted.\n" +
         "--simulated: simulated controllers and workers on simulated time. Without --data-dir the business logic\n" +
         "in-process, deterministic for a seed (--sessions 1.." + InProcessDemo.MAX_SESSIONS + ", default " +
@@ -39,11 +42,15 @@ public final class DemoCommand
         throws UsageException, IOException
     {
         final Args args = Args.parse("demo", tokens, Set.of("--seed", "--sessions", "--data-dir"),
-            Set.of("--simulated"));
+            Set.of("--simulated", "--standalone"));
         final Path dir = args.has("--data-dir") ? Path.of(args.option("--data-dir")) : null;
         if (null != dir && Files.exists(dir) && !Files.isDirectory(dir))
         {
             throw new UsageException("--data-dir '" + dir + "' exists and is not a directory");
+        }
+        if (args.has("--simulated") && args.has("--standalone"))
+        {
+            throw new UsageException("--standalone goes without --simulated: the simulated demo has no cluster");
         }
         if (!args.has("--simulated"))
         {
@@ -53,7 +60,23 @@ public final class DemoCommand
             }
             final int sessions = (int)args.longOption("--sessions", AeronDemo.DEFAULT_SESSIONS, 1,
                 AeronDemo.MAX_SESSIONS);
-            final boolean consistent = AeronDemo.run(sessions, dir, out);
+            boolean consistent;
+            if (args.has("--standalone"))
+            {
+                consistent = AeronDemo.run(sessions, dir, out);
+            }
+            else
+            {
+                try
+                {
+                    consistent = ClusterDemo.run(sessions, dir, out);
+                }
+                catch (final ClusterException ex)
+                {
+                    err.println("reprise demo: " + ex.getMessage());
+                    consistent = false;
+                }
+            }
             out.flush();
             return consistent ? ExitCode.OK : ExitCode.FAILED;
         }

@@ -176,12 +176,6 @@ class ClusterLayoutTest
             running(2, Consensus.Role.LEADER.ordinal(), 5, 2))), "a deposed leader that does not know it yet");
     }
 
-    @Test
-    void shouldReadTheAppliedIndexWhereTheNodeKeepsIt()
-    {
-        assertEquals("applied index", NodeCounters.label(MemberCounters.APPLIED_INDEX));
-    }
-
     private static MemberStatus running(final int member, final int role, final long term, final int leader)
     {
         final long[] counters = new long[MemberCounters.SLOTS];
