@@ -360,7 +360,8 @@ public final class ClusterLoad implements AutoCloseable
     public String describe()
     {
         return "sent=" + sent() + " acked=" + acked() + " retried=" + retried() + " refused=" + refused() +
-            " attempts=" + attempts() + " duplicate-attempts=" + duplicateAttempts();
+            (refused() == 0 ? "" : " (the last: " + lastRefusal() + ")") + " attempts=" + attempts() +
+            " duplicate-attempts=" + duplicateAttempts();
     }
 
     public void close()

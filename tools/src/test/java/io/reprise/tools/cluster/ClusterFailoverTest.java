@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,7 +36,8 @@ class ClusterFailoverTest
     private static final long CATCH_UP_WAIT_MS = 60_000;
     private static final int RATE = 200;
 
-    @TempDir
+    /** Kept when a test fails: the members' logs and data say what happened. */
+    @TempDir(cleanup = CleanupMode.ON_SUCCESS)
     Path dir;
 
     private long seed;
@@ -47,7 +49,7 @@ class ClusterFailoverTest
     void setUp()
     {
         seed = Long.getLong(SEED_PROP_NAME, System.nanoTime());
-        System.out.println("ClusterFailoverTest seed=" + seed + " (-D" + SEED_PROP_NAME + "=" + seed + ")");
+        System.out.println("ClusterFailoverTest seed=" + seed + " (-D" + SEED_PROP_NAME + "=" + seed + "), in " + dir);
         random = new Random(seed);
     }
 

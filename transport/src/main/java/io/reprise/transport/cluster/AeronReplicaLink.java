@@ -3,9 +3,10 @@ package io.reprise.transport.cluster;
 import io.aeron.Aeron;
 import io.aeron.ChannelUriStringBuilder;
 import io.aeron.ExclusivePublication;
-import io.aeron.FragmentAssembler;
+import io.aeron.ControlledFragmentAssembler;
 import io.aeron.Subscription;
-import io.aeron.logbuffer.FragmentHandler;
+import io.aeron.logbuffer.ControlledFragmentHandler;
+import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
 import io.reprise.engine.cluster.ReplicaLink;
 import io.reprise.schema.cluster.AppendEntriesDecoder;
@@ -13,6 +14,7 @@ import io.reprise.schema.cluster.InstallSnapshotDecoder;
 import io.reprise.schema.cluster.MessageHeaderDecoder;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
+import org.agrona.LangUtil;
 
 /**
  * A member's {@link ReplicaLink} over Aeron UDP, for a static membership. Each member receives on one endpoint on
@@ -26,7 +28,8 @@ import org.agrona.DirectBuffer;
  * full install on its own stream never delays live replication, and votes never wait behind entries.
  * <p>
  * {@link #send} makes one offer: false when the member is not connected, pushes back, or the message is too long
- * for its stream. {@link #poll} reassembles fragmented messages. Neither allocates. One thread sends and polls.
+ * for its stream. {@link #poll} reassembles fragmented messages, and throws what the handler threw (the messages
+ * after it wait for the next poll). Neither allocates. One thread sends and polls.
  */
 public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
 {
@@ -56,12 +59,18 @@ public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
     private final ExclusivePublication[] publications;
     /** Polled in this order: consensus first, so that votes and acknowledgements are never starved. */
     private final Subscription[] subscriptions = new Subscription[STREAMS];
-    private final FragmentAssembler[] assemblers = new FragmentAssembler[STREAMS];
+    private final ControlledFragmentAssembler[] assemblers = new ControlledFragmentAssembler[STREAMS];
     private final MessageHeaderDecoder header = new MessageHeaderDecoder();
 
     // The caller's handler during a poll and the messages handed to it: the assemblers' own handler is made once.
     private MessageHandler handler;
     private int received;
+    /**
+     * What the handler threw during this poll. Aeron's image would catch a fragment handler's exception and give it
+     * to the Aeron client's error handler; the member's own step must see it (a member that must restart, a disk
+     * that failed), so it is kept here, the messages after it are left in the image, and {@link #poll} throws it.
+     */
+    private Throwable handlerFailure;
     /** Cut off from the others (an operator's fault drill): nothing goes out, and what comes in is dropped. */
     private volatile boolean cutOff;
 
@@ -79,14 +88,14 @@ public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
         this.memberId = memberId;
         this.memberCount = endpoints.length;
         this.publications = new ExclusivePublication[memberCount * STREAMS];
-        final FragmentHandler onMessage = this::onMessage;
+        final ControlledFragmentHandler onMessage = this::onMessage;
         try
         {
             final String own = new ChannelUriStringBuilder().media("udp").endpoint(endpoints[memberId]).build();
             for (int s = 0; s < STREAMS; s++)
             {
                 subscriptions[s] = aeron.addSubscription(own, STREAM_IDS[s]);
-                assemblers[s] = new FragmentAssembler(onMessage);
+                assemblers[s] = new ControlledFragmentAssembler(onMessage);
             }
             for (int m = 0; m < memberCount; m++)
             {
@@ -158,11 +167,17 @@ public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
     {
         this.handler = handler;
         received = 0;
-        for (int s = 0; s < STREAMS; s++)
+        for (int s = 0; s < STREAMS && null == handlerFailure; s++)
         {
             drain(s, limit);
         }
         this.handler = null;
+        final Throwable failure = handlerFailure;
+        if (null != failure)
+        {
+            handlerFailure = null;
+            LangUtil.rethrowUnchecked(failure);
+        }
         return received;
     }
 
@@ -173,19 +188,32 @@ public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
     private void drain(final int stream, final int limit)
     {
         int fragments = 1;
-        while (fragments > 0 && received < limit)
+        while (fragments > 0 && received < limit && null == handlerFailure)
         {
-            fragments = subscriptions[stream].poll(assemblers[stream], limit - received);
+            fragments = subscriptions[stream].controlledPoll(assemblers[stream], limit - received);
         }
     }
 
-    private void onMessage(final DirectBuffer buffer, final int offset, final int length, final Header header)
+    private Action onMessage(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
+        if (null != handlerFailure)
+        {
+            return Action.ABORT; // left for the next poll
+        }
         received++;
         if (!cutOff)
         {
-            handler.onMessage(buffer, offset, length);
+            try
+            {
+                handler.onMessage(buffer, offset, length);
+            }
+            catch (final Throwable ex)
+            {
+                handlerFailure = ex;
+                return Action.BREAK;
+            }
         }
+        return Action.CONTINUE;
     }
 
     /**

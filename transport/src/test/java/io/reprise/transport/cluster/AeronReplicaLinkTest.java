@@ -31,6 +31,7 @@ import static io.reprise.transport.cluster.AeronReplicaLink.CONSENSUS_STREAM_ID;
 import static io.reprise.transport.cluster.Loopback.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -183,6 +184,43 @@ class AeronReplicaLinkTest
             }
         }
         assertTrue(sent.isEmpty(), "never received: " + sent.keySet());
+    }
+
+    /**
+     * Aeron's image catches what a fragment handler throws: the link must hand it to the member's step (a member
+     * that must restart, or whose disk failed, stops), and hand nothing more on in that poll.
+     */
+    @Test
+    void shouldThrowWhatTheHandlerThrewAndHandNothingMoreOnInThatPoll()
+    {
+        final AeronReplicaLink[] links = loopback.links(aeron, aeron);
+        for (int i = 0; i < 3; i++)
+        {
+            send(links[0], 1, message(KINDS[0], 64, i));
+        }
+        final List<Integer> handled = new ArrayList<>();
+        final IllegalStateException thrown = new IllegalStateException("the member must restart");
+        final long deadlineNs = System.nanoTime() + 10_000_000_000L;
+        IllegalStateException caught = null;
+        while (null == caught && System.nanoTime() < deadlineNs)
+        {
+            try
+            {
+                links[1].poll((buffer, offset, length) ->
+                {
+                    handled.add((int)buffer.getByte(offset + MessageHeaderDecoder.ENCODED_LENGTH));
+                    throw thrown;
+                }, 10);
+            }
+            catch (final IllegalStateException ex)
+            {
+                caught = ex;
+            }
+        }
+        assertSame(thrown, caught, "the handler's exception reaches the caller of poll");
+        assertEquals(List.of(0), handled, "nothing handed on after the exception");
+        final List<byte[]> rest = receiveAll(links, 0, 2).get(1);
+        assertEquals(2, rest.size(), "the messages after it come at the next polls");
     }
 
     @Test
