@@ -1,6 +1,7 @@
 package io.reprise.engine.cluster;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
@@ -320,10 +321,19 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
     private int readJournal(final long fromIndex, final long last, final int maxBytes, final EntryVisitor visitor)
         throws IOException
     {
+        // The snapshot agent may rotate a segment away between its listing and its opening: what it held is then not
+        // held any more, which the next holds() says (the follower needs an install), and nothing more is read now.
         if (null == reader || fromIndex != readerNext)
         {
             closeReader();
-            reader = new JournalReader(disk, journal.directory()).from(fromIndex);
+            try
+            {
+                reader = new JournalReader(disk, journal.directory()).from(fromIndex);
+            }
+            catch (final NoSuchFileException ex)
+            {
+                return 0;
+            }
         }
         int count = 0;
         int bytes = 0;
@@ -331,7 +341,15 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         {
             if (!readerHasRecord)
             {
-                final JournalReader.Status status = reader.next();
+                JournalReader.Status status;
+                try
+                {
+                    status = reader.next();
+                }
+                catch (final NoSuchFileException ex)
+                {
+                    status = JournalReader.Status.END;
+                }
                 if (status != JournalReader.Status.RECORD)
                 {
                     // The end of what is written, or damage: start afresh next time.

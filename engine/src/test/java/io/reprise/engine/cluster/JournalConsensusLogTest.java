@@ -86,6 +86,38 @@ class JournalConsensusLogTest
         }
     }
 
+    /**
+     * The snapshot agent rotates segments away while a leader reads the journal for a follower far behind: the
+     * reader stops where its files end, and the next read finds nothing held there (multi-process: a leader failed
+     * with NoSuchFileException opening its next segment).
+     */
+    @Test
+    void aRotationWhileTheJournalIsReadEndsTheReadInsteadOfFailing() throws Exception
+    {
+        try (JournalConsensusLog log = written())
+        {
+            final List<Long> read = new ArrayList<>();
+            final int first = log.read(1, ENTRIES, OPERATOR_BYTES, (index, term, timestampMs, operator, offset,
+                length) -> read.add(index));
+            assertEquals(1, first, "one entry per read at this size: the reader stays open in the first segment");
+            final int deleted = Journal.deleteSegmentsBefore(disk, DIRECTORY, 80);
+            assertTrue(deleted > 1, "the segments after the reader's went too: " + deleted);
+
+            int more;
+            long next = 2;
+            while ((more = log.read(next, ENTRIES, OPERATOR_BYTES, (index, term, timestampMs, operator, offset,
+                length) -> read.add(index))) > 0)
+            {
+                next += more;
+            }
+            for (int i = 0; i < read.size(); i++)
+            {
+                assertEquals(i + 1, read.get(i), "in order, none skipped, until the read stops");
+            }
+            assertFalse(log.holds(next), "entry " + next + " rotated away: the follower needs an install");
+        }
+    }
+
     @Test
     void entriesARotationDeletedAreNotHeldAndNotSent() throws Exception
     {
