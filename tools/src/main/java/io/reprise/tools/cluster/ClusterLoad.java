@@ -51,6 +51,8 @@ public final class ClusterLoad implements AutoCloseable
     private final long idBase;
     private final int payloadBytes;
     private final AtomicLongArray ackedAtNs;
+    /** When each session's save was last sent (again, after a lost answer). */
+    private final AtomicLongArray sentAtNs;
     private final AtomicLong sent = new AtomicLong();
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong retried = new AtomicLong();
@@ -82,6 +84,7 @@ public final class ClusterLoad implements AutoCloseable
         this.ratePerSecond = ratePerSecond;
         this.idBase = idBase;
         this.ackedAtNs = new AtomicLongArray(maxSessions);
+        this.sentAtNs = new AtomicLongArray(maxSessions);
         final Path shm = Path.of("/dev/shm");
         aeronDir = (Files.isDirectory(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir")))
             .resolve("reprise-cluster-load-" + ProcessHandle.current().pid() + "-" + System.nanoTime()).toString();
@@ -192,6 +195,7 @@ public final class ClusterLoad implements AutoCloseable
                         break;
                     }
                     sessionOf.put(correlationId, session);
+                    sentAtNs.set((int)session, System.nanoTime());
                     if (session == next)
                     {
                         next++;
@@ -285,8 +289,9 @@ public final class ClusterLoad implements AutoCloseable
     }
 
     /**
-     * The first acknowledgement received after {@code afterNs} ({@link System#nanoTime()}), or -1 for none yet: the
-     * end of a failover that began then.
+     * The first acknowledgement of a save sent after {@code afterNs} ({@link System#nanoTime()}), or -1 for none yet:
+     * the end of a failover that began then. (An answer from the old leader can still arrive just after its kill; a
+     * save sent after the kill can only be committed by the new one.)
      */
     public long firstAckAfter(final long afterNs)
     {
@@ -295,7 +300,7 @@ public final class ClusterLoad implements AutoCloseable
         for (int i = 0; i < count; i++)
         {
             final long at = ackedAtNs.get(i);
-            if (at != NOT_ACKED && at - afterNs > 0 && (first < 0 || at - first < 0))
+            if (at != NOT_ACKED && sentAtNs.get(i) - afterNs > 0 && (first < 0 || at - first < 0))
             {
                 first = at;
             }
