@@ -27,6 +27,16 @@ public final class ClientContext
      * same name. When set, the client connects to these members and follows the leader among them.
      */
     public static final String CLUSTER_INGRESS_ENDPOINTS_PROP_NAME = "reprise.cluster.ingress.endpoints";
+    /**
+     * What a client of a cluster's media driver should take as its publication connection timeout: a member that
+     * died is noticed after it, and the client goes on at the next member (Aeron's default is 5 s).
+     */
+    public static final long CLUSTER_PUBLICATION_CONNECTION_TIMEOUT_NS = 1_000_000_000L;
+    /**
+     * A connect timeout for a client of three members: each member that does not answer gets a third of it, so a
+     * dead one costs 500 ms before the next is asked.
+     */
+    public static final long CLUSTER_CONNECT_TIMEOUT_MS = 1_500;
     /** Responses over IPC. */
     public static final String IPC_RESPONSE_CHANNEL = "aeron:ipc?term-length=4m";
     /** Responses over UDP to a port the system picks: for a client on another machine, name its address. */

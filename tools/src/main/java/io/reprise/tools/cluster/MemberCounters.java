@@ -16,8 +16,9 @@ import org.agrona.concurrent.status.CountersReader;
 
 /**
  * A cluster member's counters, read from another process in its media driver's CnC file as {@code reprise stat}
- * reads them, and its control-request counter written with compare-and-set from 0 ({@link NodeCounters#CONTROL_REQUEST}). Each call
- * maps the CnC file afresh and unmaps it: a member that restarts has a new one.
+ * reads them, and its control-request counter written with compare-and-set from 0
+ * ({@link NodeCounters#CONTROL_REQUEST}). Each call maps the CnC file afresh and unmaps it: a member that restarts has
+ * a new one.
  */
 public final class MemberCounters
 {

@@ -68,13 +68,18 @@ final class ClusterDemo
                 .threadingMode(ThreadingMode.SHARED)
                 .sharedIdleStrategy(new BackoffIdleStrategy(10, 20, 1_000, 1_000_000))
                 .termBufferSparseFile(true)
-                .dirDeleteOnStart(true)
+                // A client of a cluster learns that its member died when its ingress publication loses the member's
+            // status messages (every 200 ms): after 1 s here, not Aeron's default 5 s (docs/client.md).
+            .publicationConnectionTimeoutNs(ClientContext.CLUSTER_PUBLICATION_CONNECTION_TIMEOUT_NS)
+            .dirDeleteOnStart(true)
                 .dirDeleteOnShutdown(true));
             final String endpoints = KillCampaign.endpoints(layout);
-            final AeronDemo.Plan plan = new AeronDemo.Plan(sessions, ThreadLocalRandom.current().nextLong(1, 1L << 40) << 22);
+            final AeronDemo.Plan plan =
+                new AeronDemo.Plan(sessions, ThreadLocalRandom.current().nextLong(1, 1L << 40) << 22);
             final AeronDemo.Run run = new AeronDemo.Run(plan, () -> new ClientContext()
                 .aeronDirectoryName(clientAeronDir).ingressEndpoints(endpoints)
-                .responseChannel(ClientContext.UDP_RESPONSE_CHANNEL));
+                .responseChannel(ClientContext.UDP_RESPONSE_CHANNEL)
+                .connectTimeoutMs(ClientContext.CLUSTER_CONNECT_TIMEOUT_MS));
             final Failover failover = new Failover(cluster, plan, sessions / 2);
             final Thread killer = new Thread(failover::run, "demo-failover");
             killer.setDaemon(true);

@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ClusterFailoverTest
 {
     private static final String SEED_PROP_NAME = "reprise.cluster.process.seed";
+    private static final String KILLS_PROP_NAME = "reprise.cluster.kills";
     private static final long LEADER_WAIT_MS = 30_000;
     private static final long CATCH_UP_WAIT_MS = 60_000;
     private static final int RATE = 200;
@@ -66,17 +67,24 @@ class ClusterFailoverTest
         }
     }
 
-    /** SIGKILLs of the leader and of followers under load, each member restarted and caught up before the next. */
+    /**
+     * SIGKILLs of the leader and of followers under load, each member restarted and caught up before the next:
+     * {@code -Dreprise.cluster.kills} of them (4 in CI, the leader and a follower in turn; from 10 on, random members,
+     * the leader in about half: the kill campaign of {@code -Plong}).
+     */
     @Test
     void shouldLoseNothingAcknowledgedWhenLeadersAndFollowersAreKilledUnderLoad() throws Exception
     {
+        final int kills = Integer.getInteger(KILLS_PROP_NAME, 4);
         cluster = new LocalCluster(ClusterLayout.of(dir, 3, freeBasePort()), LocalCluster.launcherOfThisJvm());
-        final KillCampaign.Result result = KillCampaign.run(cluster, 4, KillCampaign.Targets.ALTERNATE, RATE, seed,
-            System.out);
+        final KillCampaign.Result result = KillCampaign.run(cluster, kills,
+            kills < 10 ? KillCampaign.Targets.ALTERNATE : KillCampaign.Targets.RANDOM, RATE, seed, System.out);
 
-        System.out.println("ClusterFailoverTest: " + result.failoverText() + "; " + result.load());
+        System.out.println("ClusterFailoverTest: " + kills + " kills, " + result.failoverText() + "; " +
+            result.load());
         assertEquals(List.of(), result.problems(), "(seed " + seed + ")");
-        assertEquals(2, result.leaderKills(), "(seed " + seed + ") leaders killed");
+        assertTrue(result.leaderKills() > 0 && result.leaderKills() < kills, "(seed " + seed + ") leaders killed: " +
+            result.leaderKills() + " of " + kills);
         assertEquals(0, result.lost());
         assertEquals(0, result.duplicateAttempts());
     }

@@ -168,7 +168,8 @@ class ClusterLayoutTest
         final MemberStatus down2 = MemberStatus.notRunning(2, 42, false);
         assertEquals(0, LocalCluster.leader(List.of(leader0, follower1, follower2)));
         assertEquals(0, LocalCluster.leader(List.of(leader0, follower1, down2)), "two of three");
-        assertEquals(-1, LocalCluster.leader(List.of(leader0, running(1, Consensus.Role.FOLLOWER.ordinal(), 4, -1), down2)),
+        assertEquals(-1,
+            LocalCluster.leader(List.of(leader0, running(1, Consensus.Role.FOLLOWER.ordinal(), 4, -1), down2)),
             "its follower moved on to a later term");
         assertEquals(-1, LocalCluster.leader(List.of(leader0, running(1, Consensus.Role.CANDIDATE.ordinal(), 4, -1),
             running(2, Consensus.Role.FOLLOWER.ordinal(), 2, 0))), "the only member naming it is in an earlier term");
