@@ -9,8 +9,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
 import io.aeron.exceptions.TimeoutException;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.schema.log.SessionPolicy;
@@ -55,16 +57,21 @@ public final class BenchSide
     private static final int TENANT = 1;
     private static final int FILL_WINDOW = 4096;
     private static final long TIMEOUT_MS = 30 * 60 * 1000;
+    private static final long MEMBERS_READY_TIMEOUT_MS = 120_000;
+    /** UDP ports of each Reprise member: client ingress, replication. */
+    private static final int REPRISE_PORTS_PER_MEMBER = 2;
 
     private final String system;
     private final boolean fsync;
+    private final int members;
     private final PrintStream out;
     private SessionService service;
 
-    private BenchSide(final String system, final boolean fsync, final PrintStream out)
+    private BenchSide(final String system, final boolean fsync, final int members, final PrintStream out)
     {
         this.system = system;
         this.fsync = fsync;
+        this.members = members;
         this.out = out;
     }
 
@@ -107,12 +114,16 @@ public final class BenchSide
         {
             throw new UsageException("--fsync must be on or off: " + fsync);
         }
-        final BenchSide side = new BenchSide(system, "on".equals(fsync), out);
+        final int members = rest.contains("--members") ? Integer.parseInt(take(rest, "--members")) : 1;
+        final BenchSide side = new BenchSide(system, "on".equals(fsync), members, out);
         switch (mode)
         {
             case "load":
                 return side.load(LoadOptions.parse(with(rest, "--embedded", "--workers", "0", "--tenant", "1",
                     "--token", TOKEN)));
+            case "member":
+                return side.member(Integer.parseInt(take(rest, "--member-id")), ports(take(rest, "--ports")),
+                    Path.of(take(rest, "--data-dir")), take(rest, "--aeron-dir"));
             case "fill":
                 return side.fill(Path.of(take(rest, "--data-dir")), Long.parseLong(take(rest, "--saves")),
                     Integer.parseInt(take(rest, "--payload-bytes")));
@@ -134,6 +145,16 @@ public final class BenchSide
         args.remove(at + 1);
         args.remove(at);
         return value;
+    }
+
+    private static List<Integer> ports(final String list)
+    {
+        final List<Integer> ports = new ArrayList<>();
+        for (final String port : list.split(","))
+        {
+            ports.add(Integer.parseInt(port));
+        }
+        return ports;
     }
 
     private static List<String> with(final List<String> args, final String... more)
@@ -170,6 +191,10 @@ public final class BenchSide
     private Running start(final Path dataDirectory, final boolean fresh, final boolean snapshotsOnRequest)
         throws IOException
     {
+        if (members > 1)
+        {
+            return startCluster(dataDirectory);
+        }
         final String aeronDirectory = aeronDirectory(system);
         final long startNs = System.nanoTime();
         if (REPRISE.equals(system))
@@ -263,6 +288,129 @@ public final class BenchSide
         };
     }
 
+    /**
+     * Starts {@link #members} members, each in a JVM of its own ({@link MemberProcesses}) on a directory under
+     * {@code dataDirectory}, and a media driver in this process for the load generator's client, which reaches them
+     * over loopback UDP. The client connects once a leader takes it.
+     */
+    private Running startCluster(final Path dataDirectory) throws IOException
+    {
+        final int portsPerMember = AERON_CLUSTER.equals(system) ? AeronClusterMember.PORTS_PER_MEMBER :
+            REPRISE_PORTS_PER_MEMBER;
+        final List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < members * portsPerMember; i++)
+        {
+            ports.add(AeronClusterMember.freeUdpPort());
+        }
+        final List<String> memberAeronDirectories = new ArrayList<>();
+        final List<List<String>> arguments = new ArrayList<>();
+        for (int id = 0; id < members; id++)
+        {
+            final String memberAeronDirectory = aeronDirectory(system + "-member-" + id);
+            memberAeronDirectories.add(memberAeronDirectory);
+            arguments.add(List.of("--system", system, "--fsync", fsync ? "on" : "off", "--member-id",
+                Integer.toString(id), "--ports", ports.stream().map(String::valueOf).collect(Collectors.joining(",")),
+                "--data-dir", dataDirectory.resolve("member-" + id).toString(), "--aeron-dir", memberAeronDirectory));
+        }
+        final MemberProcesses processes = MemberProcesses.start(arguments, MEMBERS_READY_TIMEOUT_MS, out);
+        final String aeronDirectory = aeronDirectory(system + "-client");
+        MediaDriver driver = null;
+        Aeron aeron = null;
+        try
+        {
+            driver = MediaDriver.launch(AeronClusterMember.driverContext(aeronDirectory));
+            aeron = ClientContext.connectAeron(aeronDirectory);
+        }
+        catch (final RuntimeException ex)
+        {
+            CloseHelper.quietCloseAll(aeron, driver, processes);
+            throw ex;
+        }
+        final SaveClient.Connector connector = AERON_CLUSTER.equals(system) ?
+            ClusterSaveClient.udpConnector(aeron, TENANT, 10_000, AeronClusterMember.ingressEndpoints(ports)) :
+            repriseClusterConnector(aeron, ports, memberAeronDirectories);
+        out.println("side: " + system + ": " + members + " members, a JVM each; the client's own media driver " +
+            driver.context().threadingMode() + ", over loopback UDP");
+        final MediaDriver clientDriver = driver;
+        final Aeron clientAeron = aeron;
+        return new Running()
+        {
+            public SaveClient.Connector connector()
+            {
+                return (listener) ->
+                {
+                    final long deadlineNs = System.nanoTime() + MEMBERS_READY_TIMEOUT_MS * 1_000_000L;
+                    while (true)
+                    {
+                        try
+                        {
+                            return connector.connect(listener);
+                        }
+                        catch (final TimeoutException ex)
+                        {
+                            // No leader yet: the members are still electing one.
+                            if (System.nanoTime() > deadlineNs || !processes.allAlive())
+                            {
+                                throw ex;
+                            }
+                        }
+                    }
+                };
+            }
+
+            public void takeSnapshot()
+            {
+                throw new UnsupportedOperationException("snapshots of a cluster in processes of its own");
+            }
+
+            public void close()
+            {
+                CloseHelper.closeAll(clientAeron, clientDriver, processes);
+            }
+        };
+    }
+
+    private SaveClient.Connector repriseClusterConnector(
+        final Aeron aeron, final List<Integer> ports, final List<String> memberAeronDirectories)
+    {
+        throw new UnsupportedOperationException("a Reprise cluster");
+    }
+
+    /** One member of a cluster in this process, until {@link #member} closes it. */
+    private interface Member extends AutoCloseable
+    {
+        /** Saves (and other entries) it applied. */
+        long applied();
+
+        void close();
+    }
+
+    private Member startMember(
+        final int memberId, final List<Integer> ports, final Path dataDirectory, final String aeronDirectory)
+        throws IOException
+    {
+        if (AERON_CLUSTER.equals(system))
+        {
+            final SessionService service = new SessionService(new BusinessRules().conclude());
+            final AeronClusterMember member = AeronClusterMember.launchMember(dataDirectory, aeronDirectory, fsync,
+                true, service, memberId, ports);
+            out.println("side: aeron-cluster " + member.describe());
+            return new Member()
+            {
+                public long applied()
+                {
+                    return service.appliedIndex();
+                }
+
+                public void close()
+                {
+                    member.close();
+                }
+            };
+        }
+        throw new UnsupportedOperationException("a Reprise cluster member");
+    }
+
     // ------------------------------------------------------------------------------------------ modes
 
     private int load(final LoadOptions options) throws IOException
@@ -286,6 +434,31 @@ public final class BenchSide
         LoadCommand.report(options, result, out, null);
         cpu.report(out, system, result.acked());
         return result.errors() == 0 ? 0 : 1;
+    }
+
+    /**
+     * One member of a cluster: starts it on a new {@code dataDirectory}, says {@value MemberProcesses#READY}, and
+     * runs until its standard input ends; then prints the CPU it used since it was ready, per entry it applied.
+     */
+    private int member(
+        final int memberId, final List<Integer> ports, final Path dataDirectory, final String aeronDirectory)
+        throws IOException
+    {
+        Files.createDirectories(dataDirectory);
+        final ThreadCpu cpu = new ThreadCpu();
+        try (Member member = startMember(memberId, ports, dataDirectory, aeronDirectory))
+        {
+            out.println(MemberProcesses.READY);
+            out.flush();
+            cpu.start();
+            while (System.in.read() >= 0)
+            {
+                // Until the side that started this member ends its input.
+            }
+            cpu.stop();
+            cpu.report(out, system + "-member-" + memberId, member.applied());
+        }
+        return 0;
     }
 
     private int fill(final Path dataDirectory, final long saves, final int payloadBytes) throws Exception
