@@ -13,7 +13,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * publication takes it, and closes the connections whose backlog overflowed. Such a client is closed at once for
  * everything else (the ingress removes it as a disconnect does); its publication then gets what the backlog already
  * held, then {@code ConnectionClosed(CLIENT_TOO_SLOW)}, and is closed, or is closed without them when the client
- * has not taken them within the close timeout. Transport thread only.
+ * has not taken them within the close timeout. A member that stops leading closes its clients the same way, their
+ * backlogs ending with a {@code NotLeader}. Transport thread only.
  */
 final class BacklogDrainer
 {
@@ -50,6 +51,18 @@ final class BacklogDrainer
     void add(final Connection connection)
     {
         connections.add(connection);
+    }
+
+    /**
+     * A connection closed because this member stopped leading: its publication gets what its backlog holds (the
+     * {@code NotLeader} last) and is then closed, or is closed without it after the close timeout.
+     */
+    void closeAfterBacklog(final Connection connection, final long nowNs)
+    {
+        connections.remove(connection);
+        connection.notLeader = true;
+        connection.closeDeadlineNs = nowNs + closeTimeoutNs;
+        closing.add(connection);
     }
 
     /** A connection closed by a disconnect: nothing more is offered to it. */
@@ -92,7 +105,11 @@ final class BacklogDrainer
         return work;
     }
 
-    /** Drains a too-slow client's backlog, then says why it is closed. @return true when it may be closed now. */
+    /**
+     * Drains a closing client's backlog, then says why a too-slow one is closed.
+     *
+     * @return true when it may be closed now.
+     */
     private boolean finishClosing(final Connection connection, final long nowNs)
     {
         final ClientBacklog backlog = connection.backlog;
@@ -105,6 +122,10 @@ final class BacklogDrainer
         if (!backlog.isEmpty())
         {
             return false;
+        }
+        if (connection.notLeader)
+        {
+            return true;
         }
         connectionClosed.wrapAndApplyHeader(buffer, 0, header)
             .clientId(connection.clientId)

@@ -34,6 +34,8 @@ final class Connection
     boolean closed;
     /** Too slow: when the node gives up delivering the rest of the backlog and closes the publication. */
     long closeDeadlineNs;
+    /** Closing after its backlog: the backlog overflowed (and it is told so), or this member stopped leading. */
+    boolean notLeader;
 
     Connection(
         final long clientId,

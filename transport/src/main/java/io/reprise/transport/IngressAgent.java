@@ -12,6 +12,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.Header;
+import io.reprise.engine.cluster.MemberView;
 import io.reprise.engine.logic.BusinessLogic;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.engine.node.Engine;
@@ -23,6 +24,7 @@ import io.reprise.schema.client.ConnectResponseEncoder;
 import io.reprise.schema.client.ConnectionClosedEncoder;
 import io.reprise.schema.client.DisconnectDecoder;
 import io.reprise.schema.client.HeartbeatDecoder;
+import io.reprise.schema.client.NotLeaderEncoder;
 import io.reprise.schema.client.QuerySessionDecoder;
 import io.reprise.schema.client.ResponseEncoder;
 import io.reprise.schema.client.ResultCode;
@@ -56,6 +58,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * for its liveness timeout. It also drives the Aeron client's conductor, so image events arrive on this thread too,
  * and drains the clients' backlogs ({@link BacklogDrainer}) in the same duty cycle. {@code QuerySession} frames go
  * to the business logic's queue of queries, not to the ring.
+ * <p>
+ * A member of a cluster takes clients only while it leads: any other member answers a connect with a
+ * {@code NotLeader} naming the leader's ingress (or none, during an election), and a member that stops leading sends
+ * each connected client one and closes its connection.
  */
 final class IngressAgent implements Agent
 {
@@ -70,6 +76,9 @@ final class IngressAgent implements Agent
     private final AgentInvoker conductor;
     private final TransportContext context;
     private final Engine node;
+    /** The node's membership of a cluster, null standalone; and each member's client ingress channel. */
+    private final MemberView member;
+    private final String[] memberChannels;
     private final BusinessRules rules;
     private final ClientRegistry registry;
     private final NodeCounters counters;
@@ -89,6 +98,8 @@ final class IngressAgent implements Agent
     private final QuerySessionDecoder query = new QuerySessionDecoder();
     private final ConnectResponseEncoder connectResponse = new ConnectResponseEncoder();
     private final ConnectionClosedEncoder connectionClosed = new ConnectionClosedEncoder();
+    private final NotLeaderEncoder notLeader = new NotLeaderEncoder();
+    private final List<Connection> leaving = new ArrayList<>();
     private final List<Connection> silentWorkers = new ArrayList<>();
     private final long workerLivenessTimeoutNs;
     /** The clock, read once per duty cycle. */
@@ -107,6 +118,7 @@ final class IngressAgent implements Agent
         final Aeron aeron,
         final TransportContext context,
         final Engine node,
+        final MemberView member,
         final BusinessRules rules,
         final ClientRegistry registry,
         final NodeCounters counters,
@@ -116,6 +128,8 @@ final class IngressAgent implements Agent
         this.conductor = aeron.conductorAgentInvoker();
         this.context = context;
         this.node = node;
+        this.member = member;
+        this.memberChannels = null == member ? null : context.clusterIngressChannels();
         this.rules = rules;
         this.registry = registry;
         this.counters = counters;
@@ -171,6 +185,10 @@ final class IngressAgent implements Agent
             refreshedAtNs = nowNs;
             counters.refresh(node, nowNs);
             work += dropSilentWorkers();
+            if (null != member && !member.acceptsClients() && registry.connected() > 0)
+            {
+                work += sendClientsToLeader();
+            }
         }
         return work;
     }
@@ -208,6 +226,50 @@ final class IngressAgent implements Agent
         }
         silentWorkers.clear();
         return dropped;
+    }
+
+    /**
+     * This member does not lead (it stepped down, or is handing its leadership over): every client is told where the
+     * leader is, after what its backlog holds, and its connection closes. Workers leave the repeat process here; the
+     * attempts they hold stay theirs on the new leader until their leases run out.
+     */
+    private int sendClientsToLeader()
+    {
+        for (int i = 0; i < ingresses.size(); i++)
+        {
+            leaving.addAll(ingresses.get(i).bySession.values());
+        }
+        final int count = leaving.size();
+        for (int i = 0; i < count; i++)
+        {
+            final Connection connection = leaving.get(i);
+            final int length = encodeNotLeader(0);
+            if (!connection.backlog.send(connection.publication, reply, 0, length))
+            {
+                counters.get(NodeCounters.RESPONSES_DROPPED).increment();
+            }
+            detach(ingressOf(connection), connection);
+            drainer.closeAfterBacklog(connection, nowNs);
+        }
+        leaving.clear();
+        return count;
+    }
+
+    /**
+     * A {@code NotLeader} in {@link #reply}: the leader this member knows and its ingress channel, or -1 and "" while
+     * none is known or this member is still becoming the leader (the client then tries again).
+     *
+     * @return its length.
+     */
+    private int encodeNotLeader(final long correlationId)
+    {
+        final int leader = member.leaderId();
+        final boolean elsewhere = leader >= 0 && leader < memberChannels.length && leader != member.memberId();
+        notLeader.wrapAndApplyHeader(reply, 0, clientHeaderEncoder)
+            .correlationId(correlationId)
+            .leaderMemberId(elsewhere ? leader : MemberView.NONE)
+            .leaderChannel(elsewhere ? memberChannels[leader] : "");
+        return io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + notLeader.encodedLength();
     }
 
     private Ingress ingressOf(final Connection connection)
@@ -536,6 +598,12 @@ final class IngressAgent implements Agent
             pending.code = ResultCode.INVALID_ARGUMENT;
             pending.detail = "unknown role " + rawRole;
         }
+        else if (null != member && !member.acceptsClients())
+        {
+            // Answered with a NotLeader naming the leader as it is known when the answer goes.
+            pending.code = ResultCode.NOT_LEADER;
+            pending.detail = "";
+        }
         else
         {
             final Connection old = ingress.bySession.get(imageSessionId);
@@ -643,6 +711,10 @@ final class IngressAgent implements Agent
 
     private boolean sendConnectResponse(final PendingConnect pending)
     {
+        if (pending.code == ResultCode.NOT_LEADER)
+        {
+            return Egress.offer(pending.publication, reply, encodeNotLeader(pending.correlationId));
+        }
         connectResponse.wrapAndApplyHeader(reply, 0, clientHeaderEncoder)
             .correlationId(pending.correlationId)
             .clientId(null == pending.connection ? 0 : pending.connection.clientId)

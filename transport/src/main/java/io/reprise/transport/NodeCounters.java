@@ -2,6 +2,8 @@ package io.reprise.transport;
 
 import io.aeron.Aeron;
 import io.aeron.Counter;
+import io.reprise.engine.agents.SnapshotAgent;
+import io.reprise.engine.cluster.MemberView;
 import io.reprise.engine.node.Engine;
 import io.reprise.engine.state.DestinationFigures;
 import org.agrona.CloseHelper;
@@ -38,6 +40,15 @@ public final class NodeCounters implements AutoCloseable
         "errors",
         "workers dropped for silence",
         "clients disconnected: too slow for their backlog",
+        "cluster member id",
+        "cluster role",
+        "cluster term",
+        "cluster leader member id",
+        "cluster log index",
+        "cluster commit index",
+        "cluster catch-up in progress",
+        "cluster control request",
+        "snapshots taken",
     };
     static final int INGRESS_FRAMES = 0;
     static final int INGRESS_REFUSED = 1;
@@ -59,18 +70,47 @@ public final class NodeCounters implements AutoCloseable
     static final int ERRORS = 17;
     static final int WORKERS_SILENT = 18;
     static final int CLIENTS_TOO_SLOW = 19;
+    /** -1 standalone. */
+    public static final int MEMBER_ID = 20;
+    /** -1 standalone; else the ordinal of the consensus role: 0 follower, 1 pre-candidate, 2 candidate, 3 leader. */
+    public static final int ROLE = 21;
+    public static final int TERM = 22;
+    /** -1 when none is known. */
+    public static final int LEADER_ID = 23;
+    public static final int LOG_INDEX = 24;
+    public static final int COMMIT_INDEX = 25;
+    /** Leading: followers being sent an install or the log they lack; following: 1 while catching up. */
+    public static final int CATCH_UP = 26;
+    /**
+     * Written by tools, from 0 with compare-and-set: {@link #CONTROL_SNAPSHOT} or {@link #CONTROL_TRANSFER_BASE} + M.
+     * The node takes it at its next refresh (every 10 ms) and sets it back to 0.
+     */
+    public static final int CONTROL_REQUEST = 27;
+    public static final int SNAPSHOTS_TAKEN = 28;
+    /** Control request: take a snapshot now. */
+    public static final long CONTROL_SNAPSHOT = 1;
+    /** Control request {@code CONTROL_TRANSFER_BASE + M}: the leader hands its leadership to member M. */
+    public static final long CONTROL_TRANSFER_BASE = 100;
 
     private static final long FIGURES_EVERY_NS = 500_000_000L;
 
     private final Counter[] counters = new Counter[LABELS.length];
+    private final MemberView member;
+    private final SnapshotAgent snapshots;
     private long figuresAtNs;
 
-    NodeCounters(final Aeron aeron)
+    /** @param member the node's membership of a cluster, or null standalone. */
+    NodeCounters(final Aeron aeron, final MemberView member, final SnapshotAgent snapshots)
     {
+        this.member = member;
+        this.snapshots = snapshots;
         for (int i = 0; i < LABELS.length; i++)
         {
             counters[i] = aeron.addCounter(TYPE_ID_BASE + i, LABEL_PREFIX + LABELS[i]);
         }
+        counters[MEMBER_ID].setOrdered(null == member ? -1 : member.memberId());
+        counters[ROLE].setOrdered(-1);
+        counters[LEADER_ID].setOrdered(-1);
     }
 
     /** How many Reprise counters there are: type ids TYPE_ID_BASE .. TYPE_ID_BASE + count() - 1. */
@@ -103,6 +143,17 @@ public final class NodeCounters implements AutoCloseable
         counters[MAX_COMMIT_NS].setOrdered(node.maxCommitNs());
         counters[DISPATCHED].setOrdered(node.dispatched());
         counters[UNDELIVERABLE].setOrdered(node.undeliverable());
+        counters[SNAPSHOTS_TAKEN].setOrdered(snapshots.taken());
+        if (null != member)
+        {
+            counters[ROLE].setOrdered(member.role());
+            counters[TERM].setOrdered(member.term());
+            counters[LEADER_ID].setOrdered(member.leaderId());
+            counters[LOG_INDEX].setOrdered(member.logIndex());
+            counters[COMMIT_INDEX].setOrdered(member.commitIndex());
+            counters[CATCH_UP].setOrdered(member.catchingUp());
+        }
+        takeControlRequest();
         if (nowNs - figuresAtNs >= FIGURES_EVERY_NS)
         {
             figuresAtNs = nowNs;
@@ -112,6 +163,28 @@ public final class NodeCounters implements AutoCloseable
             counters[IN_FLIGHT].setOrdered(figures.total(DestinationFigures.IN_FLIGHT));
             counters[DEAD].setOrdered(figures.total(DestinationFigures.DEAD));
         }
+    }
+
+    /**
+     * Acts on a tool's request and clears it: a snapshot, or a leadership transfer (which a member that does not lead
+     * ignores). A request the node does not know is cleared too; the tool sees nothing happen.
+     */
+    private void takeControlRequest()
+    {
+        final long request = counters[CONTROL_REQUEST].get();
+        if (request == 0)
+        {
+            return;
+        }
+        if (request == CONTROL_SNAPSHOT)
+        {
+            snapshots.requestSnapshot();
+        }
+        else if (request >= CONTROL_TRANSFER_BASE && null != member)
+        {
+            member.requestTransfer((int)Math.min(request - CONTROL_TRANSFER_BASE, Integer.MAX_VALUE));
+        }
+        counters[CONTROL_REQUEST].compareAndSet(request, 0);
     }
 
     public void close()

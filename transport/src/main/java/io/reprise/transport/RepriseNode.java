@@ -3,13 +3,17 @@ package io.reprise.transport;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Random;
 
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import io.reprise.engine.cluster.Consensus;
+import io.reprise.engine.cluster.MemberView;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.engine.node.StandaloneNode;
 import io.reprise.engine.util.ErrorReporter;
+import io.reprise.transport.cluster.AeronReplicaLink;
 import org.agrona.CloseHelper;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
@@ -43,6 +47,7 @@ public final class RepriseNode implements AutoCloseable
     private NodeFiles files;
     private ErrorReporter errorReporter;
     private AgentRunner ingressRunner;
+    private AeronReplicaLink link;
     private boolean closed;
 
     private RepriseNode(final TransportContext transportContext)
@@ -130,22 +135,45 @@ public final class RepriseNode implements AutoCloseable
             Instant.now() + "\nkey<TAB>value<TAB>source; secrets masked",
             Settings.describe(nodeContext, transportContext, sources));
 
+        if (transportContext.clustered())
+        {
+            nodeContext.membership(membership());
+        }
         final ClientRegistry registry = new ClientRegistry(transportContext.maxConnections(), ClientRegistry.sequenceBase(
             null == nodeContext.membership() ? 0 : nodeContext.membership().memberId(), System.currentTimeMillis()));
         final Egress egress = new Egress(registry, nodeContext.rules().maxPayloadBytes());
         nodeContext.outputObserver(egress).workerLink(egress);
         node = StandaloneNode.start(nodeContext);
 
-        counters = new NodeCounters(aeron);
+        final MemberView member = null == node.clusterMember() ? null : node.clusterMember().view();
+        counters = new NodeCounters(aeron, member, node.snapshotAgent());
         egress.counters(counters);
-        final IngressAgent ingress = new IngressAgent(aeron, transportContext, node, nodeContext.rules(), registry,
-            counters, SystemNanoClock.INSTANCE);
+        final IngressAgent ingress = new IngressAgent(aeron, transportContext, node, member, nodeContext.rules(),
+            registry, counters, SystemNanoClock.INSTANCE);
         ingressRunner = new AgentRunner(TransportContext.idleStrategy(transportContext.idleStrategyName()),
             this::onError, null, ingress);
         AgentRunner.startOnThread(ingressRunner);
         nodeContext.lifecycleListener().onStep("transport-started aeron=" + transportContext.aeronDirectoryName() +
             " ipc=" + transportContext.ingressIpcChannel() + " udp=" + transportContext.ingressUdpChannel() +
             " stream=" + transportContext.ingressStreamId());
+    }
+
+    /**
+     * This member's place in the cluster the transport's settings name: its link to the others over Aeron, on the
+     * node's own Aeron client, and the protocol's timeouts. Its elections draw on a generator seeded from the clock:
+     * members that start together must not time out together.
+     */
+    private NodeContext.Membership membership()
+    {
+        final int memberId = transportContext.clusterMemberId();
+        final String[] endpoints = transportContext.replicaEndpointList();
+        link = new AeronReplicaLink(aeron, memberId, endpoints);
+        final Consensus.Settings defaults = Consensus.Settings.defaults();
+        final Consensus.Settings settings = new Consensus.Settings(transportContext.electionTimeoutMs() * 1_000_000L,
+            transportContext.heartbeatIntervalMs() * 1_000_000L, defaults.maxMessageBytes(),
+            defaults.maxEntriesInFlight());
+        return new NodeContext.Membership(memberId, endpoints.length, link, settings,
+            new Random(System.nanoTime() ^ ((long)memberId << 48)));
     }
 
     /** Counts an error, logs it once per distinct error, and hands it on (see the class's comment). */
@@ -196,7 +224,8 @@ public final class RepriseNode implements AutoCloseable
             return;
         }
         closed = true;
-        CloseHelper.closeAll(ingressRunner, node, counters, aeron, errorReporter);
+        // The member's consensus polls its link until the node has closed.
+        CloseHelper.closeAll(ingressRunner, node, link, counters, aeron, errorReporter);
         // The threads that report are stopped; anything that still does (a context used again) must not reach the
         // error log's mapped file once it is unmapped.
         errorHandler = null == givenErrorHandler ? ErrorReporter.inMemory(System.err) : givenErrorHandler;

@@ -297,6 +297,39 @@ public final class Settings
             .applied((c, v) -> c.transport().clientBacklogBytes(Integer.parseInt(v)),
                 (c) -> str(c.transport().clientBacklogBytes())));
 
+        // ------------------------------------------------------------------------------------------ the cluster
+        add(intKey(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME, NODE, TransportContext.STANDALONE)
+            .range(TransportContext.STANDALONE, TransportContext.MAX_MEMBERS - 1).defaultText("-1 (standalone)")
+            .unit("member id")
+            .doc("This member's id in the cluster the endpoint lists name, 0 to members - 1; -1 runs a standalone " +
+                "node (docs/cluster.md).")
+            .applied((c, v) -> c.transport().clusterMemberId(Integer.parseInt(v)),
+                (c) -> str(c.transport().clusterMemberId())));
+        add(textKey(TransportContext.CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, NODE, "")
+            .defaultText("none").check(Settings::checkEndpoints).unit("HOST:PORT, comma-separated")
+            .doc("One per member in id order: where each receives consensus messages, AppendEntries and catch-up " +
+                "transfers (three Aeron streams on one UDP endpoint).")
+            .applied((c, v) -> c.transport().replicaEndpoints(v), (c) -> c.transport().replicaEndpoints()));
+        add(textKey(TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME, NODE, "")
+            .defaultText("none").check(Settings::checkEndpoints).unit("HOST:PORT, comma-separated")
+            .doc("One per member in id order: each member's UDP client ingress. A member's own entry replaces " +
+                "`" + TransportContext.INGRESS_UDP_CHANNEL_PROP_NAME + "`; one that does not lead names the " +
+                "leader's to clients. Clients read this key too.")
+            .applied((c, v) -> c.transport().clusterIngressEndpoints(v),
+                (c) -> c.transport().clusterIngressEndpoints()));
+        add(longKey(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME, NODE, TransportContext.ELECTION_TIMEOUT_MS_DEFAULT)
+            .range(10, 60_000).unit("ms")
+            .doc("A follower that hears no leader for this long, to twice it (drawn at random), stands for " +
+                "election; a leader that hears no majority for this long steps down.")
+            .applied((c, v) -> c.transport().electionTimeoutMs(Long.parseLong(v)),
+                (c) -> str(c.transport().electionTimeoutMs())));
+        add(longKey(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME, NODE,
+            TransportContext.HEARTBEAT_INTERVAL_MS_DEFAULT)
+            .range(1, 30_000).unit("ms")
+            .doc("How often a leader with nothing to send tells its followers it is there.")
+            .applied((c, v) -> c.transport().heartbeatIntervalMs(Long.parseLong(v)),
+                (c) -> str(c.transport().heartbeatIntervalMs())));
+
         // ------------------------------------------------------------------------------ read by others than the node
         add(longKey("reprise.tools.progress.records", TOOLS, 1_000_000).atLeast(1).unit("records")
             .doc("`log verify`, `log replay` and `session history` print progress to stderr every this many records."));
@@ -427,6 +460,10 @@ public final class Settings
             "the default in-flight limit must be at most the largest one",
             (v) -> v.apply(Configuration.DEFAULT_IN_FLIGHT_LIMIT_PROP_NAME) <=
             v.apply(Configuration.MAX_IN_FLIGHT_LIMIT_PROP_NAME));
+        relation(List.of(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME, TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME),
+            "the heartbeat interval must be at most half the election timeout",
+            (v) -> 2 * v.apply(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME) <=
+            v.apply(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME));
     }
 
     private Settings()
@@ -479,6 +516,14 @@ public final class Settings
         if (!"none".equals(channel))
         {
             TransportContext.checkUdpIngressChannel(channel);
+        }
+    }
+
+    private static void checkEndpoints(final String list)
+    {
+        if (!list.isEmpty())
+        {
+            TransportContext.parseEndpoints("the list", list);
         }
     }
 

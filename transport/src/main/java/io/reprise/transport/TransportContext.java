@@ -70,6 +70,28 @@ public final class TransportContext
     /** About 50,000 responses: a controller saving at 25,000/s with notices on can stall a second without loss. */
     public static final int CLIENT_BACKLOG_BYTES_DEFAULT = 2 * 1024 * 1024;
 
+    /** This member's id in a cluster, 0 to members - 1; {@link #STANDALONE} (the default) for a standalone node. */
+    public static final String CLUSTER_MEMBER_ID_PROP_NAME = "reprise.cluster.member.id";
+    public static final int STANDALONE = -1;
+    /**
+     * {@code HOST:PORT,...}, one per member in id order: where each receives consensus messages, AppendEntries and
+     * catch-up transfers (three streams on one UDP endpoint, docs/cluster.md).
+     */
+    public static final String CLUSTER_REPLICA_ENDPOINTS_PROP_NAME = "reprise.cluster.replica.endpoints";
+    /**
+     * {@code HOST:PORT,...}, one per member in id order: each member's UDP client ingress. A member's own entry is its
+     * UDP ingress; a member that does not lead names the leader's to clients. Clients read the same key.
+     */
+    public static final String CLUSTER_INGRESS_ENDPOINTS_PROP_NAME = "reprise.cluster.ingress.endpoints";
+    /** A follower that hears no leader for this long (to twice it, drawn at random) stands for election. */
+    public static final String ELECTION_TIMEOUT_MS_PROP_NAME = "reprise.cluster.election.timeout.ms";
+    public static final long ELECTION_TIMEOUT_MS_DEFAULT = 400;
+    /** How often a leader with nothing to send tells its followers it is there. */
+    public static final String HEARTBEAT_INTERVAL_MS_PROP_NAME = "reprise.cluster.heartbeat.interval.ms";
+    public static final long HEARTBEAT_INTERVAL_MS_DEFAULT = 50;
+    /** The most members a cluster has. */
+    public static final int MAX_MEMBERS = 9;
+
     private String aeronDirectoryName = System.getProperty(AERON_DIR_PROP_NAME, AERON_DIR_DEFAULT);
     private boolean embeddedDriver = !"false".equals(System.getProperty(EMBEDDED_DRIVER_PROP_NAME));
     private String ingressIpcChannel = System.getProperty(INGRESS_IPC_CHANNEL_PROP_NAME, INGRESS_IPC_CHANNEL_DEFAULT);
@@ -85,6 +107,13 @@ public final class TransportContext
     private int maxConnections = SystemProperties.intValue(MAX_CONNECTIONS_PROP_NAME, MAX_CONNECTIONS_DEFAULT);
     private int clientBacklogBytes = SystemProperties.intValue(CLIENT_BACKLOG_BYTES_PROP_NAME,
         CLIENT_BACKLOG_BYTES_DEFAULT);
+    private int clusterMemberId = SystemProperties.intValue(CLUSTER_MEMBER_ID_PROP_NAME, STANDALONE);
+    private String replicaEndpoints = System.getProperty(CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, "");
+    private String clusterIngressEndpoints = System.getProperty(CLUSTER_INGRESS_ENDPOINTS_PROP_NAME, "");
+    private long electionTimeoutMs = SystemProperties.longValue(ELECTION_TIMEOUT_MS_PROP_NAME,
+        ELECTION_TIMEOUT_MS_DEFAULT);
+    private long heartbeatIntervalMs = SystemProperties.longValue(HEARTBEAT_INTERVAL_MS_PROP_NAME,
+        HEARTBEAT_INTERVAL_MS_DEFAULT);
     private Map<String, TokenGrant> grantByToken = parseTokens(System.getProperty(TOKENS_PROP_NAME, TOKENS_DEFAULT));
     private boolean concluded;
 
@@ -412,6 +441,134 @@ public final class TransportContext
         return this;
     }
 
+    /** This member's id, or {@link #STANDALONE}. */
+    public int clusterMemberId()
+    {
+        return clusterMemberId;
+    }
+
+    /** Makes the node member {@code memberId} of the cluster the endpoints name; {@link #STANDALONE} for none. */
+    public TransportContext clusterMemberId(final int memberId)
+    {
+        this.clusterMemberId = memberId;
+        concluded = false;
+        return this;
+    }
+
+    public boolean clustered()
+    {
+        return clusterMemberId != STANDALONE;
+    }
+
+    /** The replica endpoints as given, {@code HOST:PORT,...}; "" standalone. */
+    public String replicaEndpoints()
+    {
+        return replicaEndpoints;
+    }
+
+    public TransportContext replicaEndpoints(final String endpoints)
+    {
+        this.replicaEndpoints = endpoints;
+        concluded = false;
+        return this;
+    }
+
+    /** The members' client ingress endpoints as given, {@code HOST:PORT,...}; "" standalone. */
+    public String clusterIngressEndpoints()
+    {
+        return clusterIngressEndpoints;
+    }
+
+    public TransportContext clusterIngressEndpoints(final String endpoints)
+    {
+        this.clusterIngressEndpoints = endpoints;
+        concluded = false;
+        return this;
+    }
+
+    public long electionTimeoutMs()
+    {
+        return electionTimeoutMs;
+    }
+
+    public TransportContext electionTimeoutMs(final long electionTimeoutMs)
+    {
+        this.electionTimeoutMs = electionTimeoutMs;
+        concluded = false;
+        return this;
+    }
+
+    public long heartbeatIntervalMs()
+    {
+        return heartbeatIntervalMs;
+    }
+
+    public TransportContext heartbeatIntervalMs(final long heartbeatIntervalMs)
+    {
+        this.heartbeatIntervalMs = heartbeatIntervalMs;
+        concluded = false;
+        return this;
+    }
+
+    /**
+     * Splits a list of endpoints, {@code HOST:PORT,...}, checking each ({@link #checkUdpEndpoint}) and that none is
+     * given twice.
+     *
+     * @param key the setting it comes from, for the messages.
+     * @throws IllegalArgumentException naming the setting, the entry and what is wrong.
+     */
+    public static String[] parseEndpoints(final String key, final String list)
+    {
+        if (null == list || list.isBlank())
+        {
+            throw new IllegalArgumentException(key + " is not set: give HOST:PORT,... one per member in id order");
+        }
+        final String[] endpoints = list.split(",", -1);
+        for (int i = 0; i < endpoints.length; i++)
+        {
+            endpoints[i] = endpoints[i].trim();
+            try
+            {
+                checkUdpEndpoint(endpoints[i]);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new IllegalArgumentException(key + ", member " + i + ": " + ex.getMessage(), ex);
+            }
+            for (int j = 0; j < i; j++)
+            {
+                if (endpoints[j].equals(endpoints[i]))
+                {
+                    throw new IllegalArgumentException(key + ": members " + j + " and " + i + " are both given " +
+                        endpoints[i]);
+                }
+            }
+        }
+        if (endpoints.length > MAX_MEMBERS)
+        {
+            throw new IllegalArgumentException(key + ": " + endpoints.length + " members, at most " + MAX_MEMBERS);
+        }
+        return endpoints;
+    }
+
+    /** Each member's replica endpoint, in id order; after {@link #conclude()}, for a member of a cluster. */
+    public String[] replicaEndpointList()
+    {
+        return parseEndpoints(CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, replicaEndpoints);
+    }
+
+    /** Each member's client ingress channel, in id order; after {@link #conclude()}, for a member of a cluster. */
+    public String[] clusterIngressChannels()
+    {
+        final String[] endpoints = parseEndpoints(CLUSTER_INGRESS_ENDPOINTS_PROP_NAME, clusterIngressEndpoints);
+        final String[] channels = new String[endpoints.length];
+        for (int m = 0; m < endpoints.length; m++)
+        {
+            channels[m] = udpIngressChannel(endpoints[m]);
+        }
+        return channels;
+    }
+
     /**
      * Checks the settings before a node starts anything; {@link RepriseNode#start} calls it. A second call checks
      * nothing unless a checked setting changed: the UDP ingress host is looked up once.
@@ -429,6 +586,10 @@ public final class TransportContext
             throw new IllegalArgumentException(WORKER_LIVENESS_MS_PROP_NAME + " must be >= " + WORKER_LIVENESS_MS_MIN +
                 " ms: " + workerLivenessTimeoutMs);
         }
+        if (clustered())
+        {
+            concludeMembership();
+        }
         final String udpChannel = ingressUdpChannel();
         if (null != udpChannel)
         {
@@ -444,6 +605,45 @@ public final class TransportContext
         }
         concluded = true;
         return this;
+    }
+
+    /**
+     * A member's settings: both endpoint lists name the same members, this member among them, and the timeouts leave
+     * room for heartbeats. A member's UDP ingress is its own entry of the ingress endpoints.
+     */
+    private void concludeMembership()
+    {
+        final String[] replicas = parseEndpoints(CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, replicaEndpoints);
+        final String[] ingresses = parseEndpoints(CLUSTER_INGRESS_ENDPOINTS_PROP_NAME, clusterIngressEndpoints);
+        if (replicas.length != ingresses.length)
+        {
+            throw new IllegalArgumentException(CLUSTER_REPLICA_ENDPOINTS_PROP_NAME + " names " + replicas.length +
+                " members and " + CLUSTER_INGRESS_ENDPOINTS_PROP_NAME + " " + ingresses.length + ": give one of each " +
+                "per member");
+        }
+        if (clusterMemberId < 0 || clusterMemberId >= replicas.length)
+        {
+            throw new IllegalArgumentException(CLUSTER_MEMBER_ID_PROP_NAME + " must be 0.." + (replicas.length - 1) +
+                " for the " + replicas.length + " members of " + CLUSTER_REPLICA_ENDPOINTS_PROP_NAME + ": " +
+                clusterMemberId);
+        }
+        for (final String replica : replicas)
+        {
+            for (final String ingress : ingresses)
+            {
+                if (replica.equals(ingress))
+                {
+                    throw new IllegalArgumentException(replica + " is both a replica and an ingress endpoint");
+                }
+            }
+        }
+        if (electionTimeoutMs < 10 || heartbeatIntervalMs < 1 || heartbeatIntervalMs * 2 > electionTimeoutMs)
+        {
+            throw new IllegalArgumentException(HEARTBEAT_INTERVAL_MS_PROP_NAME + " (" + heartbeatIntervalMs +
+                " ms) must be at least 1 ms and at most half of " + ELECTION_TIMEOUT_MS_PROP_NAME + " (" +
+                electionTimeoutMs + " ms, at least 10)");
+        }
+        ingressUdpChannel = udpIngressChannel(ingresses[clusterMemberId]);
     }
 
     /**

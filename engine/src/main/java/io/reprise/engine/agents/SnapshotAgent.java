@@ -99,6 +99,7 @@ public final class SnapshotAgent implements Agent
     private volatile boolean requested;
     private volatile long lastSnapshotIndex;
     private long failures;
+    private volatile long taken;
     private long retryAtMs;
     private long lastSnapshotLogBytes;
     private long lastSnapshotMs;
@@ -218,6 +219,12 @@ public final class SnapshotAgent implements Agent
         return failures;
     }
 
+    /** Snapshots this agent wrote since it started; any thread may read it. */
+    public long taken()
+    {
+        return taken;
+    }
+
     /** The index of the newest snapshot in the catalog, taken by this agent or found at start. */
     public long lastSnapshotIndex()
     {
@@ -267,6 +274,7 @@ public final class SnapshotAgent implements Agent
         final SnapshotInfo info = SnapshotFile.write(disk, catalog.directory(), state, nowMs);
         catalog.add(info);
         lastSnapshotIndex = info.index();
+        taken++;
         final long writeNs = nanoClock.nanoTime() - startNs;
         listener.onSnapshot(info, writeNs);
 

@@ -63,6 +63,7 @@ public final class ClusterMember implements Agent
     private final InstallSnapshotDecoder chunkDecoder = new InstallSnapshotDecoder();
     private final InstallAckDecoder ackDecoder = new InstallAckDecoder();
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
+    private final MemberView view;
     private long transferId;
     private long installsSent;
     private long acknowledgementsSeen;
@@ -101,6 +102,7 @@ public final class ClusterMember implements Agent
         publisher.follow();
         repeatProcess.leader(false);
         this.installing = new boolean[memberCount];
+        this.view = new MemberView(memberId, memberCount);
         consensus = new Consensus(memberId, memberCount, settings, context.clock(), context.random(), context.link(),
             log, context.election(), new ConsensusEvents(), planted);
     }
@@ -216,7 +218,29 @@ public final class ClusterMember implements Agent
             commitGate.set(gate);
             work++;
         }
+        final int transferTo = view.takeTransferRequest();
+        if (transferTo != MemberView.NONE && consensus.transferLeadership(transferTo))
+        {
+            work++;
+        }
+        view.publish(consensus.role(), consensus.term(), consensus.leaderId(), acceptsClients(), log.lastIndex(),
+            consensus.commitIndex(), catchingUp());
         return work;
+    }
+
+    /** Leading: followers being sent an install or the log they lack; following: 1 while catching up. */
+    private int catchingUp()
+    {
+        if (state == State.FOLLOWING)
+        {
+            return installing() || consensus.catchingUp() > 0 ? 1 : 0;
+        }
+        int followers = consensus.catchingUp();
+        for (int m = 0; m < installing.length; m++)
+        {
+            followers += installing[m] ? 1 : 0;
+        }
+        return followers;
     }
 
     /**
@@ -402,6 +426,12 @@ public final class ClusterMember implements Agent
     public StageAgent.Handler replicationHandler()
     {
         return replicationHandler;
+    }
+
+    /** What other threads see of this member, and the requests they make of it. */
+    public MemberView view()
+    {
+        return view;
     }
 
     public Consensus consensus()

@@ -1066,6 +1066,24 @@ public final class Consensus implements Agent
         return line.toString();
     }
 
+    /**
+     * Leading: followers being sent the log they lack, with live entries going to them ahead of it. Following: 1
+     * while it holds live entries ahead of its log.
+     */
+    public int catchingUp()
+    {
+        if (role != Role.LEADER)
+        {
+            return ahead.count() > 0 ? 1 : 0;
+        }
+        int followers = 0;
+        for (int m = 0; m < memberCount; m++)
+        {
+            followers += m != memberId && aheadFrom[m] > 0 ? 1 : 0;
+        }
+        return followers;
+    }
+
     /** Entries this follower held ahead of its log while catching up (all so far). */
     public long entriesHeldAhead()
     {

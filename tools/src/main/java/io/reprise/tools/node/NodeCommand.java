@@ -12,7 +12,10 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
+import io.reprise.engine.cluster.RestartRequired;
 import io.reprise.engine.node.NodeContext;
 import io.reprise.tools.cli.Args;
 import io.reprise.tools.cli.ExitCode;
@@ -27,7 +30,9 @@ import sun.misc.Signal;
  * directory it creates, an embedded media driver, IPC and UDP ingress, the development token. Its settings come
  * from {@code --config FILE} (a properties file of {@code reprise.*} keys), overridden by system properties, overridden
  * by the command line; all of them are checked against {@link Settings} before anything starts, and printed. It runs
- * until SIGTERM or SIGINT (Ctrl-C), then shuts down the seed's way and exits 0 (1 if the node had failed).
+ * until SIGTERM or SIGINT (Ctrl-C), then shuts down the seed's way and exits 0. A node that fails is shut down and
+ * the command exits 1; a member of a cluster that must restart from its disk (after a full install, or after a new
+ * leader overrode entries in its ring) is restarted in the same process.
  */
 public final class NodeCommand
 {
@@ -43,6 +48,9 @@ public final class NodeCommand
         "T=TOKEN lets the token connect as controller and as worker of tenant T, T:controller=TOKEN or\n" +
         "T:worker=TOKEN as that role only. --config FILE: a properties file of reprise.* keys (docs/configuration.md),\n" +
         "overridden by -D system properties, overridden by the options; every key is checked before the node starts.";
+
+    /** How often the command looks whether its node failed or must restart. */
+    private static final long FAILURE_CHECK_MS = 100;
 
     private NodeCommand()
     {
@@ -71,13 +79,12 @@ public final class NodeCommand
             throw new UsageException(ex.getMessage());
         }
 
-        final NodeContext nodeContext = new NodeContext().lifecycleListener((step) -> out.println("  " + step));
-        final TransportContext transportContext = new TransportContext();
-        resolved.applyTo(nodeContext, transportContext);
+        final TransportContext checked = new TransportContext();
+        resolved.applyTo(new NodeContext(), checked);
         try
         {
             // Before anything starts: the UDP host is looked up here.
-            transportContext.conclude();
+            checked.conclude();
         }
         catch (final IllegalArgumentException ex)
         {
@@ -105,16 +112,34 @@ public final class NodeCommand
                 stop.countDown();
             });
         }
-        final RepriseNode node = RepriseNode.start(nodeContext, transportContext, resolved.sources());
+        final AtomicReference<RepriseNode> running = new AtomicReference<>(start(resolved, out));
         // Any other way the JVM ends (System.exit, SIGHUP) still shuts the node down the seed's way.
-        final Thread hook = new Thread(node::close, "reprise-node-shutdown");
+        final Thread hook = new Thread(() -> running.get().close(), "reprise-node-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        out.println("reprise node: serving; counters: ./reprise stat --aeron-dir " + node.aeronDirectoryName() +
-            "; stop with SIGTERM or Ctrl-C");
+        out.println("reprise node: serving; counters: ./reprise stat --aeron-dir " +
+            running.get().aeronDirectoryName() + "; stop with SIGTERM or Ctrl-C");
         out.flush();
+        Throwable fatal = null;
         try
         {
-            stop.await();
+            while (!stop.await(FAILURE_CHECK_MS, TimeUnit.MILLISECONDS))
+            {
+                fatal = running.get().node().fatalError();
+                if (fatal instanceof RestartRequired)
+                {
+                    // A member whose state a full install replaced, or whose ring holds entries a new leader
+                    // overrode, starts again from its disk, in this process.
+                    out.println("reprise node: restarting: " + fatal.getMessage());
+                    running.get().close();
+                    running.set(start(resolved, out));
+                    fatal = null;
+                }
+                else if (null != fatal)
+                {
+                    signal[0] = "the node failed";
+                    break;
+                }
+            }
         }
         catch (final InterruptedException ex)
         {
@@ -122,7 +147,7 @@ public final class NodeCommand
             signal[0] = "an interrupt";
         }
         out.println("reprise node: shutting down (" + signal[0] + ")");
-        node.close();
+        running.get().close();
         try
         {
             Runtime.getRuntime().removeShutdownHook(hook);
@@ -131,7 +156,7 @@ public final class NodeCommand
         {
             // the JVM is shutting down already; the hook closes nothing twice
         }
-        final Throwable fatal = node.node().fatalError();
+        fatal = running.get().node().fatalError();
         if (null != fatal)
         {
             err.println("reprise node: stopped; the node had failed: " + fatal);
@@ -139,6 +164,15 @@ public final class NodeCommand
         }
         out.println("reprise node: stopped after a clean shutdown");
         return ExitCode.OK;
+    }
+
+    /** Starts a node on fresh contexts made from the settings: each start of a node concludes its own. */
+    private static RepriseNode start(final Settings.Resolved resolved, final PrintStream out) throws IOException
+    {
+        final NodeContext nodeContext = new NodeContext().lifecycleListener((step) -> out.println("  " + step));
+        final TransportContext transportContext = new TransportContext();
+        resolved.applyTo(nodeContext, transportContext);
+        return RepriseNode.start(nodeContext, transportContext, resolved.sources());
     }
 
     /** The options as the keys they set; each checked here, so that its message names the option. */

@@ -72,6 +72,18 @@ public final class MetricsEndpoint implements AutoCloseable
             "Workers dropped for sending nothing, not even a heartbeat, for the worker liveness timeout."},
         {"reprise_clients_disconnected_too_slow_total", COUNTER,
             "Connections the node closed with CLIENT_TOO_SLOW: too slow for their backlog."},
+        {"reprise_cluster_member_id", GAUGE, "This member's id in its cluster; -1 for a standalone node."},
+        {"reprise_cluster_role", GAUGE,
+            "-1 standalone; 0 follower, 1 pre-candidate, 2 candidate, 3 leader."},
+        {"reprise_cluster_term", GAUGE, "The member's consensus term."},
+        {"reprise_cluster_leader_member_id", GAUGE, "The leader this member knows of in its term; -1 for none."},
+        {"reprise_cluster_log_index", GAUGE, "The last index of the member's log."},
+        {"reprise_cluster_commit_index", GAUGE, "The highest index the member knows a majority holds."},
+        {"reprise_cluster_catch_up", GAUGE,
+            "Leading: followers being sent an install or the log they lack; following: 1 while catching up."},
+        {"reprise_control_request", GAUGE,
+            "A tool's request not yet taken (1 snapshot, 100 + M transfer leadership to member M); 0 for none."},
+        {"reprise_snapshots_taken_total", COUNTER, "Snapshots the node wrote since it started."},
     };
 
     static
