@@ -1,19 +1,26 @@
 package io.reprise.jmh.cluster;
 
+import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
 import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.aeron.exceptions.TimeoutException;
+import io.reprise.engine.cluster.RestartRequired;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.node.NodeContext;
@@ -23,15 +30,18 @@ import io.reprise.tools.load.LoadCommand;
 import io.reprise.tools.load.LoadOptions;
 import io.reprise.tools.load.LoadRun;
 import io.reprise.tools.load.SaveClient;
+import io.reprise.transport.NodeCounters;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
 import io.reprise.client.ClientContext;
+import io.reprise.client.ConnectException;
 import io.reprise.client.RepriseClient;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.CountersReader;
 
 /**
  * One side of {@code reprise bench aeron-cluster}, in a JVM of its own: a Reprise node ({@link RepriseNode}) or a
@@ -58,8 +68,12 @@ public final class BenchSide
     private static final int FILL_WINDOW = 4096;
     private static final long TIMEOUT_MS = 30 * 60 * 1000;
     private static final long MEMBERS_READY_TIMEOUT_MS = 120_000;
+    /** How often a member's process looks whether its member failed or must restart. */
+    private static final long MEMBER_CHECK_MS = 100;
     /** UDP ports of each Reprise member: client ingress, replication. */
     private static final int REPRISE_PORTS_PER_MEMBER = 2;
+    /** The "cluster role" counter of a member that leads ({@link NodeCounters#ROLE}). */
+    private static final long REPRISE_ROLE_LEADER = 3;
 
     private final String system;
     private final boolean fsync;
@@ -172,6 +186,11 @@ public final class BenchSide
         SaveClient.Connector connector();
 
         void takeSnapshot() throws InterruptedException;
+
+        /** The saves the load generator had acknowledged when it ended, warm-up included. */
+        default void acknowledged(final long saves)
+        {
+        }
 
         void close();
     }
@@ -346,9 +365,9 @@ public final class BenchSide
                         {
                             return connector.connect(listener);
                         }
-                        catch (final TimeoutException ex)
+                        catch (final TimeoutException | ConnectException ex)
                         {
-                            // No leader yet: the members are still electing one.
+                            // No leader yet, or it changed: the members are still electing one.
                             if (System.nanoTime() > deadlineNs || !processes.allAlive())
                             {
                                 throw ex;
@@ -363,6 +382,11 @@ public final class BenchSide
                 throw new UnsupportedOperationException("snapshots of a cluster in processes of its own");
             }
 
+            public void acknowledged(final long saves)
+            {
+                processes.acknowledged(saves);
+            }
+
             public void close()
             {
                 CloseHelper.closeAll(clientAeron, clientDriver, processes);
@@ -370,22 +394,73 @@ public final class BenchSide
         };
     }
 
+    /**
+     * A client of the Reprise members: it waits until one member's "cluster role" counter says it leads, then connects
+     * to that member's UDP ingress, its responses on a loopback port of its own.
+     */
     private SaveClient.Connector repriseClusterConnector(
         final Aeron aeron, final List<Integer> ports, final List<String> memberAeronDirectories)
     {
-        throw new UnsupportedOperationException("a Reprise cluster");
+        return (listener) ->
+        {
+            final int leader = awaitRepriseLeader(memberAeronDirectories);
+            final String ingress = TransportContext.udpIngressChannel(
+                "localhost:" + ports.get(leader * REPRISE_PORTS_PER_MEMBER));
+            out.println("side: reprise member " + leader + " leads; the client connects to " + ingress);
+            return SaveClient.reprise(new ClientContext()
+                .aeron(aeron)
+                .ingressChannel(ingress)
+                .responseChannel(ClientContext.UDP_RESPONSE_CHANNEL)
+                .tenant(TENANT)
+                .token(TOKEN)
+                .connectTimeoutMs(30_000)).connect(listener);
+        };
     }
 
-    /** One member of a cluster in this process, until {@link #member} closes it. */
-    private interface Member extends AutoCloseable
+    /** The id of a member whose counters, in its media driver's directory, say it leads. */
+    private static int awaitRepriseLeader(final List<String> memberAeronDirectories)
     {
-        /** Saves (and other entries) it applied. */
-        long applied();
-
-        void close();
+        final List<Aeron> clients = new ArrayList<>();
+        try
+        {
+            for (final String directory : memberAeronDirectories)
+            {
+                clients.add(ClientContext.connectAeron(directory));
+            }
+            final long deadlineNs = System.nanoTime() + MEMBERS_READY_TIMEOUT_MS * 1_000_000L;
+            while (true)
+            {
+                for (int id = 0; id < clients.size(); id++)
+                {
+                    final CountersReader counters = clients.get(id).countersReader();
+                    final boolean[] leads = {false};
+                    counters.forEach((counterId, typeId, key, label) ->
+                    {
+                        if (typeId == NodeCounters.TYPE_ID_BASE + NodeCounters.ROLE &&
+                            counters.getCounterValue(counterId) == REPRISE_ROLE_LEADER)
+                        {
+                            leads[0] = true;
+                        }
+                    });
+                    if (leads[0])
+                    {
+                        return id;
+                    }
+                }
+                if (System.nanoTime() > deadlineNs)
+                {
+                    throw new TimeoutException("no Reprise member leads after " + MEMBERS_READY_TIMEOUT_MS + " ms");
+                }
+                LockSupport.parkNanos(10_000_000L);
+            }
+        }
+        finally
+        {
+            CloseHelper.closeAll(clients);
+        }
     }
 
-    private Member startMember(
+    private AutoCloseable startMember(
         final int memberId, final List<Integer> ports, final Path dataDirectory, final String aeronDirectory)
         throws IOException
     {
@@ -395,20 +470,40 @@ public final class BenchSide
             final AeronClusterMember member = AeronClusterMember.launchMember(dataDirectory, aeronDirectory, fsync,
                 true, service, memberId, ports);
             out.println("side: aeron-cluster " + member.describe());
-            return new Member()
-            {
-                public long applied()
-                {
-                    return service.appliedIndex();
-                }
-
-                public void close()
-                {
-                    member.close();
-                }
-            };
+            return member;
         }
-        throw new UnsupportedOperationException("a Reprise cluster member");
+        final List<String> replicas = new ArrayList<>();
+        final List<String> ingresses = new ArrayList<>();
+        for (int id = 0; id < ports.size() / REPRISE_PORTS_PER_MEMBER; id++)
+        {
+            ingresses.add("localhost:" + ports.get(id * REPRISE_PORTS_PER_MEMBER));
+            replicas.add("localhost:" + ports.get(id * REPRISE_PORTS_PER_MEMBER + 1));
+        }
+        final NodeContext nodeContext = new NodeContext()
+            .dataDirectory(dataDirectory)
+            .journalSkipFsync(!fsync);
+        final TransportContext transport = new TransportContext()
+            .aeronDirectoryName(aeronDirectory)
+            .embeddedDriver(true)
+            .tokens(TENANT + "=" + TOKEN)
+            .clusterMemberId(memberId)
+            .replicaEndpoints(String.join(",", replicas))
+            .clusterIngressEndpoints(String.join(",", ingresses));
+        // The same failure detection as the Aeron Cluster members (AeronClusterMember.launchMember).
+        if (null == System.getProperty(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME))
+        {
+            transport.electionTimeoutMs(AeronClusterMember.LEADER_HEARTBEAT_TIMEOUT_MS);
+        }
+        if (null == System.getProperty(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME))
+        {
+            transport.heartbeatIntervalMs(AeronClusterMember.LEADER_HEARTBEAT_INTERVAL_MS);
+        }
+        final RepriseNode node = RepriseNode.start(nodeContext, transport);
+        out.println("side: reprise member " + memberId + " of " + replicas.size() + ", replica endpoints " +
+            transport.replicaEndpoints() + ", ingress " + transport.ingressUdpChannel() + ", election timeout " +
+            transport.electionTimeoutMs() + " ms, heartbeat " + transport.heartbeatIntervalMs() + " ms, transport " +
+            "idle " + transport.idleStrategyName() + ", journal fsync " + (fsync ? "on every commit" : "skipped"));
+        return node;
     }
 
     // ------------------------------------------------------------------------------------------ modes
@@ -426,6 +521,7 @@ public final class BenchSide
             cpu.start();
             result = new LoadRun(options, running.connector()).run();
             cpu.stop();
+            running.acknowledged(result.acked());
         }
         finally
         {
@@ -438,27 +534,76 @@ public final class BenchSide
 
     /**
      * One member of a cluster: starts it on a new {@code dataDirectory}, says {@value MemberProcesses#READY}, and
-     * runs until its standard input ends; then prints the CPU it used since it was ready, per entry it applied.
+     * runs until its standard input ends; then prints the CPU it used since it was ready, per save the load generator
+     * had acknowledged (as its input said last). A Reprise member that must restart from its disk (a new leader
+     * overrode entries in its ring) is restarted in this process, as {@code reprise node} does; a member that failed
+     * otherwise ends the process with status 1.
      */
     private int member(
         final int memberId, final List<Integer> ports, final Path dataDirectory, final String aeronDirectory)
-        throws IOException
+        throws Exception
     {
         Files.createDirectories(dataDirectory);
+        final AtomicLong saves = new AtomicLong();
+        final CountDownLatch inputEnded = new CountDownLatch(1);
+        final Thread input = new Thread(() ->
+        {
+            try
+            {
+                final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                String line;
+                while (null != (line = in.readLine()))
+                {
+                    if (line.startsWith(MemberProcesses.ACKNOWLEDGED))
+                    {
+                        saves.set(Long.parseLong(line.substring(MemberProcesses.ACKNOWLEDGED.length())));
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                out.println("side: member input: " + ex);
+            }
+            inputEnded.countDown();
+        }, "reprise-bench-member-input");
+        input.setDaemon(true);
+
         final ThreadCpu cpu = new ThreadCpu();
-        try (Member member = startMember(memberId, ports, dataDirectory, aeronDirectory))
+        AutoCloseable member = startMember(memberId, ports, dataDirectory, aeronDirectory);
+        try
         {
             out.println(MemberProcesses.READY);
             out.flush();
             cpu.start();
-            while (System.in.read() >= 0)
+            input.start();
+            while (!inputEnded.await(MEMBER_CHECK_MS, TimeUnit.MILLISECONDS))
             {
-                // Until the side that started this member ends its input.
+                final Throwable fatal = member instanceof RepriseNode ? ((RepriseNode)member).node().fatalError() : null;
+                if (fatal instanceof RestartRequired)
+                {
+                    out.println("side: reprise member " + memberId + " restarts: " + fatal.getMessage());
+                    final AutoCloseable stopped = member;
+                    member = null;
+                    stopped.close();
+                    member = startMember(memberId, ports, dataDirectory, aeronDirectory);
+                }
+                else if (null != fatal)
+                {
+                    out.println("side: reprise member " + memberId + " failed: " + fatal);
+                    return 1;
+                }
             }
             cpu.stop();
-            cpu.report(out, system + "-member-" + memberId, member.applied());
+            cpu.report(out, system + "-member-" + memberId, saves.get());
+            return 0;
         }
-        return 0;
+        finally
+        {
+            if (null != member)
+            {
+                member.close();
+            }
+        }
     }
 
     private int fill(final Path dataDirectory, final long saves, final int payloadBytes) throws Exception

@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 final class MemberProcesses implements AutoCloseable
 {
     static final String READY = "member: ready";
+    /** What a member is told last, before its input ends: {@code saves: N}, the saves acknowledged. */
+    static final String ACKNOWLEDGED = "saves: ";
     private static final long STOP_TIMEOUT_S = 60;
 
     private final List<Process> processes = new ArrayList<>();
@@ -119,6 +121,23 @@ final class MemberProcesses implements AutoCloseable
         reader.setDaemon(true);
         reader.start();
         readers.add(reader);
+    }
+
+    /** Tells each member how many saves the load generator had acknowledged, for its CPU per save. */
+    void acknowledged(final long saves)
+    {
+        for (final Process process : processes)
+        {
+            try
+            {
+                process.getOutputStream().write((ACKNOWLEDGED + saves + "\n").getBytes(StandardCharsets.UTF_8));
+                process.getOutputStream().flush();
+            }
+            catch (final IOException ignore)
+            {
+                // It has ended: close() says so.
+            }
+        }
     }
 
     /** Whether every member still runs. */
