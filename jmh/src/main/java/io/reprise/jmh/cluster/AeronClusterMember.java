@@ -31,7 +31,8 @@ import org.agrona.concurrent.status.AtomicCounter;
  * <li>media driver: {@code SHARED} threading (one thread), the same back-off idle strategy, sparse term files and
  * liveness timeouts (60 s for clients) as the embedded driver of a Reprise node;</li>
  * <li>archive: {@code SHARED} threading (conductor, recorder and replayer on one thread), control over IPC only
- * (several members: over UDP too, for replication from the leader's archive), no recording events; {@code fileSyncLevel} and {@code catalogFileSyncLevel} 1 with fsync on (the recorder
+ * (several members: over UDP too, for replication from the leader's archive), no recording events;
+ * {@code fileSyncLevel} and {@code catalogFileSyncLevel} 1 with fsync on (the recorder
  * fdatasyncs each block it writes before the recorded position moves, and the consensus module commits only up to
  * that position), 0 with fsync off;</li>
  * <li>consensus module: one member: the log over IPC (no network between log and archive), client ingress over IPC
@@ -201,8 +202,8 @@ public final class AeronClusterMember implements AutoCloseable
 
     /**
      * A media driver as a Reprise node's embedded one: {@code SHARED} threading (unless {@code aeron.threading.mode}
-     * says otherwise), the transport's idle strategy, sparse term files, long liveness timeouts. The members' drivers, and the driver of the load generator's process when
-     * the members run in processes of their own (for either system).
+     * says otherwise), the transport's idle strategy, sparse term files, long liveness timeouts: each member's, and
+     * that of the load generator's process when the members run in processes of their own (for either system).
      */
     public static MediaDriver.Context driverContext(final String aeronDirectory)
     {

@@ -46,18 +46,23 @@ import org.agrona.concurrent.status.CountersReader;
 /**
  * One side of {@code reprise bench aeron-cluster}, in a JVM of its own: a Reprise node ({@link RepriseNode}) or a
  * one-member Aeron Cluster ({@link AeronClusterMember}) around the same business logic, driven by the same load
- * generator ({@link LoadRun}) over IPC. The command runs the two sides one after the other and compares what each
- * prints last (docs/benchmarks.md).
+ * generator ({@link LoadRun}) over IPC; or, with {@code --members N} above 1, a cluster of N Reprise nodes or N Aeron
+ * Cluster members, each in a JVM that this one starts ({@link MemberProcesses}), the load generator's client in this
+ * JVM with a media driver of its own, over loopback UDP. The command runs the two sides one after the other and
+ * compares what each prints last (docs/benchmarks.md).
  * <pre>
- * BenchSide load    --system reprise|aeron-cluster --fsync on|off [reprise load options, --workers 0]
+ * BenchSide load    --system reprise|aeron-cluster --fsync on|off [--members N] [reprise load options, --workers 0]
+ * BenchSide member  --system S --fsync on|off --member-id I --ports P,P,... --data-dir DIR --aeron-dir DIR
  * BenchSide fill    --system S --fsync on|off --data-dir DIR --saves N --payload-bytes B
  * BenchSide restart --system S --fsync on|off --data-dir DIR --payload-bytes B
  * </pre>
  * {@code load} starts the system on a fresh temporary directory, measures, prints the load generator's report and
- * its {@code result:} line, and deletes the directory. {@code fill} saves N sessions as fast as a window of 4096
- * allows, with one snapshot after the first N/2, then stops the system without another. {@code restart} starts the
- * system on that directory and prints {@code restart: ... recovery_ms=T}: from the start call to the first save
- * acknowledged.
+ * its {@code result:} line, and deletes the directory. {@code member} is one member of such a cluster, started by
+ * {@code load}: the UDP ports of every member (Aeron Cluster: client ingress, consensus, log, catch-up, archive
+ * control; Reprise: client ingress, replication), in member order. {@code fill} saves N sessions as fast as a
+ * window of 4096 allows, with one snapshot after the first N/2, then stops the system without another.
+ * {@code restart} starts the system on that directory and prints {@code restart: ... recovery_ms=T}: from the start
+ * call to the first save acknowledged.
  */
 public final class BenchSide
 {
@@ -578,7 +583,8 @@ public final class BenchSide
             input.start();
             while (!inputEnded.await(MEMBER_CHECK_MS, TimeUnit.MILLISECONDS))
             {
-                final Throwable fatal = member instanceof RepriseNode ? ((RepriseNode)member).node().fatalError() : null;
+                final Throwable fatal =
+                    member instanceof RepriseNode ? ((RepriseNode)member).node().fatalError() : null;
                 if (fatal instanceof RestartRequired)
                 {
                     out.println("side: reprise member " + memberId + " restarts: " + fatal.getMessage());
