@@ -50,14 +50,6 @@ public final class AeronClusterMember implements AutoCloseable
     public static final String CLIENT_UDP_CHANNEL = "aeron:udp?term-length=4m";
     /** UDP ports of each member: client ingress, consensus, log, catch-up, archive control. */
     public static final int PORTS_PER_MEMBER = 5;
-    /**
-     * Several members: a follower that hears nothing from its leader for this long starts an election (Aeron's
-     * default is 10 s). The Reprise members of the bench get the same as their election timeout: on 2 shared cores
-     * Reprise's default of 400 ms made members stand for election under load, and the same must hold for both.
-     */
-    public static final long LEADER_HEARTBEAT_TIMEOUT_MS = 2_000;
-    /** Several members: how often a leader with nothing to send tells its followers it is there (Aeron's default). */
-    public static final long LEADER_HEARTBEAT_INTERVAL_MS = 200;
     private static final int INGRESS_PORT = 0;
     private static final int ARCHIVE_PORT = 4;
     private static final long CLIENT_LIVENESS_NS = 60_000_000_000L;
@@ -160,14 +152,6 @@ public final class AeronClusterMember implements AutoCloseable
             .archiveContext(archiveClient.clone())
             .fileSyncLevel(syncLevel)
             .errorHandler(AeronClusterMember::printError);
-        if (!oneMember && null == System.getProperty(ConsensusModule.Configuration.LEADER_HEARTBEAT_TIMEOUT_PROP_NAME))
-        {
-            consensusContext.leaderHeartbeatTimeoutNs(LEADER_HEARTBEAT_TIMEOUT_MS * 1_000_000L);
-        }
-        if (!oneMember && null == System.getProperty(ConsensusModule.Configuration.LEADER_HEARTBEAT_INTERVAL_PROP_NAME))
-        {
-            consensusContext.leaderHeartbeatIntervalNs(LEADER_HEARTBEAT_INTERVAL_MS * 1_000_000L);
-        }
 
         final ClusteredServiceContainer.Context serviceContext = new ClusteredServiceContainer.Context()
             .aeronDirectoryName(aeronDirectory)

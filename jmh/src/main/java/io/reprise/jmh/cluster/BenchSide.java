@@ -18,6 +18,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
 import io.aeron.Aeron;
+import io.aeron.cluster.ConsensusModule;
 import io.aeron.driver.MediaDriver;
 import io.aeron.exceptions.TimeoutException;
 import io.reprise.engine.cluster.RestartRequired;
@@ -494,14 +495,16 @@ public final class BenchSide
             .clusterMemberId(memberId)
             .replicaEndpoints(String.join(",", replicas))
             .clusterIngressEndpoints(String.join(",", ingresses));
-        // The same failure detection as the Aeron Cluster members (AeronClusterMember.launchMember).
+        // Aeron Cluster's failure detection: a follower that hears nothing from its leader for its leader heartbeat
+        // timeout (10 s by default) starts an election; the leader's heartbeats every 200 ms. On 2 shared cores
+        // Reprise's own defaults (400 and 50 ms) elected anew under load, and so did 2 s.
         if (null == System.getProperty(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME))
         {
-            transport.electionTimeoutMs(AeronClusterMember.LEADER_HEARTBEAT_TIMEOUT_MS);
+            transport.electionTimeoutMs(ConsensusModule.Configuration.leaderHeartbeatTimeoutNs() / 1_000_000);
         }
         if (null == System.getProperty(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME))
         {
-            transport.heartbeatIntervalMs(AeronClusterMember.LEADER_HEARTBEAT_INTERVAL_MS);
+            transport.heartbeatIntervalMs(ConsensusModule.Configuration.leaderHeartbeatIntervalNs() / 1_000_000);
         }
         final RepriseNode node = RepriseNode.start(nodeContext, transport);
         out.println("side: reprise member " + memberId + " of " + replicas.size() + ", replica endpoints " +
