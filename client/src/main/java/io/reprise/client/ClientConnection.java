@@ -4,6 +4,7 @@ import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 import io.aeron.Aeron;
@@ -39,6 +40,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  * connection is lost, and the heartbeat the node asks for (a worker is dropped when it sends nothing for its
  * liveness timeout). Single-threaded: the owning client's thread does everything.
  * <p>
+ * Given every cluster member's ingress ({@link ClientContext#memberIngressChannels()}), it looks for the leader: a
+ * member that does not lead answers the Connect with NotLeader, naming the leader's channel (followed at once, at
+ * most {@code 2 * members} times in one attempt, so two members naming each other cannot hold it) or none while an
+ * election is on (the next member is asked after {@value #NO_LEADER_BACKOFF_MS} ms). A member that does not answer
+ * gets its share of the connect timeout, then the next one is tried. A connection lost without a word goes on at the
+ * next member, round-robin: the member that died is the least likely to lead.
+ * <p>
  * An Aeron client of its own (none given in the context) is made when the connection is made, and made anew when
  * it closed: Aeron closes a client whose media driver stopped heartbeating (the node's embedded driver dies with
  * the node). Attempts to connect again are spaced out, {@value #RECONNECT_BACKOFF_INITIAL_MS} ms doubling up to
@@ -50,6 +58,8 @@ final class ClientConnection implements AutoCloseable
     static final long RECONNECT_BACKOFF_INITIAL_MS = 100;
     /** The longest wait between two attempts to connect again. */
     static final long RECONNECT_BACKOFF_MAX_MS = 2_000;
+    /** After a NotLeader that names no leader (an election is on), the wait before asking the next member. */
+    static final long NO_LEADER_BACKOFF_MS = 100;
     /** At most this many errors of one Aeron client of its own are printed, apart from its driver going away. */
     private static final int AERON_ERRORS_PRINTED_MAX = 10;
     private static final int FRAGMENT_LIMIT = 64;
@@ -85,19 +95,29 @@ final class ClientConnection implements AutoCloseable
     private final NotLeaderDecoder notLeader = new NotLeaderDecoder();
     private final ConnectionClosedDecoder connectionClosed = new ConnectionClosedDecoder();
     private final ClosedListener closedListener;
+    /** Every member's ingress channel in member id order; empty for a standalone node. */
+    private final String[] memberChannels;
+    /** The most NotLeader redirects one attempt to connect follows. */
+    private final int maxRedirects;
     private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(8192));
     private final FragmentAssembler assembler = new FragmentAssembler(this::onFragment);
     private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
     private final MessageHeaderEncoder heartbeatHeader = new MessageHeaderEncoder();
     private final UnsafeBuffer heartbeatBuffer = new UnsafeBuffer(new byte[64]);
     private String ingressChannel;
+    /** The member {@link #ingressChannel} belongs to, or the last one tried when a redirect named another channel. */
+    private int memberIndex;
     private Subscription subscription;
     private ExclusivePublication publication;
     private long clientId;
     private long connectCorrelationId;
     private ResultCode connectCode;
     private String connectDetail;
+    /** The leader's channel ("" for none known) from a NotLeader answering the Connect under way, else null. */
+    private String handshakeLeaderChannel;
+    /** The leader's channel ("" for none known) from a NotLeader while connected, until the next poll follows it. */
     private String redirectChannel;
+    private int redirectLeaderMemberId;
     private long reconnects;
     /** Send something at least this often (0: the node does not ask); from the connect response. */
     private long heartbeatIntervalNs;
@@ -127,12 +147,15 @@ final class ClientConnection implements AutoCloseable
         this.connectedHandler = connectedHandler;
         this.ownsAeron = null == context.aeron();
         this.aeron = context.aeron();
-        this.ingressChannel = context.ingressChannel();
+        this.memberChannels = context.memberIngressChannels().toArray(new String[0]);
+        this.maxRedirects = 2 * Math.max(1, memberChannels.length);
+        this.ingressChannel = memberChannels.length > 0 ? memberChannels[0] : context.ingressChannel();
     }
 
     /**
-     * Connects and authenticates, then runs the connected handler; throws {@link ConnectException} when refused, not
-     * answered in time, or when Aeron fails (no media driver, a closed Aeron client).
+     * Connects and authenticates, to the leader when given the members, then runs the connected handler; throws
+     * {@link ConnectException} when refused, not answered in time, or when Aeron fails (no media driver, a closed
+     * Aeron client).
      */
     void connect()
     {
@@ -140,12 +163,14 @@ final class ClientConnection implements AutoCloseable
         try
         {
             ensureAeron();
-            handshake();
+            connectToLeader();
             connectedHandler.onConnected();
         }
         catch (final ConnectException ex)
         {
             closeChannels();
+            // The next attempt starts elsewhere: this member did not answer in time, or no longer leads.
+            nextMember();
             throw ex;
         }
         catch (final AeronException ex)
@@ -229,9 +254,100 @@ final class ClientConnection implements AutoCloseable
         return null == error ? "" : " (the last Aeron error: " + error.getMessage() + ")";
     }
 
-    private void handshake()
+    /**
+     * Handshakes with the member at {@link #ingressChannel}, then, in a cluster, with the one a NotLeader names, or
+     * the next one, until one accepts, within one connect timeout.
+     */
+    private void connectToLeader()
     {
-        final long deadlineNs = System.nanoTime() + context.connectTimeoutMs() * 1_000_000L;
+        final long timeoutNs = context.connectTimeoutMs() * 1_000_000L;
+        final long deadlineNs = System.nanoTime() + timeoutNs;
+        int redirects = 0;
+        while (true)
+        {
+            final long memberDeadlineNs = memberChannels.length == 0 ? deadlineNs :
+                Math.min(deadlineNs, System.nanoTime() + timeoutNs / memberChannels.length);
+            try
+            {
+                if (handshake(memberDeadlineNs))
+                {
+                    return;
+                }
+            }
+            catch (final ConnectException ex)
+            {
+                // A refusal would be the same at any member; no node or no answer here may be a member that is down.
+                if (null != ex.code() || memberChannels.length == 0 || Thread.currentThread().isInterrupted())
+                {
+                    throw ex;
+                }
+                if (System.nanoTime() - deadlineNs >= 0)
+                {
+                    throw new ConnectException(null, "no leader among " + memberChannels.length + " members within " +
+                        context.connectTimeoutMs() + " ms; the last tried: " + ex.getMessage(), ex);
+                }
+                closeChannels();
+                nextMember();
+                continue;
+            }
+            closeChannels();
+            final String leaderChannel = handshakeLeaderChannel;
+            if (leaderChannel.isEmpty())
+            {
+                if (deadlineNs - System.nanoTime() < NO_LEADER_BACKOFF_MS * 1_000_000L)
+                {
+                    throw new ConnectException(null, "no leader within " + context.connectTimeoutMs() +
+                        " ms: " + ingressChannel + " answered NotLeader naming none (an election is on)");
+                }
+                LockSupport.parkNanos(NO_LEADER_BACKOFF_MS * 1_000_000L);
+                nextMember();
+            }
+            else if (++redirects > maxRedirects)
+            {
+                throw new ConnectException(null, "followed " + maxRedirects + " NotLeader redirects without " +
+                    "reaching a leader; the last named " + leaderChannel);
+            }
+            else
+            {
+                follow(leaderChannel);
+            }
+        }
+    }
+
+    /** The next member round-robin; a standalone node's channel stays. */
+    private void nextMember()
+    {
+        if (memberChannels.length > 0)
+        {
+            memberIndex = (memberIndex + 1) % memberChannels.length;
+            ingressChannel = memberChannels[memberIndex];
+        }
+    }
+
+    /** The leader's channel, as a NotLeader named it; the member it is, when it is one of the list. */
+    private void follow(final String leaderChannel)
+    {
+        ingressChannel = leaderChannel;
+        for (int i = 0; i < memberChannels.length; i++)
+        {
+            if (memberChannels[i].equals(leaderChannel))
+            {
+                memberIndex = i;
+            }
+        }
+    }
+
+    /**
+     * One handshake with the member at {@link #ingressChannel}.
+     *
+     * @return true when connected, false when the member answered NotLeader ({@link #handshakeLeaderChannel}).
+     * @throws ConnectException when refused, or not answered by {@code deadlineNs}.
+     */
+    private boolean handshake(final long deadlineNs)
+    {
+        clientId = 0;
+        handshakeLeaderChannel = null;
+        redirectChannel = null;
         final int responseStreamId = ThreadLocalRandom.current().nextInt(10_000, Integer.MAX_VALUE);
         subscription = aeron.addSubscription(context.responseChannel(), responseStreamId);
         final String responseChannel = resolvedResponseChannel(deadlineNs);
@@ -256,13 +372,17 @@ final class ClientConnection implements AutoCloseable
         {
             awaitUntil(deadlineNs, "ingress did not take the connect request");
         }
-        while (null == connectCode)
+        while (null == connectCode && null == handshakeLeaderChannel)
         {
             subscription.poll(assembler, FRAGMENT_LIMIT);
-            if (null == connectCode)
+            if (null == connectCode && null == handshakeLeaderChannel)
             {
                 awaitUntil(deadlineNs, "no connect response from the node");
             }
+        }
+        if (null == connectCode)
+        {
+            return false;
         }
         if (connectCode != ResultCode.OK)
         {
@@ -271,6 +391,7 @@ final class ClientConnection implements AutoCloseable
         lastSentNs = System.nanoTime();
         closedByNode = false;
         closeReported = false;
+        return true;
     }
 
     /** A UDP response channel on port 0 gets a port from the system: tell the node the resolved one. */
@@ -299,7 +420,7 @@ final class ClientConnection implements AutoCloseable
         {
             throw new ConnectException(null, "interrupted while connecting");
         }
-        java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        LockSupport.parkNanos(100_000);
     }
 
     /** Polls responses; follows a redirect or reconnects when the node went away. */
@@ -318,16 +439,32 @@ final class ClientConnection implements AutoCloseable
     {
         if (null != redirectChannel)
         {
-            ingressChannel = redirectChannel;
+            final String leaderChannel = redirectChannel;
             redirectChannel = null;
             closeChannels();
+            reportClosed(ResultCode.NOT_LEADER, leaderChannel.isEmpty() ?
+                "the member stopped leading; no leader known" :
+                "the member stopped leading; member " + redirectLeaderMemberId + " leads at " + leaderChannel);
+            if (leaderChannel.isEmpty())
+            {
+                nextMember();
+            }
+            else
+            {
+                follow(leaderChannel);
+            }
         }
         if (closedByNode || !isConnected())
         {
-            reportClosed(null, "connection lost");
             if (closedByNode)
             {
                 closeChannels();
+            }
+            else if (!closeReported)
+            {
+                reportClosed(null, "connection lost");
+                // The member went away: in a cluster, another one leads or soon will.
+                nextMember();
             }
             if (!reconnect())
             {
@@ -386,6 +523,12 @@ final class ClientConnection implements AutoCloseable
     {
         nextReconnectNs = nowNs + reconnectBackoffMs * 1_000_000L;
         reconnectBackoffMs = Math.min(reconnectBackoffMs * 2, RECONNECT_BACKOFF_MAX_MS);
+    }
+
+    /** A NotLeader arrived on this connection: the next {@link #poll()} leaves it for the leader. */
+    boolean isLeaving()
+    {
+        return null != redirectChannel;
     }
 
     boolean isConnected()
@@ -463,7 +606,16 @@ final class ClientConnection implements AutoCloseable
                 break;
             case NotLeaderDecoder.TEMPLATE_ID:
                 notLeader.wrap(buffer, body, header.blockLength(), header.version());
-                redirectChannel = notLeader.leaderChannel();
+                if (null == connectCode && notLeader.correlationId() == connectCorrelationId)
+                {
+                    handshakeLeaderChannel = notLeader.leaderChannel();
+                }
+                else
+                {
+                    // A member that stops leading says so to its connected clients (correlation id 0), then drops them.
+                    redirectLeaderMemberId = notLeader.leaderMemberId();
+                    redirectChannel = notLeader.leaderChannel();
+                }
                 break;
             default:
                 messages.onFragment(buffer, offset, length, fragmentHeader);

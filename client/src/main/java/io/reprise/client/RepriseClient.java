@@ -23,8 +23,9 @@ import org.agrona.ExpandableDirectByteBuffer;
  * to the {@link Listener} from {@link #poll()} once the node has applied the operator, that is once it is durable.
  * When the connection cannot take the operator the call returns a negative value instead ({@link #BACK_PRESSURED},
  * {@link #NOT_CONNECTED}): back-pressure is the caller's to see, nothing is queued silently. The {@code ...AndAwait}
- * forms wait for the result. The client reconnects by itself when the node goes away and follows a not-leader
- * redirect. A client belongs to one thread.
+ * forms wait for the result, and send again what a failover kept from being answered. The client reconnects by
+ * itself when the node goes away and, given the cluster's members ({@link ClientContext#ingressEndpoints(String)}),
+ * follows the leader. A client belongs to one thread.
  */
 public final class RepriseClient implements AutoCloseable
 {
@@ -34,6 +35,8 @@ public final class RepriseClient implements AutoCloseable
     public static final long NOT_CONNECTED = -2;
 
     private static final long DISCONNECTED_PAUSE_NS = 1_000_000;
+    /** After a NOT_LEADER answer, the pause before sending again: a new leader may still be catching up. */
+    private static final long NOT_LEADER_PAUSE_NS = 10_000_000;
 
     /** What the node answers, on the thread that calls {@link #poll()}. */
     public interface Listener
@@ -62,7 +65,8 @@ public final class RepriseClient implements AutoCloseable
 
         /**
          * The connection ended: the node closed it ({@code reason} CLIENT_TOO_SLOW when the client read too slowly
-         * and its backlog overflowed), or it was lost ({@code reason} null). Responses to what was sent on it and
+         * and its backlog overflowed; NOT_LEADER when the member stopped leading), or it was lost ({@code reason}
+         * null). Responses to what was sent on it and
          * not yet answered do not come; the next {@link #poll()} connects again.
          */
         default void onConnectionClosed(ResultCode reason, String detail)
@@ -88,6 +92,7 @@ public final class RepriseClient implements AutoCloseable
     /** The connection ended while a call waited: its answer will not come. */
     private boolean awaitedConnectionClosed;
     private SessionState awaitedState;
+    private int awaitedResends;
 
     private RepriseClient(final ClientContext context, final Listener listener)
     {
@@ -180,14 +185,17 @@ public final class RepriseClient implements AutoCloseable
     }
 
     /**
-     * Queries a session and waits for the answer, asking again while the node answers BACK_PRESSURE.
+     * Queries a session and waits for the answer, asking again while the node answers BACK_PRESSURE or NOT_LEADER,
+     * and once connected again when the connection was lost before the answer came.
      *
      * @return the session's state (its {@code resultCode} OK, UNKNOWN_SESSION, or the code the node refused the query
-     * with), or null when no answer came within the response timeout or the connection closed meanwhile.
+     * with), or null when no answer came within the response timeout.
+     * @throws ConnectException when an attempt to reconnect failed meanwhile.
      */
     public SessionState queryAndAwait(final long sessionId)
     {
         final long deadlineNs = deadlineNs();
+        awaitedResends = 0;
         while (true)
         {
             long correlationId;
@@ -201,17 +209,25 @@ public final class RepriseClient implements AutoCloseable
             }
             awaitedState = null;
             final ResultCode code = await(correlationId, deadlineNs);
-            if (code != ResultCode.BACK_PRESSURE)
+            if (null == code && awaitedConnectionClosed)
+            {
+                awaitedResends++;
+                continue;
+            }
+            if (code != ResultCode.BACK_PRESSURE && code != ResultCode.NOT_LEADER)
             {
                 final SessionState state = null == code || null != awaitedState ? awaitedState :
                     new SessionState(code, sessionId, SessionStatus.NULL_VAL, 0, 0, 0, 0, 0, 0);
                 awaitedState = null;
                 return state;
             }
-            if (!pause(deadlineNs))
+            final boolean paused = code == ResultCode.NOT_LEADER ? pauseFor(NOT_LEADER_PAUSE_NS, deadlineNs) :
+                pause(deadlineNs);
+            if (!paused)
             {
                 return null;
             }
+            awaitedResends++;
         }
     }
 
@@ -224,56 +240,92 @@ public final class RepriseClient implements AutoCloseable
     }
 
     /**
-     * Saves and waits for the result, retrying while back-pressured or not connected.
+     * Saves and waits for the result, retrying while back-pressured or not connected. When the connection ends before
+     * the answer (a failover: the member died or stopped leading), it saves the same session again once connected,
+     * to the new leader in a cluster; so does a NOT_LEADER answer, after a short pause. Where the first save was
+     * applied, the answer to the second is DUPLICATE_SESSION with the session's status as {@link #awaitedValue()}:
+     * the session is saved, once. That answer is returned as it is, because the client cannot tell its own lost save
+     * from an earlier save of the same id; {@link #awaitedResends()} {@code > 0} says the call sent it again.
      *
-     * @return the node's result code, or null when none came within the response timeout or the connection closed
-     * meanwhile (the save may or may not have been applied: saving again answers DUPLICATE_SESSION if it was).
+     * @return the node's result code, or null when none came within the response timeout.
      * @throws ConnectException when an attempt to reconnect failed meanwhile.
      */
     public ResultCode saveAndAwait(
         final long sessionId, final int destination, final SessionPolicy policy, final DirectBuffer payload,
         final int payloadOffset, final int payloadLength)
     {
-        return sendAndAwait(() -> save(sessionId, destination, policy, payload, payloadOffset, payloadLength));
-    }
-
-    public ResultCode cancelAndAwait(final long sessionId)
-    {
-        return sendAndAwait(() -> cancel(sessionId));
-    }
-
-    public ResultCode redriveSessionAndAwait(final long sessionId)
-    {
-        return sendAndAwait(() -> redriveSession(sessionId));
-    }
-
-    public ResultCode redriveDestinationAndAwait(final int destination, final int maxCount)
-    {
-        return sendAndAwait(() -> redriveDestination(destination, maxCount));
-    }
-
-    public ResultCode configureDestinationAndAwait(final int destination, final int inFlightLimit)
-    {
-        return sendAndAwait(() -> configureDestination(destination, inFlightLimit));
-    }
-
-    private ResultCode sendAndAwait(final java.util.function.LongSupplier operator)
-    {
-        final long deadlineNs = deadlineNs();
-        long correlationId;
-        while ((correlationId = operator.getAsLong()) < 0)
-        {
-            if (!pause(deadlineNs))
-            {
-                return null;
-            }
-            poll();
-        }
-        return await(correlationId, deadlineNs);
+        return sendAndAwait(() -> save(sessionId, destination, policy, payload, payloadOffset, payloadLength), true);
     }
 
     /**
-     * Polls until the response to {@code correlationId} arrives; other responses still go to the listener.
+     * Cancels and waits for the result, sending again after a failover as {@link #saveAndAwait} does: where the first
+     * cancel was applied, the answer to the second is SESSION_FINISHED with the status CANCELLED.
+     */
+    public ResultCode cancelAndAwait(final long sessionId)
+    {
+        return sendAndAwait(() -> cancel(sessionId), true);
+    }
+
+    /**
+     * Redrives a dead session and waits for the result, sending again after a failover as {@link #saveAndAwait} does:
+     * where the first redrive was applied, the answer to the second is NOT_DEAD with the session's status.
+     */
+    public ResultCode redriveSessionAndAwait(final long sessionId)
+    {
+        return sendAndAwait(() -> redriveSession(sessionId), true);
+    }
+
+    /**
+     * Redrives dead sessions of a destination and waits for the result. It is sent again after a NOT_LEADER answer
+     * only, never when the connection ended first: a second one would redrive sessions that died since. It then
+     * returns null.
+     */
+    public ResultCode redriveDestinationAndAwait(final int destination, final int maxCount)
+    {
+        return sendAndAwait(() -> redriveDestination(destination, maxCount), false);
+    }
+
+    /** Configures a destination and waits for the result, sending again after a failover: it is idempotent. */
+    public ResultCode configureDestinationAndAwait(final int destination, final int inFlightLimit)
+    {
+        return sendAndAwait(() -> configureDestination(destination, inFlightLimit), true);
+    }
+
+    private ResultCode sendAndAwait(final java.util.function.LongSupplier operator, final boolean resendWhenAnswerLost)
+    {
+        final long deadlineNs = deadlineNs();
+        awaitedResends = 0;
+        while (true)
+        {
+            long correlationId;
+            while ((correlationId = operator.getAsLong()) < 0)
+            {
+                if (!pause(deadlineNs))
+                {
+                    return null;
+                }
+                poll();
+            }
+            final ResultCode code = await(correlationId, deadlineNs);
+            if (code == ResultCode.NOT_LEADER)
+            {
+                // Refused, so not applied: send it again, to the leader once the connection has followed it.
+                if (!pauseFor(NOT_LEADER_PAUSE_NS, deadlineNs))
+                {
+                    return code;
+                }
+            }
+            else if (null != code || !awaitedConnectionClosed || !resendWhenAnswerLost)
+            {
+                return code;
+            }
+            awaitedResends++;
+        }
+    }
+
+    /**
+     * Polls until the response to {@code correlationId} arrives; other responses still go to the listener. It does
+     * not send again: it does not know what was sent.
      *
      * @return its code, or null at the deadline or as soon as the connection closes (the answer then never comes).
      */
@@ -310,6 +362,15 @@ public final class RepriseClient implements AutoCloseable
         return awaitedValue;
     }
 
+    /**
+     * How many times the last waiting call sent its operator or query again: after a failover took its answer, or
+     * after a NOT_LEADER (or, for a query, BACK_PRESSURE) answer.
+     */
+    public int awaitedResends()
+    {
+        return awaitedResends;
+    }
+
     public long deadlineNs()
     {
         return System.nanoTime() + context.responseTimeoutMs() * 1_000_000L;
@@ -334,6 +395,21 @@ public final class RepriseClient implements AutoCloseable
         {
             // Waiting out the backoff between two attempts to reconnect: nothing can arrive, no need to spin.
             java.util.concurrent.locks.LockSupport.parkNanos(DISCONNECTED_PAUSE_NS);
+        }
+        return true;
+    }
+
+    /** Polls for {@code pauseNs}, or until the deadline: false then. */
+    private boolean pauseFor(final long pauseNs, final long deadlineNs)
+    {
+        final long untilNs = System.nanoTime() + pauseNs;
+        while (System.nanoTime() - untilNs < 0)
+        {
+            if (!pause(deadlineNs))
+            {
+                return false;
+            }
+            poll();
         }
         return true;
     }

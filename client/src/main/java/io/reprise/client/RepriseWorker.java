@@ -117,6 +117,10 @@ public final class RepriseWorker implements AutoCloseable
         // taken here, before the caller polls with its handler, they would be lost until their leases ran out.
         while (null == announceCode)
         {
+            if (connection.isLeaving())
+            {
+                throw new ConnectException(ResultCode.NOT_LEADER, "the member stopped leading during the announcement");
+            }
             if (connection.receive(1) == 0)
             {
                 awaitUntil(deadlineNs);

@@ -5,6 +5,7 @@ import io.aeron.Counter;
 import io.reprise.engine.agents.SnapshotAgent;
 import io.reprise.engine.cluster.MemberView;
 import io.reprise.engine.node.Engine;
+import io.reprise.transport.cluster.AeronReplicaLink;
 import io.reprise.engine.state.DestinationFigures;
 import org.agrona.CloseHelper;
 
@@ -49,6 +50,7 @@ public final class NodeCounters implements AutoCloseable
         "cluster catch-up in progress",
         "cluster control request",
         "snapshots taken",
+        "cluster member cut off",
     };
     static final int INGRESS_FRAMES = 0;
     static final int INGRESS_REFUSED = 1;
@@ -87,8 +89,14 @@ public final class NodeCounters implements AutoCloseable
      */
     public static final int CONTROL_REQUEST = 27;
     public static final int SNAPSHOTS_TAKEN = 28;
+    /** 1 while the member is cut off from the others by a control request. */
+    public static final int CUT_OFF = 29;
     /** Control request: take a snapshot now. */
     public static final long CONTROL_SNAPSHOT = 1;
+    /** Control request: cut this member off from the others, as a network partition would (a fault drill). */
+    public static final long CONTROL_CUT_OFF = 2;
+    /** Control request: end a cut-off. */
+    public static final long CONTROL_HEAL = 3;
     /** Control request {@code CONTROL_TRANSFER_BASE + M}: the leader hands its leadership to member M. */
     public static final long CONTROL_TRANSFER_BASE = 100;
 
@@ -97,12 +105,14 @@ public final class NodeCounters implements AutoCloseable
     private final Counter[] counters = new Counter[LABELS.length];
     private final MemberView member;
     private final SnapshotAgent snapshots;
+    private final AeronReplicaLink link;
     private long figuresAtNs;
 
-    /** @param member the node's membership of a cluster, or null standalone. */
-    NodeCounters(final Aeron aeron, final MemberView member, final SnapshotAgent snapshots)
+    /** @param member the node's membership of a cluster and its link, or nulls standalone. */
+    NodeCounters(final Aeron aeron, final MemberView member, final AeronReplicaLink link, final SnapshotAgent snapshots)
     {
         this.member = member;
+        this.link = link;
         this.snapshots = snapshots;
         for (int i = 0; i < LABELS.length; i++)
         {
@@ -166,8 +176,8 @@ public final class NodeCounters implements AutoCloseable
     }
 
     /**
-     * Acts on a tool's request and clears it: a snapshot, or a leadership transfer (which a member that does not lead
-     * ignores). A request the node does not know is cleared too; the tool sees nothing happen.
+     * Acts on a tool's request and clears it: a snapshot, a cut-off or its end, or a leadership transfer (which a
+     * member that does not lead ignores). A request the node does not know is cleared too; the tool sees nothing happen.
      */
     private void takeControlRequest()
     {
@@ -179,6 +189,11 @@ public final class NodeCounters implements AutoCloseable
         if (request == CONTROL_SNAPSHOT)
         {
             snapshots.requestSnapshot();
+        }
+        else if ((request == CONTROL_CUT_OFF || request == CONTROL_HEAL) && null != link)
+        {
+            link.cutOff(request == CONTROL_CUT_OFF);
+            counters[CUT_OFF].setOrdered(request == CONTROL_CUT_OFF ? 1 : 0);
         }
         else if (request >= CONTROL_TRANSFER_BASE && null != member)
         {

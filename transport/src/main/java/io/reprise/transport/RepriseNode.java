@@ -146,7 +146,7 @@ public final class RepriseNode implements AutoCloseable
         node = StandaloneNode.start(nodeContext);
 
         final MemberView member = null == node.clusterMember() ? null : node.clusterMember().view();
-        counters = new NodeCounters(aeron, member, node.snapshotAgent());
+        counters = new NodeCounters(aeron, member, link, node.snapshotAgent());
         egress.counters(counters);
         final IngressAgent ingress = new IngressAgent(aeron, transportContext, node, member, nodeContext.rules(),
             registry, counters, SystemNanoClock.INSTANCE);

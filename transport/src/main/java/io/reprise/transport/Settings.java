@@ -58,7 +58,7 @@ public final class Settings
     }
 
     /** A relation between node settings that each value alone cannot show. */
-    private record Relation(List<String> keys, String rule, Predicate<Function<String, Long>> holds)
+    private record Relation(List<String> keys, String rule, Predicate<Function<String, String>> holds)
     {
     }
 
@@ -427,6 +427,8 @@ public final class Settings
         add(longKey("reprise.cluster.threaded.seed", TESTS, 0).defaultText("random").unit("seed")
             .doc("`ThreadedClusterTest`'s seed, for the members' generators (the threads', the network's and the " +
                 "disks' timing are real)."));
+        add(longKey("reprise.cluster.client.seed", TESTS, 0).defaultText("random").unit("seed")
+            .doc("`ClusterClientFollowTest`'s seed, for the members' ports, the sessions and their payloads."));
         add(longKey("reprise.backlog.sessions", TESTS, 1_000_000).atLeast(1).unit("sessions")
             .doc("`RepeatBacklogTest`: sessions in the backlog."));
         add(longKey("reprise.fuzz.seed", TESTS, 0).defaultText("random").unit("seed")
@@ -464,6 +466,19 @@ public final class Settings
             "the heartbeat interval must be at most half the election timeout",
             (v) -> 2 * v.apply(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME) <=
             v.apply(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME));
+        textRelation(List.of(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME,
+            TransportContext.CLUSTER_REPLICA_ENDPOINTS_PROP_NAME, TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME),
+            "a member needs both endpoint lists, with an entry for its id in each",
+            (v) -> Integer.parseInt(v.apply(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME)) < 0 ||
+            Integer.parseInt(v.apply(TransportContext.CLUSTER_MEMBER_ID_PROP_NAME)) <
+            Math.min(entries(v.apply(TransportContext.CLUSTER_REPLICA_ENDPOINTS_PROP_NAME)),
+            entries(v.apply(TransportContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME))));
+    }
+
+    /** Entries of a comma-separated list: 0 for an empty one. */
+    private static int entries(final String list)
+    {
+        return list.isBlank() ? 0 : list.split(",", -1).length;
     }
 
     private Settings()
@@ -478,8 +493,16 @@ public final class Settings
         }
     }
 
+    /** A relation between numeric settings. */
     private static void relation(
         final List<String> keys, final String rule, final Predicate<Function<String, Long>> holds)
+    {
+        RELATIONS.add(new Relation(keys, rule, (values) -> holds.test((key) -> Long.parseLong(values.apply(key)))));
+    }
+
+    /** A relation between settings of any kind, given their values as text. */
+    private static void textRelation(
+        final List<String> keys, final String rule, final Predicate<Function<String, String>> holds)
     {
         RELATIONS.add(new Relation(keys, rule, holds));
     }
@@ -727,7 +750,7 @@ public final class Settings
         {
             for (final Relation relation : RELATIONS)
             {
-                if (!relation.holds().test((key) -> Long.parseLong(resolved.values.get(key))))
+                if (!relation.holds().test(resolved.values::get))
                 {
                     final StringBuilder values = new StringBuilder();
                     for (final String key : relation.keys())

@@ -82,7 +82,7 @@ public final class TransportContext
      * {@code HOST:PORT,...}, one per member in id order: each member's UDP client ingress. A member's own entry is its
      * UDP ingress; a member that does not lead names the leader's to clients. Clients read the same key.
      */
-    public static final String CLUSTER_INGRESS_ENDPOINTS_PROP_NAME = "reprise.cluster.ingress.endpoints";
+    public static final String CLUSTER_INGRESS_ENDPOINTS_PROP_NAME = ClientContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME;
     /** A follower that hears no leader for this long (to twice it, drawn at random) stands for election. */
     public static final String ELECTION_TIMEOUT_MS_PROP_NAME = "reprise.cluster.election.timeout.ms";
     public static final long ELECTION_TIMEOUT_MS_DEFAULT = 400;
@@ -119,14 +119,14 @@ public final class TransportContext
 
     /**
      * The UDP ingress channel on {@code endpoint}, {@code HOST:PORT} or {@code [IPV6]:PORT}, with the default term
-     * length.
+     * length: {@link ClientContext#udpIngressChannel(String)}, once the host resolves.
      *
      * @throws IllegalArgumentException as {@link #checkUdpEndpoint(String)}.
      */
     public static String udpIngressChannel(final String endpoint)
     {
         checkUdpEndpoint(endpoint);
-        return "aeron:udp?endpoint=" + endpoint + "|term-length=4m";
+        return ClientContext.udpIngressChannel(endpoint);
     }
 
     /**
@@ -168,38 +168,7 @@ public final class TransportContext
      */
     public static InetAddress checkUdpEndpoint(final String endpoint)
     {
-        final int colon = endpoint.lastIndexOf(':');
-        if (colon < 0)
-        {
-            throw new IllegalArgumentException("not HOST:PORT: '" + endpoint + "'");
-        }
-        String host = endpoint.substring(0, colon);
-        final String portText = endpoint.substring(colon + 1);
-        if (host.startsWith("[") && host.endsWith("]"))
-        {
-            host = host.substring(1, host.length() - 1);
-        }
-        else if (host.indexOf(':') >= 0)
-        {
-            throw new IllegalArgumentException("an IPv6 address needs brackets, [ADDRESS]:PORT: '" + endpoint + "'");
-        }
-        if (host.isEmpty())
-        {
-            throw new IllegalArgumentException("no host in '" + endpoint + "'");
-        }
-        final int port;
-        try
-        {
-            port = Integer.parseInt(portText);
-        }
-        catch (final NumberFormatException ex)
-        {
-            throw new IllegalArgumentException("port is not a number: '" + portText + "' in '" + endpoint + "'");
-        }
-        if (port < 1 || port > 65_535)
-        {
-            throw new IllegalArgumentException("port must be 1..65535: " + port + " in '" + endpoint + "'");
-        }
+        final String host = ClientContext.udpEndpointHost(endpoint);
         try
         {
             return InetAddress.getByName(host);

@@ -64,6 +64,7 @@ public final class ClusterMember implements Agent
     private final InstallAckDecoder ackDecoder = new InstallAckDecoder();
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
     private final MemberView view;
+    private final java.util.function.Consumer<String> roleChanges;
     private long transferId;
     private long installsSent;
     private long acknowledgementsSeen;
@@ -103,6 +104,7 @@ public final class ClusterMember implements Agent
         repeatProcess.leader(false);
         this.installing = new boolean[memberCount];
         this.view = new MemberView(memberId, memberCount);
+        this.roleChanges = context.roleChanges();
         consensus = new Consensus(memberId, memberCount, settings, context.clock(), context.random(), context.link(),
             log, context.election(), new ConsensusEvents(), planted);
     }
@@ -120,8 +122,10 @@ public final class ClusterMember implements Agent
     }
 
     /** What a member's consensus needs from its node: time, chance, the network and its election state. */
+    /** @param roleChanges told of each role change, on the member's thread: for people reading a member's log. */
     public record ConsensusContext(
-        NanoClock clock, EpochClock epochClock, Random random, ReplicaLink link, ElectionState election)
+        NanoClock clock, EpochClock epochClock, Random random, ReplicaLink link, ElectionState election,
+        java.util.function.Consumer<String> roleChanges)
     {
     }
 
@@ -130,6 +134,7 @@ public final class ClusterMember implements Agent
     {
         public void onRoleChange(final Consensus.Role role, final long term, final int leaderId)
         {
+            roleChanges.accept("role " + role + " term=" + term + " leader=" + leaderId + " log=" + log.lastIndex());
             ClusterMember.this.onRoleChange(role, term);
         }
 

@@ -339,7 +339,8 @@ public final class NodeAssembly implements Engine
             logic.appliedTerm(), context.replicationWindowBytes());
         member = new ClusterMember(membership.settings(), membership.memberId(), membership.memberCount(),
             new ClusterMember.ConsensusContext(context.nanoClock(), context.epochClock(), membership.random(),
-                membership.link(), ElectionState.open(disk, context.dataDirectory())),
+                membership.link(), ElectionState.open(disk, context.dataDirectory()),
+                context.lifecycleListener()::onStep),
             log, publisher, repeatProcess, planted,
             new InstallReceiver(membership.memberId(), disk, context.dataDirectory().resolve("install"),
                 membership.link()),

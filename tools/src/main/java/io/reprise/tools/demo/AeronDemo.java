@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 import io.reprise.client.ClientContext;
+import io.reprise.client.ConnectException;
 import io.reprise.client.RepriseClient;
 import io.reprise.client.RepriseWorker;
 import io.reprise.engine.node.NodeContext;
@@ -58,6 +59,8 @@ public final class AeronDemo
     /** The worker that dies does so after this many attempts. */
     private static final int ATTEMPTS_BEFORE_CRASH = 3_000;
     private static final long DRAIN_TIMEOUT_MS = 100_000;
+    /** How long a client waits before it tries again to reach a node that takes clients. */
+    private static final long RETRY_MS = 20;
     private static final UnsafeBuffer PAYLOAD = new UnsafeBuffer(
         "{\"event\":\"invoice.paid\",\"amount\":4200,\"currency\":\"EUR\"}".getBytes());
 
@@ -91,8 +94,8 @@ public final class AeronDemo
         try
         {
             reportStart(steps, out);
-            final Run run = new Run(plan, aeronDir);
-            run.execute(node, out);
+            final Run run = new Run(plan, () -> new ClientContext().aeronDirectoryName(aeronDir));
+            run.execute(watched(node), out);
             node.close();
             nodeClosed = true;
             final boolean consistent = account(plan, run, node, out);
@@ -113,7 +116,53 @@ public final class AeronDemo
         }
     }
 
-    private static String aeronDirectory()
+    /** The node's figures as the run watches them, read in-process. */
+    private static Watched watched(final RepriseNode node)
+    {
+        final DestinationFigures figures = node.node().destinationFigures();
+        return new Watched()
+        {
+            public long appliedIndex()
+            {
+                return node.node().appliedIndex();
+            }
+
+            public long unfinished()
+            {
+                return figures.total(DestinationFigures.PENDING) + figures.total(DestinationFigures.READY) +
+                    figures.total(DestinationFigures.IN_FLIGHT);
+            }
+
+            public long dead()
+            {
+                return figures.total(DestinationFigures.DEAD);
+            }
+
+            public long pollMs()
+            {
+                return 50;
+            }
+        };
+    }
+
+    /**
+     * What a run watches to know when everything that can finish has: a node's figures, read in-process or from a
+     * cluster leader's counters.
+     */
+    interface Watched
+    {
+        long appliedIndex();
+
+        /** Sessions pending, ready or in flight, summed over destinations. */
+        long unfinished();
+
+        long dead();
+
+        /** How often the figures change: the run reads them no more often. */
+        long pollMs();
+    }
+
+    static String aeronDirectory()
     {
         final Path shm = Path.of("/dev/shm");
         final Path base = Files.isDirectory(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
@@ -140,7 +189,12 @@ public final class AeronDemo
     /** After shutdown, every session this run saved is looked up in the node's final state. */
     private static boolean account(final Plan plan, final Run run, final RepriseNode node, final PrintStream out)
     {
-        final SessionTable table = node.node().logic().sessions();
+        return account(plan, run, node.node().logic().sessions(), out);
+    }
+
+    /** Every session the run saved, looked up in {@code table}: a final state. */
+    static boolean account(final Plan plan, final Run run, final SessionTable table, final PrintStream out)
+    {
         for (int i = 0; i < plan.sessions; i++)
         {
             if (plan.saved.get(i) == 0)
@@ -267,7 +321,8 @@ public final class AeronDemo
     static final class Run
     {
         final Plan plan;
-        final String aeronDir;
+        /** A new context with where the node or cluster is; the run adds who each client is. */
+        final java.util.function.Supplier<ClientContext> where;
         final AtomicBoolean stop = new AtomicBoolean();
         final AtomicLong resent = new AtomicLong();
         final AtomicLong cancelled = new AtomicLong();
@@ -282,10 +337,10 @@ public final class AeronDemo
         final AtomicLong controllersDone = new AtomicLong();
         final List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
 
-        Run(final Plan plan, final String aeronDir)
+        Run(final Plan plan, final java.util.function.Supplier<ClientContext> where)
         {
             this.plan = plan;
-            this.aeronDir = aeronDir;
+            this.where = where;
             for (int i = 0; i < noticed.length; i++)
             {
                 noticed[i] = new AtomicLong();
@@ -294,20 +349,20 @@ public final class AeronDemo
 
         ClientContext controllerContext(final int tenant)
         {
-            return new ClientContext().aeronDirectoryName(aeronDir).tenant(tenant)
+            return where.get().tenant(tenant)
                 .token(tenant == TENANT_ONE ? CONTROLLER_TOKEN_ONE : CONTROLLER_TOKEN_TWO).responseTimeoutMs(30_000);
         }
 
         ClientContext workerContext(final int tenant)
         {
-            return new ClientContext().aeronDirectoryName(aeronDir).tenant(tenant)
+            return where.get().tenant(tenant)
                 .token(tenant == TENANT_ONE ? WORKER_TOKEN_ONE : WORKER_TOKEN_TWO).responseTimeoutMs(30_000);
         }
 
-        void execute(final RepriseNode node, final PrintStream out)
+        void execute(final Watched node, final PrintStream out)
         {
             // Sessions of earlier runs on the same DIR that are still unfinished (those due in an hour) stay so.
-            final long unfinishedAtStart = unfinished(node.node().destinationFigures());
+            final long unfinishedAtStart = node.unfinished();
             final List<Thread> threads = new ArrayList<>();
             threads.add(thread("controller-1", () -> control(TENANT_ONE, out)));
             threads.add(thread("controller-2", () -> control(TENANT_TWO, out)));
@@ -320,7 +375,7 @@ public final class AeronDemo
             if (awaitDrained(node, unfinishedAtStart, deadlineMs, out))
             {
                 // Dead letters of the hardest destination get a second life, and the demo waits for them too.
-                try (RepriseClient admin = RepriseClient.connect(controllerContext(TENANT_ONE), (c, t, r, v) -> { }))
+                try (RepriseClient admin = connect(controllerContext(TENANT_ONE), (c, t, r, v) -> { }))
                 {
                     if (admin.redriveDestinationAndAwait(3, 1_000) == ResultCode.OK)
                     {
@@ -358,17 +413,16 @@ public final class AeronDemo
      * counts as drained only when no entry was applied while it was summed, three polls in a row.
      */
         private boolean awaitDrained(
-            final RepriseNode node, final long unfinishedAtStart, final long deadlineMs, final PrintStream out)
+            final Watched node, final long unfinishedAtStart, final long deadlineMs, final PrintStream out)
         {
-            final DestinationFigures figures = node.node().destinationFigures();
             final long longDelayed = countLongDelayed();
             long lastReportMs = System.currentTimeMillis();
             int drainedPolls = 0;
             while (System.currentTimeMillis() < deadlineMs && failures.isEmpty())
             {
-                final long appliedBefore = node.node().appliedIndex();
-                final long unfinished = unfinished(figures);
-                final boolean still = node.node().appliedIndex() == appliedBefore;
+                final long appliedBefore = node.appliedIndex();
+                final long unfinished = node.unfinished();
+                final boolean still = node.appliedIndex() == appliedBefore;
                 drainedPolls = still && controllersDone.get() == 2 && unfinished <= unfinishedAtStart + longDelayed ?
                     drainedPolls + 1 : 0;
                 if (drainedPolls == 3)
@@ -379,17 +433,11 @@ public final class AeronDemo
                 {
                     lastReportMs = System.currentTimeMillis();
                     out.println("  ... saved=" + plan.savedCount() + " attempts=" + attempts.get() +
-                        " unfinished=" + unfinished + " dead=" + figures.total(DestinationFigures.DEAD));
+                        " unfinished=" + unfinished + " dead=" + node.dead());
                 }
-                sleep(50);
+                sleep(node.pollMs());
             }
             return false;
-        }
-
-        private static long unfinished(final DestinationFigures figures)
-        {
-            return figures.total(DestinationFigures.PENDING) + figures.total(DestinationFigures.READY) +
-                figures.total(DestinationFigures.IN_FLIGHT);
         }
 
         private long countLongDelayed()
@@ -457,8 +505,9 @@ public final class AeronDemo
                                 toCancel.add(i);
                             }
                         }
-                        else if (code == ResultCode.BACK_PRESSURE)
+                        else if (code == ResultCode.BACK_PRESSURE || code == ResultCode.NOT_LEADER)
                         {
+                            // Not taken (a full ring, or a member that no longer leads): send it again.
                             resent.incrementAndGet();
                             resend.add(i);
                         }
@@ -503,14 +552,14 @@ public final class AeronDemo
                     cancelOf.clear();
                 }
             };
-            try (RepriseClient client = RepriseClient.connect(controllerContext(tenant), listener))
+            try (RepriseClient client = connect(controllerContext(tenant), listener))
             {
                 final SessionPolicy policy = new SessionPolicy();
                 int next = 0;
                 while (!stop.get() && (next < toSend.size() || !resend.isEmpty() || !saveOf.isEmpty() ||
                     !toCancel.isEmpty() || !cancelOf.isEmpty()))
                 {
-                    int work = client.poll();
+                    int work = poll(client);
                     while (saveOf.size() + cancelOf.size() < WINDOW && (!resend.isEmpty() || next < toSend.size()))
                     {
                         final int i = resend.isEmpty() ? toSend.get(next) : resend.peek();
@@ -550,11 +599,48 @@ public final class AeronDemo
                 controllersDone.incrementAndGet();
                 while (!stop.get())
                 {
-                    if (client.poll() == 0)
+                    if (poll(client) == 0)
                     {
                         sleep(1);
                     }
                 }
+            }
+        }
+
+        /**
+         * Connects, trying again while no node takes clients: a cluster between two leaders, or a member that just
+         * stopped leading.
+         */
+        private RepriseClient connect(final ClientContext context, final RepriseClient.Listener listener)
+        {
+            while (true)
+            {
+                try
+                {
+                    return RepriseClient.connect(context, listener);
+                }
+                catch (final ConnectException ex)
+                {
+                    if (stop.get())
+                    {
+                        throw ex;
+                    }
+                    sleep(RETRY_MS);
+                }
+            }
+        }
+
+        /** Polls; a failed attempt to connect again is tried again at the next poll, after the client's backoff. */
+        private static int poll(final RepriseClient client)
+        {
+            try
+            {
+                return client.poll();
+            }
+            catch (final ConnectException ex)
+            {
+                sleep(RETRY_MS);
+                return 0;
             }
         }
 
@@ -566,6 +652,8 @@ public final class AeronDemo
             {
                 final long[] handled = new long[1];
                 final boolean[] dying = new boolean[1];
+                // No node to take the worker (a failover under way): it connects again; the attempts it held come
+                // back after their leases, or are reported to the new leader by the next worker that gets them.
                 try (RepriseWorker worker = RepriseWorker.connect(workerContext(tenant), destinations, HANDS, null))
                 {
                     final boolean mayCrash = crashPending;
@@ -602,6 +690,10 @@ public final class AeronDemo
                         worker.poll((t, s, d, a, l, h, p, o, n) -> crashHeld.incrementAndGet());
                         crashPending = false;
                     }
+                }
+                catch (final ConnectException ex)
+                {
+                    sleep(RETRY_MS);
                 }
             }
         }

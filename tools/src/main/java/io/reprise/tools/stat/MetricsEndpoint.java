@@ -82,8 +82,9 @@ public final class MetricsEndpoint implements AutoCloseable
         {"reprise_cluster_catch_up", GAUGE,
             "Leading: followers being sent an install or the log they lack; following: 1 while catching up."},
         {"reprise_control_request", GAUGE,
-            "A tool's request not yet taken (1 snapshot, 100 + M transfer leadership to member M); 0 for none."},
+            "A tool's request not yet taken (1 snapshot, 2 cut off, 3 heal, 100 + M transfer leadership to M); 0 none."},
         {"reprise_snapshots_taken_total", COUNTER, "Snapshots the node wrote since it started."},
+        {"reprise_cluster_cut_off", GAUGE, "1 while the member is cut off from the others by a control request."},
     };
 
     static

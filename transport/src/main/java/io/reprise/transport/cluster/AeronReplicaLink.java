@@ -62,6 +62,8 @@ public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
     // The caller's handler during a poll and the messages handed to it: the assemblers' own handler is made once.
     private MessageHandler handler;
     private int received;
+    /** Cut off from the others (an operator's fault drill): nothing goes out, and what comes in is dropped. */
+    private volatile boolean cutOff;
 
     /**
      * Subscribes on this member's endpoint and publishes to every other's; the Aeron client stays the caller's.
@@ -142,7 +144,7 @@ public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
      */
     public boolean send(final int member, final DirectBuffer buffer, final int offset, final int length)
     {
-        if (member < 0 || member >= memberCount || member == memberId)
+        if (member < 0 || member >= memberCount || member == memberId || cutOff)
         {
             return false;
         }
@@ -180,7 +182,24 @@ public final class AeronReplicaLink implements ReplicaLink, AutoCloseable
     private void onMessage(final DirectBuffer buffer, final int offset, final int length, final Header header)
     {
         received++;
-        handler.onMessage(buffer, offset, length);
+        if (!cutOff)
+        {
+            handler.onMessage(buffer, offset, length);
+        }
+    }
+
+    /**
+     * Cuts this member off from the others, as a network partition would, or heals it: while cut off it sends nothing
+     * and drops what it receives. Any thread may call it; the link's thread sees it at its next send or poll.
+     */
+    public void cutOff(final boolean cutOff)
+    {
+        this.cutOff = cutOff;
+    }
+
+    public boolean isCutOff()
+    {
+        return cutOff;
     }
 
     /** Whether {@code member} receives on every stream: a host may wait for it before it starts. */
