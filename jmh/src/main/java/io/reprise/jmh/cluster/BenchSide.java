@@ -14,7 +14,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
 
 import io.aeron.Aeron;
@@ -31,7 +30,6 @@ import io.reprise.tools.load.LoadCommand;
 import io.reprise.tools.load.LoadOptions;
 import io.reprise.tools.load.LoadRun;
 import io.reprise.tools.load.SaveClient;
-import io.reprise.transport.NodeCounters;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
 import io.reprise.client.ClientContext;
@@ -42,7 +40,6 @@ import org.agrona.IoUtil;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.status.CountersReader;
 
 /**
  * One side of {@code reprise bench aeron-cluster}, in a JVM of its own: a Reprise node ({@link RepriseNode}) or a
@@ -78,8 +75,8 @@ public final class BenchSide
     private static final long MEMBER_CHECK_MS = 100;
     /** UDP ports of each Reprise member: client ingress, replication. */
     private static final int REPRISE_PORTS_PER_MEMBER = 2;
-    /** The "cluster role" counter of a member that leads ({@link NodeCounters#ROLE}). */
-    private static final long REPRISE_ROLE_LEADER = 3;
+    private static final int REPRISE_INGRESS_PORT = 0;
+    private static final int REPRISE_REPLICA_PORT = 1;
 
     private final String system;
     private final boolean fsync;
@@ -316,7 +313,8 @@ public final class BenchSide
     /**
      * Starts {@link #members} members, each in a JVM of its own ({@link MemberProcesses}) on a directory under
      * {@code dataDirectory}, and a media driver in this process for the load generator's client, which reaches them
-     * over loopback UDP. The client connects once a leader takes it.
+     * over loopback UDP. The client connects once a leader takes it (a Reprise client given every member's ingress
+     * finds the leader itself); then the members start counting their CPU.
      */
     private Running startCluster(final Path dataDirectory) throws IOException
     {
@@ -327,15 +325,13 @@ public final class BenchSide
         {
             ports.add(AeronClusterMember.freeUdpPort());
         }
-        final List<String> memberAeronDirectories = new ArrayList<>();
         final List<List<String>> arguments = new ArrayList<>();
         for (int id = 0; id < members; id++)
         {
-            final String memberAeronDirectory = aeronDirectory(system + "-member-" + id);
-            memberAeronDirectories.add(memberAeronDirectory);
             arguments.add(List.of("--system", system, "--fsync", fsync ? "on" : "off", "--member-id",
                 Integer.toString(id), "--ports", ports.stream().map(String::valueOf).collect(Collectors.joining(",")),
-                "--data-dir", dataDirectory.resolve("member-" + id).toString(), "--aeron-dir", memberAeronDirectory));
+                "--data-dir", dataDirectory.resolve("member-" + id).toString(), "--aeron-dir",
+                aeronDirectory(system + "-member-" + id)));
         }
         final MemberProcesses processes = MemberProcesses.start(arguments, MEMBERS_READY_TIMEOUT_MS, out);
         final String aeronDirectory = aeronDirectory(system + "-client");
@@ -353,7 +349,13 @@ public final class BenchSide
         }
         final SaveClient.Connector connector = AERON_CLUSTER.equals(system) ?
             ClusterSaveClient.udpConnector(aeron, TENANT, 10_000, AeronClusterMember.ingressEndpoints(ports)) :
-            repriseClusterConnector(aeron, ports, memberAeronDirectories);
+            SaveClient.reprise(new ClientContext()
+                .aeron(aeron)
+                .ingressEndpoints(String.join(",", repriseEndpoints(ports, REPRISE_INGRESS_PORT)))
+                .responseChannel(ClientContext.UDP_RESPONSE_CHANNEL)
+                .tenant(TENANT)
+                .token(TOKEN)
+                .connectTimeoutMs(30_000));
         out.println("side: " + system + ": " + members + " members, a JVM each; the client's own media driver " +
             driver.context().threadingMode() + ", over loopback UDP");
         final MediaDriver clientDriver = driver;
@@ -369,7 +371,9 @@ public final class BenchSide
                     {
                         try
                         {
-                            return connector.connect(listener);
+                            final SaveClient client = connector.connect(listener);
+                            processes.measure();
+                            return client;
                         }
                         catch (final TimeoutException | ConnectException ex)
                         {
@@ -400,70 +404,15 @@ public final class BenchSide
         };
     }
 
-    /**
-     * A client of the Reprise members: it waits until one member's "cluster role" counter says it leads, then connects
-     * to that member's UDP ingress, its responses on a loopback port of its own.
-     */
-    private SaveClient.Connector repriseClusterConnector(
-        final Aeron aeron, final List<Integer> ports, final List<String> memberAeronDirectories)
+    /** Each Reprise member's {@code localhost:PORT} of one kind, in member order, from the ports of all members. */
+    private static List<String> repriseEndpoints(final List<Integer> ports, final int kind)
     {
-        return (listener) ->
+        final List<String> endpoints = new ArrayList<>();
+        for (int id = 0; id < ports.size() / REPRISE_PORTS_PER_MEMBER; id++)
         {
-            final int leader = awaitRepriseLeader(memberAeronDirectories);
-            final String ingress = TransportContext.udpIngressChannel(
-                "localhost:" + ports.get(leader * REPRISE_PORTS_PER_MEMBER));
-            out.println("side: reprise member " + leader + " leads; the client connects to " + ingress);
-            return SaveClient.reprise(new ClientContext()
-                .aeron(aeron)
-                .ingressChannel(ingress)
-                .responseChannel(ClientContext.UDP_RESPONSE_CHANNEL)
-                .tenant(TENANT)
-                .token(TOKEN)
-                .connectTimeoutMs(30_000)).connect(listener);
-        };
-    }
-
-    /** The id of a member whose counters, in its media driver's directory, say it leads. */
-    private static int awaitRepriseLeader(final List<String> memberAeronDirectories)
-    {
-        final List<Aeron> clients = new ArrayList<>();
-        try
-        {
-            for (final String directory : memberAeronDirectories)
-            {
-                clients.add(ClientContext.connectAeron(directory));
-            }
-            final long deadlineNs = System.nanoTime() + MEMBERS_READY_TIMEOUT_MS * 1_000_000L;
-            while (true)
-            {
-                for (int id = 0; id < clients.size(); id++)
-                {
-                    final CountersReader counters = clients.get(id).countersReader();
-                    final boolean[] leads = {false};
-                    counters.forEach((counterId, typeId, key, label) ->
-                    {
-                        if (typeId == NodeCounters.TYPE_ID_BASE + NodeCounters.ROLE &&
-                            counters.getCounterValue(counterId) == REPRISE_ROLE_LEADER)
-                        {
-                            leads[0] = true;
-                        }
-                    });
-                    if (leads[0])
-                    {
-                        return id;
-                    }
-                }
-                if (System.nanoTime() > deadlineNs)
-                {
-                    throw new TimeoutException("no Reprise member leads after " + MEMBERS_READY_TIMEOUT_MS + " ms");
-                }
-                LockSupport.parkNanos(10_000_000L);
-            }
+            endpoints.add("localhost:" + ports.get(id * REPRISE_PORTS_PER_MEMBER + kind));
         }
-        finally
-        {
-            CloseHelper.closeAll(clients);
-        }
+        return endpoints;
     }
 
     private AutoCloseable startMember(
@@ -478,13 +427,7 @@ public final class BenchSide
             out.println("side: aeron-cluster " + member.describe());
             return member;
         }
-        final List<String> replicas = new ArrayList<>();
-        final List<String> ingresses = new ArrayList<>();
-        for (int id = 0; id < ports.size() / REPRISE_PORTS_PER_MEMBER; id++)
-        {
-            ingresses.add("localhost:" + ports.get(id * REPRISE_PORTS_PER_MEMBER));
-            replicas.add("localhost:" + ports.get(id * REPRISE_PORTS_PER_MEMBER + 1));
-        }
+        final List<String> replicas = repriseEndpoints(ports, REPRISE_REPLICA_PORT);
         final NodeContext nodeContext = new NodeContext()
             .dataDirectory(dataDirectory)
             .journalSkipFsync(!fsync);
@@ -494,7 +437,7 @@ public final class BenchSide
             .tokens(TENANT + "=" + TOKEN)
             .clusterMemberId(memberId)
             .replicaEndpoints(String.join(",", replicas))
-            .clusterIngressEndpoints(String.join(",", ingresses));
+            .clusterIngressEndpoints(String.join(",", repriseEndpoints(ports, REPRISE_INGRESS_PORT)));
         // Aeron Cluster's failure detection: a follower that hears nothing from its leader for its leader heartbeat
         // timeout (10 s by default) starts an election; the leader's heartbeats every 200 ms. On 2 shared cores
         // Reprise's own defaults (400 and 50 ms) elected anew under load, and so did 2 s.
@@ -542,8 +485,8 @@ public final class BenchSide
 
     /**
      * One member of a cluster: starts it on a new {@code dataDirectory}, says {@value MemberProcesses#READY}, and
-     * runs until its standard input ends; then prints the CPU it used since it was ready, per save the load generator
-     * had acknowledged (as its input said last). A Reprise member that must restart from its disk (a new leader
+     * runs until its standard input ends; then prints the CPU it used from the client's connection on (its input
+     * says when), per save the load generator had acknowledged (as its input said last). A Reprise member that must restart from its disk (a new leader
      * overrode entries in its ring) is restarted in this process, as {@code reprise node} does; a member that failed
      * otherwise ends the process with status 1.
      */
@@ -553,6 +496,7 @@ public final class BenchSide
     {
         Files.createDirectories(dataDirectory);
         final AtomicLong saves = new AtomicLong();
+        final CountDownLatch measure = new CountDownLatch(1);
         final CountDownLatch inputEnded = new CountDownLatch(1);
         final Thread input = new Thread(() ->
         {
@@ -562,7 +506,11 @@ public final class BenchSide
                 String line;
                 while (null != (line = in.readLine()))
                 {
-                    if (line.startsWith(MemberProcesses.ACKNOWLEDGED))
+                    if (line.equals(MemberProcesses.MEASURE))
+                    {
+                        measure.countDown();
+                    }
+                    else if (line.startsWith(MemberProcesses.ACKNOWLEDGED))
                     {
                         saves.set(Long.parseLong(line.substring(MemberProcesses.ACKNOWLEDGED.length())));
                     }
@@ -582,10 +530,15 @@ public final class BenchSide
         {
             out.println(MemberProcesses.READY);
             out.flush();
-            cpu.start();
             input.start();
+            boolean measuring = false;
             while (!inputEnded.await(MEMBER_CHECK_MS, TimeUnit.MILLISECONDS))
             {
+                if (!measuring && measure.getCount() == 0)
+                {
+                    cpu.start();
+                    measuring = true;
+                }
                 final Throwable fatal =
                     member instanceof RepriseNode ? ((RepriseNode)member).node().fatalError() : null;
                 if (fatal instanceof RestartRequired)
@@ -602,8 +555,11 @@ public final class BenchSide
                     return 1;
                 }
             }
-            cpu.stop();
-            cpu.report(out, system + "-member-" + memberId, saves.get());
+            if (measuring)
+            {
+                cpu.stop();
+                cpu.report(out, system + "-member-" + memberId, saves.get());
+            }
             return 0;
         }
         finally

@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 final class MemberProcesses implements AutoCloseable
 {
     static final String READY = "member: ready";
+    /** What a member is told once the client has connected: count CPU from now on. */
+    static final String MEASURE = "measure";
     /** What a member is told last, before its input ends: {@code saves: N}, the saves acknowledged. */
     static final String ACKNOWLEDGED = "saves: ";
     private static final long STOP_TIMEOUT_S = 60;
@@ -123,14 +125,25 @@ final class MemberProcesses implements AutoCloseable
         readers.add(reader);
     }
 
+    /** Tells each member that the client has connected: it counts its CPU from now on. */
+    void measure()
+    {
+        tell(MEASURE);
+    }
+
     /** Tells each member how many saves the load generator had acknowledged, for its CPU per save. */
     void acknowledged(final long saves)
+    {
+        tell(ACKNOWLEDGED + saves);
+    }
+
+    private void tell(final String line)
     {
         for (final Process process : processes)
         {
             try
             {
-                process.getOutputStream().write((ACKNOWLEDGED + saves + "\n").getBytes(StandardCharsets.UTF_8));
+                process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
                 process.getOutputStream().flush();
             }
             catch (final IOException ignore)
