@@ -91,13 +91,14 @@ public final class AeronClusterMember implements AutoCloseable
      * loopback, each member's UDP ports in {@code ports} in member order: client ingress, consensus, log, catch-up,
      * archive control ({@link #clusterMembers(List)}). The log goes over UDP from the leader to each follower
      * ({@code aeron:udp?term-length=64m}, Aeron's default); the archive takes control requests on its port, as
-     * followers replicate a log they lack from the leader's archive.
+     * followers replicate a log they lack from the leader's archive. The member starts afresh: what the directories
+     * held is deleted.
      */
     public static AeronClusterMember launchMember(
-        final Path baseDirectory, final String aeronDirectory, final boolean fsync, final boolean fresh,
-        final SessionService service, final int memberId, final List<Integer> ports) throws IOException
+        final Path baseDirectory, final String aeronDirectory, final boolean fsync, final SessionService service,
+        final int memberId, final List<Integer> ports)
     {
-        return launch(baseDirectory, aeronDirectory, fsync, fresh, service, memberId, ports,
+        return launch(baseDirectory, aeronDirectory, fsync, true, service, memberId, ports,
             System.getProperty(ConsensusModule.Configuration.LOG_CHANNEL_PROP_NAME,
             ConsensusModule.Configuration.LOG_CHANNEL_DEFAULT));
     }

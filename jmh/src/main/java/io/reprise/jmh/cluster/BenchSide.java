@@ -423,7 +423,7 @@ public final class BenchSide
         {
             final SessionService service = new SessionService(new BusinessRules().conclude());
             final AeronClusterMember member = AeronClusterMember.launchMember(dataDirectory, aeronDirectory, fsync,
-                true, service, memberId, ports);
+                service, memberId, ports);
             out.println("side: aeron-cluster " + member.describe());
             return member;
         }

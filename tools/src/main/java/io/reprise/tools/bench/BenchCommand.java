@@ -125,7 +125,8 @@ public final class BenchCommand
             "--media", members == 1 ? "ipc" : "udp", "--rate", Long.toString(rate),
             "--window", Long.toString(window), "--seconds", Long.toString(seconds),
             "--warmup-seconds", Long.toString(warmupSeconds), "--payload-bytes", Integer.toString(payloadBytes));
-        final long loadTimeoutSeconds = warmupSeconds + seconds + 120;
+        // Members: each starts a JVM of its own, and a Reprise cluster's first election waits out its timeout.
+        final long loadTimeoutSeconds = warmupSeconds + seconds + (members == 1 ? 120 : 300);
         final List<Run> reprise = new ArrayList<>();
         final List<Run> aeronCluster = new ArrayList<>();
         boolean failed = false;
