@@ -1,17 +1,26 @@
 package io.reprise.jmh.cluster;
 
+import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 import io.aeron.Aeron;
+import io.aeron.cluster.ConsensusModule;
+import io.aeron.driver.MediaDriver;
 import io.aeron.exceptions.TimeoutException;
+import io.reprise.engine.cluster.RestartRequired;
 import io.reprise.engine.logic.BusinessRules;
 import io.reprise.schema.log.SessionPolicy;
 import io.reprise.engine.node.NodeContext;
@@ -24,6 +33,7 @@ import io.reprise.tools.load.SaveClient;
 import io.reprise.transport.RepriseNode;
 import io.reprise.transport.TransportContext;
 import io.reprise.client.ClientContext;
+import io.reprise.client.ConnectException;
 import io.reprise.client.RepriseClient;
 import org.agrona.CloseHelper;
 import org.agrona.IoUtil;
@@ -34,18 +44,23 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * One side of {@code reprise bench aeron-cluster}, in a JVM of its own: a Reprise node ({@link RepriseNode}) or a
  * one-member Aeron Cluster ({@link AeronClusterMember}) around the same business logic, driven by the same load
- * generator ({@link LoadRun}) over IPC. The command runs the two sides one after the other and compares what each
- * prints last (docs/benchmarks.md).
+ * generator ({@link LoadRun}) over IPC; or, with {@code --members N} above 1, a cluster of N Reprise nodes or N Aeron
+ * Cluster members, each in a JVM that this one starts ({@link MemberProcesses}), the load generator's client in this
+ * JVM with a media driver of its own, over loopback UDP. The command runs the two sides one after the other and
+ * compares what each prints last (docs/benchmarks.md).
  * <pre>
- * BenchSide load    --system reprise|aeron-cluster --fsync on|off [reprise load options, --workers 0]
+ * BenchSide load    --system reprise|aeron-cluster --fsync on|off [--members N] [reprise load options, --workers 0]
+ * BenchSide member  --system S --fsync on|off --member-id I --ports P,P,... --data-dir DIR --aeron-dir DIR
  * BenchSide fill    --system S --fsync on|off --data-dir DIR --saves N --payload-bytes B
  * BenchSide restart --system S --fsync on|off --data-dir DIR --payload-bytes B
  * </pre>
  * {@code load} starts the system on a fresh temporary directory, measures, prints the load generator's report and
- * its {@code result:} line, and deletes the directory. {@code fill} saves N sessions as fast as a window of 4096
- * allows, with one snapshot after the first N/2, then stops the system without another. {@code restart} starts the
- * system on that directory and prints {@code restart: ... recovery_ms=T}: from the start call to the first save
- * acknowledged.
+ * its {@code result:} line, and deletes the directory. {@code member} is one member of such a cluster, started by
+ * {@code load}: the UDP ports of every member (Aeron Cluster: client ingress, consensus, log, catch-up, archive
+ * control; Reprise: client ingress, replication), in member order. {@code fill} saves N sessions as fast as a
+ * window of 4096 allows, with one snapshot after the first N/2, then stops the system without another.
+ * {@code restart} starts the system on that directory and prints {@code restart: ... recovery_ms=T}: from the start
+ * call to the first save acknowledged.
  */
 public final class BenchSide
 {
@@ -55,16 +70,25 @@ public final class BenchSide
     private static final int TENANT = 1;
     private static final int FILL_WINDOW = 4096;
     private static final long TIMEOUT_MS = 30 * 60 * 1000;
+    private static final long MEMBERS_READY_TIMEOUT_MS = 120_000;
+    /** How often a member's process looks whether its member failed or must restart. */
+    private static final long MEMBER_CHECK_MS = 100;
+    /** UDP ports of each Reprise member: client ingress, replication. */
+    private static final int REPRISE_PORTS_PER_MEMBER = 2;
+    private static final int REPRISE_INGRESS_PORT = 0;
+    private static final int REPRISE_REPLICA_PORT = 1;
 
     private final String system;
     private final boolean fsync;
+    private final int members;
     private final PrintStream out;
     private SessionService service;
 
-    private BenchSide(final String system, final boolean fsync, final PrintStream out)
+    private BenchSide(final String system, final boolean fsync, final int members, final PrintStream out)
     {
         this.system = system;
         this.fsync = fsync;
+        this.members = members;
         this.out = out;
     }
 
@@ -107,12 +131,16 @@ public final class BenchSide
         {
             throw new UsageException("--fsync must be on or off: " + fsync);
         }
-        final BenchSide side = new BenchSide(system, "on".equals(fsync), out);
+        final int members = rest.contains("--members") ? Integer.parseInt(take(rest, "--members")) : 1;
+        final BenchSide side = new BenchSide(system, "on".equals(fsync), members, out);
         switch (mode)
         {
             case "load":
                 return side.load(LoadOptions.parse(with(rest, "--embedded", "--workers", "0", "--tenant", "1",
                     "--token", TOKEN)));
+            case "member":
+                return side.member(Integer.parseInt(take(rest, "--member-id")), ports(take(rest, "--ports")),
+                    Path.of(take(rest, "--data-dir")), take(rest, "--aeron-dir"));
             case "fill":
                 return side.fill(Path.of(take(rest, "--data-dir")), Long.parseLong(take(rest, "--saves")),
                     Integer.parseInt(take(rest, "--payload-bytes")));
@@ -136,6 +164,16 @@ public final class BenchSide
         return value;
     }
 
+    private static List<Integer> ports(final String list)
+    {
+        final List<Integer> ports = new ArrayList<>();
+        for (final String port : list.split(","))
+        {
+            ports.add(Integer.parseInt(port));
+        }
+        return ports;
+    }
+
     private static List<String> with(final List<String> args, final String... more)
     {
         final List<String> all = new ArrayList<>(args);
@@ -151,6 +189,11 @@ public final class BenchSide
         SaveClient.Connector connector();
 
         void takeSnapshot() throws InterruptedException;
+
+        /** The saves the load generator had acknowledged when it ended, warm-up included. */
+        default void acknowledged(final long saves)
+        {
+        }
 
         void close();
     }
@@ -170,6 +213,10 @@ public final class BenchSide
     private Running start(final Path dataDirectory, final boolean fresh, final boolean snapshotsOnRequest)
         throws IOException
     {
+        if (members > 1)
+        {
+            return startCluster(dataDirectory);
+        }
         final String aeronDirectory = aeronDirectory(system);
         final long startNs = System.nanoTime();
         if (REPRISE.equals(system))
@@ -263,6 +310,153 @@ public final class BenchSide
         };
     }
 
+    /**
+     * Starts {@link #members} members, each in a JVM of its own ({@link MemberProcesses}) on a directory under
+     * {@code dataDirectory}, and a media driver in this process for the load generator's client, which reaches them
+     * over loopback UDP. The client connects once a leader takes it (a Reprise client given every member's ingress
+     * finds the leader itself); then the members start counting their CPU.
+     */
+    private Running startCluster(final Path dataDirectory) throws IOException
+    {
+        final int portsPerMember = AERON_CLUSTER.equals(system) ? AeronClusterMember.PORTS_PER_MEMBER :
+            REPRISE_PORTS_PER_MEMBER;
+        final List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < members * portsPerMember; i++)
+        {
+            ports.add(AeronClusterMember.freeUdpPort());
+        }
+        final List<List<String>> arguments = new ArrayList<>();
+        for (int id = 0; id < members; id++)
+        {
+            arguments.add(List.of("--system", system, "--fsync", fsync ? "on" : "off", "--member-id",
+                Integer.toString(id), "--ports", ports.stream().map(String::valueOf).collect(Collectors.joining(",")),
+                "--data-dir", dataDirectory.resolve("member-" + id).toString(), "--aeron-dir",
+                aeronDirectory(system + "-member-" + id)));
+        }
+        final MemberProcesses processes = MemberProcesses.start(arguments, MEMBERS_READY_TIMEOUT_MS, out);
+        final String aeronDirectory = aeronDirectory(system + "-client");
+        MediaDriver driver = null;
+        Aeron aeron = null;
+        try
+        {
+            driver = MediaDriver.launch(AeronClusterMember.driverContext(aeronDirectory));
+            aeron = ClientContext.connectAeron(aeronDirectory);
+        }
+        catch (final RuntimeException ex)
+        {
+            CloseHelper.quietCloseAll(aeron, driver, processes);
+            throw ex;
+        }
+        final SaveClient.Connector connector = AERON_CLUSTER.equals(system) ?
+            ClusterSaveClient.udpConnector(aeron, TENANT, 10_000, AeronClusterMember.ingressEndpoints(ports)) :
+            SaveClient.reprise(new ClientContext()
+                .aeron(aeron)
+                .ingressEndpoints(String.join(",", repriseEndpoints(ports, REPRISE_INGRESS_PORT)))
+                .responseChannel(ClientContext.UDP_RESPONSE_CHANNEL)
+                .tenant(TENANT)
+                .token(TOKEN)
+                .connectTimeoutMs(30_000));
+        out.println("side: " + system + ": " + members + " members, a JVM each; the client's own media driver " +
+            driver.context().threadingMode() + ", over loopback UDP");
+        final MediaDriver clientDriver = driver;
+        final Aeron clientAeron = aeron;
+        return new Running()
+        {
+            public SaveClient.Connector connector()
+            {
+                return (listener) ->
+                {
+                    final long deadlineNs = System.nanoTime() + MEMBERS_READY_TIMEOUT_MS * 1_000_000L;
+                    while (true)
+                    {
+                        try
+                        {
+                            final SaveClient client = connector.connect(listener);
+                            processes.measure();
+                            return client;
+                        }
+                        catch (final TimeoutException | ConnectException ex)
+                        {
+                            // No leader yet, or it changed: the members are still electing one.
+                            if (System.nanoTime() > deadlineNs || !processes.allAlive())
+                            {
+                                throw ex;
+                            }
+                        }
+                    }
+                };
+            }
+
+            public void takeSnapshot()
+            {
+                throw new UnsupportedOperationException("snapshots of a cluster in processes of its own");
+            }
+
+            public void acknowledged(final long saves)
+            {
+                processes.acknowledged(saves);
+            }
+
+            public void close()
+            {
+                CloseHelper.closeAll(clientAeron, clientDriver, processes);
+            }
+        };
+    }
+
+    /** Each Reprise member's {@code localhost:PORT} of one kind, in member order, from the ports of all members. */
+    private static List<String> repriseEndpoints(final List<Integer> ports, final int kind)
+    {
+        final List<String> endpoints = new ArrayList<>();
+        for (int id = 0; id < ports.size() / REPRISE_PORTS_PER_MEMBER; id++)
+        {
+            endpoints.add("localhost:" + ports.get(id * REPRISE_PORTS_PER_MEMBER + kind));
+        }
+        return endpoints;
+    }
+
+    private AutoCloseable startMember(
+        final int memberId, final List<Integer> ports, final Path dataDirectory, final String aeronDirectory)
+        throws IOException
+    {
+        if (AERON_CLUSTER.equals(system))
+        {
+            final SessionService service = new SessionService(new BusinessRules().conclude());
+            final AeronClusterMember member = AeronClusterMember.launchMember(dataDirectory, aeronDirectory, fsync,
+                service, memberId, ports);
+            out.println("side: aeron-cluster " + member.describe());
+            return member;
+        }
+        final List<String> replicas = repriseEndpoints(ports, REPRISE_REPLICA_PORT);
+        final NodeContext nodeContext = new NodeContext()
+            .dataDirectory(dataDirectory)
+            .journalSkipFsync(!fsync);
+        final TransportContext transport = new TransportContext()
+            .aeronDirectoryName(aeronDirectory)
+            .embeddedDriver(true)
+            .tokens(TENANT + "=" + TOKEN)
+            .clusterMemberId(memberId)
+            .replicaEndpoints(String.join(",", replicas))
+            .clusterIngressEndpoints(String.join(",", repriseEndpoints(ports, REPRISE_INGRESS_PORT)));
+        // Aeron Cluster's failure detection: a follower that hears nothing from its leader for its leader heartbeat
+        // timeout (10 s by default) starts an election; the leader's heartbeats every 200 ms. On 2 shared cores
+        // Reprise's own defaults (400 and 50 ms) elected anew under load, and so did 2 s.
+        if (null == System.getProperty(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME))
+        {
+            transport.electionTimeoutMs(ConsensusModule.Configuration.leaderHeartbeatTimeoutNs() / 1_000_000);
+        }
+        if (null == System.getProperty(TransportContext.HEARTBEAT_INTERVAL_MS_PROP_NAME))
+        {
+            transport.heartbeatIntervalMs(ConsensusModule.Configuration.leaderHeartbeatIntervalNs() / 1_000_000);
+        }
+        final RepriseNode node = RepriseNode.start(nodeContext, transport);
+        out.println("side: reprise member " + memberId + " of " + replicas.size() + ", replica endpoints " +
+            transport.replicaEndpoints() + ", ingress " + transport.ingressUdpChannel() + ", election timeout " +
+            transport.electionTimeoutMs() + " ms, heartbeat " + transport.heartbeatIntervalMs() + " ms, transport " +
+            "idle " + transport.idleStrategyName() + ", journal fsync " + (fsync ? "on every commit" : "skipped"));
+        return node;
+    }
+
     // ------------------------------------------------------------------------------------------ modes
 
     private int load(final LoadOptions options) throws IOException
@@ -278,6 +472,7 @@ public final class BenchSide
             cpu.start();
             result = new LoadRun(options, running.connector()).run();
             cpu.stop();
+            running.acknowledged(result.acked());
         }
         finally
         {
@@ -286,6 +481,94 @@ public final class BenchSide
         LoadCommand.report(options, result, out, null);
         cpu.report(out, system, result.acked());
         return result.errors() == 0 ? 0 : 1;
+    }
+
+    /**
+     * One member of a cluster: starts it on a new {@code dataDirectory}, says {@value MemberProcesses#READY}, and
+     * runs until its standard input ends; then prints the CPU it used from the client's connection on (its input
+     * says when), per save the load generator had acknowledged (as its input said last). A Reprise member that must restart from its disk (a new leader
+     * overrode entries in its ring) is restarted in this process, as {@code reprise node} does; a member that failed
+     * otherwise ends the process with status 1.
+     */
+    private int member(
+        final int memberId, final List<Integer> ports, final Path dataDirectory, final String aeronDirectory)
+        throws Exception
+    {
+        Files.createDirectories(dataDirectory);
+        final AtomicLong saves = new AtomicLong();
+        final CountDownLatch measure = new CountDownLatch(1);
+        final CountDownLatch inputEnded = new CountDownLatch(1);
+        final Thread input = new Thread(() ->
+        {
+            try
+            {
+                final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+                String line;
+                while (null != (line = in.readLine()))
+                {
+                    if (line.equals(MemberProcesses.MEASURE))
+                    {
+                        measure.countDown();
+                    }
+                    else if (line.startsWith(MemberProcesses.ACKNOWLEDGED))
+                    {
+                        saves.set(Long.parseLong(line.substring(MemberProcesses.ACKNOWLEDGED.length())));
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                out.println("side: member input: " + ex);
+            }
+            inputEnded.countDown();
+        }, "reprise-bench-member-input");
+        input.setDaemon(true);
+
+        final ThreadCpu cpu = new ThreadCpu();
+        AutoCloseable member = startMember(memberId, ports, dataDirectory, aeronDirectory);
+        try
+        {
+            out.println(MemberProcesses.READY);
+            out.flush();
+            input.start();
+            boolean measuring = false;
+            while (!inputEnded.await(MEMBER_CHECK_MS, TimeUnit.MILLISECONDS))
+            {
+                if (!measuring && measure.getCount() == 0)
+                {
+                    cpu.start();
+                    measuring = true;
+                }
+                final Throwable fatal =
+                    member instanceof RepriseNode ? ((RepriseNode)member).node().fatalError() : null;
+                if (fatal instanceof RestartRequired)
+                {
+                    out.println("side: reprise member " + memberId + " restarts: " + fatal.getMessage());
+                    final AutoCloseable stopped = member;
+                    member = null;
+                    stopped.close();
+                    member = startMember(memberId, ports, dataDirectory, aeronDirectory);
+                }
+                else if (null != fatal)
+                {
+                    out.println("side: reprise member " + memberId + " failed: " + fatal);
+                    return 1;
+                }
+            }
+            if (measuring)
+            {
+                cpu.stop();
+                cpu.report(out, system + "-member-" + memberId, saves.get());
+            }
+            return 0;
+        }
+        finally
+        {
+            if (null != member)
+            {
+                member.close();
+            }
+        }
     }
 
     private int fill(final Path dataDirectory, final long saves, final int payloadBytes) throws Exception

@@ -43,14 +43,34 @@ public final class ClusterSaveClient implements SaveClient, EgressListener
     /** Connects over IPC through {@code aeron}, which the client shares and does not close. */
     public static SaveClient.Connector connector(final Aeron aeron, final int tenant, final long connectTimeoutMs)
     {
+        return connector(aeron, tenant, connectTimeoutMs, AeronClusterMember.CLIENT_CHANNEL, null,
+            AeronClusterMember.CLIENT_CHANNEL);
+    }
+
+    /**
+     * Connects over UDP to the members at {@code ingressEndpoints} ({@code 0=host:port,...}), through {@code aeron};
+     * responses come back on an ephemeral loopback port.
+     */
+    public static SaveClient.Connector udpConnector(
+        final Aeron aeron, final int tenant, final long connectTimeoutMs, final String ingressEndpoints)
+    {
+        return connector(aeron, tenant, connectTimeoutMs, AeronClusterMember.CLIENT_UDP_CHANNEL, ingressEndpoints,
+            AeronClusterMember.CLIENT_UDP_CHANNEL + "|endpoint=localhost:0");
+    }
+
+    private static SaveClient.Connector connector(
+        final Aeron aeron, final int tenant, final long connectTimeoutMs, final String ingressChannel,
+        final String ingressEndpoints, final String egressChannel)
+    {
         return (listener) ->
         {
             final ClusterSaveClient client = new ClusterSaveClient(listener, tenant);
             client.cluster = AeronCluster.connect(new AeronCluster.Context()
                 .aeron(aeron)
                 .ownsAeronClient(false)
-                .ingressChannel(AeronClusterMember.CLIENT_CHANNEL)
-                .egressChannel(AeronClusterMember.CLIENT_CHANNEL)
+                .ingressChannel(ingressChannel)
+                .ingressEndpoints(ingressEndpoints)
+                .egressChannel(egressChannel)
                 .messageTimeoutNs(connectTimeoutMs * 1_000_000L)
                 .egressListener(client));
             return client;

@@ -82,11 +82,15 @@ class AeronClusterBenchTest
     }
 
     @Test
-    void shouldRefuseMoreMembersThanReprisesStandaloneNode()
+    void shouldRefuseWhatItCannotRun()
     {
-        final UsageException ex = assertThrows(UsageException.class, () -> bench("aeron-cluster", "--members", "3"));
-        assertTrue(ex.getMessage().contains("only --members 1") && ex.getMessage().contains("no cluster yet"),
-            ex.getMessage());
+        final UsageException even = assertThrows(UsageException.class,
+            () -> bench("aeron-cluster", "--members", "2"));
+        assertTrue(even.getMessage().contains("1, 3 or 5"), even.getMessage());
+        final UsageException recovery = assertThrows(UsageException.class,
+            () -> bench("aeron-cluster", "--members", "3", "--recovery-saves", "1000"));
+        assertTrue(recovery.getMessage().contains("--members 1 only"), recovery.getMessage());
+        assertThrows(UsageException.class, () -> bench("aeron-cluster", "--members", "7"));
         assertThrows(UsageException.class, () -> bench("quartz"));
         assertThrows(UsageException.class, () -> bench("aeron-cluster", "--fsync", "sometimes"));
     }

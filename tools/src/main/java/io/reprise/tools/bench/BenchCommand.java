@@ -29,10 +29,12 @@ import org.agrona.IoUtil;
  * {@code jmh/target/benchmarks.jar}, where the baselines live (their dependencies stay in the jmh module).
  * <p>
  * {@code aeron-cluster}: a Reprise node, or a one-member Aeron Cluster whose clustered service applies the same
- * operators through the same business logic. The same load generator drives both over IPC, in rounds, Reprise then
- * Aeron Cluster (A, B, A, B): at a fixed rate it measures save-to-ack latency from the intended send time; at rate 0 the
- * maximum committed saves/s. With {@code --recovery-saves N} each system is then filled with N saves (one snapshot
- * after N/2) and restarted, once per round, timing the restart to the first acknowledged save. The last line is
+ * operators through the same business logic, the load generator's client over IPC; or, with {@code --members 3} or
+ * 5, a cluster of each, a JVM per member started by the side's JVM, the client in the side's JVM over loopback UDP.
+ * The same load generator drives both, in rounds, Reprise then Aeron Cluster (A, B, A, B): at a fixed rate it
+ * measures save-to-ack latency from the intended send time; at rate 0 the maximum committed saves/s. With
+ * {@code --recovery-saves N} (one member only) each system is then filled with N saves (one snapshot after N/2) and
+ * restarted, once per round, timing the restart to the first acknowledged save. The last line is
  * {@code bench: members=M fsync=on|off payload=B reprise=N/s aeron-cluster=N/s ratio=X.XX p99_us=R/A
  * p99_ratio=Y.YY}, medians over the rounds, followed by {@code recovery_ms=R/A} with recovery.
  * <p>
@@ -41,16 +43,18 @@ import org.agrona.IoUtil;
  */
 public final class BenchCommand
 {
-    public static final String USAGE = "bench aeron-cluster [--members 1] [--payload-bytes 32|288|1344] " +
+    public static final String USAGE = "bench aeron-cluster [--members 1|3|5] [--payload-bytes 32|288|1344] " +
         "[--fsync on|off] [--rate N] [--seconds N] [--warmup-seconds N] [--window N] [--runs N] " +
         "[--recovery-saves N]\n  " + DbSchedulerBench.USAGE;
     public static final String DESCRIPTION =
-        "Reprise and Aeron Cluster (one member, the same business logic) under the same load over IPC, one JVM\n" +
-        "per side and run, interleaved: --runs rounds (3) of --warmup-seconds (5) + --seconds (20) each; --rate\n" +
+        "Reprise and Aeron Cluster (the same business logic) under the same load, interleaved. --members 1 (the\n" +
+        "default): one member, one JVM per side and run, the client over IPC; 3 or 5: a JVM per member and one\n" +
+        "for the client, over loopback UDP. --runs rounds (3) of --warmup-seconds (5) + --seconds (20) each; --rate\n" +
         "saves/s (0, the default: as fast as --window unanswered saves allow, 4096). Prints each run's rate and\n" +
         "save-to-ack p50/p99/p99.9 from the intended send time, then medians. --fsync on (default): both\n" +
-        "acknowledge a save only once synced; off: neither syncs. --recovery-saves N: also times a restart after\n" +
-        "N saves and one snapshot. Needs jmh/target/benchmarks.jar (reprise.bench.classpath to name another).\n" +
+        "acknowledge a save only once synced; off: neither syncs. --recovery-saves N (--members 1 only): also\n" +
+        "times a restart after N saves and one snapshot. Needs jmh/target/benchmarks.jar (reprise.bench.classpath\n" +
+        "to name another).\n" +
         DbSchedulerBench.DESCRIPTION;
 
     /** Where the sides' classes are: the benchmarks jar, or a class path for tests. */
@@ -86,11 +90,10 @@ public final class BenchCommand
             throw new UsageException("bench takes one baseline: aeron-cluster or db-scheduler");
         }
         final Args args = Args.parse("bench aeron-cluster", tokens.subList(1, tokens.size()), OPTIONS);
-        final long members = args.longOption("--members", 1, 1, 7);
-        if (members != 1)
+        final int members = (int)args.longOption("--members", 1, 1, 5);
+        if (members % 2 == 0)
         {
-            throw new UsageException("--members " + members + ": only --members 1 can be compared today, because " +
-                "Reprise has no cluster yet (a standalone node against a one-member Aeron Cluster)");
+            throw new UsageException("--members must be 1, 3 or 5: " + members);
         }
         final String fsync = args.has("--fsync") ? args.option("--fsync") : "on";
         if (!"on".equals(fsync) && !"off".equals(fsync))
@@ -104,19 +107,26 @@ public final class BenchCommand
         final long window = args.longOption("--window", 4096, 1, 1 << 20);
         final int runs = (int)args.longOption("--runs", 3, 1, 100);
         final long recoverySaves = args.longOption("--recovery-saves", 0, 0, 100_000_000);
+        if (members > 1 && recoverySaves > 0)
+        {
+            throw new UsageException("--recovery-saves: with --members 1 only");
+        }
 
         final String classPath = sideClassPath();
-        out.printf("bench: Reprise against Aeron Cluster, members=1 fsync=%s payload=%d B, rate %s, window %d, " +
-            "%d s after %d s warm-up, %d rounds (reprise, aeron-cluster), one JVM each; load average %s%n",
-            fsync, payloadBytes, rate > 0 ? rate + "/s" : "0 (max)", window, seconds, warmupSeconds, runs,
-            loadAverage());
+        out.printf("bench: Reprise against Aeron Cluster, members=%d fsync=%s payload=%d B, rate %s, window %d, " +
+            "%d s after %d s warm-up, %d rounds (reprise, aeron-cluster), %s; load average %s%n",
+            members, fsync, payloadBytes, rate > 0 ? rate + "/s" : "0 (max)", window, seconds, warmupSeconds, runs,
+            members == 1 ? "one JVM each, the client over IPC" :
+            "one JVM per member and one for the client, over loopback UDP", loadAverage());
         out.println("bench: sides from " + classPath);
         out.flush();
 
-        final List<String> load = List.of("--fsync", fsync, "--media", "ipc", "--rate", Long.toString(rate),
+        final List<String> load = List.of("--fsync", fsync, "--members", Integer.toString(members),
+            "--media", members == 1 ? "ipc" : "udp", "--rate", Long.toString(rate),
             "--window", Long.toString(window), "--seconds", Long.toString(seconds),
             "--warmup-seconds", Long.toString(warmupSeconds), "--payload-bytes", Integer.toString(payloadBytes));
-        final long loadTimeoutSeconds = warmupSeconds + seconds + 120;
+        // Members: each starts a JVM of its own, and a Reprise cluster's first election waits out its timeout.
+        final long loadTimeoutSeconds = warmupSeconds + seconds + (members == 1 ? 120 : 300);
         final List<Run> reprise = new ArrayList<>();
         final List<Run> aeronCluster = new ArrayList<>();
         boolean failed = false;
