@@ -424,6 +424,11 @@ public final class Settings
         add(longKey("reprise.consensus.aeron.seed", TESTS, 0).defaultText("random").unit("seed")
             .doc("`ConsensusOverAeronTest`'s seed, for the members' generators (the network's and disks' timing are " +
                 "real)."));
+        add(longKey("reprise.cluster.kills", TESTS, 4).atLeast(1).unit("kills")
+            .doc("`ClusterFailoverTest`: SIGKILLs of members under load (100 under `-Plong`: the kill campaign); " +
+                "the leader and a follower in turn below 10, random members from 10 on."));
+        add(longKey("reprise.cluster.process.seed", TESTS, 0).defaultText("random").unit("seed")
+            .doc("`ClusterFailoverTest`'s seed: which members are killed, when, and the session ids."));
         add(longKey("reprise.cluster.threaded.seed", TESTS, 0).defaultText("random").unit("seed")
             .doc("`ThreadedClusterTest`'s seed, for the members' generators (the threads', the network's and the " +
                 "disks' timing are real)."));

@@ -62,6 +62,9 @@ public final class ClusterLoad implements AutoCloseable
     /** The worker's reports to send: session id, then attempt and handle, for each attempt it was handed. */
     private final LongArrayQueue pendingReports = new LongArrayQueue();
     private volatile String lastRefusal = "";
+    /** A failover being timed: from when, and the first acknowledgement of a save sent after it (0: none yet). */
+    private volatile long watchFromNs = Long.MAX_VALUE;
+    private volatile long firstAckAfterWatchNs;
     private volatile boolean saving = true;
     private volatile boolean running = true;
     private MediaDriver driver;
@@ -138,9 +141,14 @@ public final class ClusterLoad implements AutoCloseable
                 }
                 if (code == ResultCode.OK || code == ResultCode.DUPLICATE_SESSION)
                 {
-                    if (ackedAtNs.compareAndSet((int)session, NOT_ACKED, System.nanoTime()))
+                    final long nowNs = System.nanoTime();
+                    if (ackedAtNs.compareAndSet((int)session, NOT_ACKED, nowNs))
                     {
                         acked.incrementAndGet();
+                    }
+                    if (firstAckAfterWatchNs == 0 && sentAtNs.get((int)session) - watchFromNs > 0)
+                    {
+                        firstAckAfterWatchNs = nowNs;
                     }
                 }
                 else if (code == ResultCode.NOT_LEADER || code == ResultCode.BACK_PRESSURE)
@@ -293,23 +301,24 @@ public final class ClusterLoad implements AutoCloseable
     }
 
     /**
-     * The first acknowledgement of a save sent after {@code afterNs} ({@link System#nanoTime()}), or -1 for none yet:
-     * the end of a failover that began then. (An answer from the old leader can still arrive just after its kill; a
-     * save sent after the kill can only be committed by the new one.)
+     * Starts timing a failover that begins now ({@link System#nanoTime()}): {@link #firstAckAfterWatch()} then says
+     * when the first save sent after it was acknowledged. (An answer of the old leader can still arrive just after
+     * its kill; a save sent after the kill can only be committed by a new one.)
+     *
+     * @return the time the watch starts from.
      */
-    public long firstAckAfter(final long afterNs)
+    public long watchFailover()
     {
-        long first = -1;
-        final long count = Math.min(sent.get(), ackedAtNs.length());
-        for (int i = 0; i < count; i++)
-        {
-            final long at = ackedAtNs.get(i);
-            if (at != NOT_ACKED && sentAtNs.get(i) - afterNs > 0 && (first < 0 || at - first < 0))
-            {
-                first = at;
-            }
-        }
-        return first;
+        firstAckAfterWatchNs = 0;
+        final long nowNs = System.nanoTime();
+        watchFromNs = nowNs;
+        return nowNs;
+    }
+
+    /** The first acknowledgement of a save sent after {@link #watchFailover()}, or 0 for none yet. */
+    public long firstAckAfterWatch()
+    {
+        return firstAckAfterWatchNs;
     }
 
     /** The session ids the cluster acknowledged. */

@@ -96,7 +96,7 @@ public final class KillCampaign
                 final int leader = cluster.awaitLeader(LEADER_WAIT_MS);
                 final boolean atLeader = targets == Targets.ALTERNATE ? k % 2 == 0 : random.nextBoolean();
                 final int victim = atLeader ? leader : follower(layout.members(), leader, random);
-                final long killNs = System.nanoTime();
+                final long killNs = load.watchFailover();
                 cluster.kill(victim);
                 String failover = "";
                 if (victim == leader)
@@ -161,15 +161,37 @@ public final class KillCampaign
     }
 
     /**
-     * Waits until every member has applied what the leader had committed, stops the cluster, and rebuilds each
-     * member's state from its data directory: at the index every member's journal reaches, the digests must be
-     * equal, and no acknowledged session may be missing there.
+     * Stops the cluster and rebuilds each member's state ({@link #stopAndRebuild}): no acknowledged session may be
+     * missing from it.
      *
      * @return acknowledged sessions missing from that state.
      */
     public static long settleAndCheck(
         final LocalCluster cluster, final long[] acknowledged, final List<String> problems, final PrintStream out)
         throws IOException
+    {
+        final MemberState state = stopAndRebuild(cluster, problems, out);
+        final long lost = state.missing(ClusterLoad.TENANT, acknowledged);
+        out.println("campaign: " + (acknowledged.length - lost) + " of " + acknowledged.length +
+            " acknowledged sessions in the state at index " + state.index());
+        if (lost > 0)
+        {
+            problems.add(lost + " of " + acknowledged.length + " acknowledged sessions are not in the state at index " +
+                state.index());
+        }
+        return lost;
+    }
+
+    /**
+     * Waits until every member has applied what the leader had committed, stops the cluster cleanly, and rebuilds
+     * every member's state from its data directory (as {@code reprise log replay} does) at the index all of them
+     * reach: their digests must be equal there, and every journal must read to its end. Whatever does not hold is
+     * added to {@code problems}.
+     *
+     * @return member 0's state at that index.
+     */
+    public static MemberState stopAndRebuild(
+        final LocalCluster cluster, final List<String> problems, final PrintStream out) throws IOException
     {
         if (!awaitAllApplied(cluster))
         {
@@ -188,7 +210,7 @@ public final class KillCampaign
         for (int m = 0; m < layout.members(); m++)
         {
             final MemberState end = MemberState.of(layout.dataDir(m), Long.MAX_VALUE);
-            out.println("campaign: member " + m + " ends at " + end.describe());
+            out.println("  member " + m + " ends at " + end.describe());
             if (!end.readWhole())
             {
                 problems.add("member " + m + "'s journal does not read to its end: " + end.describe());
@@ -196,22 +218,12 @@ public final class KillCampaign
             common = Math.min(common, end.index());
         }
         MemberState first = null;
-        long lost = 0;
         for (int m = 0; m < layout.members(); m++)
         {
             final MemberState state = MemberState.of(layout.dataDir(m), common);
             if (null == first)
             {
                 first = state;
-                lost = state.missing(ClusterLoad.TENANT, acknowledged);
-                out.println("campaign: at index " + common + ", the index every member reaches: " + state.describe() +
-                    "; " + (acknowledged.length - lost) + " of " + acknowledged.length +
-                    " acknowledged sessions there");
-                if (lost > 0)
-                {
-                    problems.add(lost + " of " + acknowledged.length + " acknowledged sessions are not in the state " +
-                        "at index " + common);
-                }
             }
             else if (state.index() != first.index() || state.digest() != first.digest())
             {
@@ -219,7 +231,10 @@ public final class KillCampaign
                     first.describe());
             }
         }
-        return lost;
+        out.println("  members stopped; each rebuilt from its data directory to index " + common + ", the index all " +
+            "of them reach: " + (problems.isEmpty() ? "equal state digests " + Long.toHexString(first.digest()) :
+            "PROBLEMS: " + problems));
+        return first;
     }
 
     private static int follower(final int members, final int leader, final Random random)
@@ -243,16 +258,16 @@ public final class KillCampaign
         }
     }
 
-    /** @return the first acknowledgement after {@code killNs}, or -1 when none came in time. */
+    /** @return the first acknowledgement of a save sent after {@code killNs}, or -1 when none came in time. */
     private static long awaitAckAfter(final ClusterLoad load, final long killNs)
     {
         final long deadlineNs = killNs + FAILOVER_WAIT_MS * 1_000_000L;
         long ackNs;
-        while ((ackNs = load.firstAckAfter(killNs)) < 0 && System.nanoTime() - deadlineNs < 0)
+        while ((ackNs = load.firstAckAfterWatch()) == 0 && System.nanoTime() - deadlineNs < 0)
         {
             LockSupport.parkNanos(1_000_000L);
         }
-        return ackNs;
+        return ackNs == 0 ? -1 : ackNs;
     }
 
     /**

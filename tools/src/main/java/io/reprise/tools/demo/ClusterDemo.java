@@ -87,7 +87,7 @@ final class ClusterDemo
             run.execute(new LeaderFigures(cluster), out);
             killer.join(LEADER_WAIT_MS);
             final List<String> problems = new java.util.ArrayList<>();
-            final MemberState state = stopAndRebuild(cluster, problems, out);
+            final MemberState state = KillCampaign.stopAndRebuild(cluster, problems, out);
             final boolean consistent = AeronDemo.account(plan, run, state.logic().sessions(), out);
             out.printf("  took %.1f s%n", (System.nanoTime() - startNs) / 1e9);
             problems.forEach((problem) -> out.println("  PROBLEM: " + problem));
@@ -109,45 +109,6 @@ final class ClusterDemo
                 AeronDemo.deleteRecursively(dir);
             }
         }
-    }
-
-    /**
-     * Stops the cluster cleanly and rebuilds each member's state at the index all of them reach: they must agree
-     * there; the state returned is member 0's.
-     */
-    private static MemberState stopAndRebuild(
-        final LocalCluster cluster, final List<String> problems, final PrintStream out) throws IOException
-    {
-        for (final LocalCluster.MemberStop stop : cluster.stopAll(LocalCluster.STOP_TIMEOUT_MS_DEFAULT))
-        {
-            if (!stop.clean())
-            {
-                problems.add("member " + stop.member() + " did not stop cleanly: " + stop.detail());
-            }
-        }
-        final ClusterLayout layout = cluster.layout();
-        long common = Long.MAX_VALUE;
-        for (int m = 0; m < layout.members(); m++)
-        {
-            common = Math.min(common, MemberState.of(layout.dataDir(m), Long.MAX_VALUE).index());
-        }
-        MemberState first = null;
-        for (int m = 0; m < layout.members(); m++)
-        {
-            final MemberState state = MemberState.of(layout.dataDir(m), common);
-            if (null == first)
-            {
-                first = state;
-            }
-            else if (state.digest() != first.digest() || state.index() != first.index())
-            {
-                problems.add("at index " + common + " member " + m + " has " + state.describe() + ", member 0 " +
-                    first.describe());
-            }
-        }
-        out.println("  members stopped; each rebuilt from its data directory to index " + common + ": " +
-            (problems.isEmpty() ? "equal state digests " + Long.toHexString(first.digest()) : "they differ"));
-        return first;
     }
 
     /**
