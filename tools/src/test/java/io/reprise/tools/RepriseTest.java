@@ -26,7 +26,8 @@ class RepriseTest
     {
         assertEquals(Reprise.EXIT_OK, run("help"));
         final String help = out.toString(StandardCharsets.UTF_8);
-        for (final String verb : new String[] {"demo [--sessions N] [--data-dir DIR]", "node [--config FILE] [--data-dir DIR]", "log verify DIR",
+        for (final String verb : new String[] {"demo [--standalone] [--sessions N] [--data-dir DIR]",
+            "node [--config FILE] [--data-dir DIR]", "cluster [--nodes 3|5] [--data-dir DIR]", "log verify DIR",
             "log dump DIR [--from N] [--to N]", "log replay DIR [--to-index N]", "catalog DIR",
             "snapshot inspect FILE", "session history DIR TENANT:ID"})
         {
@@ -43,6 +44,7 @@ class RepriseTest
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--sessions", "0"));
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--simulated", "--seed", "x"));
         assertEquals(Reprise.EXIT_USAGE, run("demo", "--simulated", "--seed"));
+        assertEquals(Reprise.EXIT_USAGE, run("demo", "--simulated", "--standalone"));
         assertEquals(Reprise.EXIT_USAGE, run("log"));
         assertEquals(Reprise.EXIT_USAGE, run("log", "verify"));
         assertEquals("", out.toString(StandardCharsets.UTF_8));
