@@ -389,7 +389,8 @@ public final class BenchSide
 
             public void takeSnapshot()
             {
-                throw new UnsupportedOperationException("snapshots of a cluster in processes of its own");
+                // Only a fill takes one, and reprise bench refuses --recovery-saves with more than one member.
+                throw new IllegalStateException("a fill (--recovery-saves) runs with --members 1 only");
             }
 
             public void acknowledged(final long saves)
