@@ -443,6 +443,12 @@ public final class ClusterSimulation
         return members[member].cluster().log().baseIndex();
     }
 
+    /** Whether the member's log can still send the entry at {@code index}: not rotated away. */
+    boolean holds(final int member, final long index)
+    {
+        return members[member].cluster().log().holds(index);
+    }
+
     long appliedIndex(final int member)
     {
         return members[member].assembly().appliedIndex();

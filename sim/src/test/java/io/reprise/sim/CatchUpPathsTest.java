@@ -6,6 +6,7 @@ import io.reprise.engine.node.PlantedBug;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,6 +96,25 @@ class CatchUpPathsTest
             assertTrue(cluster.entriesHeldAhead(member) > heldAhead, "live entries held ahead of its log");
             assertTrue(cluster.lastIndex(member) >= leaderLast, "one switch, once it held all it lacked");
         }
+
+        /**
+         * Runs the cluster, its users going on, until the member has restarted on an install and its log reaches
+         * where the leader's was when the catch-up began: the log after the snapshot comes by replication.
+         */
+        void runThroughTheInstall(final ClusterSimulation cluster, final int member) throws Exception
+        {
+            for (int step = 0; step < 100_000 &&
+                (cluster.installsTaken(member) == 0 || cluster.lastIndex(member) < leaderLast); step++)
+            {
+                cluster.runSteps(1);
+            }
+            System.out.println("CatchUpPathsTest: member " + member + " took " + cluster.installsTaken(member) +
+                " install(s), its log at " + cluster.lastIndex(member) + " based on " + cluster.baseIndex(member) +
+                " (the leader was at " + leaderLast + " when it began)");
+            assertNull(cluster.violation());
+            assertEquals(1, cluster.installsTaken(member), "full path: the install, then the log after it");
+            assertTrue(cluster.lastIndex(member) >= leaderLast, "it holds all it lacked");
+        }
     }
 
     @Test
@@ -120,12 +140,37 @@ class CatchUpPathsTest
         assertTrue(othersStartAfter(cluster, member, lastHeld), "every other member's log starts after " + lastHeld);
         final CatchUp catchUp = CatchUp.begins(cluster, member);
         cluster.heal();
-        catchUp.runToTheSwitch(cluster, member);
-        assertEquals(1, cluster.installsTaken(member), "full path: the install, then the log after it");
+        catchUp.runThroughTheInstall(cluster, member);
         assertSameStateEverywhere(cluster);
         assertEquals(1, cluster.installsTaken(member), "full path");
         assertEquals(0, cluster.acknowledgedWhileInstalling(member), "nothing acknowledged while installing");
         assertTrue(cluster.baseIndex(member) > lastHeld, "it restarted on the installed snapshot");
+    }
+
+    /**
+     * A leader that rotated its log while it ran (its snapshots past what the member holds, no restart): the member
+     * takes one full install, and the leader's heartbeats meanwhile do not stop it.
+     */
+    @Test
+    void aMemberBehindARunningLeadersRotatedLogTakesOneFullInstall() throws Exception
+    {
+        final ClusterSimulation cluster = started(SimulationSeedsTest.firstSeed() + 3);
+        final int member = aFollower(cluster);
+        final int leader = cluster.leader();
+        cluster.isolate(member);
+        final long lastHeld = cluster.lastIndex(member);
+        for (int round = 0; round < 2_000 && cluster.holds(leader, lastHeld + 1); round++)
+        {
+            cluster.runSteps(2_000);
+        }
+        assertEquals(leader, cluster.leader(), "the same leader all along");
+        assertFalse(cluster.holds(leader, lastHeld + 1), "the leader's log rotated past " + lastHeld + " (it is at " +
+            cluster.lastIndex(leader) + ")");
+        final CatchUp catchUp = CatchUp.begins(cluster, member);
+        cluster.heal();
+        catchUp.runThroughTheInstall(cluster, member);
+        assertSameStateEverywhere(cluster);
+        assertEquals(0, cluster.acknowledgedWhileInstalling(member), "nothing acknowledged while installing");
     }
 
     @Test
@@ -150,8 +195,7 @@ class CatchUpPathsTest
         final CatchUp catchUp = CatchUp.begins(cluster, member);
         cluster.wipe(member);
         assertEquals(0, cluster.lastIndex(member), "wiped");
-        catchUp.runToTheSwitch(cluster, member);
-        assertEquals(1, cluster.installsTaken(member), "full path: the install, then the log after it");
+        catchUp.runThroughTheInstall(cluster, member);
         assertSameStateEverywhere(cluster);
         assertEquals(1, cluster.installsTaken(member), "full path");
         assertEquals(0, cluster.acknowledgedWhileInstalling(member), "nothing acknowledged while installing");

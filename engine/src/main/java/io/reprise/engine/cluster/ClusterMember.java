@@ -44,6 +44,13 @@ public final class ClusterMember implements Agent
         FOLLOWING, PREPARING_TO_LEAD, LEADING
     }
 
+    /**
+     * A follower that took a whole install restarts on it, which takes seconds for a large snapshot; until its answers
+     * show the log it now holds, it still looks as if it needed one. The same install is not sent again for this
+     * long: one that lacks the log after it lost the install (a crash while switching) or needs a newer snapshot.
+     */
+    private static final long RESEND_FINISHED_INSTALL_AFTER_NS = 10_000_000_000L;
+
     private final Consensus consensus;
     private final JournalConsensusLog log;
     private final OperationPublisher publisher;
@@ -60,14 +67,19 @@ public final class ClusterMember implements Agent
     private final InstallSender sender;
     private final InstallFiles installFiles;
     private final boolean[] installing;
+    /** Per follower being sent an install: its snapshot's index, and whether and when the follower had it all. */
+    private final long[] installIndex;
+    private final boolean[] installFinished;
+    private final long[] installFinishedNs;
     private final InstallSnapshotDecoder chunkDecoder = new InstallSnapshotDecoder();
     private final InstallAckDecoder ackDecoder = new InstallAckDecoder();
     private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
     private final MemberView view;
-    private final java.util.function.Consumer<String> roleChanges;
+    private final java.util.function.Consumer<String> steps;
+    /** Per follower, why its install could not start last time: said once, not at every heartbeat. */
+    private final String[] installProblems;
     private long transferId;
     private long installsSent;
-    private long acknowledgementsSeen;
     private long acknowledgedWhileInstalling;
     private long acknowledgementsAtInstallStart;
     private State state = State.FOLLOWING;
@@ -103,8 +115,12 @@ public final class ClusterMember implements Agent
         publisher.follow();
         repeatProcess.leader(false);
         this.installing = new boolean[memberCount];
+        this.installIndex = new long[memberCount];
+        this.installFinished = new boolean[memberCount];
+        this.installFinishedNs = new long[memberCount];
         this.view = new MemberView(memberId, memberCount);
-        this.roleChanges = context.roleChanges();
+        this.installProblems = new String[memberCount];
+        this.steps = context.steps();
         consensus = new Consensus(memberId, memberCount, settings, context.clock(), context.random(), context.link(),
             log, context.election(), new ConsensusEvents(), planted);
     }
@@ -122,10 +138,10 @@ public final class ClusterMember implements Agent
     }
 
     /** What a member's consensus needs from its node: time, chance, the network and its election state. */
-    /** @param roleChanges told of each role change, on the member's thread: for people reading a member's log. */
+    /** @param steps told of role changes and installs, on the member's thread: for people reading a member's log. */
     public record ConsensusContext(
         NanoClock clock, EpochClock epochClock, Random random, ReplicaLink link, ElectionState election,
-        java.util.function.Consumer<String> roleChanges)
+        java.util.function.Consumer<String> steps)
     {
     }
 
@@ -134,13 +150,20 @@ public final class ClusterMember implements Agent
     {
         public void onRoleChange(final Consensus.Role role, final long term, final int leaderId)
         {
-            roleChanges.accept("role " + role + " term=" + term + " leader=" + leaderId + " log=" + log.lastIndex());
+            steps.accept("role " + role + " term=" + term + " leader=" + leaderId + " log=" + log.lastIndex());
             ClusterMember.this.onRoleChange(role, term);
         }
 
         public void onInstallNeeded(final int member)
         {
             startInstall(member);
+        }
+
+        public boolean installing()
+        {
+            // Only this term's leader's install: one resumed after a restart, or an older leader's, waits for its
+            // chunks, and meanwhile the log may still reach this member.
+            return ClusterMember.this.installing() && receiver.transferTerm() == consensus.term();
         }
 
         public void onOtherMessage(final int templateId, final DirectBuffer buffer, final int offset, final int length)
@@ -180,25 +203,27 @@ public final class ClusterMember implements Agent
             // Installs take what is left of the duty cycle's budget after consensus has sent live entries.
             try
             {
-                work += sender.doWork(clock.nanoTime());
+                final long now = clock.nanoTime();
+                work += sender.doWork(now);
+                work += endInstallsNoLongerNeeded(now);
             }
             catch (final IOException ex)
             {
                 // A file of the install could not be read (a snapshot rotated away): the next try sends a newer one.
+                steps.accept("install-cancelled: " + ex);
                 cancelInstalls();
             }
         }
         else
         {
             work += receiver.doWork();
-            if (consensus.acknowledgements() > acknowledgementsSeen && installing())
+            if (installing() && log.lastIndex() >= receiver.snapshotIndex())
             {
-                // The leader's log reaches this member after all (a new leader, an older base): replication
-                // brings it up to date and the install is not needed.
+                // The log reached the snapshot after all (a new leader held it): the install brings nothing more.
+                steps.accept("install-discarded snapshot=" + receiver.snapshotIndex() + ": the log reaches it");
                 receiver.discard();
                 work++;
             }
-            acknowledgementsSeen = consensus.acknowledgements();
             if (receiver.complete())
             {
                 finishInstall();
@@ -304,12 +329,13 @@ public final class ClusterMember implements Agent
 
     /**
      * Leading, a follower needs what the log no longer holds: it gets the newest snapshot, its sources, then (by
-     * replication) the log after it. One transfer at a time per follower; a finished one that did not bring the
-     * follower back (a newer snapshot since) starts again.
+     * replication) the log after it. One transfer at a time per follower; a finished one is sent again (the newest
+     * snapshot then) only if the follower still lacks the log {@link #RESEND_FINISHED_INSTALL_AFTER_NS} later.
      */
     private void startInstall(final int member)
     {
-        if (installing[member] && !sender.isComplete(member))
+        if (installing[member] && (!noteFinished(member, clock.nanoTime()) ||
+            clock.nanoTime() - installFinishedNs[member] < RESEND_FINISHED_INSTALL_AFTER_NS))
         {
             return;
         }
@@ -322,13 +348,66 @@ public final class ClusterMember implements Agent
             }
             sender.start(member, ++transferId, snapshot.index(), snapshot.term(), snapshot.files());
             installing[member] = true;
+            installIndex[member] = snapshot.index();
+            installFinished[member] = false;
             installsSent++;
+            installProblems[member] = null;
+            steps.accept("install-sending follower=" + member + " snapshot=" + snapshot.index() + " files=" +
+                snapshot.files().size());
         }
         catch (final IOException ex)
         {
             // A snapshot rotated away while it was being opened: the next try takes the newer one.
             installing[member] = false;
+            final String problem = ex.toString();
+            if (!problem.equals(installProblems[member]))
+            {
+                installProblems[member] = problem;
+                steps.accept("install-not-started follower=" + member + ": " + problem);
+            }
         }
+    }
+
+    /**
+     * A transfer ends when the follower acknowledges log at or past its snapshot: it restarted on the install, or
+     * the log reached it after all. Until then a finished one is kept, and not sent again at once (see
+     * {@link #RESEND_FINISHED_INSTALL_AFTER_NS}).
+     */
+    private int endInstallsNoLongerNeeded(final long now)
+    {
+        int work = 0;
+        for (int m = 0; m < installing.length; m++)
+        {
+            if (!installing[m])
+            {
+                continue;
+            }
+            if (consensus.matchIndex(m) >= installIndex[m])
+            {
+                sender.cancel(m);
+                installing[m] = false;
+                steps.accept("install-ended follower=" + m + " snapshot=" + installIndex[m] + ": it holds the log " +
+                    "from there on");
+                work++;
+            }
+            else if (!installFinished[m] && noteFinished(m, now))
+            {
+                work++;
+            }
+        }
+        return work;
+    }
+
+    /** Whether the follower has the whole install being sent to it; notes when it first had it. */
+    private boolean noteFinished(final int follower, final long now)
+    {
+        if (!installFinished[follower] && sender.isComplete(follower))
+        {
+            installFinished[follower] = true;
+            installFinishedNs[follower] = now;
+            steps.accept("install-sent follower=" + follower + " snapshot=" + installIndex[follower]);
+        }
+        return installFinished[follower];
     }
 
     private void cancelInstalls()
@@ -352,15 +431,23 @@ public final class ClusterMember implements Agent
             if (templateId == InstallSnapshotDecoder.TEMPLATE_ID)
             {
                 chunkDecoder.wrap(buffer, body, headerDecoder.blockLength(), headerDecoder.version());
-                // Only the leader this member follows installs here, and never into a leader.
+                // Only the leader this member follows installs here, never into a leader, and only what this member
+                // lacks: not a snapshot its committed log already passed (one it restarted on, sent again).
                 if (state == State.FOLLOWING && chunkDecoder.leaderId() == consensus.leaderId() &&
-                    chunkDecoder.term() == consensus.term())
+                    chunkDecoder.term() == consensus.term() &&
+                    chunkDecoder.snapshotIndex() > Math.max(consensus.commitIndex(), log.baseIndex()))
                 {
-                    if (!installing())
+                    final boolean started = !installing();
+                    if (started)
                     {
                         acknowledgementsAtInstallStart = consensus.acknowledgements();
                     }
                     receiver.onChunk(chunkDecoder);
+                    if (started && installing())
+                    {
+                        steps.accept("install-receiving snapshot=" + receiver.snapshotIndex() + " from leader=" +
+                            chunkDecoder.leaderId());
+                    }
                 }
             }
             else if (templateId == InstallAckDecoder.TEMPLATE_ID)

@@ -55,6 +55,15 @@ public final class Consensus implements Agent
         {
         }
 
+        /**
+         * Following, whether a full install is coming in: the seed's follower then takes no entries and acknowledges
+         * none, until it switches to what the install brings.
+         */
+        default boolean installing()
+        {
+            return false;
+        }
+
         /** A message of the cluster schema that consensus does not handle (the install's). */
         default void onOtherMessage(final int templateId, final DirectBuffer buffer, final int offset, final int length)
         {
@@ -558,9 +567,12 @@ public final class Consensus implements Agent
         if (installNeeded)
         {
             // The follower needs entries this log no longer holds: only a full install brings it back. A heartbeat
-            // still goes, so that it knows its leader (and takes the install from it) and does not stand.
+            // still goes, so that it knows its leader (and takes the install from it) and does not stand. It names
+            // the commit index, which a follower matches only if it holds all the log it needs after all. Not the
+            // base: a rotation since the log opened took entries after it, and a follower that matched the base
+            // would acknowledge, and so give up its install, while still lacking them.
             listener.onInstallNeeded(m);
-            prevIndex = log.baseIndex();
+            prevIndex = commitIndex;
             prevTerm = log.termAt(prevIndex);
         }
         staged.clear();
@@ -652,8 +664,19 @@ public final class Consensus implements Agent
                 // It holds less than it acknowledged: its disk was lost or replaced. What it held no longer counts.
                 matchIndex[m] = Math.max(0, response.lastIndex());
             }
-            nextIndex[m] = Math.max(matchIndex[m] + 1, Math.min(nextIndex[m], response.lastIndex() + 1));
-            lastSentNs[m] = Long.MIN_VALUE / 2;
+            final long retryFrom = response.lastIndex() + 1;
+            nextIndex[m] = Math.max(matchIndex[m] + 1, Math.min(nextIndex[m], retryFrom));
+            if (!log.holds(nextIndex[m]) && log.holds(retryFrom))
+            {
+                // Its log ends where this one is held again: it restarted on a full install. It goes on from there.
+                nextIndex[m] = Math.max(matchIndex[m] + 1, retryFrom);
+            }
+            if (log.holds(nextIndex[m]))
+            {
+                // Try again at once. One that needs an install hears a heartbeat each interval instead: an answer to
+                // each at once would only say again that it needs one, as fast as the network carries it.
+                lastSentNs[m] = Long.MIN_VALUE / 2;
+            }
             lastProgressNs[m] = now;
         }
     }
@@ -766,6 +789,12 @@ public final class Consensus implements Agent
         if (!log.writable())
         {
             // Its own entries as a leader are still on the way to its journal: the leader sends these again.
+            return;
+        }
+        if (listener.installing())
+        {
+            // The answer only says where this log ends (the leader goes on with the install) and that it is alive.
+            sendResponse(leader, false, 0, log.lastIndex(), 0);
             return;
         }
 
@@ -1020,6 +1049,12 @@ public final class Consensus implements Agent
     public long commitIndex()
     {
         return commitIndex;
+    }
+
+    /** Leading: the last index {@code follower} has acknowledged holding durably, as this leader knows it. */
+    public long matchIndex(final int follower)
+    {
+        return matchIndex[follower];
     }
 
     /** Entries acknowledged to a leader (successful AppendResponses sent). */

@@ -394,6 +394,12 @@ public final class InstallReceiver
         return null != progress && !progressDirty && progress.completeFiles() == progress.fileCount();
     }
 
+    /** The term of the newest transfer a chunk came in: {@link Long#MIN_VALUE} before the first since start. */
+    public long transferTerm()
+    {
+        return term;
+    }
+
     /** The index of the snapshot being installed, or {@link #NO_SNAPSHOT}. */
     public long snapshotIndex()
     {

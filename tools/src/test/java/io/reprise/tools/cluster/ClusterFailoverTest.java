@@ -121,6 +121,42 @@ class ClusterFailoverTest
     }
 
     /**
+     * A follower down while the leader takes two snapshots and rotates its log past the follower's last entry comes
+     * back by a full install: the newest snapshot, its sources, then the log after it. Small segments and one
+     * snapshot kept, so that the rotation comes soon.
+     */
+    @Test
+    void shouldBringBackAFollowerByAFullInstallWhenTheLeaderRotatedItsLogPastIt() throws Exception
+    {
+        final ClusterLayout layout = ClusterLayout.of(dir, 3, freeBasePort()).withSettings(Map.of(
+            NodeContext.SEGMENT_LENGTH_PROP_NAME, Long.toString(2_200_000),
+            NodeContext.SNAPSHOTS_RETAINED_PROP_NAME, "1"));
+        cluster = new LocalCluster(layout, LocalCluster.launcherOfThisJvm());
+        cluster.startAll();
+        final int leader = cluster.awaitLeader(LEADER_WAIT_MS);
+        load = new ClusterLoad(KillCampaign.endpoints(layout), "reprise-dev-token", 1_000, 200_000, idBase(), 2048)
+            .start();
+        awaitAcked(500);
+
+        final int behind = follower(leader);
+        final long behindLines = cluster.logLines(behind);
+        final long killedAt = cluster.status(leader).commitIndex();
+        cluster.kill(behind);
+        // More than two segments of log, and two snapshots: the second rotates away what the follower lacks.
+        awaitAcked(load.acked() + 5_000);
+        cluster.snapshot(LEADER_WAIT_MS);
+        awaitAcked(load.acked() + 1_000);
+        cluster.snapshot(LEADER_WAIT_MS);
+        cluster.start(behind);
+        awaitCaughtUp(behind);
+        final String log = cluster.logSince(behind, behindLines);
+        assertTrue(log.contains("installed the snapshot"), "(seed " + seed + ") member " + behind + ", down from " +
+            "index " + killedAt + ", back by a full install:\n" + log);
+
+        finishAndCheck();
+    }
+
+    /**
      * The leader cut off from the others (its link drops everything, as a partition would) for several election
      * timeouts: the two others elect a leader and go on; healed, the old leader follows it and catches up.
      */
