@@ -23,6 +23,7 @@ import io.reprise.schema.client.ConnectEncoder;
 import io.reprise.schema.client.ConnectResponseDecoder;
 import io.reprise.schema.client.ConnectionClosedDecoder;
 import io.reprise.schema.client.DisconnectEncoder;
+import io.reprise.schema.client.HeartbeatDecoder;
 import io.reprise.schema.client.HeartbeatEncoder;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
@@ -59,7 +60,7 @@ final class ClientConnection implements AutoCloseable
     /** The longest wait between two attempts to connect again. */
     static final long RECONNECT_BACKOFF_MAX_MS = 2_000;
     /** After a NotLeader that names no leader (an election is on), the wait before asking the next member. */
-    static final long NO_LEADER_BACKOFF_MS = 100;
+    static final long NO_LEADER_BACKOFF_MS = 50;
     /** At most this many errors of one Aeron client of its own are printed, apart from its driver going away. */
     private static final int AERON_ERRORS_PRINTED_MAX = 10;
     private static final int FRAGMENT_LIMIT = 64;
@@ -107,6 +108,8 @@ final class ClientConnection implements AutoCloseable
     private String ingressChannel;
     /** The member {@link #ingressChannel} belongs to, or the last one tried when a redirect named another channel. */
     private int memberIndex;
+    /** The member whose connection was lost, skipped by the round-robin until a connection is made; -1 for none. */
+    private int lostMember = -1;
     private Subscription subscription;
     private ExclusivePublication publication;
     private long clientId;
@@ -122,6 +125,9 @@ final class ClientConnection implements AutoCloseable
     /** Send something at least this often (0: the node does not ask); from the connect response. */
     private long heartbeatIntervalNs;
     private long lastSentNs;
+    /** Silence after which the node is taken as gone (0: the node does not heartbeat); from the connect response. */
+    private long nodeSilentNs;
+    private long lastHeardNs;
     private long reconnectBackoffMs = RECONNECT_BACKOFF_INITIAL_MS;
     private long nextReconnectNs;
     private Aeron aeron;
@@ -271,6 +277,7 @@ final class ClientConnection implements AutoCloseable
             {
                 if (handshake(memberDeadlineNs))
                 {
+                    lostMember = -1;
                     return;
                 }
             }
@@ -314,12 +321,19 @@ final class ClientConnection implements AutoCloseable
         }
     }
 
-    /** The next member round-robin; a standalone node's channel stays. */
+    /**
+     * The next member round-robin, past the one whose connection was just lost (it most likely died, and a member that
+     * does not answer costs a share of the connect timeout); a standalone node's channel stays.
+     */
     private void nextMember()
     {
         if (memberChannels.length > 0)
         {
             memberIndex = (memberIndex + 1) % memberChannels.length;
+            if (memberIndex == lostMember && memberChannels.length > 1)
+            {
+                memberIndex = (memberIndex + 1) % memberChannels.length;
+            }
             ingressChannel = memberChannels[memberIndex];
         }
     }
@@ -389,6 +403,7 @@ final class ClientConnection implements AutoCloseable
             throw new ConnectException(connectCode, "connect refused: " + connectCode + " " + connectDetail);
         }
         lastSentNs = System.nanoTime();
+        lastHeardNs = lastSentNs;
         closedByNode = false;
         closeReported = false;
         return true;
@@ -454,6 +469,12 @@ final class ClientConnection implements AutoCloseable
                 follow(leaderChannel);
             }
         }
+        int work = 0;
+        if (nodeSilentNs > 0 && null != subscription && System.nanoTime() - lastHeardNs > nodeSilentNs)
+        {
+            // What already waits is heard first: a client that did not poll for a while has not lost its node.
+            work += receive(fragmentLimit);
+        }
         if (closedByNode || !isConnected())
         {
             if (closedByNode)
@@ -464,6 +485,7 @@ final class ClientConnection implements AutoCloseable
             {
                 reportClosed(null, "connection lost");
                 // The member went away: in a cluster, another one leads or soon will.
+                lostMember = memberIndex;
                 nextMember();
             }
             if (!reconnect())
@@ -471,7 +493,7 @@ final class ClientConnection implements AutoCloseable
                 return 0;
             }
         }
-        return receive(fragmentLimit) + heartbeat();
+        return work + receive(fragmentLimit) + heartbeat();
     }
 
     /** Sends a heartbeat when nothing else went to the node for the interval it asked for. */
@@ -489,7 +511,16 @@ final class ClientConnection implements AutoCloseable
     /** Hands at most {@code fragmentLimit} fragments to the message handler; never reconnects. */
     int receive(final int fragmentLimit)
     {
-        return null == subscription ? 0 : subscription.poll(assembler, fragmentLimit);
+        if (null == subscription)
+        {
+            return 0;
+        }
+        final int fragments = subscription.poll(assembler, fragmentLimit);
+        if (fragments > 0)
+        {
+            lastHeardNs = System.nanoTime();
+        }
+        return fragments;
     }
 
     /**
@@ -531,9 +562,11 @@ final class ClientConnection implements AutoCloseable
         return null != redirectChannel;
     }
 
+    /** Open, and the node heard from within its heartbeat's silence limit (when it heartbeats). */
     boolean isConnected()
     {
-        return null != publication && publication.isConnected() && subscription.isConnected();
+        return null != publication && publication.isConnected() && subscription.isConnected() &&
+            (0 == nodeSilentNs || System.nanoTime() - lastHeardNs <= nodeSilentNs);
     }
 
     /**
@@ -588,6 +621,9 @@ final class ClientConnection implements AutoCloseable
                     final long intervalMs = connectResponse.heartbeatIntervalMs();
                     heartbeatIntervalNs = intervalMs == ConnectResponseDecoder.heartbeatIntervalMsNullValue() ||
                         intervalMs <= 0 ? 0 : intervalMs * 1_000_000L;
+                    final long nodeIntervalMs = connectResponse.nodeHeartbeatIntervalMs();
+                    nodeSilentNs = nodeIntervalMs == ConnectResponseDecoder.nodeHeartbeatIntervalMsNullValue() ||
+                        nodeIntervalMs <= 0 ? 0 : ClientContext.NODE_SILENT_INTERVALS * nodeIntervalMs * 1_000_000L;
                     connectDetail = connectResponse.detail();
                     connectCode = connectResponse.resultCode();
                 }
@@ -603,6 +639,9 @@ final class ClientConnection implements AutoCloseable
                     closedByNode = true;
                     reportClosed(reason, detail);
                 }
+                break;
+            case HeartbeatDecoder.TEMPLATE_ID:
+                // Heard: that is all the node's heartbeat says.
                 break;
             case NotLeaderDecoder.TEMPLATE_ID:
                 notLeader.wrap(buffer, body, header.blockLength(), header.version());

@@ -33,6 +33,13 @@ public final class ClientContext
      */
     public static final long CLUSTER_PUBLICATION_CONNECTION_TIMEOUT_NS = 1_000_000_000L;
     /**
+     * A node that says it heartbeats (its ConnectResponse names an interval, 100 ms for a Reprise node) and is not
+     * heard for this many of its intervals is taken as gone: the connection is lost, and a cluster client goes on at
+     * another member. A killed member is noticed in about half a second this way, whatever the media driver's
+     * publication timeout.
+     */
+    public static final int NODE_SILENT_INTERVALS = 5;
+    /**
      * A connect timeout for a client of three members: each member that does not answer gets a third of it, so a
      * dead one costs 500 ms before the next is asked.
      */

@@ -11,6 +11,8 @@ final class Connection
 {
     /** The client schema version that brought {@code ROLE_NOT_ALLOWED}. */
     static final int ROLE_NOT_ALLOWED_SINCE_VERSION = 2;
+    /** The client schema version from which a client reads the node's {@code Heartbeat}. */
+    static final int NODE_HEARTBEAT_SINCE_VERSION = 3;
 
     final long clientId;
     final int tenant;
@@ -77,6 +79,12 @@ final class Connection
      * {@code code} as this client can decode it: a code its schema version does not know would make its decoder
      * throw, so it gets the closest one it knows (docs/schema_versioning.md, adding an enum value).
      */
+    /** Whether the client takes the node's heartbeat: an older one would hand it to its application. */
+    boolean hearsHeartbeats()
+    {
+        return clientVersion >= NODE_HEARTBEAT_SINCE_VERSION;
+    }
+
     ResultCode readable(final ResultCode code)
     {
         return code == ResultCode.ROLE_NOT_ALLOWED && clientVersion < ROLE_NOT_ALLOWED_SINCE_VERSION ?

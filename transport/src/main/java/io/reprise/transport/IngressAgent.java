@@ -24,6 +24,7 @@ import io.reprise.schema.client.ConnectResponseEncoder;
 import io.reprise.schema.client.ConnectionClosedEncoder;
 import io.reprise.schema.client.DisconnectDecoder;
 import io.reprise.schema.client.HeartbeatDecoder;
+import io.reprise.schema.client.HeartbeatEncoder;
 import io.reprise.schema.client.NotLeaderEncoder;
 import io.reprise.schema.client.QuerySessionDecoder;
 import io.reprise.schema.client.ResponseEncoder;
@@ -99,6 +100,9 @@ final class IngressAgent implements Agent
     private final ConnectResponseEncoder connectResponse = new ConnectResponseEncoder();
     private final ConnectionClosedEncoder connectionClosed = new ConnectionClosedEncoder();
     private final NotLeaderEncoder notLeader = new NotLeaderEncoder();
+    private final UnsafeBuffer heartbeat = new UnsafeBuffer(ByteBuffer.allocateDirect(64));
+    private final int heartbeatLength;
+    private long heartbeatSentAtNs;
     private final List<Connection> leaving = new ArrayList<>();
     private final List<Connection> silentWorkers = new ArrayList<>();
     private final long workerLivenessTimeoutNs;
@@ -136,6 +140,9 @@ final class IngressAgent implements Agent
         this.clock = clock;
         this.workerLivenessTimeoutNs = context.workerLivenessTimeoutMs() * 1_000_000L;
         this.drainer = new BacklogDrainer(counters, context.connectTimeoutMs() * 1_000_000L, this::onClientTooSlow);
+        this.heartbeatLength = io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + new HeartbeatEncoder()
+            .wrapAndApplyHeader(heartbeat, 0, new io.reprise.schema.client.MessageHeaderEncoder())
+            .correlationId(0).encodedLength();
     }
 
     public void onStart()
@@ -190,7 +197,35 @@ final class IngressAgent implements Agent
                 work += sendClientsToLeader();
             }
         }
+        if (nowNs - heartbeatSentAtNs >= TransportContext.NODE_HEARTBEAT_INTERVAL_MS * 1_000_000L)
+        {
+            heartbeatSentAtNs = nowNs;
+            work += heartbeatClients();
+        }
         return work;
+    }
+
+    /**
+     * Every connected client hears from the node at least every {@link TransportContext#NODE_HEARTBEAT_INTERVAL_MS}:
+     * one that hears nothing for several intervals knows the node is gone (a member killed, a machine lost) without
+     * waiting for its media driver's publication timeout, and goes on at another member.
+     */
+    private int heartbeatClients()
+    {
+        int sent = 0;
+        for (int i = 0; i < ingresses.size(); i++)
+        {
+            for (final Connection connection : ingresses.get(i).bySession.values())
+            {
+                // A full backlog means the connection is being closed for it; nothing more is needed then.
+                if (connection.hearsHeartbeats() &&
+                    connection.backlog.send(connection.publication, heartbeat, 0, heartbeatLength))
+                {
+                    sent++;
+                }
+            }
+        }
+        return sent;
     }
 
     /**
@@ -722,6 +757,7 @@ final class IngressAgent implements Agent
             .resultCode(pending.code)
             .heartbeatIntervalMs(null != pending.connection && pending.connection.role == ClientRole.WORKER ?
                 context.workerHeartbeatIntervalMs() : ConnectResponseEncoder.heartbeatIntervalMsNullValue())
+            .nodeHeartbeatIntervalMs(TransportContext.NODE_HEARTBEAT_INTERVAL_MS)
             .detail(pending.detail);
         return Egress.offer(pending.publication, reply,
             io.reprise.schema.client.MessageHeaderEncoder.ENCODED_LENGTH + connectResponse.encodedLength());

@@ -58,6 +58,11 @@ public final class TransportContext
      */
     public static final String WORKER_LIVENESS_MS_PROP_NAME = "reprise.worker.liveness.timeout.ms";
     public static final long WORKER_LIVENESS_MS_DEFAULT = 3_000;
+    /**
+     * The node sends each connected client something at least this often (a {@code Heartbeat} when it has nothing
+     * else): a client that hears nothing for several intervals takes the node as gone.
+     */
+    public static final long NODE_HEARTBEAT_INTERVAL_MS = 100;
     /** The shortest worker liveness timeout: a heartbeat every 100 ms. */
     public static final long WORKER_LIVENESS_MS_MIN = 300;
     public static final String MAX_CONNECTIONS_PROP_NAME = "reprise.max.connections";

@@ -18,6 +18,7 @@ import io.reprise.engine.node.NodeContext;
 import io.reprise.schema.client.ClientRole;
 import io.reprise.schema.client.ConnectEncoder;
 import io.reprise.schema.client.ConnectResponseDecoder;
+import io.reprise.schema.client.HeartbeatDecoder;
 import io.reprise.schema.client.DisconnectEncoder;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
@@ -217,6 +218,8 @@ class ClientBacklogTest
                 case RepeatDispatchDecoder.TEMPLATE_ID:
                     received.add("attempt");
                     break;
+                case HeartbeatDecoder.TEMPLATE_ID:
+                    break;
                 default:
                     received.add("template " + messageHeader.templateId());
                     break;
@@ -339,6 +342,8 @@ class ClientBacklogTest
                     break;
                 case RepeatDispatchDecoder.TEMPLATE_ID:
                     received.add("attempt");
+                    break;
+                case HeartbeatDecoder.TEMPLATE_ID:
                     break;
                 default:
                     received.add("template " + header.templateId());

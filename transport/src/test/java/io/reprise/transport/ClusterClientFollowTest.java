@@ -21,6 +21,7 @@ import io.reprise.client.RepriseClient;
 import io.reprise.client.RepriseWorker;
 import io.reprise.schema.client.ConnectDecoder;
 import io.reprise.schema.client.ConnectResponseEncoder;
+import io.reprise.schema.client.HeartbeatEncoder;
 import io.reprise.schema.client.MessageHeaderDecoder;
 import io.reprise.schema.client.MessageHeaderEncoder;
 import io.reprise.schema.client.NotLeaderEncoder;
@@ -228,6 +229,53 @@ class ClusterClientFollowTest
             assertEquals(clientIdOf(1), client.clientId());
             assertEquals(1, members[0].connects.get());
             assertEquals(List.of("null: connection lost"), closes);
+        }
+    }
+
+    /**
+     * A member that stops without a word and whose publications stay up (a process stopped, or its machine gone while
+     * a shared driver lives on): only its silence tells. The client takes it as lost after five of its heartbeat
+     * intervals and goes on at the next member.
+     */
+    @Test
+    void shouldTakeAMemberThatFallsSilentAsLostAndGoOnAtTheNext() throws Exception
+    {
+        for (final FakeMember member : members)
+        {
+            member.accept();
+            member.heartbeat();
+        }
+        try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
+        {
+            assertEquals(clientIdOf(0), client.clientId());
+            onMembersThread(members[0]::freeze);
+            final long frozenNs = System.nanoTime();
+            pollUntil(client, () -> client.reconnects() == 1);
+            final long tookMs = (System.nanoTime() - frozenNs) / 1_000_000;
+            assertEquals(clientIdOf(1), client.clientId());
+            assertEquals(List.of("null: connection lost"), closes);
+            // The last heartbeat came at most one interval before the freeze.
+            final long silentMs = (ClientContext.NODE_SILENT_INTERVALS - 1) * FakeMember.HEARTBEAT_INTERVAL_MS;
+            assertTrue(tookMs >= silentMs && tookMs < 5_000, "lost after its silence: " + tookMs + " ms");
+        }
+    }
+
+    /** Looking for the leader after a member was lost, the client does not ask that member again meanwhile. */
+    @Test
+    void shouldNotAskTheMemberItLostWhileItLooksForTheLeader() throws Exception
+    {
+        members[0].accept();
+        members[1].notLeaderOnce();
+        members[2].notLeader(-1);
+        try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
+        {
+            assertEquals(clientIdOf(0), client.clientId());
+            // Member 0 still listens and would accept again.
+            onMembersThread(members[0]::dropClient);
+            pollUntil(client, () -> client.reconnects() == 1);
+            assertEquals(clientIdOf(1), client.clientId(), "member 1 at its second Connect, after member 2's");
+            assertEquals(1, members[0].connects.get(), "member 0 not asked again");
+            assertEquals(1, members[2].connects.get());
         }
     }
 
@@ -463,6 +511,8 @@ class ClusterClientFollowTest
     /** A member's ingress and its answers, as told; everything but the setters runs on the members' thread. */
     private final class FakeMember implements AutoCloseable
     {
+        static final long HEARTBEAT_INTERVAL_MS = 100;
+
         final int id;
         final String endpoint;
         final String channel;
@@ -488,6 +538,10 @@ class ClusterClientFollowTest
         private volatile long saveValue;
         private volatile boolean dieOnSave;
         private volatile int stepDownOnSaveTo = -1;
+        private volatile boolean noLeaderOnce;
+        private volatile boolean heartbeats;
+        private volatile boolean frozen;
+        private long heartbeatSentNs;
 
         FakeMember(final int id, final String endpoint)
         {
@@ -505,6 +559,24 @@ class ClusterClientFollowTest
         void notLeader(final int leaderMemberId)
         {
             connectAnswer = leaderMemberId;
+        }
+
+        /** Answers the first Connect with NotLeader naming none, and accepts the next ones. */
+        void notLeaderOnce()
+        {
+            noLeaderOnce = true;
+        }
+
+        /** Says in its ConnectResponse that it heartbeats, and sends its client a Heartbeat every interval. */
+        void heartbeat()
+        {
+            heartbeats = true;
+        }
+
+        /** Stops doing anything, as a stopped process would; its publications stay up. */
+        void freeze()
+        {
+            frozen = true;
         }
 
         void answerSaves(final ResultCode code, final long value)
@@ -552,7 +624,19 @@ class ClusterClientFollowTest
 
         int poll()
         {
-            return null == ingress ? 0 : ingress.poll(handler, 10);
+            if (frozen || null == ingress)
+            {
+                return 0;
+            }
+            final long nowNs = System.nanoTime();
+            if (heartbeats && null != toClient && nowNs - heartbeatSentNs >= HEARTBEAT_INTERVAL_MS * 1_000_000L)
+            {
+                heartbeatSentNs = nowNs;
+                final HeartbeatEncoder heartbeat = new HeartbeatEncoder().wrapAndApplyHeader(out, 0, headerEncoder)
+                    .correlationId(0);
+                toClient.offer(out, 0, MessageHeaderEncoder.ENCODED_LENGTH + heartbeat.encodedLength());
+            }
+            return ingress.poll(handler, 10);
         }
 
         private void onFragment(final DirectBuffer buffer, final int offset, final int length,
@@ -612,7 +696,12 @@ class ClusterClientFollowTest
             connects.incrementAndGet();
             final Publication publication = membersAeron.addPublication(responseChannel, streamId);
             publications.add(publication);
-            final int answer = connectAnswer;
+            int answer = connectAnswer;
+            if (noLeaderOnce)
+            {
+                noLeaderOnce = false;
+                answer = -1;
+            }
             if (answer != -2)
             {
                 sendNotLeader(publication, correlationId, answer);
@@ -626,6 +715,8 @@ class ClusterClientFollowTest
                 .leaderMemberId(id)
                 .resultCode(ResultCode.OK)
                 .heartbeatIntervalMs(ConnectResponseEncoder.heartbeatIntervalMsNullValue())
+                .nodeHeartbeatIntervalMs(heartbeats ? HEARTBEAT_INTERVAL_MS :
+                    ConnectResponseEncoder.nodeHeartbeatIntervalMsNullValue())
                 .detail("");
             offer(publication, MessageHeaderEncoder.ENCODED_LENGTH + response.encodedLength());
         }

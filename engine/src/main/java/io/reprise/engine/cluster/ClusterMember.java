@@ -330,11 +330,14 @@ public final class ClusterMember implements Agent
     /**
      * Leading, a follower needs what the log no longer holds: it gets the newest snapshot, its sources, then (by
      * replication) the log after it. One transfer at a time per follower; a finished one is sent again (the newest
-     * snapshot then) only if the follower still lacks the log {@link #RESEND_FINISHED_INSTALL_AFTER_NS} later.
+     * snapshot then) only if the follower still lacks the log {@link #RESEND_FINISHED_INSTALL_AFTER_NS} later, or
+     * once the log after it is rotated away.
      */
     private void startInstall(final int member)
     {
-        if (installing[member] && (!noteFinished(member, clock.nanoTime()) ||
+        // A transfer goes on while the log after its snapshot is held; once rotated away, it would only bring the
+        // follower to where it needs another, and the newest snapshot goes instead.
+        if (installing[member] && log.holds(installIndex[member] + 1) && (!noteFinished(member, clock.nanoTime()) ||
             clock.nanoTime() - installFinishedNs[member] < RESEND_FINISHED_INSTALL_AFTER_NS))
         {
             return;
