@@ -55,7 +55,7 @@ class ClusterPlantedBugsTest
         final Set<String> divergence = Set.of("equal-digests", "every-member-applies", "attempt-ended-twice",
             "attempt-repeated", "no-attempt-after-finish", "finished-twice", "one-attempt-in-flight",
             "acknowledged-session-kept", "answered-survives", "stale-report-accepted", "in-lease-report-refused",
-            "not-before-due");
+            "not-before-due", "redrive-of-live-session");
         switch (bug)
         {
             case COMMIT_WITHOUT_MAJORITY:

@@ -217,9 +217,10 @@ public final class ClusterMember implements Agent
         else
         {
             work += receiver.doWork();
-            if (installing() && log.lastIndex() >= receiver.snapshotIndex())
+            if (installing() && consensus.commitIndex() >= receiver.snapshotIndex())
             {
-                // The log reached the snapshot after all (a new leader held it): the install brings nothing more.
+                // The leader's log reached the snapshot after all (a new leader held it): the install brings nothing
+                // more. (Not this log's last index: entries of an older term past it may not be the leader's.)
                 steps.accept("install-discarded snapshot=" + receiver.snapshotIndex() + ": the log reaches it");
                 receiver.discard();
                 work++;

@@ -121,6 +121,11 @@ public final class Consensus implements Agent
     private int leaderId = NO_LEADER;
     private long commitIndex;
     private long electionDeadlineNs;
+    /** Standing for election: when the votes were last asked for, and the request, to ask again. */
+    private long votesAskedNs;
+    private long votesTerm;
+    private boolean votesPreVote;
+    private boolean votesTransfer;
     private long lastLeaderContactNs = Long.MIN_VALUE / 2;
     private final boolean[] votes;
     private int votesGranted;
@@ -230,6 +235,10 @@ public final class Consensus implements Agent
             }
             work++;
         }
+        else if (role != Role.FOLLOWER && now - votesAskedNs >= settings.heartbeatIntervalNs())
+        {
+            work += askForVotesAgain(now);
+        }
         return work;
     }
 
@@ -277,6 +286,39 @@ public final class Consensus implements Agent
 
     private void sendRequestVotes(final long term, final boolean preVote, final boolean transfer)
     {
+        votesAskedNs = clock.nanoTime();
+        votesTerm = term;
+        votesPreVote = preVote;
+        votesTransfer = transfer;
+        encodeRequestVote(term, preVote, transfer);
+        broadcast(MessageHeaderEncoder.ENCODED_LENGTH + requestVoteEncoder.encodedLength());
+    }
+
+    /**
+     * Standing, it asks again each heartbeat interval those that have not granted their vote. A member that heard the
+     * old leader a little later than this one ignores a request until a whole election timeout has passed since
+     * (leader stickiness), often by only a few ms; without asking again, that would cost a whole new round, up to
+     * two election timeouts more. Asking again changes no term, and a vote already given is given again.
+     */
+    private int askForVotesAgain(final long now)
+    {
+        votesAskedNs = now;
+        encodeRequestVote(votesTerm, votesPreVote, votesTransfer);
+        final int length = MessageHeaderEncoder.ENCODED_LENGTH + requestVoteEncoder.encodedLength();
+        int asked = 0;
+        for (int m = 0; m < memberCount; m++)
+        {
+            if (m != memberId && !votes[m])
+            {
+                link.send(m, sendBuffer, 0, length);
+                asked++;
+            }
+        }
+        return asked;
+    }
+
+    private void encodeRequestVote(final long term, final boolean preVote, final boolean transfer)
+    {
         requestVoteEncoder.wrapAndApplyHeader(sendBuffer, 0, headerEncoder)
             .term(term)
             .lastLogIndex(log.lastIndex())
@@ -284,7 +326,6 @@ public final class Consensus implements Agent
             .candidateId(memberId)
             .preVote(preVote ? Flag.TRUE : Flag.FALSE)
             .transfer(transfer ? Flag.TRUE : Flag.FALSE);
-        broadcast(MessageHeaderEncoder.ENCODED_LENGTH + requestVoteEncoder.encodedLength());
     }
 
     private void onRequestVote(final RequestVoteDecoder request) throws IOException

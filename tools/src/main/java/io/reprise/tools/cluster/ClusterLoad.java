@@ -65,6 +65,7 @@ public final class ClusterLoad implements AutoCloseable
     /** A failover being timed: from when, and the first acknowledgement of a save sent after it (0: none yet). */
     private volatile long watchFromNs = Long.MAX_VALUE;
     private volatile long firstAckAfterWatchNs;
+    private volatile long lostAfterWatchNs;
     private volatile boolean saving = true;
     private volatile boolean running = true;
     private MediaDriver driver;
@@ -159,6 +160,14 @@ public final class ClusterLoad implements AutoCloseable
                 {
                     refused.incrementAndGet();
                     lastRefusal = "session " + (idBase + session) + ": " + code;
+                }
+            }
+
+            public void onConnectionClosed(final ResultCode reason, final String detail)
+            {
+                if (0 == lostAfterWatchNs)
+                {
+                    lostAfterWatchNs = System.nanoTime();
                 }
             }
         };
@@ -310,9 +319,16 @@ public final class ClusterLoad implements AutoCloseable
     public long watchFailover()
     {
         firstAckAfterWatchNs = 0;
+        lostAfterWatchNs = 0;
         final long nowNs = System.nanoTime();
         watchFromNs = nowNs;
         return nowNs;
+    }
+
+    /** When the controller's connection was first lost or closed after {@link #watchFailover()}, or 0. */
+    public long connectionLostAfterWatch()
+    {
+        return lostAfterWatchNs;
     }
 
     /** The first acknowledgement of a save sent after {@link #watchFailover()}, or 0 for none yet. */

@@ -102,7 +102,15 @@ public final class KillCampaign
                 if (victim == leader)
                 {
                     leaderKills++;
-                    final long ackNs = awaitAckAfter(load, killNs);
+                    final long[] electedNs = {0};
+                    final long ackNs = awaitAckAfter(load, killNs, () ->
+                    {
+                        if (0 == electedNs[0])
+                        {
+                            final int newLeader = LocalCluster.leader(cluster.statuses());
+                            electedNs[0] = newLeader >= 0 && newLeader != victim ? System.nanoTime() : 0;
+                        }
+                    });
                     if (ackNs < 0)
                     {
                         problems.add("kill " + (k + 1) + " of leader " + victim + ": no save acknowledged within " +
@@ -110,7 +118,9 @@ public final class KillCampaign
                         break;
                     }
                     failovers.add((ackNs - killNs) / 1_000_000);
-                    failover = ", first save acknowledged after " + (ackNs - killNs) / 1_000_000 + " ms";
+                    failover = ", first save acknowledged after " + (ackNs - killNs) / 1_000_000 + " ms (the " +
+                        "client lost its member after " + sinceMs(load.connectionLostAfterWatch(), killNs) +
+                        " ms; a new leader seen after " + sinceMs(electedNs[0], killNs) + " ms)";
                 }
                 // Down a while: the others go on without it, and its log falls behind theirs.
                 LockSupport.parkNanos((200 + random.nextInt(800)) * 1_000_000L);
@@ -259,15 +269,23 @@ public final class KillCampaign
     }
 
     /** @return the first acknowledgement of a save sent after {@code killNs}, or -1 when none came in time. */
-    private static long awaitAckAfter(final ClusterLoad load, final long killNs)
+    /** Waits for the first save acknowledged after the kill, running {@code meanwhile} every few ms. */
+    private static long awaitAckAfter(final ClusterLoad load, final long killNs, final Runnable meanwhile)
     {
         final long deadlineNs = killNs + FAILOVER_WAIT_MS * 1_000_000L;
         long ackNs;
         while ((ackNs = load.firstAckAfterWatch()) == 0 && System.nanoTime() - deadlineNs < 0)
         {
+            meanwhile.run();
             LockSupport.parkNanos(1_000_000L);
         }
         return ackNs == 0 ? -1 : ackNs;
+    }
+
+    /** Milliseconds from {@code startNs} to {@code atNs}, or "-" when it did not happen (0). */
+    private static String sinceMs(final long atNs, final long startNs)
+    {
+        return 0 == atNs ? "-" : Long.toString((atNs - startNs) / 1_000_000);
     }
 
     /**

@@ -73,6 +73,7 @@ class ClusterFailoverTest
      * the leader in about half: the kill campaign of {@code -Plong}).
      */
     @Test
+    @Timeout(value = 120, unit = TimeUnit.MINUTES) // the campaign of -Plong: 100 kills, each restart replaying more
     void shouldLoseNothingAcknowledgedWhenLeadersAndFollowersAreKilledUnderLoad() throws Exception
     {
         final int kills = Integer.getInteger(KILLS_PROP_NAME, 4);
