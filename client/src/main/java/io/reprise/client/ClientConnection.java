@@ -108,7 +108,10 @@ final class ClientConnection implements AutoCloseable
     private String ingressChannel;
     /** The member {@link #ingressChannel} belongs to, or the last one tried when a redirect named another channel. */
     private int memberIndex;
-    /** The member whose connection was lost, skipped by the round-robin until a connection is made; -1 for none. */
+    /**
+     * The member whose connection was lost: the round-robin skips it, and a NotLeader naming it counts as naming none,
+     * until a connection is made or the attempt fails; -1 for none.
+     */
     private int lostMember = -1;
     private Subscription subscription;
     private ExclusivePublication publication;
@@ -175,8 +178,10 @@ final class ClientConnection implements AutoCloseable
         catch (final ConnectException ex)
         {
             closeChannels();
-            // The next attempt starts elsewhere: this member did not answer in time, or no longer leads.
+            // The next attempt starts elsewhere: this member did not answer in time, or no longer leads. The member
+            // lost is skipped for one attempt only: it may have been lost for a moment, and still lead.
             nextMember();
+            lostMember = -1;
             throw ex;
         }
         catch (final AeronException ex)
@@ -299,7 +304,8 @@ final class ClientConnection implements AutoCloseable
             }
             closeChannels();
             final String leaderChannel = handshakeLeaderChannel;
-            if (leaderChannel.isEmpty())
+            // A member that has not yet noticed the death of the member just lost still names it: no leader yet.
+            if (leaderChannel.isEmpty() || (lostMember >= 0 && leaderChannel.equals(memberChannels[lostMember])))
             {
                 if (deadlineNs - System.nanoTime() < NO_LEADER_BACKOFF_MS * 1_000_000L)
                 {

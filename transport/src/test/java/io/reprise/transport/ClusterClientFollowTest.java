@@ -279,6 +279,25 @@ class ClusterClientFollowTest
         }
     }
 
+    /** A member that has not yet noticed the death of the member just lost still names it: that names no leader. */
+    @Test
+    void shouldNotFollowANotLeaderNamingTheMemberItJustLost() throws Exception
+    {
+        members[0].accept();
+        members[1].notLeader(0);
+        members[2].accept();
+        try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
+        {
+            assertEquals(clientIdOf(0), client.clientId());
+            // Member 0 still listens and would accept again.
+            onMembersThread(members[0]::dropClient);
+            pollUntil(client, () -> client.reconnects() == 1);
+            assertEquals(clientIdOf(2), client.clientId(), "member 1 named member 0: the client went on to member 2");
+            assertEquals(1, members[0].connects.get(), "member 0 not asked again");
+            assertEquals(1, members[1].connects.get());
+        }
+    }
+
     @Test
     void shouldFollowANotLeaderWhileConnected() throws Exception
     {

@@ -66,6 +66,7 @@ public final class ClusterLoad implements AutoCloseable
     private volatile long watchFromNs = Long.MAX_VALUE;
     private volatile long firstAckAfterWatchNs;
     private volatile long lostAfterWatchNs;
+    private volatile long reconnectedAfterWatchNs;
     private volatile boolean saving = true;
     private volatile boolean running = true;
     private MediaDriver driver;
@@ -188,6 +189,10 @@ public final class ClusterLoad implements AutoCloseable
                 client.poll();
                 if (client.reconnects() != reconnects)
                 {
+                    if (0 == reconnectedAfterWatchNs && 0 != lostAfterWatchNs)
+                    {
+                        reconnectedAfterWatchNs = System.nanoTime();
+                    }
                     // A new connection: no answer to what was sent on the last one will come.
                     reconnects = client.reconnects();
                     resendAll(sessionOf, again);
@@ -320,6 +325,7 @@ public final class ClusterLoad implements AutoCloseable
     {
         firstAckAfterWatchNs = 0;
         lostAfterWatchNs = 0;
+        reconnectedAfterWatchNs = 0;
         final long nowNs = System.nanoTime();
         watchFromNs = nowNs;
         return nowNs;
@@ -329,6 +335,12 @@ public final class ClusterLoad implements AutoCloseable
     public long connectionLostAfterWatch()
     {
         return lostAfterWatchNs;
+    }
+
+    /** When the controller was connected again after that, or 0. */
+    public long reconnectedAfterWatch()
+    {
+        return reconnectedAfterWatchNs;
     }
 
     /** The first acknowledgement of a save sent after {@link #watchFailover()}, or 0 for none yet. */

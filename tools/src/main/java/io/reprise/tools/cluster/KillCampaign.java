@@ -85,7 +85,8 @@ public final class KillCampaign
         int leaderKills = 0;
         cluster.startAll();
         cluster.awaitLeader(LEADER_WAIT_MS);
-        final int maxSessions = Math.max(10_000, rate * (kills + 10) * 10);
+        // Room for about 30 s of load per kill: a restart replays more of the journal each time.
+        final int maxSessions = Math.max(10_000, rate * (kills + 10) * 30);
         final ClusterLoad load = new ClusterLoad(endpoints(layout), "reprise-dev-token", rate, maxSessions,
             (random.nextLong() & ((1L << 40) - 1)) << 22, 64).start();
         try
@@ -96,8 +97,10 @@ public final class KillCampaign
                 final int leader = cluster.awaitLeader(LEADER_WAIT_MS);
                 final boolean atLeader = targets == Targets.ALTERNATE ? k % 2 == 0 : random.nextBoolean();
                 final int victim = atLeader ? leader : follower(layout.members(), leader, random);
-                final long killNs = load.watchFailover();
+                final long killNs = System.nanoTime();
                 cluster.kill(victim);
+                // Only a save sent once the member is dead, which only a new leader can commit, times a failover.
+                load.watchFailover();
                 String failover = "";
                 if (victim == leader)
                 {
@@ -120,7 +123,8 @@ public final class KillCampaign
                     failovers.add((ackNs - killNs) / 1_000_000);
                     failover = ", first save acknowledged after " + (ackNs - killNs) / 1_000_000 + " ms (the " +
                         "client lost its member after " + sinceMs(load.connectionLostAfterWatch(), killNs) +
-                        " ms; a new leader seen after " + sinceMs(electedNs[0], killNs) + " ms)";
+                        " ms; a new leader seen after " + sinceMs(electedNs[0], killNs) + " ms; the client " +
+                        "connected again after " + sinceMs(load.reconnectedAfterWatch(), killNs) + " ms)";
                 }
                 // Down a while: the others go on without it, and its log falls behind theirs.
                 LockSupport.parkNanos((200 + random.nextInt(800)) * 1_000_000L);

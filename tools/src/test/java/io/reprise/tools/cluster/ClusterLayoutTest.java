@@ -44,9 +44,12 @@ class ClusterLayoutTest
         final ClusterLayout layout = ClusterLayout.of(dir.resolve("c"), 3, 21000, true);
         final Map<String, String> settings = layout.nodeSettings(1);
         assertEquals(List.of("reprise.cluster.member.id", "reprise.cluster.replica.endpoints",
-            "reprise.cluster.ingress.endpoints", "reprise.data.dir", "reprise.aeron.dir"),
+            "reprise.cluster.ingress.endpoints", "reprise.data.dir", "reprise.aeron.dir", "reprise.ring.wait.strategy"),
             List.copyOf(settings.keySet()));
         assertEquals("1", settings.get("reprise.cluster.member.id"));
+        assertEquals("blocking", settings.get("reprise.ring.wait.strategy"), "members that share a machine's cores");
+        assertEquals("sleeping", layout.withSettings(Map.of("reprise.ring.wait.strategy", "sleeping")).nodeSettings(1)
+            .get("reprise.ring.wait.strategy"), "a layout's own settings come first");
         assertEquals("localhost:21000,localhost:21001,localhost:21002",
             settings.get("reprise.cluster.replica.endpoints"));
         assertEquals("localhost:21010,localhost:21011,localhost:21012",
