@@ -98,14 +98,7 @@ class ClusterFailoverTest
     @Test
     void shouldBringBackAFollowerDownBrieflyByTheLogAlone() throws Exception
     {
-        final ClusterLayout layout = ClusterLayout.of(dir, 3, freeBasePort()).withSettings(Map.of(
-            NodeContext.SEGMENT_LENGTH_PROP_NAME, Long.toString(2_200_000),
-            NodeContext.SNAPSHOTS_RETAINED_PROP_NAME, "1"));
-        cluster = new LocalCluster(layout, LocalCluster.launcherOfThisJvm());
-        cluster.startAll();
-        final int leader = cluster.awaitLeader(LEADER_WAIT_MS);
-        load = new ClusterLoad(KillCampaign.endpoints(layout), "reprise-dev-token", 1_000, 200_000, idBase(), 512)
-            .start();
+        final int leader = startWithSmallSegmentsUnderLoad(512);
         awaitAcked(2_000);
         cluster.snapshot(LEADER_WAIT_MS);
 
@@ -129,14 +122,7 @@ class ClusterFailoverTest
     @Test
     void shouldBringBackAFollowerByAFullInstallWhenTheLeaderRotatedItsLogPastIt() throws Exception
     {
-        final ClusterLayout layout = ClusterLayout.of(dir, 3, freeBasePort()).withSettings(Map.of(
-            NodeContext.SEGMENT_LENGTH_PROP_NAME, Long.toString(2_200_000),
-            NodeContext.SNAPSHOTS_RETAINED_PROP_NAME, "1"));
-        cluster = new LocalCluster(layout, LocalCluster.launcherOfThisJvm());
-        cluster.startAll();
-        final int leader = cluster.awaitLeader(LEADER_WAIT_MS);
-        load = new ClusterLoad(KillCampaign.endpoints(layout), "reprise-dev-token", 1_000, 200_000, idBase(), 2048)
-            .start();
+        final int leader = startWithSmallSegmentsUnderLoad(2048);
         awaitAcked(500);
 
         final int behind = follower(leader);
@@ -189,6 +175,23 @@ class ClusterFailoverTest
         awaitCaughtUp(cutOff);
 
         finishAndCheck();
+    }
+
+    /**
+     * Starts a cluster whose logs rotate soon (small segments, one snapshot kept) under 1,000 saves/s of
+     * {@code payloadBytes} each; returns its leader.
+     */
+    private int startWithSmallSegmentsUnderLoad(final int payloadBytes) throws Exception
+    {
+        final ClusterLayout layout = ClusterLayout.of(dir, 3, freeBasePort()).withSettings(Map.of(
+            NodeContext.SEGMENT_LENGTH_PROP_NAME, Long.toString(2_200_000),
+            NodeContext.SNAPSHOTS_RETAINED_PROP_NAME, "1"));
+        cluster = new LocalCluster(layout, LocalCluster.launcherOfThisJvm());
+        cluster.startAll();
+        final int leader = cluster.awaitLeader(LEADER_WAIT_MS);
+        load = new ClusterLoad(KillCampaign.endpoints(layout), "reprise-dev-token", 1_000, 200_000, idBase(),
+            payloadBytes).start();
+        return leader;
     }
 
     private void finishAndCheck() throws Exception
