@@ -3,6 +3,8 @@ package io.reprise.client;
 import java.io.File;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -12,10 +14,12 @@ import io.aeron.ChannelUri;
 import io.aeron.CommonContext;
 import io.aeron.ExclusivePublication;
 import io.aeron.FragmentAssembler;
+import io.aeron.Image;
 import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.exceptions.AeronException;
 import io.aeron.exceptions.DriverTimeoutException;
+import io.aeron.exceptions.RegistrationException;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import io.reprise.schema.client.ClientRole;
@@ -41,12 +45,14 @@ import org.agrona.concurrent.UnsafeBuffer;
  * connection is lost, and the heartbeat the node asks for (a worker is dropped when it sends nothing for its
  * liveness timeout). Single-threaded: the owning client's thread does everything.
  * <p>
- * Given every cluster member's ingress ({@link ClientContext#memberIngressChannels()}), it looks for the leader: a
- * member that does not lead answers the Connect with NotLeader, naming the leader's channel (followed at once, at
- * most {@code 2 * members} times in one attempt, so two members naming each other cannot hold it) or none while an
- * election is on (the next member is asked after {@value #NO_LEADER_BACKOFF_MS} ms). A member that does not answer
- * gets its share of the connect timeout, then the next one is tried. A connection lost without a word goes on at the
- * next member, round-robin: the member that died is the least likely to lead.
+ * Given every cluster member's ingress ({@link ClientContext#memberIngressChannels()}), it looks for the leader by
+ * asking every member at once, on one response subscription: the leader accepts, and the others answer
+ * {@code NotLeader}, naming the leader (asked at once, if it was not already) or none while an election is on (a
+ * member holds its answer until it knows a leader, so the one elected accepts what it held). A member that answered
+ * {@code NotLeader} is asked again after {@value #NO_LEADER_BACKOFF_MS} ms; one not there is asked once it listens.
+ * The first member to accept is kept, and every other channel closed. A member whose connection was lost is asked
+ * too: it may have been lost for a moment and still lead, and if it died its channel never connects, costing
+ * nothing. The whole search has one connect timeout.
  * <p>
  * An Aeron client of its own (none given in the context) is made when the connection is made, and made anew when
  * it closed: Aeron closes a client whose media driver stopped heartbeating (the node's embedded driver dies with
@@ -59,7 +65,7 @@ final class ClientConnection implements AutoCloseable
     static final long RECONNECT_BACKOFF_INITIAL_MS = 100;
     /** The longest wait between two attempts to connect again. */
     static final long RECONNECT_BACKOFF_MAX_MS = 2_000;
-    /** After a NotLeader that names no leader (an election is on), the wait before asking the next member. */
+    /** After a member answered NotLeader, the wait before asking it again. */
     static final long NO_LEADER_BACKOFF_MS = 50;
     /** At most this many errors of one Aeron client of its own are printed, apart from its driver going away. */
     private static final int AERON_ERRORS_PRINTED_MAX = 10;
@@ -98,29 +104,27 @@ final class ClientConnection implements AutoCloseable
     private final ClosedListener closedListener;
     /** Every member's ingress channel in member id order; empty for a standalone node. */
     private final String[] memberChannels;
-    /** The most NotLeader redirects one attempt to connect follows. */
-    private final int maxRedirects;
+    /** The most channels one search asks: the members', and those NotLeader answers named that are not among them. */
+    private final int maxCandidates;
+    /** The channels asked in the search under way (empty when none is), in the order they were first asked. */
+    private final List<Candidate> candidates = new ArrayList<>();
     private final UnsafeBuffer control = new UnsafeBuffer(ByteBuffer.allocateDirect(8192));
     private final FragmentAssembler assembler = new FragmentAssembler(this::onFragment);
     private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
     private final MessageHeaderEncoder heartbeatHeader = new MessageHeaderEncoder();
     private final UnsafeBuffer heartbeatBuffer = new UnsafeBuffer(new byte[64]);
-    private String ingressChannel;
-    /** The member {@link #ingressChannel} belongs to, or the last one tried when a redirect named another channel. */
-    private int memberIndex;
-    /**
-     * The member whose connection was lost: the round-robin skips it, and a NotLeader naming it counts as naming none,
-     * until a connection is made or the attempt fails; -1 for none.
-     */
-    private int lostMember = -1;
     private Subscription subscription;
     private ExclusivePublication publication;
+    /** The image the connected node's messages come on; everything else on the subscription is ignored. */
+    private Image nodeImage;
+    /** A fragment from the node was read in this poll. */
+    private boolean heardFromNode;
     private long clientId;
-    private long connectCorrelationId;
-    private ResultCode connectCode;
-    private String connectDetail;
-    /** The leader's channel ("" for none known) from a NotLeader answering the Connect under way, else null. */
-    private String handshakeLeaderChannel;
+    /** The leader's channel as the last member to stop leading named it: asked as well, if not a member's. */
+    private String followedChannel;
+    /** The member that accepted in the search under way, and the refusal that ended it, if any. */
+    private Candidate accepted;
+    private ConnectException refusal;
     /** The leader's channel ("" for none known) from a NotLeader while connected, until the next poll follows it. */
     private String redirectChannel;
     private int redirectLeaderMemberId;
@@ -157,8 +161,7 @@ final class ClientConnection implements AutoCloseable
         this.ownsAeron = null == context.aeron();
         this.aeron = context.aeron();
         this.memberChannels = context.memberIngressChannels().toArray(new String[0]);
-        this.maxRedirects = 2 * Math.max(1, memberChannels.length);
-        this.ingressChannel = memberChannels.length > 0 ? memberChannels[0] : context.ingressChannel();
+        this.maxCandidates = 2 * Math.max(1, memberChannels.length);
     }
 
     /**
@@ -178,10 +181,6 @@ final class ClientConnection implements AutoCloseable
         catch (final ConnectException ex)
         {
             closeChannels();
-            // The next attempt starts elsewhere: this member did not answer in time, or no longer leads. The member
-            // lost is skipped for one attempt only: it may have been lost for a moment, and still lead.
-            nextMember();
-            lostMember = -1;
             throw ex;
         }
         catch (final AeronException ex)
@@ -266,153 +265,240 @@ final class ClientConnection implements AutoCloseable
     }
 
     /**
-     * Handshakes with the member at {@link #ingressChannel}, then, in a cluster, with the one a NotLeader names, or
-     * the next one, until one accepts, within one connect timeout.
+     * Asks every member (or the standalone node) at once, and follows what they answer, until one accepts: see the
+     * class comment. Throws {@link ConnectException} when one refuses, or none accepts within the connect timeout.
      */
     private void connectToLeader()
     {
-        final long timeoutNs = context.connectTimeoutMs() * 1_000_000L;
-        final long deadlineNs = System.nanoTime() + timeoutNs;
-        int redirects = 0;
-        while (true)
-        {
-            final long memberDeadlineNs = memberChannels.length == 0 ? deadlineNs :
-                Math.min(deadlineNs, System.nanoTime() + timeoutNs / memberChannels.length);
-            try
-            {
-                if (handshake(memberDeadlineNs))
-                {
-                    lostMember = -1;
-                    return;
-                }
-            }
-            catch (final ConnectException ex)
-            {
-                // A refusal would be the same at any member; no node or no answer here may be a member that is down.
-                if (null != ex.code() || memberChannels.length == 0 || Thread.currentThread().isInterrupted())
-                {
-                    throw ex;
-                }
-                if (System.nanoTime() - deadlineNs >= 0)
-                {
-                    throw new ConnectException(null, "no leader among " + memberChannels.length + " members within " +
-                        context.connectTimeoutMs() + " ms; the last tried: " + ex.getMessage(), ex);
-                }
-                closeChannels();
-                nextMember();
-                continue;
-            }
-            closeChannels();
-            final String leaderChannel = handshakeLeaderChannel;
-            // A member that has not yet noticed the death of the member just lost still names it: no leader yet.
-            if (leaderChannel.isEmpty() || (lostMember >= 0 && leaderChannel.equals(memberChannels[lostMember])))
-            {
-                if (deadlineNs - System.nanoTime() < NO_LEADER_BACKOFF_MS * 1_000_000L)
-                {
-                    throw new ConnectException(null, "no leader within " + context.connectTimeoutMs() +
-                        " ms: " + ingressChannel + " answered NotLeader naming none (an election is on)");
-                }
-                LockSupport.parkNanos(NO_LEADER_BACKOFF_MS * 1_000_000L);
-                nextMember();
-            }
-            else if (++redirects > maxRedirects)
-            {
-                throw new ConnectException(null, "followed " + maxRedirects + " NotLeader redirects without " +
-                    "reaching a leader; the last named " + leaderChannel);
-            }
-            else
-            {
-                follow(leaderChannel);
-            }
-        }
-    }
-
-    /**
-     * The next member round-robin, past the one whose connection was just lost (it most likely died, and a member that
-     * does not answer costs a share of the connect timeout); a standalone node's channel stays.
-     */
-    private void nextMember()
-    {
-        if (memberChannels.length > 0)
-        {
-            memberIndex = (memberIndex + 1) % memberChannels.length;
-            if (memberIndex == lostMember && memberChannels.length > 1)
-            {
-                memberIndex = (memberIndex + 1) % memberChannels.length;
-            }
-            ingressChannel = memberChannels[memberIndex];
-        }
-    }
-
-    /** The leader's channel, as a NotLeader named it; the member it is, when it is one of the list. */
-    private void follow(final String leaderChannel)
-    {
-        ingressChannel = leaderChannel;
-        for (int i = 0; i < memberChannels.length; i++)
-        {
-            if (memberChannels[i].equals(leaderChannel))
-            {
-                memberIndex = i;
-            }
-        }
-    }
-
-    /**
-     * One handshake with the member at {@link #ingressChannel}.
-     *
-     * @return true when connected, false when the member answered NotLeader ({@link #handshakeLeaderChannel}).
-     * @throws ConnectException when refused, or not answered by {@code deadlineNs}.
-     */
-    private boolean handshake(final long deadlineNs)
-    {
-        clientId = 0;
-        handshakeLeaderChannel = null;
-        redirectChannel = null;
+        final long deadlineNs = System.nanoTime() + context.connectTimeoutMs() * 1_000_000L;
         final int responseStreamId = ThreadLocalRandom.current().nextInt(10_000, Integer.MAX_VALUE);
         subscription = aeron.addSubscription(context.responseChannel(), responseStreamId);
         final String responseChannel = resolvedResponseChannel(deadlineNs);
-        publication = aeron.addExclusivePublication(ingressChannel, context.ingressStreamId());
-        while (!publication.isConnected())
+        accepted = null;
+        refusal = null;
+        clientId = 0;
+        redirectChannel = null;
+        try
         {
-            awaitUntil(deadlineNs, "no node listening on " + ingressChannel + " stream " + context.ingressStreamId());
+            for (final String memberChannel : memberChannels)
+            {
+                addCandidate(memberChannel);
+            }
+            if (null != followedChannel && !List.of(memberChannels).contains(followedChannel))
+            {
+                addCandidate(followedChannel);
+            }
+            else if (memberChannels.length == 0)
+            {
+                addCandidate(context.ingressChannel());
+            }
+            while (true)
+            {
+                final long nowNs = System.nanoTime();
+                boolean anyLeft = false;
+                for (int i = 0; i < candidates.size(); i++)
+                {
+                    anyLeft |= ask(candidates.get(i), nowNs, responseStreamId, responseChannel);
+                }
+                subscription.poll(assembler, FRAGMENT_LIMIT);
+                if (null != refusal)
+                {
+                    throw refusal;
+                }
+                if (null != accepted)
+                {
+                    keep(accepted);
+                    return;
+                }
+                if (!anyLeft || nowNs - deadlineNs > 0)
+                {
+                    throw new ConnectException(null, searchFailure());
+                }
+                if (Thread.currentThread().isInterrupted())
+                {
+                    throw new ConnectException(null, "interrupted while connecting");
+                }
+                LockSupport.parkNanos(100_000);
+            }
         }
+        finally
+        {
+            for (int i = 0; i < candidates.size(); i++)
+            {
+                if (candidates.get(i) != accepted)
+                {
+                    aeron.asyncRemovePublication(candidates.get(i).registrationId);
+                }
+            }
+            candidates.clear();
+            accepted = null;
+            refusal = null;
+        }
+    }
 
-        connectCorrelationId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
-        connectCode = null;
+    private Candidate addCandidate(final String channel)
+    {
+        final Candidate candidate = new Candidate(channel,
+            aeron.asyncAddExclusivePublication(channel, context.ingressStreamId()), System.nanoTime());
+        candidates.add(candidate);
+        return candidate;
+    }
+
+    /**
+     * Sends the candidate a Connect when it is due one and listens.
+     *
+     * @return false when the candidate can never be asked (the media driver refused its channel).
+     */
+    private boolean ask(
+        final Candidate candidate, final long nowNs, final int responseStreamId, final String responseChannel)
+    {
+        if (null == candidate.publication)
+        {
+            if (null != candidate.driverRefusal)
+            {
+                return false;
+            }
+            try
+            {
+                candidate.publication = aeron.getExclusivePublication(candidate.registrationId);
+            }
+            catch (final RegistrationException ex)
+            {
+                candidate.driverRefusal = ex.getMessage();
+                return false;
+            }
+            if (null == candidate.publication)
+            {
+                return true;
+            }
+        }
+        if (0 != candidate.correlationId || nowNs - candidate.askAtNs < 0 || !candidate.publication.isConnected())
+        {
+            return true;
+        }
+        final long correlationId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
         final byte[] token = context.token().getBytes(StandardCharsets.UTF_8);
         final ConnectEncoder connect = new ConnectEncoder().wrapAndApplyHeader(control, 0, headerEncoder)
-            .correlationId(connectCorrelationId)
+            .correlationId(correlationId)
             .tenant(context.tenant())
             .responseStreamId(responseStreamId)
             .role(role)
             .responseChannel(responseChannel)
             .putToken(token, 0, token.length);
-        final int length = MessageHeaderEncoder.ENCODED_LENGTH + connect.encodedLength();
-        while (publication.offer(control, 0, length) < 0)
+        if (candidate.publication.offer(control, 0, MessageHeaderEncoder.ENCODED_LENGTH + connect.encodedLength()) > 0)
         {
-            awaitUntil(deadlineNs, "ingress did not take the connect request");
+            candidate.correlationId = correlationId;
         }
-        while (null == connectCode && null == handshakeLeaderChannel)
+        return true;
+    }
+
+    /**
+     * A ConnectResponse ({@code leaderChannel} null, the decoder wrapped) or a NotLeader answering a Connect of the
+     * search under way.
+     */
+    private void onConnectAnswer(final long correlationId, final String leaderChannel, final Header fragmentHeader)
+    {
+        Candidate candidate = null;
+        for (int i = 0; i < candidates.size(); i++)
         {
-            subscription.poll(assembler, FRAGMENT_LIMIT);
-            if (null == connectCode && null == handshakeLeaderChannel)
+            if (candidates.get(i).correlationId == correlationId)
             {
-                awaitUntil(deadlineNs, "no connect response from the node");
+                candidate = candidates.get(i);
             }
         }
-        if (null == connectCode)
+        if (null == candidate || null != accepted || null != refusal)
         {
-            return false;
+            return; // an answer to an earlier Connect, or one after the search was decided
         }
-        if (connectCode != ResultCode.OK)
+        candidate.correlationId = 0;
+        if (null == leaderChannel)
         {
-            throw new ConnectException(connectCode, "connect refused: " + connectCode + " " + connectDetail);
+            final ResultCode code = connectResponse.resultCode();
+            if (code != ResultCode.OK)
+            {
+                refusal = new ConnectException(code, "connect refused: " + code + " " + connectResponse.detail());
+                return;
+            }
+            accepted = candidate;
+            nodeImage = subscription.imageBySessionId(fragmentHeader.sessionId());
+            clientId = connectResponse.clientId();
+            final long intervalMs = connectResponse.heartbeatIntervalMs();
+            heartbeatIntervalNs = intervalMs == ConnectResponseDecoder.heartbeatIntervalMsNullValue() ||
+                intervalMs <= 0 ? 0 : intervalMs * 1_000_000L;
+            final long nodeIntervalMs = connectResponse.nodeHeartbeatIntervalMs();
+            nodeSilentNs = nodeIntervalMs == ConnectResponseDecoder.nodeHeartbeatIntervalMsNullValue() ||
+                nodeIntervalMs <= 0 ? 0 : ClientContext.NODE_SILENT_INTERVALS * nodeIntervalMs * 1_000_000L;
+            return;
         }
+        final long nowNs = System.nanoTime();
+        candidate.askAtNs = nowNs + NO_LEADER_BACKOFF_MS * 1_000_000L;
+        if (leaderChannel.isEmpty())
+        {
+            candidate.lastAnswer = "NotLeader naming none";
+            return;
+        }
+        candidate.lastAnswer = "NotLeader naming " + leaderChannel;
+        Candidate leader = null;
+        for (int i = 0; i < candidates.size(); i++)
+        {
+            if (candidates.get(i).channel.equals(leaderChannel))
+            {
+                leader = candidates.get(i);
+            }
+        }
+        if (null == leader && candidates.size() < maxCandidates)
+        {
+            leader = addCandidate(leaderChannel);
+        }
+        if (null != leader && 0 == leader.correlationId)
+        {
+            leader.askAtNs = nowNs;
+        }
+    }
+
+    /** The accepted candidate becomes the connection. */
+    private void keep(final Candidate candidate)
+    {
+        publication = candidate.publication;
         lastSentNs = System.nanoTime();
         lastHeardNs = lastSentNs;
         closedByNode = false;
         closeReported = false;
-        return true;
+    }
+
+    /** Why no member accepted: what each channel asked did last. */
+    private String searchFailure()
+    {
+        final StringBuilder failure = new StringBuilder(memberChannels.length == 0 ? "no connection within " :
+            "no leader among " + memberChannels.length + " members within ");
+        failure.append(context.connectTimeoutMs()).append(" ms:");
+        for (int i = 0; i < candidates.size(); i++)
+        {
+            final Candidate candidate = candidates.get(i);
+            failure.append(i == 0 ? " " : "; ").append(candidate.channel).append(" stream ")
+                .append(context.ingressStreamId()).append(": ");
+            if (null != candidate.driverRefusal)
+            {
+                failure.append("the media driver refused the channel: ").append(candidate.driverRefusal);
+            }
+            else if (null == candidate.publication || !candidate.publication.isConnected())
+            {
+                failure.append("no node listening");
+            }
+            else if (0 != candidate.correlationId)
+            {
+                failure.append("no answer to the connect request");
+            }
+            else if (null != candidate.lastAnswer)
+            {
+                failure.append(candidate.lastAnswer);
+            }
+            else
+            {
+                failure.append("the ingress did not take the connect request");
+            }
+        }
+        return failure.toString();
     }
 
     /** A UDP response channel on port 0 gets a port from the system: tell the node the resolved one. */
@@ -466,13 +552,9 @@ final class ClientConnection implements AutoCloseable
             reportClosed(ResultCode.NOT_LEADER, leaderChannel.isEmpty() ?
                 "the member stopped leading; no leader known" :
                 "the member stopped leading; member " + redirectLeaderMemberId + " leads at " + leaderChannel);
-            if (leaderChannel.isEmpty())
+            if (!leaderChannel.isEmpty())
             {
-                nextMember();
-            }
-            else
-            {
-                follow(leaderChannel);
+                followedChannel = leaderChannel;
             }
         }
         int work = 0;
@@ -490,9 +572,6 @@ final class ClientConnection implements AutoCloseable
             else if (!closeReported)
             {
                 reportClosed(null, "connection lost");
-                // The member went away: in a cluster, another one leads or soon will.
-                lostMember = memberIndex;
-                nextMember();
             }
             if (!reconnect())
             {
@@ -521,8 +600,9 @@ final class ClientConnection implements AutoCloseable
         {
             return 0;
         }
+        heardFromNode = false;
         final int fragments = subscription.poll(assembler, fragmentLimit);
-        if (fragments > 0)
+        if (heardFromNode)
         {
             lastHeardNs = System.nanoTime();
         }
@@ -571,7 +651,7 @@ final class ClientConnection implements AutoCloseable
     /** Open, and the node heard from within its heartbeat's silence limit (when it heartbeats). */
     boolean isConnected()
     {
-        return null != publication && publication.isConnected() && subscription.isConnected() &&
+        return null != publication && publication.isConnected() && !nodeImage.isClosed() &&
             (0 == nodeSilentNs || System.nanoTime() - lastHeardNs <= nodeSilentNs);
     }
 
@@ -617,22 +697,30 @@ final class ClientConnection implements AutoCloseable
             return;
         }
         final int body = offset + MessageHeaderDecoder.ENCODED_LENGTH;
-        switch (header.templateId())
+        final int templateId = header.templateId();
+        if (!candidates.isEmpty() && null == accepted)
+        {
+            // A search is under way: only answers to its Connects count until one accepts.
+            if (templateId == ConnectResponseDecoder.TEMPLATE_ID)
+            {
+                connectResponse.wrap(buffer, body, header.blockLength(), header.version());
+                onConnectAnswer(connectResponse.correlationId(), null, fragmentHeader);
+            }
+            else if (templateId == NotLeaderDecoder.TEMPLATE_ID)
+            {
+                notLeader.wrap(buffer, body, header.blockLength(), header.version());
+                onConnectAnswer(notLeader.correlationId(), notLeader.leaderChannel(), fragmentHeader);
+            }
+            return;
+        }
+        if (fragmentHeader.sessionId() != nodeImage.sessionId())
+        {
+            return; // another member's late answer to a Connect
+        }
+        heardFromNode = true;
+        switch (templateId)
         {
             case ConnectResponseDecoder.TEMPLATE_ID:
-                connectResponse.wrap(buffer, body, header.blockLength(), header.version());
-                if (connectResponse.correlationId() == connectCorrelationId)
-                {
-                    clientId = connectResponse.clientId();
-                    final long intervalMs = connectResponse.heartbeatIntervalMs();
-                    heartbeatIntervalNs = intervalMs == ConnectResponseDecoder.heartbeatIntervalMsNullValue() ||
-                        intervalMs <= 0 ? 0 : intervalMs * 1_000_000L;
-                    final long nodeIntervalMs = connectResponse.nodeHeartbeatIntervalMs();
-                    nodeSilentNs = nodeIntervalMs == ConnectResponseDecoder.nodeHeartbeatIntervalMsNullValue() ||
-                        nodeIntervalMs <= 0 ? 0 : ClientContext.NODE_SILENT_INTERVALS * nodeIntervalMs * 1_000_000L;
-                    connectDetail = connectResponse.detail();
-                    connectCode = connectResponse.resultCode();
-                }
                 break;
             case ConnectionClosedDecoder.TEMPLATE_ID:
                 connectionClosed.wrap(buffer, body, header.blockLength(), header.version());
@@ -651,13 +739,9 @@ final class ClientConnection implements AutoCloseable
                 break;
             case NotLeaderDecoder.TEMPLATE_ID:
                 notLeader.wrap(buffer, body, header.blockLength(), header.version());
-                if (null == connectCode && notLeader.correlationId() == connectCorrelationId)
+                // A member that stops leading says so to its connected clients (correlation id 0), then drops them.
+                if (0 == notLeader.correlationId())
                 {
-                    handshakeLeaderChannel = notLeader.leaderChannel();
-                }
-                else
-                {
-                    // A member that stops leading says so to its connected clients (correlation id 0), then drops them.
                     redirectLeaderMemberId = notLeader.leaderMemberId();
                     redirectChannel = notLeader.leaderChannel();
                 }
@@ -688,6 +772,7 @@ final class ClientConnection implements AutoCloseable
         CloseHelper.closeAll(publication, subscription);
         publication = null;
         subscription = null;
+        nodeImage = null;
     }
 
     public void close()
@@ -697,6 +782,28 @@ final class ClientConnection implements AutoCloseable
         {
             CloseHelper.close(aeron);
             aeron = null;
+        }
+    }
+
+    /** A channel asked in a search for the leader: its publication, made asynchronously, and what it answered. */
+    private static final class Candidate
+    {
+        final String channel;
+        final long registrationId;
+        ExclusivePublication publication;
+        /** Why the media driver would not make its publication, if it would not. */
+        String driverRefusal;
+        /** The Connect awaiting an answer, 0 for none. */
+        long correlationId;
+        /** When it may be asked (again, after a NotLeader). */
+        long askAtNs;
+        String lastAnswer;
+
+        Candidate(final String channel, final long registrationId, final long askAtNs)
+        {
+            this.channel = channel;
+            this.askAtNs = askAtNs;
+            this.registrationId = registrationId;
         }
     }
 }

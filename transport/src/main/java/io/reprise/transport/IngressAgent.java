@@ -622,7 +622,8 @@ final class IngressAgent implements Agent
             return;
         }
         final PendingConnect pending = new PendingConnect(publication, connect.correlationId(),
-            clock.nanoTime() + context.connectTimeoutMs() * 1_000_000L);
+            clock.nanoTime() + context.connectTimeoutMs() * 1_000_000L, ingress, imageSessionId,
+            null == grant ? 0 : grant.tenant(), role, clientHeader.version());
         if (null != refusal)
         {
             pending.code = ResultCode.AUTHENTICATION_FAILED;
@@ -641,33 +642,49 @@ final class IngressAgent implements Agent
         }
         else
         {
-            final Connection old = ingress.bySession.get(imageSessionId);
-            if (null != old)
-            {
-                closeConnection(ingress, old);
-            }
-            final long clientId = registry.nextClientId();
-            if (clientId < 0)
-            {
-                pending.code = ResultCode.CAPACITY_EXHAUSTED;
-                pending.detail = "connections full: " + context.maxConnections();
-            }
-            else
-            {
-                final Connection connection = new Connection(clientId, grant.tenant(), role, publication,
-                    new ClientBacklog(context.clientBacklogBytes()), ingress.subscription, imageSessionId,
-                    clientHeader.version());
-                connection.lastHeardNs = nowNs;
-                registry.add(connection);
-                drainer.add(connection);
-                ingress.bySession.put(imageSessionId, connection);
-                counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
-                pending.connection = connection;
-                pending.code = ResultCode.OK;
-                pending.detail = "";
-            }
+            admit(pending);
         }
         pendingConnects.add(pending);
+    }
+
+    /** The client of an accepted connect gets its connection, unless the connections are full. */
+    private void admit(final PendingConnect pending)
+    {
+        final Ingress ingress = pending.ingress;
+        final Connection old = ingress.bySession.get(pending.imageSessionId);
+        if (null != old)
+        {
+            closeConnection(ingress, old);
+        }
+        final long clientId = registry.nextClientId();
+        if (clientId < 0)
+        {
+            pending.code = ResultCode.CAPACITY_EXHAUSTED;
+            pending.detail = "connections full: " + context.maxConnections();
+            return;
+        }
+        final Connection connection = new Connection(clientId, pending.tenant, pending.role, pending.publication,
+            new ClientBacklog(context.clientBacklogBytes()), ingress.subscription, pending.imageSessionId,
+            pending.clientVersion);
+        connection.lastHeardNs = nowNs;
+        registry.add(connection);
+        drainer.add(connection);
+        ingress.bySession.put(pending.imageSessionId, connection);
+        counters.get(NodeCounters.CONNECTIONS).setOrdered(registry.connected());
+        pending.connection = connection;
+        pending.code = ResultCode.OK;
+        pending.detail = "";
+    }
+
+    /**
+     * Whether this member knows no leader: an election is on, or it is becoming the leader. A connect to be answered
+     * NotLeader waits meanwhile, so that its client hears of the leader at once, or is accepted here if this member is
+     * elected, without asking again.
+     */
+    private boolean knowsNoLeader()
+    {
+        final int leader = member.leaderId();
+        return leader < 0 || leader == member.memberId();
     }
 
     /**
@@ -692,7 +709,8 @@ final class IngressAgent implements Agent
         int refusals = 0;
         for (int i = 0; i < pendingConnects.size(); i++)
         {
-            refusals += null == pendingConnects.get(i).connection ? 1 : 0;
+            final PendingConnect pending = pendingConnects.get(i);
+            refusals += null == pending.connection && pending.code != ResultCode.NOT_LEADER ? 1 : 0;
         }
         return refusals;
     }
@@ -719,12 +737,33 @@ final class IngressAgent implements Agent
         for (int i = pendingConnects.size() - 1; i >= 0; i--)
         {
             final PendingConnect pending = pendingConnects.get(i);
-            final boolean expired = nowNs > pending.deadlineNs;
+            boolean expired = nowNs > pending.deadlineNs;
+            if (pending.code == ResultCode.NOT_LEADER && !expired)
+            {
+                if (member.acceptsClients())
+                {
+                    // Elected while it held the connect: the client is taken here, if it is still there.
+                    if (null != pending.ingress.subscription.imageBySessionId(pending.imageSessionId))
+                    {
+                        admit(pending);
+                    }
+                    else
+                    {
+                        expired = true;
+                    }
+                }
+                else if (knowsNoLeader())
+                {
+                    continue;
+                }
+            }
             if (!pending.publication.isConnected() && !expired)
             {
                 continue;
             }
-            final boolean sent = !expired && sendConnectResponse(pending);
+            // A NotLeader held to the end still goes, naming none: its client asks again.
+            final boolean sent = (!expired || pending.code == ResultCode.NOT_LEADER) &&
+                pending.publication.isConnected() && sendConnectResponse(pending);
             if (sent && null != pending.connection)
             {
                 // What waits for this client may follow its connect response now.
@@ -1013,15 +1052,27 @@ final class IngressAgent implements Agent
         final Publication publication;
         final long correlationId;
         final long deadlineNs;
+        final Ingress ingress;
+        final int imageSessionId;
+        final int tenant;
+        final ClientRole role;
+        final int clientVersion;
         Connection connection;
         ResultCode code;
         String detail;
 
-        PendingConnect(final Publication publication, final long correlationId, final long deadlineNs)
+        PendingConnect(
+            final Publication publication, final long correlationId, final long deadlineNs, final Ingress ingress,
+            final int imageSessionId, final int tenant, final ClientRole role, final int clientVersion)
         {
             this.publication = publication;
             this.correlationId = correlationId;
             this.deadlineNs = deadlineNs;
+            this.ingress = ingress;
+            this.imageSessionId = imageSessionId;
+            this.tenant = tenant;
+            this.role = role;
+            this.clientVersion = clientVersion;
         }
     }
 }

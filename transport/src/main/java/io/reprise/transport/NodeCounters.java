@@ -52,8 +52,8 @@ public final class NodeCounters implements AutoCloseable
         "snapshots taken",
         "cluster member cut off",
     };
-    static final int INGRESS_FRAMES = 0;
-    static final int INGRESS_REFUSED = 1;
+    public static final int INGRESS_FRAMES = 0;
+    public static final int INGRESS_REFUSED = 1;
     static final int INGRESS_DROPPED = 2;
     static final int CONNECTIONS = 3;
     static final int RESPONSES_DROPPED = 4;

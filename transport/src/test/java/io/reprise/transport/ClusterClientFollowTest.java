@@ -50,9 +50,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A client given every member's UDP ingress ({@link ClientContext#ingressEndpoints(String)}) finds and follows the
- * leader: through a NotLeader answering its Connect, past a member that knows no leader or is not there, to another
- * member when its own dies or stops leading, and its waiting save is sent again there. The members are stand-ins made
- * of raw Aeron publications and subscriptions on a media driver of their own, each told how to answer.
+ * leader: it asks every member at once, follows a NotLeader naming the leader, asks again a member that knew none,
+ * goes on past a member that is not there, finds the new leader when its own dies, falls silent or stops leading, and
+ * its waiting save is sent again there. The members are stand-ins made of raw Aeron publications and subscriptions on
+ * a media driver of their own, each told how to answer; as in a cluster, one member at a time accepts.
  */
 class ClusterClientFollowTest
 {
@@ -61,6 +62,8 @@ class ClusterClientFollowTest
     /** A member's client ids: member m gives {@code CLIENT_ID_BASE * (m + 1)}, so a client id names its member. */
     private static final long CLIENT_ID_BASE = 1_000;
     private static final long WAIT_NS = 20_000_000_000L;
+    /** The client's wait before asking again a member that answered NotLeader (ClientConnection's, not public). */
+    private static final long NO_LEADER_BACKOFF_NS = 50_000_000L;
 
     @TempDir
     Path dir;
@@ -136,13 +139,13 @@ class ClusterClientFollowTest
     void shouldConnectToTheMemberANotLeaderNames() throws Exception
     {
         members[0].notLeader(2);
-        members[1].accept();
+        members[1].notLeader(2);
         members[2].accept();
         try (RepriseClient client = RepriseClient.connect(context(), (c, t, r, v) -> { }))
         {
             assertEquals(clientIdOf(2), client.clientId(), "connected to member 2, which leads");
-            assertEquals(1, members[0].connects.get());
-            assertEquals(0, members[1].connects.get(), "straight to the leader, not to the next member");
+            assertEquals(1, members[2].connects.get(), "asked once: a NotLeader naming it while asked asks nothing");
+            assertTrue(members[0].connects.get() >= 1 && members[1].connects.get() >= 1, "every member was asked");
             final byte[] payload = randomPayload();
             members[2].answerSaves(ResultCode.OK, 0);
             assertEquals(ResultCode.OK, save(client, 7, payload));
@@ -151,31 +154,32 @@ class ClusterClientFollowTest
         }
     }
 
+    /** An election is on: no member knows a leader; the one elected accepts when asked again. */
     @Test
-    void shouldAskTheNextMemberWhenNoLeaderIsKnown() throws Exception
+    void shouldAskAgainAMemberThatKnewNoLeader() throws Exception
     {
         members[0].notLeader(-1);
-        members[1].accept();
-        members[2].accept();
+        members[1].notLeader(-1);
+        members[2].notLeaderOnce();
         final long startNs = System.nanoTime();
         try (RepriseClient client = RepriseClient.connect(context(), (c, t, r, v) -> { }))
         {
-            assertEquals(clientIdOf(1), client.clientId(), "the member after the one that knew no leader");
-            assertEquals(1, members[0].connects.get());
-            assertEquals(0, members[2].connects.get());
-            assertTrue(System.nanoTime() - startNs >= 100_000_000L, "it waited a little for the election first");
+            final long tookNs = System.nanoTime() - startNs;
+            assertEquals(clientIdOf(2), client.clientId(), "the member elected");
+            assertEquals(2, members[2].connects.get(), "asked again after it knew no leader");
+            assertTrue(tookNs >= NO_LEADER_BACKOFF_NS, "asked again after the backoff: " + tookNs + " ns");
         }
     }
 
     @Test
-    void shouldMoveOnFromAMemberThatIsNotThere() throws Exception
+    void shouldFindTheLeaderPastAMemberThatIsNotThere() throws Exception
     {
         onMembersThread(members[0]::kill);
-        members[1].accept();
+        members[1].notLeader(2);
         members[2].accept();
-        try (RepriseClient client = RepriseClient.connect(context().connectTimeoutMs(6_000), (c, t, r, v) -> { }))
+        try (RepriseClient client = RepriseClient.connect(context(), (c, t, r, v) -> { }))
         {
-            assertEquals(clientIdOf(1), client.clientId(), "member 0 is down: member 1");
+            assertEquals(clientIdOf(2), client.clientId(), "member 0 is down: member 2 leads");
         }
     }
 
@@ -190,44 +194,58 @@ class ClusterClientFollowTest
         final ConnectException ex = assertThrows(ConnectException.class,
             () -> RepriseClient.connect(context().connectTimeoutMs(1_500), (c, t, r, v) -> { }));
         final long tookMs = (System.nanoTime() - startNs) / 1_000_000;
-        assertTrue(ex.getMessage().startsWith("no leader among 3 members within 1500 ms; the last tried: "),
-            ex.getMessage());
+        assertEquals("no leader among 3 members within 1500 ms: " + members[0].channel + " stream " +
+            ClientContext.INGRESS_STREAM_ID_DEFAULT + ": no node listening; " + members[1].channel + " stream " +
+            ClientContext.INGRESS_STREAM_ID_DEFAULT + ": no node listening; " + members[2].channel + " stream " +
+            ClientContext.INGRESS_STREAM_ID_DEFAULT + ": no node listening", ex.getMessage());
         assertNull(ex.code());
         assertTrue(tookMs >= 1_400 && tookMs < 5_000, "the connect timeout bounds the whole attempt: " + tookMs + " ms");
     }
 
+    /** No leader is ever found: the error says what each member answered last. */
     @Test
-    void shouldReconnectToAnotherMemberWhenItsMemberDies() throws Exception
+    void shouldSayWhatEachMemberAnsweredWhenNoneLeads() throws Exception
     {
-        members[0].accept();
-        members[1].accept();
-        members[2].accept();
+        members[0].notLeader(-1);
+        members[1].notLeader(2);
+        onMembersThread(members[2]::kill);
+        final ConnectException ex = assertThrows(ConnectException.class,
+            () -> RepriseClient.connect(context().connectTimeoutMs(1_000), (c, t, r, v) -> { }));
+        final String stream = " stream " + ClientContext.INGRESS_STREAM_ID_DEFAULT + ": ";
+        assertEquals("no leader among 3 members within 1000 ms: " + members[0].channel + stream +
+            "NotLeader naming none; " + members[1].channel + stream + "NotLeader naming " + members[2].channel + "; " +
+            members[2].channel + stream + "no node listening", ex.getMessage());
+        assertTrue(members[0].connects.get() > 2, "asked again and again: " + members[0].connects.get());
+    }
+
+    @Test
+    void shouldReconnectToTheNewLeaderWhenItsMemberDies() throws Exception
+    {
+        electedAfterDeathOf(0, 1);
         try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
         {
             assertEquals(clientIdOf(0), client.clientId());
             onMembersThread(members[0]::kill);
             pollUntil(client, () -> client.reconnects() == 1);
-            assertEquals(clientIdOf(1), client.clientId(), "the next member, not the one that died");
+            assertEquals(clientIdOf(1), client.clientId(), "the member elected");
             assertEquals(List.of("null: connection lost"), closes);
             members[1].answerSaves(ResultCode.OK, 0);
             assertEquals(ResultCode.OK, save(client, 8, randomPayload()));
         }
     }
 
+    /** The connection to the leader is lost without a word, but the leader still leads: it takes the client back. */
     @Test
-    void shouldGoOnAtTheNextMemberWhenTheConnectionIsLostWithoutAWord() throws Exception
+    void shouldReconnectToAMemberLostForAMomentThatStillLeads() throws Exception
     {
-        members[0].accept();
-        members[1].accept();
-        members[2].accept();
+        electedAfterDeathOf(0, 1);
         try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
         {
             assertEquals(clientIdOf(0), client.clientId());
-            // Member 0 still listens and would accept again: round-robin, not a retry of the same member.
             onMembersThread(members[0]::dropClient);
             pollUntil(client, () -> client.reconnects() == 1);
-            assertEquals(clientIdOf(1), client.clientId());
-            assertEquals(1, members[0].connects.get());
+            assertEquals(clientIdOf(0), client.clientId(), "member 0 still leads");
+            assertEquals(2, members[0].connects.get());
             assertEquals(List.of("null: connection lost"), closes);
         }
     }
@@ -235,14 +253,14 @@ class ClusterClientFollowTest
     /**
      * A member that stops without a word and whose publications stay up (a process stopped, or its machine gone while
      * a shared driver lives on): only its silence tells. The client takes it as lost after five of its heartbeat
-     * intervals and goes on at the next member.
+     * intervals and finds the new leader.
      */
     @Test
-    void shouldTakeAMemberThatFallsSilentAsLostAndGoOnAtTheNext() throws Exception
+    void shouldTakeAMemberThatFallsSilentAsLostAndFindTheNewLeader() throws Exception
     {
+        electedAfterDeathOf(0, 1);
         for (final FakeMember member : members)
         {
-            member.accept();
             member.heartbeat();
         }
         try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
@@ -260,57 +278,16 @@ class ClusterClientFollowTest
         }
     }
 
-    /** Looking for the leader after a member was lost, the client does not ask that member again meanwhile. */
-    @Test
-    void shouldNotAskTheMemberItLostWhileItLooksForTheLeader() throws Exception
-    {
-        members[0].accept();
-        members[1].notLeaderOnce();
-        members[2].notLeader(-1);
-        try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
-        {
-            assertEquals(clientIdOf(0), client.clientId());
-            // Member 0 still listens and would accept again.
-            onMembersThread(members[0]::dropClient);
-            pollUntil(client, () -> client.reconnects() == 1);
-            assertEquals(clientIdOf(1), client.clientId(), "member 1 at its second Connect, after member 2's");
-            assertEquals(1, members[0].connects.get(), "member 0 not asked again");
-            assertEquals(1, members[2].connects.get());
-        }
-    }
-
-    /** A member that has not yet noticed the death of the member just lost still names it: that names no leader. */
-    @Test
-    void shouldNotFollowANotLeaderNamingTheMemberItJustLost() throws Exception
-    {
-        members[0].accept();
-        members[1].notLeader(0);
-        members[2].accept();
-        try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
-        {
-            assertEquals(clientIdOf(0), client.clientId());
-            // Member 0 still listens and would accept again.
-            onMembersThread(members[0]::dropClient);
-            pollUntil(client, () -> client.reconnects() == 1);
-            assertEquals(clientIdOf(2), client.clientId(), "member 1 named member 0: the client went on to member 2");
-            assertEquals(1, members[0].connects.get(), "member 0 not asked again");
-            assertEquals(1, members[1].connects.get());
-        }
-    }
-
     @Test
     void shouldFollowANotLeaderWhileConnected() throws Exception
     {
-        members[0].accept();
-        members[1].accept();
-        members[2].accept();
+        electedAfterDeathOf(0, 2);
         try (RepriseClient client = RepriseClient.connect(context(), listenerRecordingCloses()))
         {
             assertEquals(clientIdOf(0), client.clientId());
             onMembersThread(() -> members[0].stepDown(2));
             pollUntil(client, () -> client.reconnects() == 1);
             assertEquals(clientIdOf(2), client.clientId(), "the member the NotLeader named");
-            assertEquals(0, members[1].connects.get());
             assertEquals(List.of("NOT_LEADER: the member stopped leading; member 2 leads at " +
                 members[2].channel), closes);
         }
@@ -319,11 +296,9 @@ class ClusterClientFollowTest
     @Test
     void shouldTakeDuplicateSessionAsTheAnswerToASaveSentAgainAfterAFailover() throws Exception
     {
-        members[0].accept();
+        electedAfterDeathOf(0, 1);
         members[0].dieOnSave();
-        members[1].accept();
         members[1].answerSaves(ResultCode.DUPLICATE_SESSION, 1);
-        members[2].accept();
         final long sessionId = 1 + random.nextInt(1 << 30);
         final byte[] payload = randomPayload();
         try (RepriseClient client = RepriseClient.connect(context().responseTimeoutMs(20_000), (c, t, r, v) -> { }))
@@ -343,11 +318,9 @@ class ClusterClientFollowTest
     @Test
     void shouldSendAgainAfterANotLeaderAnswer() throws Exception
     {
-        members[0].accept();
+        electedAfterDeathOf(0, 1);
         members[0].refuseSavesAndStepDown(1);
-        members[1].accept();
         members[1].answerSaves(ResultCode.OK, 0);
-        members[2].accept();
         final long sessionId = 1 + random.nextInt(1 << 30);
         try (RepriseClient client = RepriseClient.connect(context().responseTimeoutMs(20_000), (c, t, r, v) -> { }))
         {
@@ -361,9 +334,7 @@ class ClusterClientFollowTest
     @Test
     void shouldReconnectAndAnnounceAWorkerToTheNewLeaderAndReportThere() throws Exception
     {
-        members[0].notLeader(1);
-        members[1].accept();
-        members[2].accept();
+        electedAfterDeathOf(1, 2);
         try (RepriseWorker worker = RepriseWorker.connect(context(), new int[] {3}, 4, null))
         {
             assertEquals(clientIdOf(1), worker.clientId());
@@ -375,7 +346,7 @@ class ClusterClientFollowTest
                 assertTrue(System.nanoTime() < deadline, "the worker did not reconnect");
                 pollQuietly(() -> worker.poll((t, s, d, a, l, h, p, o, n) -> { }));
             }
-            assertEquals(clientIdOf(2), worker.clientId(), "the next member after the one that died");
+            assertEquals(clientIdOf(2), worker.clientId(), "the member elected after the one that died");
             assertEquals(1, members[2].announces.get(), "announced again to the new leader");
             final long sessionId = 1 + random.nextInt(1 << 30);
             assertTrue(worker.report(sessionId, 3, 1, OperatorEncoder.NO_HANDLE, Outcome.SUCCEEDED, 200, 0) > 0);
@@ -479,6 +450,23 @@ class ClusterClientFollowTest
             .responseTimeoutMs(10_000);
     }
 
+    /**
+     * Member {@code leader} leads until it dies, falls silent or steps down; then member {@code successor} does. The
+     * others name the one that leads.
+     */
+    private void electedAfterDeathOf(final int leader, final int successor)
+    {
+        for (final FakeMember member : members)
+        {
+            member.accept();
+            if (member.id != leader)
+            {
+                member.notLeader(leader);
+                member.afterLeaderGone(leader, member.id == successor ? -2 : successor);
+            }
+        }
+    }
+
     private static long clientIdOf(final int member)
     {
         return CLIENT_ID_BASE * (member + 1);
@@ -553,6 +541,10 @@ class ClusterClientFollowTest
         private Publication toClient;
         /** How it answers a Connect: -2 accepts, -1 NotLeader naming none, M NotLeader naming member M. */
         private volatile int connectAnswer = -2;
+        /** Once member {@code leaderWatched} is gone (see {@link #leads()}), it answers {@code answerAfter}. */
+        private volatile int leaderWatched = -1;
+        private volatile int answerAfter = -2;
+        private volatile boolean steppedDown;
         private volatile ResultCode saveCode;
         private volatile long saveValue;
         private volatile boolean dieOnSave;
@@ -578,6 +570,19 @@ class ClusterClientFollowTest
         void notLeader(final int leaderMemberId)
         {
             connectAnswer = leaderMemberId;
+        }
+
+        /** Answers as told until member {@code leader} is gone, then {@code answer} (as {@link #connectAnswer}). */
+        void afterLeaderGone(final int leader, final int answer)
+        {
+            answerAfter = answer;
+            leaderWatched = leader;
+        }
+
+        /** Alive, answering, and not stepped down. */
+        boolean leads()
+        {
+            return null != ingress && !frozen && !steppedDown && connectAnswer == -2;
         }
 
         /** Answers the first Connect with NotLeader naming none, and accepts the next ones. */
@@ -637,6 +642,8 @@ class ClusterClientFollowTest
         /** Stops leading as the contract says: NotLeader (correlation id 0) to its client, then drops it. */
         void stepDown(final int leader)
         {
+            steppedDown = true;
+            connectAnswer = leader;
             sendNotLeader(toClient, 0, leader);
             dropClient();
         }
@@ -713,9 +720,14 @@ class ClusterClientFollowTest
         private void onConnect(final long correlationId, final int streamId, final String responseChannel)
         {
             connects.incrementAndGet();
-            final Publication publication = membersAeron.addPublication(responseChannel, streamId);
+            // Exclusive: each answer on an image of its own, as from members with drivers of their own.
+            final Publication publication = membersAeron.addExclusivePublication(responseChannel, streamId);
             publications.add(publication);
             int answer = connectAnswer;
+            if (leaderWatched >= 0 && !members[leaderWatched].leads())
+            {
+                answer = answerAfter;
+            }
             if (noLeaderOnce)
             {
                 noLeaderOnce = false;
@@ -769,6 +781,10 @@ class ClusterClientFollowTest
             long result;
             while ((result = publication.offer(out, 0, length)) < 0)
             {
+                if (!running)
+                {
+                    return; // the test is over: a client that went away does not hold up its end
+                }
                 if (result == Publication.CLOSED || System.nanoTime() > deadline)
                 {
                     throw new IllegalStateException("member " + id + " could not answer on " + publication.channel() +

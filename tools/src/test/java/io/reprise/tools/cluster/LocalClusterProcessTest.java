@@ -8,11 +8,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import io.reprise.client.ClientContext;
+import io.reprise.client.RepriseClient;
+import io.reprise.schema.client.ResultCode;
+import io.reprise.schema.log.SessionPolicy;
 import io.reprise.tools.NodeFixture;
 import io.reprise.tools.Reprise;
 import io.reprise.tools.cli.ExitCode;
+import io.reprise.transport.NodeCounters;
+import org.agrona.CloseHelper;
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Three members, each {@code reprise node} in a process of its own on loopback, started by {@link LocalCluster}:
  * they elect one leader that a majority follows; {@code reprise cluster status} shows it; {@code cluster
  * transfer-leadership} moves it to the member named; {@code cluster snapshot} makes every member take one more
- * snapshot; SIGTERM stops each member cleanly (exit 0) and its media driver's directory goes with it.
+ * snapshot; SIGTERM stops each member cleanly (exit 0) and its media driver's directory goes with it. A client
+ * that connects while no member leads is held, not turned away, and is taken by the member elected (or sent to it).
  */
 class LocalClusterProcessTest
 {
@@ -115,6 +127,97 @@ class LocalClusterProcessTest
                 }
             }
             cluster.close();
+        }
+    }
+
+    /**
+     * One member up, so no leader: it holds the client's Connect unanswered (no NotLeader naming none, no Connect
+     * asked again) until the others start and a leader is elected; then the client is connected to the leader, in the
+     * same connect call.
+     */
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void shouldHoldAConnectWhileNoMemberLeadsAndConnectItOnceOneIs() throws Exception
+    {
+        final ClusterLayout layout = ClusterLayout.of(dir.resolve("cluster"), 3, BASE_PORT + 20);
+        final LocalCluster cluster = new LocalCluster(layout, LocalCluster.launcherOfThisJvm());
+        final MediaDriver driver = MediaDriver.launch(new MediaDriver.Context()
+            .aeronDirectoryName(dir.resolve("client-aeron").toString())
+            .threadingMode(ThreadingMode.SHARED)
+            .dirDeleteOnStart(true)
+            .dirDeleteOnShutdown(true));
+        final StringBuilder endpoints = new StringBuilder();
+        for (int m = 0; m < 3; m++)
+        {
+            endpoints.append(m == 0 ? "" : ",").append("localhost:").append(layout.ingressPort(m));
+        }
+        final ClientContext context = new ClientContext().aeronDirectoryName(driver.aeronDirectoryName())
+            .ingressEndpoints(endpoints.toString()).token("reprise-dev-token").tenant(1)
+            .responseChannel(ClientContext.UDP_RESPONSE_CHANNEL).connectTimeoutMs(60_000);
+        CompletableFuture<RepriseClient> connecting = null;
+        boolean passed = false;
+        try
+        {
+            assertEquals(List.of(), cluster.takenPorts(), "the test's ports");
+            cluster.start(0);
+            final long startDeadlineNs = System.nanoTime() + START_MS * 1_000_000L;
+            while (!cluster.status(0).running())
+            {
+                assertTrue(System.nanoTime() < startDeadlineNs, "member 0 did not start");
+                LockSupport.parkNanos(10_000_000L);
+            }
+            connecting = CompletableFuture.supplyAsync(() -> RepriseClient.connect(context, (c, t, r, v) -> { }));
+            awaitCounter(layout, 0, NodeCounters.INGRESS_FRAMES, WAIT_MS);
+            // Ten times the client's wait before asking a member again that answered NotLeader.
+            LockSupport.parkNanos(500_000_000L);
+            final long[] held = MemberCounters.read(layout.aeronDir(0));
+            assertEquals(1, held[NodeCounters.INGRESS_FRAMES], "asked once");
+            assertEquals(0, held[NodeCounters.INGRESS_REFUSED], "held, not answered");
+            assertFalse(connecting.isDone(), "no member leads yet");
+
+            cluster.start(1);
+            cluster.start(2);
+            final int leader = cluster.awaitAllFollowing(START_MS);
+            try (RepriseClient client = connecting.get(WAIT_MS, TimeUnit.MILLISECONDS))
+            {
+                final UnsafeBuffer payload = new UnsafeBuffer(new byte[16]);
+                assertEquals(ResultCode.OK, client.saveAndAwait(1, 1, new SessionPolicy().initialDelayMs(3_600_000),
+                    payload, 0, payload.capacity()), "the save went to the leader, member " + leader);
+                assertEquals(0, client.reconnects(), "in the connect call that was held");
+            }
+            passed = true;
+        }
+        finally
+        {
+            if (!passed)
+            {
+                for (int m = 0; m < 3; m++)
+                {
+                    System.err.println("member " + m + ": " + cluster.status(m).line() + "\n" + cluster.logTail(m));
+                }
+            }
+            if (null != connecting)
+            {
+                connecting.cancel(true);
+            }
+            cluster.close();
+            CloseHelper.close(driver);
+        }
+    }
+
+    private static void awaitCounter(final ClusterLayout layout, final int member, final int counter,
+        final long timeoutMs)
+    {
+        final long deadlineNs = System.nanoTime() + timeoutMs * 1_000_000L;
+        while (true)
+        {
+            final long[] counters = MemberCounters.read(layout.aeronDir(member));
+            if (null != counters && counters[counter] > 0 && counters[counter] != MemberCounters.ABSENT)
+            {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadlineNs, "member " + member + "'s counter " + counter);
+            LockSupport.parkNanos(10_000_000L);
         }
     }
 }
