@@ -552,10 +552,7 @@ final class ClientConnection implements AutoCloseable
             reportClosed(ResultCode.NOT_LEADER, leaderChannel.isEmpty() ?
                 "the member stopped leading; no leader known" :
                 "the member stopped leading; member " + redirectLeaderMemberId + " leads at " + leaderChannel);
-            if (!leaderChannel.isEmpty())
-            {
-                followedChannel = leaderChannel;
-            }
+            followedChannel = leaderChannel.isEmpty() ? null : leaderChannel;
         }
         int work = 0;
         if (nodeSilentNs > 0 && null != subscription && System.nanoTime() - lastHeardNs > nodeSilentNs)

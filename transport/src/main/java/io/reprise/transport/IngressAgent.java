@@ -61,8 +61,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * to the business logic's queue of queries, not to the ring.
  * <p>
  * A member of a cluster takes clients only while it leads: any other member answers a connect with a
- * {@code NotLeader} naming the leader's ingress (or none, during an election), and a member that stops leading sends
- * each connected client one and closes its connection.
+ * {@code NotLeader} naming the leader's ingress, and a member that stops leading sends each connected client one and
+ * closes its connection. A member that knows no leader (an election is on) holds a connect until it knows one, or
+ * admits it if it is elected itself; at the end of the connect timeout it answers {@code NotLeader} naming none.
  */
 final class IngressAgent implements Agent
 {

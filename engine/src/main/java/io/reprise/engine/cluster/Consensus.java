@@ -350,6 +350,12 @@ public final class Consensus implements Agent
         {
             final boolean granted = term > election.term() && upToDate;
             sendVote(candidate, granted ? term : election.term(), granted, true);
+            if (!upToDate && !leaderHeard && role == Role.FOLLOWER)
+            {
+                // The leader is gone for both, and the one asking cannot win against this log: stand now rather than
+                // leave the election to this member's own timeout, up to another election timeout away.
+                electionDeadlineNs = clock.nanoTime();
+            }
             return;
         }
         if (term > election.term())
