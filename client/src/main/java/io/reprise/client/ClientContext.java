@@ -39,10 +39,7 @@ public final class ClientContext
      * publication timeout.
      */
     public static final int NODE_SILENT_INTERVALS = 5;
-    /**
-     * A connect timeout for a client of three members: each member that does not answer gets a third of it, so a
-     * dead one costs 500 ms before the next is asked.
-     */
+    /** A connect timeout for a client of a cluster: the search for the leader, an election included. */
     public static final long CLUSTER_CONNECT_TIMEOUT_MS = 1_500;
     /** Responses over IPC. */
     public static final String IPC_RESPONSE_CHANNEL = "aeron:ipc?term-length=4m";

@@ -678,14 +678,15 @@ final class IngressAgent implements Agent
     }
 
     /**
-     * Whether this member knows no leader: an election is on, or it is becoming the leader. A connect to be answered
-     * NotLeader waits meanwhile, so that its client hears of the leader at once, or is accepted here if this member is
-     * elected, without asking again.
+     * Whether this member knows no leader to send a client to: an election is on, it is becoming the leader, or its
+     * leader has been silent for two heartbeats (it may have died: the client that asks has most likely lost it). A
+     * connect to be answered NotLeader waits meanwhile, so that its client hears of the leader at once, or is accepted
+     * here if this member is elected, without asking again.
      */
     private boolean knowsNoLeader()
     {
         final int leader = member.leaderId();
-        return leader < 0 || leader == member.memberId();
+        return leader < 0 || leader == member.memberId() || !member.hearsLeader();
     }
 
     /**

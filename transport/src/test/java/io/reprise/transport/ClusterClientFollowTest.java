@@ -252,7 +252,7 @@ class ClusterClientFollowTest
 
     /**
      * A member that stops without a word and whose publications stay up (a process stopped, or its machine gone while
-     * a shared driver lives on): only its silence tells. The client takes it as lost after five of its heartbeat
+     * a shared driver lives on): only its silence tells. The client takes it as lost after NODE_SILENT_INTERVALS of its heartbeat
      * intervals and finds the new leader.
      */
     @Test

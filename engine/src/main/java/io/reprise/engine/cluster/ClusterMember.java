@@ -1,6 +1,7 @@
 package io.reprise.engine.cluster;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.Random;
 
 import com.lmax.disruptor.Sequence;
@@ -150,7 +151,8 @@ public final class ClusterMember implements Agent
     {
         public void onRoleChange(final Consensus.Role role, final long term, final int leaderId)
         {
-            steps.accept("role " + role + " term=" + term + " leader=" + leaderId + " log=" + log.lastIndex());
+            steps.accept("role " + role + " term=" + term + " leader=" + leaderId + " log=" + log.lastIndex() + " at " +
+                Instant.ofEpochMilli(epochClock.time()));
             ClusterMember.this.onRoleChange(role, term);
         }
 
@@ -254,8 +256,8 @@ public final class ClusterMember implements Agent
         {
             work++;
         }
-        view.publish(consensus.role(), consensus.term(), consensus.leaderId(), acceptsClients(), log.lastIndex(),
-            consensus.commitIndex(), catchingUp());
+        view.publish(consensus.role(), consensus.term(), consensus.leaderId(), consensus.hearsLeader(), acceptsClients(),
+            log.lastIndex(), consensus.commitIndex(), catchingUp());
         return work;
     }
 
@@ -300,6 +302,8 @@ public final class ClusterMember implements Agent
             publisher.lead(leaderTerm, log.lastIndex() + 1);
             state = State.LEADING;
             repeatProcess.leader(true);
+            steps.accept("leading term=" + leaderTerm + " log=" + log.lastIndex() + " at " +
+                Instant.ofEpochMilli(epochClock.time()));
             work++;
         }
         return work;

@@ -360,7 +360,8 @@ public final class Consensus implements Agent
         }
         if (term > election.term())
         {
-            stepDown(term);
+            // A vote in a newer term is stored with the term: one write of the election state (two syncs), not two.
+            stepDown(term, upToDate ? candidate : ElectionState.NO_VOTE);
         }
         final int votedFor = election.votedFor();
         final boolean mayVote = votedFor == ElectionState.NO_VOTE || votedFor == candidate ||
@@ -438,9 +439,15 @@ public final class Consensus implements Agent
     /** Adopts a newer term (durably, with no vote in it) and follows whoever leads it. */
     private void stepDown(final long term) throws IOException
     {
+        stepDown(term, ElectionState.NO_VOTE);
+    }
+
+    /** Follows from now on, in {@code term} if newer, having given its vote in it to {@code vote} (or none). */
+    private void stepDown(final long term, final int vote) throws IOException
+    {
         if (term > election.term())
         {
-            election.store(term, ElectionState.NO_VOTE);
+            election.store(term, vote);
         }
         final boolean changed = role != Role.FOLLOWER;
         role = Role.FOLLOWER;
@@ -1090,6 +1097,16 @@ public final class Consensus implements Agent
     public int leaderId()
     {
         return leaderId;
+    }
+
+    /**
+     * Whether this member leads, or follows a leader heard from within two heartbeat intervals: a leader silent for
+     * longer may be dead, and clients are better held than sent to it.
+     */
+    public boolean hearsLeader()
+    {
+        return role == Role.LEADER ||
+            (leaderId != NO_LEADER && clock.nanoTime() - lastLeaderContactNs < 2 * settings.heartbeatIntervalNs());
     }
 
     /** The highest index known committed: a follower may apply entries up to it that it holds durably. */

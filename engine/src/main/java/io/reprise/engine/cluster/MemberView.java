@@ -15,6 +15,7 @@ public final class MemberView
     private volatile int role = NONE;
     private volatile long term;
     private volatile int leaderId = NONE;
+    private volatile boolean hearsLeader;
     private volatile boolean acceptsClients;
     private volatile long logIndex;
     private volatile long commitIndex;
@@ -52,6 +53,12 @@ public final class MemberView
     public int leaderId()
     {
         return leaderId;
+    }
+
+    /** Whether it leads, or has heard its leader within two heartbeat intervals ({@link Consensus#hearsLeader()}). */
+    public boolean hearsLeader()
+    {
+        return hearsLeader;
     }
 
     /** Whether clients' entries are taken here: it leads, its log is in its ring, and no transfer is under way. */
@@ -109,8 +116,8 @@ public final class MemberView
 
     /** On the member's thread: publishes what changed. */
     void publish(
-        final Consensus.Role role, final long term, final int leaderId, final boolean acceptsClients,
-        final long logIndex, final long commitIndex, final int catchingUp)
+        final Consensus.Role role, final long term, final int leaderId, final boolean hearsLeader,
+        final boolean acceptsClients, final long logIndex, final long commitIndex, final int catchingUp)
     {
         // Only what changed is written: a volatile write costs a fence, a read on the writer's core does not.
         if (this.role != role.ordinal())
@@ -124,6 +131,10 @@ public final class MemberView
         if (this.leaderId != leaderId)
         {
             this.leaderId = leaderId;
+        }
+        if (this.hearsLeader != hearsLeader)
+        {
+            this.hearsLeader = hearsLeader;
         }
         if (this.acceptsClients != acceptsClients)
         {

@@ -2,6 +2,7 @@ package io.reprise.tools.cluster;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -98,6 +99,7 @@ public final class KillCampaign
                 final boolean atLeader = targets == Targets.ALTERNATE ? k % 2 == 0 : random.nextBoolean();
                 final int victim = atLeader ? leader : follower(layout.members(), leader, random);
                 final long killNs = System.nanoTime();
+                final Instant killedAt = Instant.now();
                 cluster.kill(victim);
                 // Only a save sent once the member is dead, which only a new leader can commit, times a failover.
                 load.watchFailover();
@@ -137,7 +139,8 @@ public final class KillCampaign
                     break;
                 }
                 out.println("campaign: kill " + (k + 1) + "/" + kills + ": member " + victim +
-                    (victim == leader ? " (the leader)" : "") + failover + "; restarted, caught up in " + caughtUpMs +
+                    (victim == leader ? " (the leader)" : "") + " at " + killedAt + failover + "; restarted, caught up in " +
+                    caughtUpMs +
                     " ms; " + load.describe());
             }
             load.stopSaving();
