@@ -63,7 +63,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * A member of a cluster takes clients only while it leads: any other member answers a connect with a
  * {@code NotLeader} naming the leader's ingress, and a member that stops leading sends each connected client one and
  * closes its connection. A member that knows no leader (an election is on) holds a connect until it knows one, or
- * admits it if it is elected itself; at the end of the connect timeout it answers {@code NotLeader} naming none.
+ * admits it if it is elected itself; at the end of the connect timeout it answers {@code NotLeader} all the same.
  */
 final class IngressAgent implements Agent
 {
@@ -763,7 +763,7 @@ final class IngressAgent implements Agent
             {
                 continue;
             }
-            // A NotLeader held to the end still goes, naming none: its client asks again.
+            // A NotLeader held to the end still goes, naming the leader as known then (mostly none): the client asks again.
             final boolean sent = (!expired || pending.code == ResultCode.NOT_LEADER) &&
                 pending.publication.isConnected() && sendConnectResponse(pending);
             if (sent && null != pending.connection)
