@@ -466,7 +466,7 @@ final class ClientConnection implements AutoCloseable
         closeReported = false;
     }
 
-    /** Why no member accepted: what each channel asked did last. */
+    /** Why no member accepted: what each channel asked answered last, or why it did not. */
     private String searchFailure()
     {
         final StringBuilder failure = new StringBuilder(memberChannels.length == 0 ? "no connection within " :
@@ -485,13 +485,13 @@ final class ClientConnection implements AutoCloseable
             {
                 failure.append("no node listening");
             }
-            else if (0 != candidate.correlationId)
-            {
-                failure.append("no answer to the connect request");
-            }
             else if (null != candidate.lastAnswer)
             {
                 failure.append(candidate.lastAnswer);
+            }
+            else if (0 != candidate.correlationId)
+            {
+                failure.append("no answer to the connect request");
             }
             else
             {

@@ -421,6 +421,11 @@ public final class Settings
             .doc("`ConsensusSimulationTest`: protocol-only runs of 3 and of 5 members."));
         add(longKey("reprise.consensus.steps", TESTS, 20_000).atLeast(1).unit("steps")
             .doc("`ConsensusSimulationTest`: steps of each protocol-only run."));
+        add(longKey("reprise.election.first.seed", TESTS, 1).unit("seed")
+            .doc("`ElectionAfterLeaderDeathTest`: the first seed of its runs (members' timeouts, network delays)."));
+        add(longKey("reprise.election.seeds", TESTS, 20).atLeast(1).unit("runs")
+            .doc("`ElectionAfterLeaderDeathTest`: runs, each a leader's death after one follower took an entry the " +
+                "other did not."));
         add(longKey("reprise.consensus.aeron.seed", TESTS, 0).defaultText("random").unit("seed")
             .doc("`ConsensusOverAeronTest`'s seed, for the members' generators (the network's and disks' timing are " +
                 "real)."));
