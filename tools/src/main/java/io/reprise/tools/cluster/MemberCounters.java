@@ -1,16 +1,9 @@
 package io.reprise.tools.cluster;
 
-import java.io.File;
-import java.nio.MappedByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
-import io.aeron.CncFileDescriptor;
-import io.aeron.CommonContext;
+import io.reprise.tools.stat.DriverCnc;
 import io.reprise.transport.NodeCounters;
-import org.agrona.IoUtil;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.status.AtomicCounter;
 import org.agrona.concurrent.status.CountersReader;
 
@@ -91,40 +84,9 @@ public final class MemberCounters
 
     private static <T> T withCounters(final String aeronDir, final CountersFunction<T> function)
     {
-        final File cncFile = new File(aeronDir, CncFileDescriptor.CNC_FILE);
-        if (!cncFile.isFile() || cncFile.length() <= CncFileDescriptor.META_DATA_LENGTH)
+        try (DriverCnc cnc = DriverCnc.map(aeronDir))
         {
-            return null;
-        }
-        final MappedByteBuffer cnc;
-        try
-        {
-            cnc = IoUtil.mapExistingFile(cncFile, CncFileDescriptor.CNC_FILE);
-        }
-        catch (final RuntimeException ex)
-        {
-            // deleted between the check and the map: the member is stopping or restarting
-            return null;
-        }
-        try
-        {
-            final UnsafeBuffer meta = CncFileDescriptor.createMetaDataBuffer(cnc);
-            if (meta.getIntVolatile(CncFileDescriptor.cncVersionOffset(0)) != CncFileDescriptor.CNC_VERSION)
-            {
-                return null;
-            }
-            final ManyToOneRingBuffer toDriver =
-                new ManyToOneRingBuffer(CncFileDescriptor.createToDriverBuffer(cnc, meta));
-            if (System.currentTimeMillis() - toDriver.consumerHeartbeatTime() > CommonContext.DRIVER_TIMEOUT_MS)
-            {
-                return null;
-            }
-            return function.apply(new CountersReader(CncFileDescriptor.createCountersMetaDataBuffer(cnc, meta),
-                CncFileDescriptor.createCountersValuesBuffer(cnc, meta), StandardCharsets.US_ASCII));
-        }
-        finally
-        {
-            IoUtil.unmap(cnc);
+            return cnc.state() == DriverCnc.State.READY && cnc.driverAlive() ? function.apply(cnc.counters()) : null;
         }
     }
 }

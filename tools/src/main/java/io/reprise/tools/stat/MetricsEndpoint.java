@@ -1,12 +1,10 @@
 package io.reprise.tools.stat;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.MappedByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,13 +14,8 @@ import java.util.concurrent.Executors;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.aeron.CncFileDescriptor;
 import io.aeron.CommonContext;
 import io.reprise.transport.NodeCounters;
-import org.agrona.IoUtil;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
-import org.agrona.concurrent.status.CountersReader;
 
 /**
  * {@code reprise stat --serve HOST:PORT}: serves the counters of the node on an Aeron directory at {@code /metrics}
@@ -233,44 +226,29 @@ public final class MetricsEndpoint implements AutoCloseable
      */
     static String scrape(final String aeronDir, final StringBuilder text)
     {
-        final File cncFile = new File(aeronDir, CncFileDescriptor.CNC_FILE);
-        if (!cncFile.exists() || cncFile.length() <= CncFileDescriptor.META_DATA_LENGTH)
+        try (DriverCnc cnc = DriverCnc.map(aeronDir))
         {
-            return "no node runs on the Aeron directory " + aeronDir + " (no " + cncFile + ")";
-        }
-        final MappedByteBuffer cnc = IoUtil.mapExistingFile(cncFile, CncFileDescriptor.CNC_FILE);
-        try
-        {
-            final UnsafeBuffer meta = CncFileDescriptor.createMetaDataBuffer(cnc);
-            final int version = meta.getIntVolatile(CncFileDescriptor.cncVersionOffset(0));
-            if (0 == version)
+            if (cnc.state() == DriverCnc.State.ABSENT)
+            {
+                return "no node runs on the Aeron directory " + aeronDir + " (no " + cnc.file() + ")";
+            }
+            if (cnc.state() == DriverCnc.State.STARTING)
             {
                 return "the media driver on " + aeronDir + " is still starting";
             }
-            CncFileDescriptor.checkVersion(version);
-            final ManyToOneRingBuffer toDriver =
-                new ManyToOneRingBuffer(CncFileDescriptor.createToDriverBuffer(cnc, meta));
-            final long heartbeatAgeMs = System.currentTimeMillis() - toDriver.consumerHeartbeatTime();
+            final long heartbeatAgeMs = cnc.heartbeatAgeMs();
             if (heartbeatAgeMs > CommonContext.DRIVER_TIMEOUT_MS)
             {
                 return "no node runs on " + aeronDir + ": the media driver has not been heard of for " +
                     heartbeatAgeMs + " ms";
             }
-            final CountersReader counters = new CountersReader(
-                CncFileDescriptor.createCountersMetaDataBuffer(cnc, meta),
-                CncFileDescriptor.createCountersValuesBuffer(cnc, meta),
-                StandardCharsets.US_ASCII);
-            final Map<Integer, long[]> values = NodeStat.read(counters);
+            final Map<Integer, long[]> values = NodeStat.read(cnc.counters());
             if (values.isEmpty())
             {
                 return "the media driver on " + aeronDir + " holds no Reprise counters: no node is attached to it";
             }
             format(values, text);
             return null;
-        }
-        finally
-        {
-            IoUtil.unmap(cnc);
         }
     }
 

@@ -1,12 +1,9 @@
 package io.reprise.tools.stat;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
-import java.nio.MappedByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,16 +12,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
 
-import io.aeron.CncFileDescriptor;
 import io.aeron.CommonContext;
 import io.reprise.tools.cli.Args;
 import io.reprise.tools.cli.ExitCode;
 import io.reprise.tools.cli.UsageException;
 import io.reprise.transport.NodeCounters;
 import io.reprise.transport.TransportContext;
-import org.agrona.IoUtil;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.agrona.concurrent.status.CountersReader;
 
 /**
@@ -89,38 +82,28 @@ public final class NodeStat
         final long intervalMs = args.longOption("--interval-ms", 1_000, 1, 3_600_000);
         final long count = args.longOption("--count", 1, 1, Long.MAX_VALUE);
 
-        final File cncFile = new File(aeronDir, CncFileDescriptor.CNC_FILE);
-        if (!cncFile.exists() || cncFile.length() <= CncFileDescriptor.META_DATA_LENGTH)
+        try (DriverCnc cnc = DriverCnc.map(aeronDir))
         {
-            err.println("reprise stat: no node runs on the Aeron directory " + aeronDir + " (no " + cncFile +
-                "); give the node's directory with --aeron-dir or -D" + TransportContext.AERON_DIR_PROP_NAME);
-            return ExitCode.FAILED;
-        }
-        final MappedByteBuffer cnc = IoUtil.mapExistingFile(cncFile, CncFileDescriptor.CNC_FILE);
-        try
-        {
-            final UnsafeBuffer meta = CncFileDescriptor.createMetaDataBuffer(cnc);
-            final int version = meta.getIntVolatile(CncFileDescriptor.cncVersionOffset(0));
-            if (0 == version)
+            if (cnc.state() == DriverCnc.State.ABSENT)
+            {
+                err.println("reprise stat: no node runs on the Aeron directory " + aeronDir + " (no " + cnc.file() +
+                    "); give the node's directory with --aeron-dir or -D" + TransportContext.AERON_DIR_PROP_NAME);
+                return ExitCode.FAILED;
+            }
+            if (cnc.state() == DriverCnc.State.STARTING)
             {
                 err.println("reprise stat: the media driver on " + aeronDir + " is still starting (CnC file not " +
                     "ready); try again");
                 return ExitCode.FAILED;
             }
-            CncFileDescriptor.checkVersion(version);
-            final ManyToOneRingBuffer toDriver =
-                new ManyToOneRingBuffer(CncFileDescriptor.createToDriverBuffer(cnc, meta));
-            final CountersReader counters = new CountersReader(
-                CncFileDescriptor.createCountersMetaDataBuffer(cnc, meta),
-                CncFileDescriptor.createCountersValuesBuffer(cnc, meta),
-                StandardCharsets.US_ASCII);
-            final long pid = CncFileDescriptor.pid(meta);
+            final CountersReader counters = cnc.counters();
+            final long pid = cnc.pid();
 
             Map<Integer, long[]> previous = null;
             long previousNs = 0;
             for (long sample = 1; sample <= count; sample++)
             {
-                final long heartbeatAgeMs = System.currentTimeMillis() - toDriver.consumerHeartbeatTime();
+                final long heartbeatAgeMs = cnc.heartbeatAgeMs();
                 if (heartbeatAgeMs > CommonContext.DRIVER_TIMEOUT_MS)
                 {
                     err.println("reprise stat: no node runs on " + aeronDir + ": the media driver (pid " + pid +
@@ -153,10 +136,6 @@ public final class NodeStat
                 }
             }
             return ExitCode.OK;
-        }
-        finally
-        {
-            IoUtil.unmap(cnc);
         }
     }
 
@@ -225,25 +204,9 @@ public final class NodeStat
     /** The nodes (Aeron client ids) with counters on the driver in {@code aeronDir}; empty when none runs there. */
     private static List<Long> nodeOwners(final String aeronDir, final PrintStream err)
     {
-        final File cncFile = new File(aeronDir, CncFileDescriptor.CNC_FILE);
-        if (!cncFile.exists() || cncFile.length() <= CncFileDescriptor.META_DATA_LENGTH)
+        try (DriverCnc cnc = DriverCnc.map(aeronDir))
         {
-            return List.of();
-        }
-        final MappedByteBuffer cnc = IoUtil.mapExistingFile(cncFile, CncFileDescriptor.CNC_FILE);
-        try
-        {
-            final UnsafeBuffer meta = CncFileDescriptor.createMetaDataBuffer(cnc);
-            if (0 == meta.getIntVolatile(CncFileDescriptor.cncVersionOffset(0)))
-            {
-                return List.of();
-            }
-            return owners(read(new CountersReader(CncFileDescriptor.createCountersMetaDataBuffer(cnc, meta),
-                CncFileDescriptor.createCountersValuesBuffer(cnc, meta), StandardCharsets.US_ASCII)));
-        }
-        finally
-        {
-            IoUtil.unmap(cnc);
+            return cnc.state() == DriverCnc.State.READY ? owners(read(cnc.counters())) : List.of();
         }
     }
 
