@@ -31,7 +31,8 @@ import org.agrona.concurrent.NanoClock;
  * <p>
  * The single-node checker judges the sessions, fed with the outputs of each log entry once (from the first member
  * that applies it). On top of it, the cluster's invariants: at most one leader per term; members that applied index
- * i have equal digests at i; no attempt dispatched by a member that does not lead; and after the quiet time every
+ * i have equal digests at i; no attempt dispatched by a member that does not lead, nor taken by a worker twice (the
+ * same attempt handed out again, by the same leader or the next); and after the quiet time every
  * member holds the same state, every answered operator is in it, and a leader serves.
  */
 public final class ClusterSimulation
@@ -57,6 +58,11 @@ public final class ClusterSimulation
 
     private final Map<Long, Integer> leaderOfTerm = new HashMap<>();
     private final Map<Long, Long> digestAt = new HashMap<>();
+    /**
+     * Every attempt a worker took, by "tenant:session" and attempt number, to who handed it out: none is handed out
+     * twice. A session saved again under its id once purged starts its attempts from 1: its entry starts afresh.
+     */
+    private final Map<String, Map<Integer, String>> attemptsTaken = new HashMap<>();
     private long outputsThrough;
     private NodeAssembly outputsFrom;
     private Member connected;
@@ -183,6 +189,15 @@ public final class ClusterSimulation
             // The lease is in this member's wall clock; the workers keep time by the simulation's.
             final boolean taken = connected == this && workload.dispatch(workerId, tenant, sessionId, destination,
                 attempt, leaseExpiresAtMs - wallOffsetMs, handle, payload, payloadOffset, payloadLength);
+            final String handedOutBy = "member " + id + " (term " + cluster().consensus().term() + ", step " +
+                stepsRun + ", applied " + node.node().appliedIndex() + ")";
+            final String before = taken ? attemptsTaken.computeIfAbsent(tenant + ":" + sessionId,
+                (key) -> new HashMap<>()).putIfAbsent(attempt, handedOutBy) : null;
+            if (null != before)
+            {
+                fail("attempt-dispatched-twice: " + handedOutBy + " dispatched attempt " + attempt + " of " + tenant +
+                    ":" + sessionId + ", which " + before + " had handed out");
+            }
             if (TRACE && !taken)
             {
                 System.out.println("trace: step " + stepsRun + " member " + id + " dispatch to worker " + workerId + " refused" + (connected == this ? "" : " (users elsewhere)") + " " + tenant + ":" + sessionId + " a" + attempt);
@@ -234,6 +249,7 @@ public final class ClusterSimulation
         {
             if (first())
             {
+                attemptsTaken.remove(tenant + ":" + sessionId);
                 checker.onSessionSaved(tenant, sessionId, destination, payload, offset, length);
             }
         }

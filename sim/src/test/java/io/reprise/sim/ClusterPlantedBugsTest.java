@@ -18,7 +18,7 @@ class ClusterPlantedBugsTest
     @ParameterizedTest
     @EnumSource(value = PlantedBug.class, names = {
         "COMMIT_WITHOUT_MAJORITY", "DOUBLE_VOTE", "FOLLOWER_APPLIES_BEYOND_COMMIT", "DISPATCH_AFTER_STEPDOWN",
-        "INSTALL_WITHOUT_SOURCES"})
+        "INSTALL_WITHOUT_SOURCES", "REDISPATCH_PREVIOUS_TERMS"})
     void caughtWithinTheSeedBudget(final PlantedBug bug)
     {
         final long first = SimulationSeedsTest.firstSeed();
@@ -65,6 +65,8 @@ class ClusterPlantedBugsTest
                 return Set.of("one-leader-per-term");
             case DISPATCH_AFTER_STEPDOWN:
                 return Set.of("dispatch-only-by-leader");
+            case REDISPATCH_PREVIOUS_TERMS:
+                return Set.of("attempt-dispatched-twice");
             case INSTALL_WITHOUT_SOURCES:
                 // The member that took the install cannot start on it: its snapshot's sources are missing.
                 return Set.of("restart-after-crash");

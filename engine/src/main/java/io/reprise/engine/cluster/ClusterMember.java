@@ -301,7 +301,8 @@ public final class ClusterMember implements Agent
         {
             publisher.lead(leaderTerm, log.lastIndex() + 1);
             state = State.LEADING;
-            repeatProcess.leader(true);
+            // The log's last entry is this term's first (NewLeaderTerm): the attempts begun before it are not ours.
+            repeatProcess.leader(true, planted == PlantedBug.REDISPATCH_PREVIOUS_TERMS ? 0 : log.lastIndex());
             steps.accept("leading term=" + leaderTerm + " log=" + log.lastIndex() + " at " +
                 Instant.ofEpochMilli(epochClock.time()));
             work++;

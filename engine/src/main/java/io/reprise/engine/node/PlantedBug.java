@@ -22,7 +22,9 @@ public enum PlantedBug
     /** Cluster: a full install sends the snapshot and the log but not the saved-session sources. */
     INSTALL_WITHOUT_SOURCES("install-without-sources"),
     /** Cluster: a leader that steps down leaves its repeat process dispatching. */
-    DISPATCH_AFTER_STEPDOWN("dispatch-after-stepdown");
+    DISPATCH_AFTER_STEPDOWN("dispatch-after-stepdown"),
+    /** Cluster: a new leader hands out the attempts begun by the entries of earlier leaders it applies late. */
+    REDISPATCH_PREVIOUS_TERMS("redispatch-previous-terms");
 
     private final String flag;
 
@@ -48,6 +50,7 @@ public enum PlantedBug
         }
         throw new IllegalArgumentException("unknown planted bug: " + flag +
             " (ack-before-sync, apply-uncommitted, skip-torn-check, commit-without-majority, double-vote, " +
-            "follower-applies-beyond-commit, install-without-sources, dispatch-after-stepdown)");
+            "follower-applies-beyond-commit, install-without-sources, dispatch-after-stepdown, " +
+            "redispatch-previous-terms)");
     }
 }

@@ -88,6 +88,11 @@ public final class RepeatProcess implements Agent
     private final AtomicLong probes = new AtomicLong();
     private final AtomicLong deferredCount = new AtomicLong();
     private volatile boolean leader;
+    /**
+     * The last entry of the leaders before this one: the attempts its entries and those before began were theirs to
+     * hand out (or are left to their leases), never this leader's; 0 standalone.
+     */
+    private volatile long previousLeadersThrough;
     private volatile boolean closed;
     /** Proposals in the ring, oldest (lowest index) first. */
     private final ArrayDeque<Proposal> outstanding = new ArrayDeque<>();
@@ -156,9 +161,9 @@ public final class RepeatProcess implements Agent
         final int type, final int tenant, final long sessionId, final int destination, final int attempt,
         final long leaseExpiresAtMs, final int handleOrEndedBy)
     {
-        if (!leader || closed)
+        if (!leader || closed || (type == STARTED && appliedIndex.getAsLong() < previousLeadersThrough))
         {
-            return;
+            return; // the entry being applied (the one after the applied index) is an earlier leader's
         }
         eventScratch.putLong(0, sessionId);
         eventScratch.putLong(8, leaseExpiresAtMs);
@@ -226,7 +231,19 @@ public final class RepeatProcess implements Agent
      */
     public void leader(final boolean isLeader)
     {
+        leader(isLeader, 0);
+    }
+
+    /**
+     * As {@link #leader(boolean)}, for a member of a cluster that leads from the entry after
+     * {@code previousLeadersThrough}: an attempt begun by an entry at or before it, which this member applies only now
+     * (a follower applies what it knows committed, and learns that of the last entries only once it leads), was
+     * handed out by the leader that proposed it. Handing it out again would give a worker the same attempt twice.
+     */
+    public void leader(final boolean isLeader, final long previousLeadersThrough)
+    {
         commands.offer(this::forgetRounds);
+        this.previousLeadersThrough = previousLeadersThrough;
         leader = isLeader;
     }
 

@@ -126,6 +126,33 @@ class RepeatStepDownTest
     }
 
     @Test
+    void aNewLeaderHandsOutNoAttemptBegunByAnEarlierLeadersEntry() throws Exception
+    {
+        start();
+        final InProcessClient client = node.newClient(TENANT, (index, correlationId, templateId, code, value) -> { });
+        final UnsafeBuffer payload = new UnsafeBuffer(new byte[] {1, 2, 3});
+        for (long id = 1; id <= 3; id++)
+        {
+            assertEquals(ResultCode.OK, client.save(id, 0, POLICY, payload, 0, 3));
+        }
+        applyAll();
+        final RepeatProcess repeats = node.repeatProcess();
+        repeats.doWork(); // proposes a BeginRepeats, not yet applied: as if an earlier leader had
+        // Leading from after that entry, as a member that applies it only once it leads.
+        repeats.leader(true, node.publishedIndex());
+        applyAll();
+        repeats.doWork();
+        assertEquals(List.of(), dispatched, "the attempts an earlier leader's entry began are not handed out");
+
+        assertEquals(ResultCode.OK, client.save(4, 0, POLICY, payload, 0, 3));
+        applyAll();
+        repeats.doWork(); // this leader's own BeginRepeats
+        applyAll();
+        repeats.doWork();
+        assertEquals(List.of("4/1"), dispatched, "an attempt this leader's entry began is");
+    }
+
+    @Test
     void aLeaderDispatchesThem() throws Exception
     {
         start();

@@ -29,7 +29,8 @@ public final class SimCommand
         "(docs/simulation.md, docs/cluster.md). --steps (100000); --faults all (default), none, or a list of\n" +
         "crash,power-loss,sync-fail,disk-full,clock-jump,worker-death,slow-io,network\n(corrupt-read and misdirected-write on demand, one node); --plant ack-before-sync|\n" +
         "apply-uncommitted|skip-torn-check (one node), commit-without-majority|double-vote|\n" +
-        "follower-applies-beyond-commit|dispatch-after-stepdown (a cluster) plants a bug the checker must catch.\n" +
+        "follower-applies-beyond-commit|install-without-sources|dispatch-after-stepdown|redispatch-previous-terms\n" +
+        "    (a cluster) plants a bug the checker must catch.\n" +
         "Without --seed it picks one and prints it first. --seeds K runs seeds S..S+K-1, stopping at the first\n" +
         "failure. Exit 1 on a failure.";
 
