@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * follower behind cannot win; the one ahead, asked by it for a pre-vote once its own leader is an election timeout
  * silent, refuses and stands at once. So the new leader is elected within one re-ask interval (a heartbeat) and a few
  * network delays of the first member standing, or of the election timeout, whichever is later; not at the ahead
- * member's own timeout, drawn up to twice the election timeout. Seeds from {@code -Dreprise.election.first.seed} (default 1), count from
+ * member's own timeout, drawn up to 1.5 times the election timeout. Seeds from {@code -Dreprise.election.first.seed} (default 1), count from
  * {@code -Dreprise.election.seeds} (default 20); each seed draws the members' timeouts and the network's delays.
  */
 class ElectionAfterLeaderDeathTest
@@ -98,6 +98,112 @@ class ElectionAfterLeaderDeathTest
         assertTrue(tookNs <= boundNs, "seed " + seed + ": elected " + tookNs / 1_000 + " us after the death, not " +
             "within a heartbeat and a few round trips of the first member standing or the election timeout (" +
             boundNs / 1_000 + " us)");
+    }
+
+    /**
+     * The two followers heard the dead leader at the same moment and drew the same timeout: they stand at once, grant
+     * each other's pre-vote and split the vote of the next term. Each stands again within half an election timeout
+     * of its candidacy, not after a whole one; the next candidacy wins, within a heartbeat and a few round trips.
+     */
+    @Test
+    void shouldStandAgainWithinHalfAnElectionTimeoutAfterASplitVote() throws IOException
+    {
+        System.out.println("ElectionAfterLeaderDeathTest: split votes, seeds " + FIRST_SEED + ".." +
+            (FIRST_SEED + SEEDS - 1) + " (-Dreprise.election.first.seed, -Dreprise.election.seeds)");
+        for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++)
+        {
+            runSplitVote(seed);
+        }
+    }
+
+    private static void runSplitVote(final long seed) throws IOException
+    {
+        final Random random = new Random(seed);
+        final VirtualClock clock = new VirtualClock();
+        // Every message takes the same time: the leader's heartbeats reach both followers at once.
+        final SimNetwork network = new SimNetwork(3, new Random(random.nextLong()), clock).delay(300_000, 300_000);
+        final Consensus.Settings settings = new Consensus.Settings(ELECTION_TIMEOUT_NS, HEARTBEAT_NS, 16 * 1024, 512);
+        final TiedRandom[] draws = new TiedRandom[3];
+        final Member[] members = new Member[3];
+        for (int m = 0; m < 3; m++)
+        {
+            draws[m] = new TiedRandom(random.nextLong());
+            members[m] = new Member(m, settings, clock, network, draws[m]);
+        }
+        stepUntilLeader(clock, members, 10_000_000_000L, seed, "the first leader");
+        final Member leader = leaderOf(members);
+        final Member first = members[(leader.id + 1) % 3];
+        final Member second = members[(leader.id + 2) % 3];
+        draws[first.id].tied = true;
+        draws[second.id].tied = true;
+        // Each follower draws its deadline again at each heartbeat: now the same one, T after the same message.
+        stepFor(clock, members, 2 * HEARTBEAT_NS);
+        leader.up = false;
+        network.down(leader.id);
+        final long deathNs = clock.nanoTime();
+
+        final long[] candidacyNs = new long[64];
+        final long firstTerm = first.consensus.term() + 1;
+        int splits = 0;
+        while (null == leaderOf(members))
+        {
+            assertTrue(clock.nanoTime() - deathNs < 4 * ELECTION_TIMEOUT_NS, "seed " + seed + ": no new leader");
+            step(clock, members);
+            if (first.consensus.role() != Consensus.Role.FOLLOWER && second.consensus.role() != Consensus.Role.FOLLOWER)
+            {
+                // Both stood at once; from here on they draw apart.
+                draws[first.id].tied = false;
+                draws[second.id].tied = false;
+            }
+            for (final Member member : new Member[] {first, second})
+            {
+                final int slot = (int)(member.consensus.term() - firstTerm);
+                if (member.consensus.role() == Consensus.Role.CANDIDATE && slot >= 0 && slot < candidacyNs.length &&
+                    candidacyNs[slot] == 0)
+                {
+                    candidacyNs[slot] = clock.nanoTime();
+                }
+            }
+            if (first.consensus.role() == Consensus.Role.CANDIDATE &&
+                second.consensus.role() == Consensus.Role.CANDIDATE &&
+                first.consensus.term() == second.consensus.term())
+            {
+                splits = Math.max(splits, (int)(first.consensus.term() - firstTerm) + 1);
+            }
+        }
+        final Member elected = leaderOf(members);
+        final int lastSlot = (int)(elected.consensus.term() - firstTerm);
+        final long tookNs = clock.nanoTime() - deathNs;
+        System.out.println("ElectionAfterLeaderDeathTest: seed " + seed + ": member " + elected.id + " elected in " +
+            "term " + elected.consensus.term() + ", " + tookNs / 1_000 + " us after member " + leader.id +
+            " died; " + splits + " split vote(s)");
+        assertTrue(splits >= 1, "seed " + seed + ": members standing at once split the vote");
+        for (int slot = 1; slot <= lastSlot; slot++)
+        {
+            final long gapNs = candidacyNs[slot] - candidacyNs[slot - 1];
+            assertTrue(candidacyNs[slot] > 0 && gapNs <= ELECTION_TIMEOUT_NS / 2 + ROUND_TRIPS_NS,
+                "seed " + seed + ": the candidacy of term " + (firstTerm + slot) + " began " + gapNs / 1_000 +
+                " us after the one before, not within half an election timeout and a round trip");
+        }
+        final long wonNs = clock.nanoTime() - candidacyNs[lastSlot];
+        assertTrue(wonNs <= HEARTBEAT_NS + ROUND_TRIPS_NS, "seed " + seed + ": the last candidacy won after " +
+            wonNs / 1_000 + " us");
+    }
+
+    /** Draws 0 from {@link #nextDouble} while tied (the shortest timeout), at random otherwise. */
+    private static final class TiedRandom extends Random
+    {
+        boolean tied;
+
+        TiedRandom(final long seed)
+        {
+            super(seed);
+        }
+
+        public double nextDouble()
+        {
+            return tied ? 0 : super.nextDouble();
+        }
     }
 
     private static long stepUntilLeader(

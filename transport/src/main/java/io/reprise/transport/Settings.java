@@ -319,7 +319,7 @@ public final class Settings
                 (c) -> c.transport().clusterIngressEndpoints()));
         add(longKey(TransportContext.ELECTION_TIMEOUT_MS_PROP_NAME, NODE, TransportContext.ELECTION_TIMEOUT_MS_DEFAULT)
             .range(10, 60_000).unit("ms")
-            .doc("A follower that hears no leader for this long, to twice it (drawn at random), stands for " +
+            .doc("A follower that hears no leader for this long, to 1.5 times it (drawn at random), stands for " +
                 "election; a leader that hears no majority for this long steps down.")
             .applied((c, v) -> c.transport().electionTimeoutMs(Long.parseLong(v)),
                 (c) -> str(c.transport().electionTimeoutMs())));

@@ -88,7 +88,7 @@ public final class TransportContext
      * UDP ingress; a member that does not lead names the leader's to clients. Clients read the same key.
      */
     public static final String CLUSTER_INGRESS_ENDPOINTS_PROP_NAME = ClientContext.CLUSTER_INGRESS_ENDPOINTS_PROP_NAME;
-    /** A follower that hears no leader for this long (to twice it, drawn at random) stands for election. */
+    /** A follower that hears no leader for this long (to 1.5 times it, drawn at random) stands for election. */
     public static final String ELECTION_TIMEOUT_MS_PROP_NAME = "reprise.cluster.election.timeout.ms";
     public static final long ELECTION_TIMEOUT_MS_DEFAULT = 400;
     /** How often a leader with nothing to send tells its followers it is there. */

@@ -245,10 +245,27 @@ public final class Consensus implements Agent
     // ---------------------------------------------------------------------------------------------------------------
     // Elections
 
+    /**
+     * A follower stands after between T and 1.5T without a leader (T the election timeout). The range is narrow so that
+     * the last of two members to time out is not much later than the first (a failover waits for the first member
+     * that can win); wide enough that two rarely stand within a round trip of each other, and a split vote costs
+     * little ({@link #resetCandidacyDeadline}).
+     */
     private void resetElectionDeadline()
     {
         final long timeout = settings.electionTimeoutNs();
-        electionDeadlineNs = clock.nanoTime() + timeout + (long)(random.nextDouble() * timeout);
+        electionDeadlineNs = clock.nanoTime() + timeout + (long)(random.nextDouble() * (timeout / 2));
+    }
+
+    /**
+     * A candidate that has not won within T/4 to T/2 (votes split, or lost) stands again, with a pre-vote. No leader
+     * can be unseated by it: while one leads, its followers refuse the pre-vote. A quarter of an election timeout is
+     * many round trips and vote syncs; waiting a whole timeout would double a failover after a split vote.
+     */
+    private void resetCandidacyDeadline()
+    {
+        final long quarter = settings.electionTimeoutNs() / 4;
+        electionDeadlineNs = clock.nanoTime() + quarter + (long)(random.nextDouble() * quarter);
     }
 
     private void becomePreCandidate()
@@ -266,7 +283,7 @@ public final class Consensus implements Agent
         election.store(term, memberId);
         role = Role.CANDIDATE;
         leaderId = NO_LEADER;
-        resetElectionDeadline();
+        resetCandidacyDeadline();
         clearVotes();
         listener.onRoleChange(role, term, NO_LEADER);
         if (memberCount == 1)
@@ -298,7 +315,7 @@ public final class Consensus implements Agent
      * Standing, it asks again each heartbeat interval those that have not granted their vote. A member that heard the
      * old leader a little later than this one ignores a request until a whole election timeout has passed since
      * (leader stickiness), often by only a few ms; without asking again, that would cost a whole new round, up to
-     * two election timeouts more. Asking again changes no term, and a vote already given is given again.
+     * one and a half election timeouts more. Asking again changes no term, and a vote already given is given again.
      */
     private int askForVotesAgain(final long now)
     {
