@@ -37,12 +37,35 @@ class ElectionAfterLeaderDeathTest
     @Test
     void shouldElectTheMemberAheadWithoutWaitingForItsOwnTimeout() throws IOException
     {
-        System.out.println("ElectionAfterLeaderDeathTest: seeds " + FIRST_SEED + ".." + (FIRST_SEED + SEEDS - 1) +
-            " (-Dreprise.election.first.seed, -Dreprise.election.seeds)");
+        eachSeed("", ElectionAfterLeaderDeathTest::runSeed);
+    }
+
+    private interface SeedRun
+    {
+        void run(long seed) throws IOException;
+    }
+
+    private static void eachSeed(final String what, final SeedRun run) throws IOException
+    {
+        System.out.println("ElectionAfterLeaderDeathTest: " + what + "seeds " + FIRST_SEED + ".." +
+            (FIRST_SEED + SEEDS - 1) + " (-Dreprise.election.first.seed, -Dreprise.election.seeds)");
         for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++)
         {
-            runSeed(seed);
+            run.run(seed);
         }
+    }
+
+    /** Three members, each drawing its timeouts from its own generator, seeded from {@code random}. */
+    private static Member[] members(final Random random, final VirtualClock clock, final SimNetwork network)
+        throws IOException
+    {
+        final Consensus.Settings settings = new Consensus.Settings(ELECTION_TIMEOUT_NS, HEARTBEAT_NS, 16 * 1024, 512);
+        final Member[] members = new Member[3];
+        for (int m = 0; m < 3; m++)
+        {
+            members[m] = new Member(m, settings, clock, network, new TiedRandom(random.nextLong()));
+        }
+        return members;
     }
 
     private static void runSeed(final long seed) throws IOException
@@ -50,12 +73,7 @@ class ElectionAfterLeaderDeathTest
         final Random random = new Random(seed);
         final VirtualClock clock = new VirtualClock();
         final SimNetwork network = new SimNetwork(3, new Random(random.nextLong()), clock).delay(100_000, 500_000);
-        final Consensus.Settings settings = new Consensus.Settings(ELECTION_TIMEOUT_NS, HEARTBEAT_NS, 16 * 1024, 512);
-        final Member[] members = new Member[3];
-        for (int m = 0; m < 3; m++)
-        {
-            members[m] = new Member(m, settings, clock, network, new Random(random.nextLong()));
-        }
+        final Member[] members = members(random, clock, network);
         final long electedNs = stepUntilLeader(clock, members, 10_000_000_000L, seed, "the first leader");
         final Member leader = leaderOf(members);
         final Member ahead = members[(leader.id + 1) % 3];
@@ -108,12 +126,7 @@ class ElectionAfterLeaderDeathTest
     @Test
     void shouldStandAgainWithinHalfAnElectionTimeoutAfterASplitVote() throws IOException
     {
-        System.out.println("ElectionAfterLeaderDeathTest: split votes, seeds " + FIRST_SEED + ".." +
-            (FIRST_SEED + SEEDS - 1) + " (-Dreprise.election.first.seed, -Dreprise.election.seeds)");
-        for (long seed = FIRST_SEED; seed < FIRST_SEED + SEEDS; seed++)
-        {
-            runSplitVote(seed);
-        }
+        eachSeed("split votes, ", ElectionAfterLeaderDeathTest::runSplitVote);
     }
 
     private static void runSplitVote(final long seed) throws IOException
@@ -122,20 +135,13 @@ class ElectionAfterLeaderDeathTest
         final VirtualClock clock = new VirtualClock();
         // Every message takes the same time: the leader's heartbeats reach both followers at once.
         final SimNetwork network = new SimNetwork(3, new Random(random.nextLong()), clock).delay(300_000, 300_000);
-        final Consensus.Settings settings = new Consensus.Settings(ELECTION_TIMEOUT_NS, HEARTBEAT_NS, 16 * 1024, 512);
-        final TiedRandom[] draws = new TiedRandom[3];
-        final Member[] members = new Member[3];
-        for (int m = 0; m < 3; m++)
-        {
-            draws[m] = new TiedRandom(random.nextLong());
-            members[m] = new Member(m, settings, clock, network, draws[m]);
-        }
+        final Member[] members = members(random, clock, network);
         stepUntilLeader(clock, members, 10_000_000_000L, seed, "the first leader");
         final Member leader = leaderOf(members);
         final Member first = members[(leader.id + 1) % 3];
         final Member second = members[(leader.id + 2) % 3];
-        draws[first.id].tied = true;
-        draws[second.id].tied = true;
+        first.draws.tied = true;
+        second.draws.tied = true;
         // Each follower draws its deadline again at each heartbeat: now the same one, T after the same message.
         stepFor(clock, members, 2 * HEARTBEAT_NS);
         leader.up = false;
@@ -152,8 +158,8 @@ class ElectionAfterLeaderDeathTest
             if (first.consensus.role() != Consensus.Role.FOLLOWER && second.consensus.role() != Consensus.Role.FOLLOWER)
             {
                 // Both stood at once; from here on they draw apart.
-                draws[first.id].tied = false;
-                draws[second.id].tied = false;
+                first.draws.tied = false;
+                second.draws.tied = false;
             }
             for (final Member member : new Member[] {first, second})
             {
@@ -261,13 +267,15 @@ class ElectionAfterLeaderDeathTest
         final VirtualClock clock;
         final JournalConsensusLog log;
         final Consensus consensus;
+        final TiedRandom draws;
         final UnsafeBuffer entry = new UnsafeBuffer(new byte[16]);
         boolean up = true;
 
         Member(final int id, final Consensus.Settings settings, final VirtualClock clock, final SimNetwork network,
-            final Random random) throws IOException
+            final TiedRandom random) throws IOException
         {
             this.id = id;
+            this.draws = random;
             this.clock = clock;
             final SimulatedDisk disk = new SimulatedDisk(random.nextLong());
             final Path data = Path.of("/sim/member");
