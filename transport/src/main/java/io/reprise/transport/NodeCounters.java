@@ -51,6 +51,7 @@ public final class NodeCounters implements AutoCloseable
         "cluster control request",
         "snapshots taken",
         "cluster member cut off",
+        "sessions figures exact at applied index",
     };
     public static final int INGRESS_FRAMES = 0;
     public static final int INGRESS_REFUSED = 1;
@@ -91,6 +92,11 @@ public final class NodeCounters implements AutoCloseable
     public static final int SNAPSHOTS_TAKEN = 28;
     /** 1 while the member is cut off from the others by a control request. */
     public static final int CUT_OFF = 29;
+    /**
+     * The applied index the four session counts describe exactly (nothing was applied while they were summed); -1
+     * when the last sum overlapped entries being applied. Equal to {@link #APPLIED_INDEX}: the counts are the state's.
+     */
+    public static final int FIGURES_INDEX = 30;
     /** Control request: take a snapshot now. */
     public static final long CONTROL_SNAPSHOT = 1;
     /** Control request: cut this member off from the others, as a network partition would (a fault drill). */
@@ -121,6 +127,7 @@ public final class NodeCounters implements AutoCloseable
         counters[MEMBER_ID].setOrdered(null == member ? -1 : member.memberId());
         counters[ROLE].setOrdered(-1);
         counters[LEADER_ID].setOrdered(-1);
+        counters[FIGURES_INDEX].setOrdered(-1);
     }
 
     /** How many Reprise counters there are: type ids TYPE_ID_BASE .. TYPE_ID_BASE + count() - 1. */
@@ -167,12 +174,23 @@ public final class NodeCounters implements AutoCloseable
         if (nowNs - figuresAtNs >= FIGURES_EVERY_NS)
         {
             figuresAtNs = nowNs;
-            final DestinationFigures figures = node.destinationFigures();
-            counters[PENDING].setOrdered(figures.total(DestinationFigures.PENDING));
-            counters[READY].setOrdered(figures.total(DestinationFigures.READY));
-            counters[IN_FLIGHT].setOrdered(figures.total(DestinationFigures.IN_FLIGHT));
-            counters[DEAD].setOrdered(figures.total(DestinationFigures.DEAD));
+            refreshSessionCounts(node, applied);
         }
+    }
+
+    /**
+     * Sums the session counts, one destination and status at a time while the business logic moves sessions between
+     * them: exact only if nothing was applied meanwhile (the index is still {@code applied}), which
+     * {@link #FIGURES_INDEX} says.
+     */
+    void refreshSessionCounts(final Engine node, final long applied)
+    {
+        final DestinationFigures figures = node.destinationFigures();
+        counters[PENDING].setOrdered(figures.total(DestinationFigures.PENDING));
+        counters[READY].setOrdered(figures.total(DestinationFigures.READY));
+        counters[IN_FLIGHT].setOrdered(figures.total(DestinationFigures.IN_FLIGHT));
+        counters[DEAD].setOrdered(figures.total(DestinationFigures.DEAD));
+        counters[FIGURES_INDEX].setOrdered(node.appliedIndex() == applied ? applied : -1);
     }
 
     /**

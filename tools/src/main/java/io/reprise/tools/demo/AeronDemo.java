@@ -120,20 +120,16 @@ public final class AeronDemo
         final DestinationFigures figures = node.node().destinationFigures();
         return new Watched()
         {
-            public long appliedIndex()
+            public Figures read()
             {
-                return node.node().appliedIndex();
-            }
-
-            public long unfinished()
-            {
-                return figures.total(DestinationFigures.PENDING) + figures.total(DestinationFigures.READY) +
-                    figures.total(DestinationFigures.IN_FLIGHT);
-            }
-
-            public long dead()
-            {
-                return figures.total(DestinationFigures.DEAD);
+                // Summed one destination and status at a time while the business logic moves sessions between
+                // them (a burst of retries moves dozens from in flight to pending mid-sum): exact only if nothing
+                // was applied meanwhile.
+                final long appliedBefore = node.node().appliedIndex();
+                final long unfinished = figures.total(DestinationFigures.PENDING) +
+                    figures.total(DestinationFigures.READY) + figures.total(DestinationFigures.IN_FLIGHT);
+                final long dead = figures.total(DestinationFigures.DEAD);
+                return new Figures(unfinished, dead, node.node().appliedIndex() == appliedBefore);
             }
 
             public long pollMs()
@@ -149,15 +145,19 @@ public final class AeronDemo
      */
     interface Watched
     {
-        long appliedIndex();
-
-        /** Sessions pending, ready or in flight, summed over destinations. */
-        long unfinished();
-
-        long dead();
+        /** The figures now; null when none can be read (no leader). */
+        Figures read();
 
         /** How often the figures change: the run reads them no more often. */
         long pollMs();
+    }
+
+    /**
+     * Sessions pending, ready or in flight, and dead, summed over destinations; {@code exact}: they are the state's
+     * at the node's applied index, nothing applied since they were summed.
+     */
+    record Figures(long unfinished, long dead, boolean exact)
+    {
     }
 
     static String aeronDirectory()
@@ -367,7 +367,7 @@ public final class AeronDemo
         void execute(final Watched node, final PrintStream out)
         {
             // Sessions of earlier runs on the same DIR that are still unfinished (those due in an hour) stay so.
-            final long unfinishedAtStart = node.unfinished();
+            final long unfinishedAtStart = awaitFigures(node).unfinished();
             final List<Thread> threads = new ArrayList<>();
             threads.add(thread("controller-1", () -> control(TENANT_ONE, out)));
             threads.add(thread("controller-2", () -> control(TENANT_TWO, out)));
@@ -376,8 +376,7 @@ public final class AeronDemo
             threads.add(thread("worker-2", () -> work(TENANT_TWO, TENANT_TWO_DESTINATIONS, false)));
             threads.forEach(Thread::start);
 
-            final long deadlineMs = System.currentTimeMillis() + DRAIN_TIMEOUT_MS;
-            if (awaitDrained(node, unfinishedAtStart, deadlineMs, out))
+            if (awaitDrained(node, unfinishedAtStart, out))
             {
                 // Dead letters of the hardest destination get a second life, and the demo waits for them too.
                 try (RepriseClient admin = connect(controllerContext(TENANT_ONE), (c, t, r, v) -> { }))
@@ -391,7 +390,7 @@ public final class AeronDemo
                         unexpected.incrementAndGet();
                     }
                 }
-                awaitDrained(node, unfinishedAtStart, deadlineMs, out);
+                awaitDrained(node, unfinishedAtStart, out);
             }
             stop.set(true);
             for (final Thread thread : threads)
@@ -411,25 +410,38 @@ public final class AeronDemo
             }
         }
 
+        private Figures awaitFigures(final Watched node)
+        {
+            final long deadlineMs = System.currentTimeMillis() + DRAIN_TIMEOUT_MS;
+            Figures figures;
+            while (null == (figures = node.read()) || !figures.exact())
+            {
+                if (System.currentTimeMillis() > deadlineMs)
+                {
+                    throw new IllegalStateException("no exact figures within " + DRAIN_TIMEOUT_MS + " ms: " + figures);
+                }
+                sleep(node.pollMs());
+            }
+            return figures;
+        }
+
         /**
-     * Waits until every session that can finish has: all saved, and only the long-delayed ones unfinished. The
-     * figures are summed one destination and one status at a time while the business logic moves sessions between
-     * them (a burst of retries moves dozens from in flight to pending mid-sum), so a sum may miss some: the state
-     * counts as drained only when no entry was applied while it was summed, three polls in a row.
-     */
-        private boolean awaitDrained(
-            final Watched node, final long unfinishedAtStart, final long deadlineMs, final PrintStream out)
+         * Waits until every session that can finish has: all saved, and only the long-delayed ones unfinished, by
+         * figures that are the state's (nothing applied since they were summed), three polls in a row. Gives up, and
+         * says so, after {@link #DRAIN_TIMEOUT_MS}.
+         */
+        private boolean awaitDrained(final Watched node, final long unfinishedAtStart, final PrintStream out)
         {
             final long longDelayed = countLongDelayed();
-            long lastReportMs = System.currentTimeMillis();
+            final long startMs = System.currentTimeMillis();
+            long lastReportMs = startMs;
             int drainedPolls = 0;
-            while (System.currentTimeMillis() < deadlineMs && failures.isEmpty())
+            Figures figures = null;
+            while (System.currentTimeMillis() - startMs < DRAIN_TIMEOUT_MS && failures.isEmpty())
             {
-                final long appliedBefore = node.appliedIndex();
-                final long unfinished = node.unfinished();
-                final boolean still = node.appliedIndex() == appliedBefore;
-                drainedPolls = still && controllersDone.get() == 2 && unfinished <= unfinishedAtStart + longDelayed ?
-                    drainedPolls + 1 : 0;
+                figures = node.read();
+                drainedPolls = null != figures && figures.exact() && controllersDone.get() == 2 &&
+                    figures.unfinished() <= unfinishedAtStart + longDelayed ? drainedPolls + 1 : 0;
                 if (drainedPolls == 3)
                 {
                     return true;
@@ -437,10 +449,16 @@ public final class AeronDemo
                 if (System.currentTimeMillis() - lastReportMs >= 5_000)
                 {
                     lastReportMs = System.currentTimeMillis();
-                    out.println("  ... saved=" + plan.savedCount() + " attempts=" + attempts.get() +
-                        " unfinished=" + unfinished + " dead=" + node.dead());
+                    out.println("  ... saved=" + plan.savedCount() + " attempts=" + attempts.get() + " " +
+                        (null == figures ? "no leader" : "unfinished=" + figures.unfinished() + " dead=" +
+                        figures.dead()));
                 }
                 sleep(node.pollMs());
+            }
+            if (failures.isEmpty())
+            {
+                out.println("  gave up waiting for the sessions to drain after " + DRAIN_TIMEOUT_MS + " ms: saved=" +
+                    plan.savedCount() + " " + figures);
             }
             return false;
         }

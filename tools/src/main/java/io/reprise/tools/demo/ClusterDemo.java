@@ -111,41 +111,28 @@ final class ClusterDemo
         }
     }
 
-    /**
-     * The leader's figures, from its counters, which the member refreshes twice a second; between two leaders, the
-     * last ones read (a run is drained only when they stay still).
-     */
+    /** The leader's figures, from its counters: exact once the member summed them with nothing applied since. */
     private static final class LeaderFigures implements AeronDemo.Watched
     {
         private final LocalCluster cluster;
-        private long[] last;
 
         LeaderFigures(final LocalCluster cluster)
         {
             this.cluster = cluster;
         }
 
-        private long counter(final int index)
+        public AeronDemo.Figures read()
         {
             final int leader = LocalCluster.leader(cluster.statuses());
             final long[] counters = leader < 0 ? null : MemberCounters.read(cluster.layout().aeronDir(leader));
-            last = null == counters ? last : counters;
-            return null == last ? -1 : last[index];
-        }
-
-        public long appliedIndex()
-        {
-            return counter(NodeCounters.APPLIED_INDEX);
-        }
-
-        public long unfinished()
-        {
-            return counter(NodeCounters.PENDING) + counter(NodeCounters.READY) + counter(NodeCounters.IN_FLIGHT);
-        }
-
-        public long dead()
-        {
-            return counter(NodeCounters.DEAD);
+            if (null == counters)
+            {
+                return null;
+            }
+            return new AeronDemo.Figures(
+                counters[NodeCounters.PENDING] + counters[NodeCounters.READY] + counters[NodeCounters.IN_FLIGHT],
+                counters[NodeCounters.DEAD],
+                counters[NodeCounters.FIGURES_INDEX] == counters[NodeCounters.APPLIED_INDEX]);
         }
 
         public long pollMs()

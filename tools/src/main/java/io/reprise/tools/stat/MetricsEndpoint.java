@@ -78,6 +78,8 @@ public final class MetricsEndpoint implements AutoCloseable
             "A tool's request not yet taken (1 snapshot, 2 cut off, 3 heal, 100 + M transfer leadership to M); 0 none."},
         {"reprise_snapshots_taken_total", COUNTER, "Snapshots the node wrote since it started."},
         {"reprise_cluster_cut_off", GAUGE, "1 while the member is cut off from the others by a control request."},
+        {"reprise_sessions_figures_index", GAUGE,
+            "The applied index the session counts describe exactly; -1 when entries were applied while they were summed."},
     };
 
     static
