@@ -367,6 +367,16 @@ public final class ClusterSimulation
 
     // ------------------------------------------------------------------------------ for scenario tests
 
+    /** Runs the cluster's steps for {@code durationNs} of simulated time. */
+    void runFor(final long durationNs) throws Exception
+    {
+        final long endNs = clock.nanoTime() + durationNs;
+        while (clock.nanoTime() < endNs && null == violation)
+        {
+            runSteps(1);
+        }
+    }
+
     /** Runs members' steps until every member has applied the leader's commit index, or {@code limitNs} passed. */
     boolean runUntilCaughtUp(final long limitNs) throws Exception
     {
@@ -406,6 +416,12 @@ public final class ClusterSimulation
         snapshotEveryOperators = operators;
     }
 
+    /** Asks the member for a snapshot now (its snapshot agent takes it at its next step). */
+    void snapshot(final int member)
+    {
+        members[member].assembly().snapshotAgent().requestSnapshot();
+    }
+
     void isolate(final int member)
     {
         network.isolate(member);
@@ -430,6 +446,12 @@ public final class ClusterSimulation
     long installsTaken(final int member)
     {
         return members[member].installsTaken;
+    }
+
+    /** Full installs the member started sending while it led, in its current start. */
+    long installsSent(final int member)
+    {
+        return members[member].cluster().installsSent();
     }
 
     long acknowledgedWhileInstalling(final int member)

@@ -19,6 +19,8 @@ class CatchUpPathsTest
 {
     private static final long MINUTE_NS = 60_000_000_000L;
     private static final int MAX_CUT_OFF_ROUNDS = 5;
+    /** ClusterMember's wait before it sends a finished install again to a follower that still lacks the log. */
+    private static final long RESEND_FINISHED_INSTALL_AFTER_NS = 10_000_000_000L;
 
     private static ClusterSimulation started(final long seed) throws Exception
     {
@@ -190,6 +192,51 @@ class CatchUpPathsTest
         catchUp.runThroughTheInstall(cluster, member);
         assertSameStateEverywhere(cluster);
         assertEquals(0, cluster.acknowledgedWhileInstalling(member), "nothing acknowledged while installing");
+    }
+
+    /**
+     * A member that restarted on its install and was then not heard from for longer than the leader waits before it
+     * sends a finished install again (a slow restart): the same snapshot comes again, the member, which holds it,
+     * takes none of it, and the log after the snapshot brings it back. Snapshots only on request, so that the one
+     * sent again is the same.
+     */
+    @Test
+    void aMemberSilentAfterItsInstallIsBroughtBackByTheLogWhenTheSameInstallComesAgain() throws Exception
+    {
+        final long seed = SimulationSeedsTest.firstSeed() + 4;
+        System.out.println("CatchUpPathsTest: seed " + seed + " (-Dreprise.sim.first.seed)");
+        final ClusterSimulation cluster =
+            new ClusterSimulation(seed, 0, 3, EnumSet.noneOf(Simulation.Fault.class), PlantedBug.NONE);
+        cluster.snapshotEvery(Long.MAX_VALUE);
+        cluster.startAll();
+        cluster.runSteps(3_000);
+        final int member = aFollower(cluster);
+        cluster.isolate(member);
+        final long lastHeld = cluster.lastIndex(member);
+        for (int round = 0; round < 2_000 && leaderHolds(cluster, lastHeld + 1); round++)
+        {
+            cluster.runSteps(2_000);
+            cluster.snapshot(cluster.leader());
+        }
+        cluster.runSteps(100);
+        assertFalse(leaderHolds(cluster, lastHeld + 1), "the leader's log rotated past " + lastHeld);
+        final CatchUp catchUp = CatchUp.begins(cluster, member);
+        cluster.heal();
+        for (int step = 0; step < 100_000 && cluster.installsTaken(member) == 0; step++)
+        {
+            cluster.runSteps(1);
+        }
+        assertEquals(1, cluster.installsTaken(member), "it restarted on the install");
+        final int leader = cluster.leader();
+        final long sent = cluster.installsSent(leader);
+        cluster.isolate(member);
+        cluster.runFor(RESEND_FINISHED_INSTALL_AFTER_NS + 2_000_000_000L);
+        assertEquals(leader, cluster.leader(), "the same leader");
+        assertTrue(cluster.installsSent(leader) > sent, "the leader sent the install again");
+        cluster.heal();
+        catchUp.runThroughTheInstall(cluster, member);
+        assertSameStateEverywhere(cluster);
+        assertEquals(1, cluster.installsTaken(member), "one install; the same one sent again is not taken");
     }
 
     @Test

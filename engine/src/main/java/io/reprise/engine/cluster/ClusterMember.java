@@ -51,6 +51,8 @@ public final class ClusterMember implements Agent
      * long: one that lacks the log after it lost the install (a crash while switching) or needs a newer snapshot.
      */
     private static final long RESEND_FINISHED_INSTALL_AFTER_NS = 10_000_000_000L;
+    /** While a follower catches up, the leader says where each stands this often: for people reading its log. */
+    private static final long CATCH_UP_REPORT_EVERY_NS = 5_000_000_000L;
 
     private final Consensus consensus;
     private final JournalConsensusLog log;
@@ -83,6 +85,7 @@ public final class ClusterMember implements Agent
     private long installsSent;
     private long acknowledgedWhileInstalling;
     private long acknowledgementsAtInstallStart;
+    private long catchUpReportedNs = Long.MIN_VALUE / 2;
     private State state = State.FOLLOWING;
     private boolean feedRefused;
     private long leaderTerm;
@@ -208,6 +211,7 @@ public final class ClusterMember implements Agent
                 final long now = clock.nanoTime();
                 work += sender.doWork(now);
                 work += endInstallsNoLongerNeeded(now);
+                reportCatchUp(now);
             }
             catch (final IOException ex)
             {
@@ -405,6 +409,25 @@ public final class ClusterMember implements Agent
             }
         }
         return work;
+    }
+
+    private void reportCatchUp(final long now)
+    {
+        if (catchingUp() == 0 || now - catchUpReportedNs < CATCH_UP_REPORT_EVERY_NS)
+        {
+            return;
+        }
+        catchUpReportedNs = now;
+        final StringBuilder line = new StringBuilder("catching-up: ").append(consensus.describe());
+        for (int m = 0; m < installing.length; m++)
+        {
+            if (installing[m])
+            {
+                line.append(" install[").append(m).append(" snapshot=").append(installIndex[m])
+                    .append(installFinished[m] ? " sent]" : " sending]");
+            }
+        }
+        steps.accept(line.toString());
     }
 
     /** Whether the follower has the whole install being sent to it; notes when it first had it. */

@@ -1150,8 +1150,9 @@ public final class Consensus implements Agent
     }
 
     /**
-     * One line for people: role, term, leader, log and commit; a leader adds each follower's next, match and catch-up
-     * (the first entry it holds ahead and the next live one); a follower what it holds ahead.
+     * One line for people: role, term, leader, log and commit; a leader adds each follower's next, match, how long
+     * ago it was heard, and catch-up (the first entry it holds ahead and the next live one); a follower what it holds
+     * ahead.
      */
     public String describe()
     {
@@ -1166,7 +1167,8 @@ public final class Consensus implements Agent
                 if (m != memberId)
                 {
                     line.append(" [").append(m).append(" next=").append(nextIndex[m]).append(" match=")
-                        .append(matchIndex[m]).append(probing[m] ? " probing" : "");
+                        .append(matchIndex[m]).append(probing[m] ? " probing" : "").append(" heard=")
+                        .append((clock.nanoTime() - lastHeardNs[m]) / 1_000_000).append("ms");
                     if (aheadFrom[m] > 0)
                     {
                         line.append(" aheadFrom=").append(aheadFrom[m]).append(" liveNext=").append(liveNext[m]);
