@@ -653,6 +653,37 @@ public final class LocalCluster implements AutoCloseable
     }
 
     /** The last lines of the member's log. */
+    /**
+     * The member's threads as {@code jcmd PID Thread.print} shows them, for a failure report: where a member that
+     * stopped making progress is stuck. Empty when it is not running or the JDK has no jcmd.
+     */
+    public String threadDump(final int member)
+    {
+        final long pid = pid(member);
+        final Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+        if (pid <= 0 || !isAlive(member) || !Files.isExecutable(jcmd))
+        {
+            return "";
+        }
+        try
+        {
+            final Process process = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "Thread.print")
+                .redirectErrorStream(true).start();
+            final String dump = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            process.waitFor(30, TimeUnit.SECONDS);
+            return dump;
+        }
+        catch (final IOException ex)
+        {
+            return "(jcmd failed: " + ex.getMessage() + ")";
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return "(interrupted)";
+        }
+    }
+
     public String logTail(final int member)
     {
         try

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A three-member cluster as users run it: each member its own JVM ({@code reprise node}), on loopback, under the load
@@ -243,7 +244,19 @@ class ClusterFailoverTest
 
     private void awaitCaughtUp(final int member)
     {
-        assertTrue(KillCampaign.awaitCaughtUp(cluster, member) >= 0, "(seed " + seed + ") member " + member +
-            " did not catch up:\n" + cluster.statuses() + "\n" + cluster.logTail(member));
+        if (KillCampaign.awaitCaughtUp(cluster, member) >= 0)
+        {
+            return;
+        }
+        // Where each member stands and what its threads are doing, for the report: a stall is rare and costly to
+        // reproduce.
+        final StringBuilder report = new StringBuilder();
+        for (int m = 0; m < 3; m++)
+        {
+            report.append("\nmember ").append(m).append("'s log, last lines:\n").append(cluster.logTail(m));
+            System.out.println("ClusterFailoverTest: member " + m + "'s threads:\n" + cluster.threadDump(m));
+        }
+        fail("(seed " + seed + ") member " + member + " did not catch up (thread dumps on stdout):\n" +
+            cluster.statuses() + report);
     }
 }

@@ -70,6 +70,8 @@ class LocalClusterProcessTest
                 assertEquals(statuses.get(leader).term(), status.term(), status.line());
                 assertEquals(status.member() == leader, status.leads(), status.line());
             }
+            // What a failure report shows of a stuck member: its consensus thread among its threads.
+            assertTrue(cluster.threadDump(leader).contains("\"reprise-consensus"), cluster.threadDump(leader));
 
             final NodeFixture.Run status = reprise("cluster", "status", "--data-dir", data);
             assertEquals(ExitCode.OK, status.exit(), status.toString());
