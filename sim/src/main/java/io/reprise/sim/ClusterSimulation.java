@@ -416,10 +416,15 @@ public final class ClusterSimulation
         snapshotEveryOperators = operators;
     }
 
-    /** Asks the member for a snapshot now (its snapshot agent takes it at its next step). */
-    void snapshot(final int member)
+    /** Has the member take a snapshot now, and runs the cluster until it has. */
+    void snapshot(final int member) throws Exception
     {
+        final long taken = members[member].assembly().snapshotAgent().taken();
         members[member].assembly().snapshotAgent().requestSnapshot();
+        while (members[member].assembly().snapshotAgent().taken() == taken && null == violation)
+        {
+            runSteps(1);
+        }
     }
 
     void isolate(final int member)

@@ -86,6 +86,7 @@ public final class ClusterMember implements Agent
     private long acknowledgedWhileInstalling;
     private long acknowledgementsAtInstallStart;
     private long catchUpReportedNs = Long.MIN_VALUE / 2;
+    private volatile boolean halted;
     private State state = State.FOLLOWING;
     private boolean feedRefused;
     private long leaderTerm;
@@ -199,8 +200,18 @@ public final class ClusterMember implements Agent
         }
     }
 
+    /** Stops the member for good: from now on {@link #doWork()} does nothing. Any thread may call it. */
+    public void halt()
+    {
+        halted = true;
+    }
+
     public int doWork() throws IOException
     {
+        if (halted)
+        {
+            return 0;
+        }
         int work = replicationStage.doWork();
         work += consensus.doWork();
         if (state == State.LEADING || state == State.PREPARING_TO_LEAD)

@@ -563,9 +563,11 @@ public final class Consensus implements Agent
     private int replicateTo(final int m, final long now) throws IOException
     {
         if (!probing[m] && nextIndex[m] > matchIndex[m] + 1 &&
-            now - lastProgressNs[m] >= 2 * settings.heartbeatIntervalNs())
+            now - lastProgressNs[m] >= settings.electionTimeoutNs())
         {
-            // Sent but unanswered for two heartbeats: lost somewhere; start again from what is known to match.
+            // Sent but unanswered for an election timeout: lost somewhere; start again from what is known to match.
+            // Not sooner: a follower that writes a long catch-up to a slow disk acknowledges late, and a loss shows
+            // sooner anyway, as the gap the next message or heartbeat finds.
             probing[m] = true;
             nextIndex[m] = matchIndex[m] + 1;
         }

@@ -24,6 +24,8 @@ import org.agrona.DirectBuffer;
  */
 public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
 {
+    private static final int JOURNAL_CURSORS = 4;
+
     private final Disk disk;
     private final Journal journal;
     private final long baseIndex;
@@ -43,10 +45,16 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
     private final EntryBuffer recent;
     private long recentFirst;
 
-    // The reader of the journal's files, kept between calls: it stands at readerNext (or holds that record).
-    private JournalReader reader;
-    private long readerNext;
-    private boolean readerHasRecord;
+    /**
+     * Readers of the journal's files for followers far behind, kept between calls so that each follower's catch-up
+     * reads on where the last batch ended; more than one, so that two followers behind at once do not take turns
+     * with one reader (each turn a new start, which reads its segment from the beginning).
+     */
+    private final JournalCursor[] cursors = new JournalCursor[JOURNAL_CURSORS];
+    private long cursorUses;
+    private long journalReopens;
+    /** The first index of the journal's oldest segment as last listed; -1: list it again. */
+    private long oldestSegment = -1;
 
     /**
      * @param baseIndex           the index of the snapshot the log follows (0 for none).
@@ -66,6 +74,10 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         this.baseTerm = baseTerm;
         this.recentCapacityBytes = recentCapacityBytes;
         this.recent = new EntryBuffer(Math.max(1024, recentCapacityBytes));
+        for (int i = 0; i < cursors.length; i++)
+        {
+            cursors[i] = new JournalCursor();
+        }
         loadTermRuns();
         lastIndex = Math.max(journal.lastIndex(), baseIndex);
         recentFirst = lastIndex + 1;
@@ -200,16 +212,22 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         {
             return true;
         }
-        try
+        // Rare: a follower far behind. The journal's oldest segment says what a rotation left. It is listed again once
+        // a read finds the entries gone: until then a rotation since may make this say true once too often, and that
+        // read sends nothing.
+        if (oldestSegment < 0)
         {
-            // Rare: a follower far behind. The journal's oldest segment says what a rotation left.
-            final List<Long> segments = journal.segments();
-            return !segments.isEmpty() && segments.get(0) <= index;
+            try
+            {
+                final List<Long> segments = journal.segments();
+                oldestSegment = segments.isEmpty() ? -1 : segments.get(0);
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
         }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        return oldestSegment >= 0 && oldestSegment <= index;
     }
 
     public long durableIndex()
@@ -261,7 +279,7 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
             throw new RestartRequired("entries after " + index + " are overridden by the leader but already " +
                 "in the ring (through " + inRingThrough.getAsLong() + "): the node restarts from its disk");
         }
-        closeReader();
+        forgetCursors();
         journal.truncateAfter(index);
         lastIndex = index;
         while (runs > 0 && runStart[runs - 1] > index)
@@ -310,37 +328,32 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
             }
             return count;
         }
-        return readJournal(fromIndex, Math.min(Math.min(last, recentFirst - 1), journal.lastIndex()), maxBytes,
+        // Only what is synced is surely in the files (the journal stage may hold the rest in its buffer).
+        return readJournal(fromIndex, Math.min(Math.min(last, recentFirst - 1), journal.durableIndex()), maxBytes,
             visitor);
     }
 
     /**
-     * A follower far behind: its entries come from the journal's files (only what is written there). One reader is
-     * kept open between calls, so a follower fed batch after batch is read sequentially.
+     * A follower far behind: its entries come from the journal's files (only what is written there), through the
+     * cursor that stands where they start, or the one used least recently, started again there.
      */
     private int readJournal(final long fromIndex, final long last, final int maxBytes, final EntryVisitor visitor)
         throws IOException
     {
-        // The snapshot agent may rotate a segment away between its listing and its opening: what it held is then not
-        // held any more, which the next holds() says (the follower needs an install), and nothing more is read now.
-        if (null == reader || fromIndex != readerNext)
-        {
-            closeReader();
-            try
-            {
-                reader = new JournalReader(disk, journal.directory()).from(fromIndex);
-            }
-            catch (final NoSuchFileException ex)
-            {
-                return 0;
-            }
-        }
+        final JournalCursor cursor = cursorAt(fromIndex);
+        final JournalReader reader = cursor.reader;
         int count = 0;
         int bytes = 0;
         while (fromIndex + count <= last)
         {
-            if (!readerHasRecord)
+            if (!cursor.hasRecord)
             {
+                if (cursor.atEnd)
+                {
+                    // It reached what the journal stage had written: look again.
+                    reader.refresh();
+                    cursor.atEnd = false;
+                }
                 JournalReader.Status status;
                 try
                 {
@@ -348,12 +361,20 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
                 }
                 catch (final NoSuchFileException ex)
                 {
-                    status = JournalReader.Status.END;
+                    // The snapshot agent rotated the segment away between the listing and its opening.
+                    cursor.forget();
+                    oldestSegment = -1;
+                    break;
+                }
+                if (status == JournalReader.Status.END || status == JournalReader.Status.TORN)
+                {
+                    // The end of what is written, or a record being written: the reader stays where it is.
+                    cursor.atEnd = true;
+                    break;
                 }
                 if (status != JournalReader.Status.RECORD)
                 {
-                    // The end of what is written, or damage: start afresh next time.
-                    closeReader();
+                    cursor.forget();
                     break;
                 }
                 if (reader.index() < fromIndex + count)
@@ -363,10 +384,11 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
                 if (reader.index() > fromIndex + count)
                 {
                     // Not held any more (a rotation deleted it): nothing from here on can be read in order.
-                    closeReader();
+                    cursor.forget();
+                    oldestSegment = -1;
                     break;
                 }
-                readerHasRecord = true;
+                cursor.hasRecord = true;
             }
             if (count > 0 && bytes + reader.operatorLength() > maxBytes)
             {
@@ -374,22 +396,88 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
             }
             visitor.onEntry(reader.index(), reader.term(), reader.timestampMs(), reader.buffer(),
                 reader.operatorOffset(), reader.operatorLength());
-            readerHasRecord = false;
+            cursor.hasRecord = false;
             bytes += reader.operatorLength();
             count++;
         }
-        readerNext = fromIndex + count;
+        if (cursor.next != JournalCursor.NOWHERE)
+        {
+            cursor.next = fromIndex + count;
+        }
         return count;
     }
 
-    private void closeReader() throws IOException
+    /** The cursor that reads {@code fromIndex} next, or the least recently used one started again there. */
+    private JournalCursor cursorAt(final long fromIndex) throws IOException
     {
-        if (null != reader)
+        JournalCursor leastRecent = cursors[0];
+        for (final JournalCursor cursor : cursors)
         {
-            reader.close();
-            reader = null;
+            if (cursor.next == fromIndex)
+            {
+                cursor.usedAt = ++cursorUses;
+                return cursor;
+            }
+            if (cursor.usedAt < leastRecent.usedAt)
+            {
+                leastRecent = cursor;
+            }
         }
-        readerHasRecord = false;
+        if (null == leastRecent.reader)
+        {
+            leastRecent.reader = new JournalReader(disk, journal.directory()).from(fromIndex);
+        }
+        else
+        {
+            leastRecent.reader.reopen(fromIndex);
+        }
+        final List<Long> segments = leastRecent.reader.segments();
+        oldestSegment = segments.isEmpty() ? -1 : segments.get(0);
+        leastRecent.next = fromIndex;
+        leastRecent.hasRecord = false;
+        leastRecent.atEnd = false;
+        leastRecent.usedAt = ++cursorUses;
+        journalReopens++;
+        return leastRecent;
+    }
+
+    /** How many times a read of the journal's files had to start a reader afresh: for tests and diagnostics. */
+    public long journalReopens()
+    {
+        return journalReopens;
+    }
+
+    private void forgetCursors() throws IOException
+    {
+        for (final JournalCursor cursor : cursors)
+        {
+            cursor.forget();
+        }
+    }
+
+    /** A reader of the journal's files, and the index it reads next (or holds, read but not yet sent). */
+    private static final class JournalCursor
+    {
+        static final long NOWHERE = -1;
+
+        JournalReader reader;
+        long next = NOWHERE;
+        boolean hasRecord;
+        /** It found the end of what was written: it looks again before it reads on. */
+        boolean atEnd;
+        long usedAt;
+
+        /** Nothing more is read from where it stands; its reader (and buffers) are kept for the next start. */
+        void forget() throws IOException
+        {
+            next = NOWHERE;
+            hasRecord = false;
+            atEnd = false;
+            if (null != reader)
+            {
+                reader.close();
+            }
+        }
     }
 
     /** Keeps the entry in the window of newest entries; a full window drops its older half. */
@@ -415,9 +503,9 @@ public final class JournalConsensusLog implements ConsensusLog, AutoCloseable
         recent.add(term, timestampMs, operator, offset, length);
     }
 
-    /** Releases the reader of the journal's files; the journal itself is its owner's to close. */
+    /** Releases the readers of the journal's files; the journal itself is its owner's to close. */
     public void close() throws IOException
     {
-        closeReader();
+        forgetCursors();
     }
 }

@@ -89,6 +89,12 @@ public final class JournalReader implements AutoCloseable
     {
         this.disk = disk;
         this.directory = directory;
+        listSegments();
+    }
+
+    private void listSegments() throws IOException
+    {
+        segments.clear();
         for (final String name : disk.list(directory))
         {
             final long firstIndex = firstIndexOf(name);
@@ -97,6 +103,30 @@ public final class JournalReader implements AutoCloseable
                 segments.add(firstIndex);
             }
         }
+    }
+
+    /**
+     * Starts again at {@code fromIndex} as a new reader on the journal's files now would, keeping this one's buffers:
+     * for a reader kept to read a journal from changing places (a leader sending the log to followers far behind),
+     * which should not allocate each time.
+     */
+    public JournalReader reopen(final long fromIndex) throws IOException
+    {
+        closeSegment();
+        listSegments();
+        segmentOrdinal = -1;
+        segmentLength = 0;
+        bufferFileOffset = 0;
+        bufferLimit = 0;
+        position = 0;
+        expectedIndex = -1;
+        lastTerm = 0;
+        previousChecksum = 0;
+        chainKnown = false;
+        problem = null;
+        problemFile = null;
+        problemOffset = 0;
+        return from(fromIndex);
     }
 
     /**

@@ -468,6 +468,12 @@ public final class NodeAssembly implements Engine
         {
             stage.halt();
         }
+        if (null != member)
+        {
+            // Its agent runner would go on calling it: a member that failed (or must restart) speaks for state it no
+            // longer stands for, so it says nothing more; the others hear silence and act on it.
+            member.halt();
+        }
         context.errorHandler().onError(ex);
     }
 

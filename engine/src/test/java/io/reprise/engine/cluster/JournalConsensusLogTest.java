@@ -118,6 +118,54 @@ class JournalConsensusLogTest
         }
     }
 
+    /**
+     * Two followers far behind at once, sent batch after batch in turns: each reads on with its own reader, so the
+     * journal's files are read once each, not from a segment's start at every turn (multi-process: a leader that
+     * started a reader for every batch of two catch-ups fell so far behind its heartbeats that it lost leadership
+     * again and again, and the follower never caught up).
+     */
+    @Test
+    void twoFollowersBehindAtOnceEachReadOnWhereTheirLastBatchEnded() throws Exception
+    {
+        try (JournalConsensusLog log = written())
+        {
+            final long[] next = {1, 20};
+            final List<List<Long>> read = List.of(new ArrayList<>(), new ArrayList<>());
+            boolean more = true;
+            while (more)
+            {
+                more = false;
+                for (int f = 0; f < 2; f++)
+                {
+                    final List<Long> into = read.get(f);
+                    final int count = log.read(next[f], 90, 2 * OPERATOR_BYTES,
+                        (index, term, timestampMs, operator, offset, length) -> into.add(index));
+                    next[f] += count;
+                    more |= count > 0;
+                }
+            }
+            assertEquals(90, read.get(0).size(), "follower 0: 1..90");
+            assertEquals(71, read.get(1).size(), "follower 1: 20..90");
+            assertEquals(2, log.journalReopens(), "one reader started for each follower");
+        }
+    }
+
+    /** A rotation after the log said it held an entry: the read finds it gone, sends nothing, and the log says so. */
+    @Test
+    void anEntryRotatedAwaySinceTheLastListingIsNotSentAndThenNotHeld() throws Exception
+    {
+        try (JournalConsensusLog log = written())
+        {
+            assertTrue(log.holds(2), "listed: held");
+            Journal.deleteSegmentsBefore(disk, DIRECTORY, 80);
+            assertEquals(0, log.read(2, ENTRIES, 256 * 1024, (index, term, timestampMs, operator, offset, length) ->
+            {
+                throw new AssertionError("entry " + index + " read where entry 2 was asked for");
+            }), "nothing sent from a deleted segment");
+            assertFalse(log.holds(2), "listed again after the read found it gone");
+        }
+    }
+
     @Test
     void entriesARotationDeletedAreNotHeldAndNotSent() throws Exception
     {
