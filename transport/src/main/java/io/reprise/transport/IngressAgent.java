@@ -76,6 +76,8 @@ final class IngressAgent implements Agent
 
     private final Aeron aeron;
     private final AgentInvoker conductor;
+    /** Publications of connections whose image went during the conductor's turn, closed after it. */
+    private final ArrayList<Publication> publicationsToClose = new ArrayList<>();
     private final TransportContext context;
     private final Engine node;
     /** The node's membership of a cluster, null standalone; and each member's client ingress channel. */
@@ -174,6 +176,10 @@ final class IngressAgent implements Agent
         }
         nowNs = clock.nanoTime();
         int work = null == conductor ? 0 : conductor.invoke();
+        if (!publicationsToClose.isEmpty())
+        {
+            work += closePublicationsOfGoneClients();
+        }
         for (int i = 0; i < ingresses.size(); i++)
         {
             final Ingress ingress = ingresses.get(i);
@@ -873,13 +879,30 @@ final class IngressAgent implements Agent
         }
     }
 
+    /**
+     * Called by the Aeron client's conductor, which this thread runs: a publication cannot be closed inside its
+     * callbacks (Aeron refuses reentrant calls), so the connection's is closed once the conductor's turn is over.
+     */
     private void onImageGone(final Ingress ingress, final Image image)
     {
         final Connection connection = ingress.bySession.get(image.sessionId());
         if (null != connection)
         {
-            closeConnection(ingress, connection);
+            drainer.remove(connection);
+            detach(ingress, connection);
+            publicationsToClose.add(connection.publication);
         }
+    }
+
+    private int closePublicationsOfGoneClients()
+    {
+        final int count = publicationsToClose.size();
+        for (int i = 0; i < count; i++)
+        {
+            publicationsToClose.get(i).close();
+        }
+        publicationsToClose.clear();
+        return count;
     }
 
     private void closeConnection(final Ingress ingress, final Connection connection)
