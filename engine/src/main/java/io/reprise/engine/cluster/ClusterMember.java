@@ -142,8 +142,11 @@ public final class ClusterMember implements Agent
         log.writableWhen(() -> journalStage.get() >= leaderEntriesEnd);
     }
 
-    /** What a member's consensus needs from its node: time, chance, the network and its election state. */
-    /** @param steps told of role changes and installs, on the member's thread: for people reading a member's log. */
+    /**
+     * What a member's consensus needs from its node: time, chance, the network and its election state.
+     *
+     * @param steps told of role changes and installs, on the member's thread: for people reading a member's log.
+     */
     public record ConsensusContext(
         NanoClock clock, EpochClock epochClock, Random random, ReplicaLink link, ElectionState election,
         java.util.function.Consumer<String> steps)
